@@ -1,0 +1,111 @@
+# Makefile --- bcache-tool
+#
+#   make            build $(BUILD)/bcache-tool
+#   make run        install dependencies, build, run the main job on a bundled real image
+#   make check      install dependencies, build, run the tests
+#   make asan       the same tests under AddressSanitizer + UBSan (in build-asan/)
+#   make bench      benchmarks
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION	:= 0.1
+PREFIX	?= /usr/local
+BUILD	?= build
+PKGS	:= blkid uuid popt libzstd libisal jansson
+
+# pkg-config is asked lazily so that 'make check' can install the packages first
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+CFLAGS	?= -O2 -g
+BT_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	    -D_GNU_SOURCE -DBT_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm
+
+LIB_SRCS  := $(sort $(wildcard libcore/*.c format/*.c fsck/*.c))
+CMD_SRCS  := $(sort $(wildcard cmd/*.c))
+TEST_SRCS := $(sort $(wildcard tests/*.c))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS  := $(CMD_SRCS:%.c=$(BUILD)/%.o)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
+
+BIN	:= $(BUILD)/bcache-tool
+LIB	:= $(BUILD)/libcore.a
+TESTBIN	:= $(BUILD)/tests/run-tests
+TOOLS	:= $(TOOL_SRCS:%.c=$(BUILD)/%)
+BENCHES	:= $(BENCH_SRCS:%.c=$(BUILD)/%)
+
+MANS	:= $(wildcard man/*.8)
+RUN_IMAGE := images/s04-writeback-dirty-crash/cache.img.zst
+
+all: $(BIN) $(TOOLS)
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BT_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(CMD_OBJS) $(LIB)
+	$(CC) $(BT_CFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS_ALL)
+
+$(TESTBIN): $(TEST_OBJS) $(LIB)
+	$(CC) $(BT_CFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS_ALL) $(shell pkg-config --libs criterion)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(BT_CFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(BT_CFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+# The tests find the binary, the images and the sources through these.
+TEST_ENV = BT_BIN=$(abspath $(BIN)) BT_SRCDIR=$(CURDIR) BT_BUILD=$(abspath $(BUILD))
+
+check: deps
+	$(MAKE) --no-print-directory $(BIN) $(TESTBIN) $(TOOLS)
+	$(TEST_ENV) $(TESTBIN) $(CRITERION_ARGS)
+
+asan: deps
+	$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+		build-asan/bcache-tool build-asan/tests/run-tests
+	$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+		tools-only
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		BT_BIN=$(abspath build-asan/bcache-tool) BT_SRCDIR=$(CURDIR) BT_BUILD=$(abspath build-asan) \
+		build-asan/tests/run-tests $(CRITERION_ARGS)
+
+tools-only: $(TOOLS)
+
+run: deps
+	$(MAKE) --no-print-directory $(BIN)
+	@mkdir -p $(BUILD)/run
+	zstd -q -d -f --long=31 $(RUN_IMAGE) -o $(BUILD)/run/cache.img
+	$(BIN) show-super $(BUILD)/run/cache.img
+
+bench: deps
+	$(MAKE) --no-print-directory $(BIN) $(BENCHES) $(TOOLS)
+	@for b in $(BENCHES); do echo "== $$b"; BT_SRCDIR=$(CURDIR) BT_BUILD=$(abspath $(BUILD)) $$b || exit 1; done
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/bcache-tool
+	install -m 644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all deps check asan run bench install clean tools-only
+
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d)

@@ -1,0 +1,43 @@
+/* cmds.h --- the commands of bcache-tool and their shared helpers.
+ *
+ * Each command is int cmd_NAME(int argc, const char **argv) in cmd/NAME.c;
+ * it parses its options with popt, builds its context, calls one library
+ * entry point and returns the process exit status.
+ */
+#ifndef BCACHE_TOOL_CMDS_H
+#define BCACHE_TOOL_CMDS_H
+
+#include <popt.h>
+
+#include "../libcore/printbuf.h"
+
+/* Exit statuses shared by all commands (fsck's follow e2fsck). */
+#define EXIT_OK		0
+#define EXIT_CORRECTED	1
+#define EXIT_UNCORRECTED 4
+#define EXIT_OPERATIONAL 8
+#define EXIT_USAGE	16
+
+int cmd_format(int argc, const char **argv);
+int cmd_show_super(int argc, const char **argv);
+
+/* Print "bcache-tool: <msg>" to stderr. */
+void bt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the text of a printbuf as an error (one line per line), then reset it. */
+void bt_error_pb(struct printbuf *pb);
+
+/*
+ * Parse options with popt: returns a context positioned after the options
+ * or NULL after printing a usage error (the caller returns EXIT_USAGE).
+ * Non-option arguments are left in the context (poptGetArgs()).
+ */
+poptContext bt_popt_parse(const char *cmd, int argc, const char **argv,
+			  const struct poptOption *opts, const char *args_help);
+
+/*
+ * Parse a size with an optional k/M/G/T suffix (powers of 1024) or "s" for
+ * sectors, into bytes. Returns 0, or -EINVAL.
+ */
+int bt_parse_size(const char *s, unsigned long long *bytes);
+
+#endif /* BCACHE_TOOL_CMDS_H */

@@ -1,0 +1,56 @@
+/* main.c --- bcache-tool: find the command and run it. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+
+struct bt_command {
+	const char	*name;
+	int		(*fn)(int argc, const char **argv);
+	const char	*help;
+};
+
+static const struct bt_command commands[] = {
+	{ "show-super",	cmd_show_super,	"print a device's superblock" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: bcache-tool COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'bcache-tool COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, const char **argv)
+{
+	int ret;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("bcache-tool %s\n", BT_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		ret = commands[i].fn(argc - 1, argv + 1);
+		/* as git does: a failed write to stdout is an error too */
+		if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
+			bt_error("write error on standard output: %s", strerror(errno));
+			return EXIT_OPERATIONAL;
+		}
+		return ret;
+	}
+	bt_error("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,87 @@
+/* dev.h --- device layer: block devices, image files and memory buffers.
+ *
+ * Every read and write of bcache-tool goes through here. Offsets and lengths
+ * are in bytes unless the name says sectors. Reads and writes name the
+ * structure they concern ("what") so that errors say which device, which
+ * structure and which byte offset failed.
+ *
+ * Writes are refused on a device opened read-only (a second barrier under
+ * fsck -n), counted, and can be made to fail after a set number
+ * (write_limit) to simulate a crash in tests.
+ */
+#ifndef BCACHE_TOOL_DEV_H
+#define BCACHE_TOOL_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "printbuf.h"
+
+enum bt_dev_flags {
+	BT_DEV_RDWR	= 1 << 0,	/* open for writing */
+	BT_DEV_FORCE	= 1 << 1,	/* skip the in-use checks and O_EXCL */
+};
+
+struct bt_dev {
+	char		*path;
+	int		fd;		/* -1 for a memory device */
+	unsigned char	*mem;		/* memory device contents (not owned) */
+	bool		is_blockdev;
+	bool		readonly;
+	dev_t		rdev;		/* block devices: device number */
+	uint64_t	size;		/* bytes */
+	unsigned	logical_block_size;	/* bytes */
+	unsigned	preferred_io_size;	/* bytes: st_blksize or physical block size */
+	unsigned long	nr_writes;	/* writes done so far */
+	long		write_limit;	/* < 0: no limit; else writes after this many fail */
+};
+
+/*
+ * bt_dev_open(): open path (block device or regular file) and fill *out.
+ * Unless BT_DEV_FORCE: refuse a block device that is mounted, registered
+ * with the kernel's bcache or held by another driver, open it O_EXCL, and
+ * refuse an image file backing a loop device; take an advisory lock so two
+ * bcache-tool runs do not share a device.
+ * Returns 0, or a negative code with a message in err
+ * (-BT_ERR_DEV_MOUNTED, -BT_ERR_DEV_REGISTERED, -BT_ERR_DEV_IN_USE,
+ * -BT_ERR_NOT_A_DEVICE, -errno). Close with bt_dev_close().
+ */
+int bt_dev_open(const char *path, unsigned flags, struct bt_dev *out,
+		struct printbuf *err);
+
+/*
+ * bt_dev_open_mem(): a device over a caller-owned buffer of len bytes (for
+ * tests and fuzzing); writes go to the buffer unless readonly.
+ */
+void bt_dev_open_mem(struct bt_dev *out, const char *name, void *buf,
+		     uint64_t len, bool readonly);
+
+void bt_dev_close(struct bt_dev *dev);
+
+/*
+ * bt_dev_read(): read len bytes at byte offset off. Returns 0, -EIO (with
+ * the system's reason), -BT_ERR_SHORT_READ when the range passes the end of
+ * the device; the message names dev, what and the offset.
+ */
+int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
+		const char *what, struct printbuf *err);
+
+/*
+ * bt_dev_write(): write len bytes at byte offset off. Returns 0,
+ * -BT_ERR_DEV_READONLY, -BT_ERR_WRITE_LIMIT (simulated crash), -errno.
+ */
+int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
+		 const char *what, struct printbuf *err);
+
+/* bt_dev_flush(): make every completed write durable (fdatasync). */
+int bt_dev_flush(struct bt_dev *dev, struct printbuf *err);
+
+/* Size of the device in 512-byte sectors. */
+static inline uint64_t bt_dev_sectors(const struct bt_dev *dev)
+{
+	return dev->size >> 9;
+}
+
+#endif /* BCACHE_TOOL_DEV_H */
