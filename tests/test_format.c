@@ -19,7 +19,32 @@
 #define SET_UUID "01234567-89ab-cdef-0123-456789abcdef"
 #define DEV_UUID "00112233-4455-6677-8899-aabbccddeeff"
 
-/* The value of "key<blanks>value" in text (bcache-super-show / show-super output), malloc'ed. */
+/* Strings a test keeps to its end: freed by the suite's fini. */
+static char *kept[256];
+static unsigned nr_kept;
+
+static char *keep(char *p)
+{
+	cr_assert(nr_kept < sizeof(kept) / sizeof(kept[0]));
+	kept[nr_kept++] = p;
+	return p;
+}
+
+static void free_kept(void)
+{
+	while (nr_kept)
+		free(kept[--nr_kept]);
+}
+
+TestSuite(format, .fini = free_kept);
+
+/* A new sparse temporary file of size bytes. */
+static char *tmp(uint64_t size)
+{
+	return keep(t_tmpfile(size));
+}
+
+/* The value of "key<blanks>value" in text (bcache-super-show / show-super output); kept. */
 static char *kv(const char *text, const char *key)
 {
 	size_t klen = strlen(key);
@@ -34,7 +59,7 @@ static char *kv(const char *text, const char *key)
 			end = v + strcspn(v, "\n");
 			while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
 				end--;
-			return strndup(v, (size_t)(end - v));
+			return keep(strndup(v, (size_t)(end - v)));
 		}
 		l = strchr(l, '\n');
 		if (l)
@@ -49,7 +74,6 @@ static void expect_kv(const char *text, const char *key, const char *want)
 	char *v = kv(text, key);
 
 	cr_expect_str_eq(v, want, "%s: got '%s', expected '%s'", key, v, want);
-	free(v);
 }
 
 static void expect_kv_u(const char *text, const char *key, unsigned long long want)
@@ -105,7 +129,7 @@ static int format(char **err, const char *fmt_args, const char *path)
 
 Test(format, cache_fields_in_bcache_super_show)
 {
-	char *dev = t_tmpfile(300 * MiB), *out, *err = NULL;
+	char *dev = tmp(300 * MiB), *out, *err = NULL;
 	/* 300 MiB in 256 KiB buckets: FORMAT.md 1.8 */
 	unsigned long long sectors = 300 * MiB / 512, bucket = 512, nbuckets = sectors / bucket;
 
@@ -143,7 +167,7 @@ Test(format, cache_fields_in_bcache_super_show)
 
 Test(format, backing_fields_in_bcache_super_show)
 {
-	char *dev = t_tmpfile(64 * MiB), *out, *err = NULL;
+	char *dev = tmp(64 * MiB), *out, *err = NULL;
 
 	cr_assert_eq(t_run(NULL, &err, "format --writeback --data-offset 2048 --block 1k "
 			   "--cset-uuid " SET_UUID " --uuid " DEV_UUID " -l data -B '%s'", dev),
@@ -168,7 +192,7 @@ Test(format, backing_fields_in_bcache_super_show)
 
 Test(format, one_set_uuid_per_invocation_and_device_order)
 {
-	char *a = t_tmpfile(300 * MiB), *b = t_tmpfile(32 * MiB), *c = t_tmpfile(32 * MiB);
+	char *a = tmp(300 * MiB), *b = tmp(32 * MiB), *c = tmp(32 * MiB);
 	char *err = NULL, *sa, *sb, *sc, *set;
 
 	/* -B and -C apply to the devices after them, repeated as make-bcache allows */
@@ -184,7 +208,6 @@ Test(format, one_set_uuid_per_invocation_and_device_order)
 	expect_kv(sc, "cset.uuid", set);
 	cr_expect_str_neq(kv(sa, "dev.uuid"), kv(sb, "dev.uuid"));
 	cr_expect_str_neq(kv(sb, "dev.uuid"), kv(sc, "dev.uuid"));
-	free(set);
 	free(sa);
 	free(sb);
 	free(sc);
@@ -226,8 +249,6 @@ static void compare_show(const char *dev)
 					 key, v1, v2);
 		}
 		nr++;
-		free(v1);
-		free(v2);
 	}
 	cr_expect_geq(nr, 11, "only %u fields compared", nr);
 	free(theirs);
@@ -237,8 +258,8 @@ static void compare_show(const char *dev)
 
 Test(format, make_bcache_devices_in_show_super)
 {
-	char *a = t_tmpfile(300 * MiB), *b = t_tmpfile(32 * MiB);
-	char *c = t_tmpfile(300 * MiB), *d = t_tmpfile(32 * MiB);
+	char *a = tmp(300 * MiB), *b = tmp(32 * MiB);
+	char *c = tmp(300 * MiB), *d = tmp(32 * MiB);
 
 	cr_assert_eq(t_sh(NULL, NULL, "make-bcache -C '%s' -B '%s'", a, b), 0);
 	compare_show(a);
@@ -262,7 +283,7 @@ Test(format, make_bcache_devices_in_show_super)
  */
 static void compare_bytes(const char *mb_args, const char *bt_args, uint64_t size, int prefill)
 {
-	char *a = t_tmpfile(size), *b = t_tmpfile(size), *err = NULL, uuid[37];
+	char *a = tmp(size), *b = tmp(size), *err = NULL, uuid[37];
 	uint8_t ba[8192], bb[8192];
 	unsigned char raw[16];
 
@@ -370,7 +391,7 @@ Test(format, build_sb_matches_format_md_vector)
 
 Test(format, refuses_ext4_unless_force)
 {
-	char *dev = t_tmpfile(300 * MiB), *err = NULL, *out = NULL;
+	char *dev = tmp(300 * MiB), *err = NULL, *out = NULL;
 	char before[65], after[65];
 
 	cr_assert_eq(t_sh(NULL, NULL, "mkfs.ext4 -F -q '%s'", dev), 0);
@@ -398,7 +419,7 @@ Test(format, refuses_ext4_unless_force)
 
 Test(format, refuses_old_bcache_without_wipe_bcache)
 {
-	char *dev = t_tmpfile(300 * MiB), *err = NULL, *out, *old_uuid;
+	char *dev = tmp(300 * MiB), *err = NULL, *out, *old_uuid;
 	char before[65], after[65];
 
 	cr_assert_eq(t_sh(NULL, NULL, "make-bcache -B '%s'", dev), 0);
@@ -418,12 +439,11 @@ Test(format, refuses_old_bcache_without_wipe_bcache)
 	expect_kv(out, "sb.version", "0 [cache device]");
 	cr_expect_str_neq(kv(out, "dev.uuid"), old_uuid);
 	free(out);
-	free(old_uuid);
 }
 
 Test(format, dry_run_writes_nothing)
 {
-	char *dev = t_tmpfile(300 * MiB), *err = NULL, *out = NULL;
+	char *dev = tmp(300 * MiB), *err = NULL, *out = NULL;
 	char before[65], after[65];
 
 	cr_assert_eq(t_sh(NULL, NULL, "mkfs.ext4 -F -q '%s'", dev), 0);
@@ -447,7 +467,7 @@ Test(format, dry_run_writes_nothing)
 Test(format, refuses_too_few_buckets)
 {
 	/* 63 MiB in 512 KiB buckets: 126 buckets */
-	char *dev = t_tmpfile(63 * MiB), *err = NULL;
+	char *dev = tmp(63 * MiB), *err = NULL;
 	char before[65], after[65];
 
 	t_sha256_file(dev, before);
@@ -463,7 +483,7 @@ Test(format, refuses_too_few_buckets)
 
 Test(format, warns_on_512_buckets)
 {
-	char *dev = t_tmpfile(256 * MiB), *err = NULL, *out;
+	char *dev = tmp(256 * MiB), *err = NULL, *out;
 
 	cr_assert_eq(format(&err, "-C", dev), 0, "%s", err);
 	cr_expect(strstr(err, "warning") && strstr(err, "512 buckets"), "%s", err);
@@ -475,7 +495,7 @@ Test(format, warns_on_512_buckets)
 
 static void expect_usage(const char *args, const char *msg)
 {
-	char *dev = t_tmpfile(300 * MiB), *err = NULL, before[65], after[65];
+	char *dev = tmp(300 * MiB), *err = NULL, before[65], after[65];
 
 	t_sha256_file(dev, before);
 	cr_expect_eq(format(&err, args, dev), 16, "'%s': %s", args, err);
@@ -506,7 +526,7 @@ Test(format, usage_errors)
 
 Test(format, usage_errors_devices)
 {
-	char *a = t_tmpfile(300 * MiB), *b = t_tmpfile(300 * MiB), *err = NULL;
+	char *a = tmp(300 * MiB), *b = tmp(300 * MiB), *err = NULL;
 
 	cr_expect_eq(t_run(NULL, &err, "format -C '%s' -C '%s'", a, b), 16);
 	cr_expect(strstr(err, "2 cache devices"), "%s", err);
