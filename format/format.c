@@ -182,9 +182,29 @@ static int build_one(const struct bt_format_opts *o, struct fmt_dev *d, unsigned
 	return 0;
 }
 
+/*
+ * A cache re-formatted into the set it belonged to keeps its old journal
+ * buckets, whose jsets still carry the set's magic: the kernel may replay
+ * them later (FORMAT.md 1.10). Only the superblock is written today, so warn.
+ */
+static void warn_same_set(const struct fmt_dev *d, const uint8_t *old_block,
+			  struct printbuf *warn)
+{
+	struct cache_sb old;
+
+	bt_sb_decode((const struct cache_sb_disk *)old_block, &old);
+	if (d->fd->cache && bt_sb_is_cache(&old) &&
+	    !memcmp(old.set_uuid, d->sb.set_uuid, 16)) {
+		prt_printf(warn, "warning: '%s': the old cache superblock has the same cache "
+			   "set uuid; the kernel may replay the old journal entries still on "
+			   "the device: use a new --cset-uuid", d->dev.path);
+		prt_newline(warn);
+	}
+}
+
 /* Find other signatures; refuse unless the options allow overwriting them. */
 static int check_signatures(const struct bt_format_opts *o, struct fmt_dev *d,
-			    struct printbuf *err)
+			    struct printbuf *warn, struct printbuf *err)
 {
 	uint8_t old[SB_SIZE];
 	bool bcache_magic, bcache_listed = false;
@@ -194,6 +214,8 @@ static int check_signatures(const struct bt_format_opts *o, struct fmt_dev *d,
 	if (ret)
 		return ret;
 	bcache_magic = !memcmp(((struct cache_sb_disk *)old)->magic, bcache_sb_magic, 16);
+	if (bcache_magic)
+		warn_same_set(d, old, warn);
 	ret = bt_probe_signatures(&d->dev, &d->sigs, err);
 	if (ret)
 		return ret;
@@ -300,7 +322,7 @@ int bt_format(const struct bt_format_opts *opts, struct printbuf *out,
 		int r = build_one(&o, &devs[i], block, warn, err);
 
 		if (!r)
-			r = check_signatures(&o, &devs[i], err);
+			r = check_signatures(&o, &devs[i], warn, err);
 		if (r) {
 			failed = failed ? failed : r;
 			if (err->pos && err->buf[err->pos - 1] != '\n')

@@ -441,6 +441,20 @@ Test(format, refuses_old_bcache_without_wipe_bcache)
 	free(out);
 }
 
+Test(format, warns_when_reusing_the_old_set_uuid)
+{
+	char *dev = tmp(300 * MiB), *err = NULL;
+
+	cr_assert_eq(t_sh(NULL, NULL, "make-bcache --cset-uuid " SET_UUID " -C '%s'", dev), 0);
+	cr_assert_eq(format(&err, "--wipe-bcache --cset-uuid " SET_UUID " -C", dev), 0, "%s", err);
+	cr_expect(strstr(err, "same cache set uuid"), "%s", err);
+	free(err);
+	/* a new set uuid: no warning */
+	cr_assert_eq(format(&err, "--wipe-bcache -C", dev), 0, "%s", err);
+	cr_expect_null(strstr(err, "same cache set uuid"), "%s", err);
+	free(err);
+}
+
 Test(format, dry_run_writes_nothing)
 {
 	char *dev = tmp(300 * MiB), *err = NULL, *out = NULL;
