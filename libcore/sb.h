@@ -20,7 +20,8 @@ struct cache_sb {
 	uint8_t		magic[16];
 	uint8_t		uuid[16];
 	uint8_t		set_uuid[16];
-	char		label[33];		/* NUL terminated copy */
+	char		label[33];		/* the 32 raw bytes (encoded back as they
+						 * are, as __write_super() does) + a NUL */
 	uint64_t	flags;
 	uint64_t	seq;
 	uint64_t	feature_compat;
@@ -71,7 +72,10 @@ void bt_sb_decode(const struct cache_sb_disk *raw, struct cache_sb *sb);
 
 /*
  * Encode sb into raw (the bytes a kernel of the same version would write)
- * and set raw->csum. Bytes of raw the superblock does not define are left
+ * and set raw->csum. The bucket size written is bucket_size_raw (the
+ * decoded bucket_size is not re-encoded); field 184 gets data_offset for
+ * backing versions 4 and 6 and nbuckets otherwise, so decode + encode gives
+ * back the same bytes. Bytes of raw the superblock does not define are left
  * as they were, so a caller can re-encode over a block it read.
  */
 void bt_sb_encode(const struct cache_sb *sb, struct cache_sb_disk *raw);
@@ -113,6 +117,13 @@ const char *bt_sb_version_str(uint64_t version);
 const char *bt_cache_mode_str(unsigned mode);
 const char *bt_bdev_state_str(unsigned state);
 const char *bt_replacement_str(unsigned policy);
+
+/*
+ * bt_sb_label_to_text(): the label up to its first NUL (at most 32 bytes),
+ * printable ASCII as is, a backslash doubled and any other byte as \xNN,
+ * so a corrupt label can neither garble a terminal nor make invalid JSON.
+ */
+void bt_sb_label_to_text(struct printbuf *out, const struct cache_sb *sb);
 
 /*
  * bt_sb_to_text(): every field in human form, one "name<TAB>value" line
