@@ -31,6 +31,7 @@ Test(dev, read_past_end_of_file)
 	cr_assert_eq(bt_err_class(-BT_ERR_SHORT_READ), EIO);
 	printbuf_exit(&err);
 	bt_dev_close(&dev);
+	free(path);
 }
 
 Test(dev, write_refused_on_readonly_open)
@@ -54,6 +55,7 @@ Test(dev, write_refused_on_readonly_open)
 	t_sha256_file(path, after);
 	cr_assert_str_eq(before, after);
 	printbuf_exit(&err);
+	free(path);
 }
 
 Test(dev, write_limit_stops_writes)
@@ -91,6 +93,7 @@ Test(dev, write_limit_stops_writes)
 	cr_assert_eq(dev.size, 8192);
 	bt_dev_close(&dev);
 	printbuf_exit(&err);
+	free(path);
 }
 
 Test(dev, memory_device)

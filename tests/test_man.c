@@ -90,6 +90,7 @@ Test(man, show_super_fields_documented, .timeout = 60)
 			line += len + (line[len] == '\n');
 		}
 		free(out);
+		free(path);
 	}
 	free(man);
 }

@@ -416,6 +416,7 @@ ParameterizedTest(struct img_param *p, show_super, golden_image, .timeout = 120)
 	t_sha256_file(path, sha);
 	cr_assert_str_eq(sha, mstr(img, "raw_sha256"), "%s changed", rel);
 	json_decref(m);
+	free(path);
 }
 
 /* The parameter list covers every image file in images/. */

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "helpers.h"
 #include "libcore/sb.h"
 
@@ -72,6 +74,7 @@ Test(show_super_bad, empty_file)
 
 	expect_failure(path, "bcache-tool: '%s' is too small to hold a bcache superblock: "
 		       "0 bytes, the superblock ends at byte 8192\n");
+	free(path);
 }
 
 Test(show_super_bad, file_shorter_than_superblock)
@@ -81,6 +84,7 @@ Test(show_super_bad, file_shorter_than_superblock)
 	cr_assert_eq(truncate(path, 6000), 0);
 	expect_failure(path, "bcache-tool: '%s' is too small to hold a bcache superblock: "
 		       "6000 bytes, the superblock ends at byte 8192\n");
+	free(path);
 }
 
 static void zero_all(struct cache_sb_disk *raw) { memset(raw, 0, SB_SIZE); }
@@ -91,6 +95,7 @@ Test(show_super_bad, zeroed_superblock)
 
 	expect_failure(path, "bcache-tool: not a bcache superblock (bad offset) in '%s': "
 		       "bytes 4096..6360 are all zeroes");
+	free(path);
 }
 
 static void bad_offset(struct cache_sb_disk *raw) { raw->offset = htole64(9); }
@@ -101,6 +106,7 @@ Test(show_super_bad, bad_offset)
 
 	expect_failure(path, "bcache-tool: not a bcache superblock (bad offset) in superblock "
 		       "of '%s': offset at byte 4104 is 9, expected 8\n");
+	free(path);
 }
 
 static void bad_magic(struct cache_sb_disk *raw) { raw->magic[3] ^= 0x01; }
@@ -112,6 +118,7 @@ Test(show_super_bad, bad_magic)
 	expect_failure(path, "bcache-tool: not a bcache superblock (bad magic) in superblock of "
 		       "'%s': magic at byte 4120 is c68573f74e1a45ca8265f57f48ba6d81, "
 		       "expected c68573f64e1a45ca8265f57f48ba6d81\n");
+	free(path);
 }
 
 static void bad_label(struct cache_sb_disk *raw) { raw->label[0] = 'x'; }
@@ -134,6 +141,7 @@ Test(show_super_bad, bad_csum)
 			   "4096 is 6f7db27b8830e71b, computed %016llx over bytes 4104..4304\n",
 			   computed) > 0);
 	expect_failure(path, exp);
+	free(exp);
 
 	/* -f prints the fields anyway, marks the csum bad and still exits 1 */
 	cr_assert_eq(t_run(&out, &err, "show-super -f '%s'", path), 1, "%s", err);
@@ -153,6 +161,7 @@ Test(show_super_bad, bad_csum)
 	free(out);
 	free(err);
 	free(theirs);
+	free(path);
 }
 
 static void bucket_1000(struct cache_sb_disk *raw) { raw->bucket_size = htole16(1000); }
@@ -163,6 +172,7 @@ Test(show_super_bad, bucket_size_not_power_of_2)
 
 	expect_failure(path, "bcache-tool: bad bucket size (not power of 2) in superblock of "
 		       "'%s': bucket_size at byte 4290 is 1000 sectors");
+	free(path);
 }
 
 /*
@@ -189,6 +199,7 @@ Test(show_super_bad, block_above_bucket_and_page)
 	expect_failure(path, "bcache-tool: bad block size (larger than page size) in superblock "
 		       "of '%s': block_size at byte 4288 is 16 sectors, a page is 8 "
 		       "(bucket_size is 8)\n");
+	free(path);
 }
 
 Test(show_super_bad, block_above_bucket_below_page)
@@ -198,6 +209,7 @@ Test(show_super_bad, block_above_bucket_below_page)
 	expect_failure(path, "bcache-tool: bad bucket size (smaller than page size) in superblock "
 		       "of '%s': bucket_size at byte 4290 is 4 sectors, a page is 8 "
 		       "(block_size is 8)\n");
+	free(path);
 }
 
 /* 64 MiB / 512 KiB = 128 buckets fit; 129 do not. */
@@ -210,6 +222,7 @@ Test(show_super_bad, nbuckets_beyond_device)
 	expect_failure(path, "bcache-tool: invalid superblock: device too small in superblock of "
 		       "'%s': nbuckets at byte 4280 is 129 buckets of 1024 sectors, the device "
 		       "has only 131072 sectors\n");
+	free(path);
 }
 
 static void first_bucket_0(struct cache_sb_disk *raw) { raw->first_bucket = 0; }
@@ -221,6 +234,7 @@ Test(show_super_bad, first_bucket_before_end_of_super)
 	expect_failure(path, "bcache-tool: invalid superblock: first bucket comes before end of "
 		       "super in superblock of '%s': first_bucket at byte 4300 is 0, starting at "
 		       "sector 0, before sector 16\n");
+	free(path);
 }
 
 static void first_bucket_2(struct cache_sb_disk *raw) { raw->first_bucket = htole16(2); }
@@ -232,6 +246,7 @@ Test(show_super_bad, first_bucket_not_journal_start)
 
 	expect_failure(path, "bcache-tool: journal buckets not sequential in superblock of '%s': "
 		       "d[0] at byte 4304 is 1, expected first_bucket + 0 = 2\n");
+	free(path);
 }
 
 static void version_7(struct cache_sb_disk *raw) { raw->version = htole64(7); }
@@ -243,9 +258,11 @@ Test(show_super_bad, unknown_version)
 
 	expect_failure(path, "bcache-tool: unsupported superblock version in superblock of '%s': "
 		       "version at byte 4112 is 7 (known: 0, 1, 3, 4, 5, 6)\n");
+	free(path);
 	path = patched(FRESH_CACHE, version_2, true);
 	expect_failure(path, "bcache-tool: unsupported superblock version in superblock of '%s': "
 		       "version at byte 4112 is 2 (known: 0, 1, 3, 4, 5, 6)\n");
+	free(path);
 }
 
 Test(show_super_bad, directory)
@@ -277,6 +294,8 @@ Test(show_super_bad, one_bad_among_several)
 	free(hdr);
 	free(out);
 	free(err);
+	free(good);
+	free(bad);
 }
 
 Test(show_super_bad, usage_errors)
@@ -291,4 +310,86 @@ Test(show_super_bad, usage_errors)
 	cr_assert(strstr(err, "--bogus"), "%s", err);
 	free(out);
 	free(err);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Robustness: 64 superblocks with random field values (half with random
+ * bytes everywhere, half a golden one with a few fields randomized and the
+ * csum fixed), shown with -f as text and as JSON in one run each. No crash
+ * (under make asan: no sanitizer report), exit 0 or 1, JSON that parses,
+ * one object per device.
+ */
+Test(show_super_bad, random_superblocks_do_not_crash, .timeout = 120)
+{
+	enum { N = 64 };
+	char *paths[N], *list = NULL, *out = NULL, *err = NULL;
+	size_t list_len = 0;
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+	char *golden = t_image(FRESH_CACHE);
+	uint8_t gold[SB_SIZE];
+	FILE *lf = open_memstream(&list, &list_len);
+	json_t *arr;
+	int rc;
+
+	sb_rw(golden, gold, false);
+	for (unsigned i = 0; i < N; i++) {
+		uint8_t block[SB_SIZE];
+		struct cache_sb_disk *raw = (struct cache_sb_disk *)block;
+
+		paths[i] = t_tmpfile(64ULL << 20);
+		if (i % 2) {
+			for (size_t j = 0; j < SB_SIZE; j += 8) {
+				uint64_t v = xorshift(&seed);
+
+				memcpy(block + j, &v, 8);
+			}
+			raw->offset = htole64(8);
+			memcpy(raw->magic, bcache_sb_magic, 16);
+			if (i % 4 == 1)
+				raw->keys = htole16((uint16_t)(xorshift(&seed) % 300));
+		} else {
+			memcpy(block, gold, SB_SIZE);
+			for (unsigned k = 0; k < 1 + i % 3; k++) {
+				/* one random u16, u32 or u64 somewhere in bytes 8..2264 */
+				size_t off = 8 + xorshift(&seed) % (sizeof(*raw) - 16);
+				uint64_t v = xorshift(&seed);
+
+				memcpy(block + off, &v, 1 + xorshift(&seed) % 8);
+			}
+		}
+		if (i % 3)
+			raw->csum = htole64(bt_sb_csum(raw));
+		sb_rw(paths[i], block, true);
+		fprintf(lf, " '%s'", paths[i]);
+	}
+	fclose(lf);
+
+	rc = t_run(&out, &err, "show-super -f %s", list);
+	cr_assert(rc == 0 || rc == 1, "exit %d: %s", rc, err);
+	cr_assert_eq(strstr(err, "runtime error"), NULL, "%s", err);
+	free(out);
+	free(err);
+
+	rc = t_run(&out, &err, "show-super -f --json %s", list);
+	cr_assert(rc == 0 || rc == 1, "exit %d: %s", rc, err);
+	arr = json_loads(out, 0, NULL);
+	cr_assert(json_is_array(arr), "not a JSON array: %.300s", out);
+	cr_assert_eq(json_array_size(arr), N);
+	for (unsigned i = 0; i < N; i++)
+		cr_assert(json_is_string(json_object_get(json_array_get(arr, i), "label")));
+	json_decref(arr);
+	free(out);
+	free(err);
+	free(list);
+	for (unsigned i = 0; i < N; i++)
+		free(paths[i]);
+	free(golden);
 }
