@@ -83,9 +83,15 @@ void bt_sb_encode(const struct cache_sb *sb, struct cache_sb_disk *raw);
 /*
  * bt_sb_validate(): every check of the kernel's read_super() and
  * read_super_common() (super.c, v6.1), in the kernel's order, against the
- * device's size and logical block size. Returns 0 or the first failure:
- * -BT_ERR_SB_* with a message naming the device, the field, its byte offset
- * and value. keys > 256 is rejected before the csum is computed.
+ * device's size and logical block size (raw is the block as read, sb its
+ * decoded form). Returns 0 or the first failure: -BT_ERR_SB_* with the
+ * message "<kernel's message in lower case> in superblock of '<dev>':
+ * <field> at byte <offset> is <value>, <what was expected>".
+ * Differences from the kernel: keys > 256 is rejected before the csum is
+ * computed (the csum range depends on it); an all-zero block is reported as
+ * such (code SB_BAD_OFFSET, as the kernel's first check); a backing
+ * data_offset at or past the end of the device is refused here, as
+ * bcache_device_init() refuses it later in registration.
  */
 int bt_sb_validate(const struct cache_sb_disk *raw, const struct cache_sb *sb,
 		   const struct bt_dev *dev, struct printbuf *err);
