@@ -293,3 +293,25 @@ Test(sb, validate_vectors)
 	printbuf_exit(&err);
 	bt_dev_close(&dev);
 }
+
+/* Labels print safely: 32 bytes without a NUL, a backslash, control and high bytes. */
+Test(sb, label_to_text)
+{
+	uint8_t block[SB_SIZE];
+	struct cache_sb_disk *raw = vec_block(block, 1);
+	struct printbuf pb = PRINTBUF;
+	struct cache_sb sb;
+
+	memcpy(raw->label, "0123456789abcdef0123456789abcdef", 32);
+	bt_sb_decode(raw, &sb);
+	bt_sb_label_to_text(&pb, &sb);
+	cr_assert_str_eq(printbuf_str(&pb), "0123456789abcdef0123456789abcdef");
+	printbuf_reset(&pb);
+
+	memset(raw->label, 0, 32);
+	memcpy(raw->label, "a\\b\xff\x01 c\0hidden", 15);
+	bt_sb_decode(raw, &sb);
+	bt_sb_label_to_text(&pb, &sb);
+	cr_assert_str_eq(printbuf_str(&pb), "a\\\\b\\xff\\x01 c");
+	printbuf_exit(&pb);
+}
