@@ -560,3 +560,180 @@ Test(dump_journal, s01_and_usage)
 	free(out);
 	free(err);
 }
+
+/* ---- more damage -------------------------------------------------------------- */
+
+/*
+ * s05 keeps entries in journal buckets 1..9, the newest (93) in 9 and the
+ * replay range 81-93 across 7, 8 and 9. Zeroing bucket 7 loses seq 81 (the
+ * first of the range) and fools the kernel's binary search: its probe finds
+ * bucket 4, then bucket 7 looks empty, so it never reads 8 and 9 and takes
+ * the newest entry of bucket 6 as the newest of the journal.
+ */
+Test(journal_damage, kernel_search_disagrees)
+{
+	const char *name = "s05-btree-depth2";
+	struct replay_truth t = manifest_replay(name);
+	char *path = case_image(name), want[128];
+	uint64_t first = t.seq - t.entries + 1, newest6 = 0, newest7 = 0;
+	struct opened o;
+
+	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
+	cr_assert_eq(o.ret, 0);
+	cr_assert_eq(o.c.sb.keys, 32);
+	cr_assert_eq(o.c.journal.cur_idx, 9);
+	for (size_t i = 0; i < o.c.journal.nr_all; i++) {
+		uint64_t seq = le64toh(o.c.journal.all[i].j->seq);
+
+		if (o.c.journal.all[i].bucket_idx == 6 && seq > newest6)
+			newest6 = seq;
+		if (o.c.journal.all[i].bucket_idx == 7 && seq > newest7)
+			newest7 = seq;
+	}
+	cr_assert_eq(newest7, first, "bucket 7 ends with the first seq of the replay range");
+	zero_range(path, journal_bucket_byte(&o.c, 7), (size_t)o.c.bucket_size << SECTOR_SHIFT);
+	close_opened(&o);
+
+	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
+	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
+	cr_assert_eq(o.c.journal.newest_seq, t.seq);
+	cr_assert_eq(o.c.journal.nr, t.entries - 1);
+	cr_assert_eq(o.c.journal.nr_missing, 1);
+	cr_assert_eq(o.c.journal.missing[0][0], first);
+	cr_assert_eq(o.c.journal.missing[0][1], first);
+	cr_assert(o.c.journal.kernel_differs);
+	cr_assert_eq(o.c.journal.kernel_newest_seq, newest6);
+	cr_assert_eq(o.c.journal.kernel_cur_idx, 6);
+	close_opened(&o);
+
+	/* strict open fails the way the kernel's replay does */
+	open_path(&o, path, BT_OPEN_STRICT);
+	cr_assert_eq(o.ret, -BT_ERR_JOURNAL_MISSING_ENTRIES, "%d", o.ret);
+	snprintf(want, sizeof(want), "journal entries %llu-%llu missing! (replaying %llu-%llu)",
+		 (unsigned long long)first, (unsigned long long)first,
+		 (unsigned long long)first, t.seq);
+	cr_assert(strstr(printbuf_str(&o.err), want), "%s", printbuf_str(&o.err));
+	close_opened(&o);
+
+	{
+		char *out = NULL, *err = NULL;
+		int rc = t_run(&out, &err, "dump-journal '%s'", path);
+
+		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+		cr_assert(strstr(out, want), "%s", out);
+		cr_assert(strstr(out, "the kernel's journal search would find"), "%s", out);
+		free(out);
+		free(err);
+	}
+}
+
+/* A jset header claiming more than 32 KiB stops the bucket scan ("too big"). */
+Test(journal_damage, jset_too_big)
+{
+	const char *name = "s04-writeback-dirty-crash";
+	struct replay_truth t = manifest_replay(name);
+	char *path = case_image(name);
+	struct opened o;
+	uint64_t sector;
+	uint32_t keys = htole32(5000);	/* 240 + 40000 bytes */
+
+	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
+	cr_assert_eq(o.ret, 0);
+	sector = bt_journal_newest(&o.c.journal)->sector;
+	close_opened(&o);
+	patch(path, (sector << SECTOR_SHIFT) + offsetof(struct jset, keys), &keys, 4);
+
+	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
+	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
+	cr_assert_eq(o.c.journal.nr_damage, 1);
+	cr_assert_eq(o.c.journal.damage[0].kind, BT_JDAMAGE_TOO_BIG);
+	cr_assert_eq(o.c.journal.damage[0].bytes, 240 + 8 * 5000);
+	cr_assert(strstr(o.c.journal.damage[0].msg, "jset too big at byte"), "%s",
+		  o.c.journal.damage[0].msg);
+	cr_assert_eq(o.c.journal.newest_seq, t.seq - 1);
+	close_opened(&o);
+}
+
+/*
+ * A newest jset of version 0 makes the uuid bucket be read as 64-byte v0
+ * entries (super.c uuid_read()): slot i of the converted array comes from
+ * bytes [64 i, 64 i + 64) of the bucket, with flags and sectors zeroed.
+ */
+Test(journal_damage, uuid_v0_conversion)
+{
+	char *path = case_image("s06-flash-volume");
+	struct opened o;
+	struct uuid_entry orig0;
+	uint64_t off;
+	struct jset *j;
+	size_t bytes;
+
+	open_path(&o, path, 0);
+	cr_assert_eq(o.ret, 0);
+	orig0 = o.c.uuids[0];
+	cr_assert(bt_uuid_flash_only(&orig0));
+	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
+	bytes = bt_journal_newest(&o.c.journal)->bytes;
+	j = malloc(bytes);
+	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	close_opened(&o);
+
+	j->version = 0;
+	j->csum = htole64(bt_jset_csum(j));
+	patch(path, off, j, bytes);
+	free(j);
+
+	open_path(&o, path, 0);
+	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
+	cr_assert(o.c.uuids_converted);
+	cr_assert_eq(o.c.uuids_version, 0);
+	cr_assert_eq(memcmp(o.c.uuids[0].uuid, orig0.uuid, 16), 0);
+	cr_assert_eq(memcmp(o.c.uuids[0].label, orig0.label, 32), 0);
+	cr_assert_eq(o.c.uuids[0].first_reg, orig0.first_reg);
+	cr_assert_eq(o.c.uuids[0].flags, 0);
+	cr_assert_eq(o.c.uuids[0].sectors, 0);
+	/* v0 slot 1 = bytes 64..79 of the v1 slot 0: its sectors field first */
+	cr_assert_eq(memcmp(o.c.uuids[1].uuid, (const uint8_t *)&orig0 + 64, 16), 0);
+	close_opened(&o);
+}
+
+/* A bad root pointer in the newest jset: "bad btree root"; dump-journal still prints. */
+Test(journal_damage, bad_root_pointer)
+{
+	char *path = case_image("s07-writethrough-clean");
+	struct opened o;
+	struct jset *j;
+	uint64_t off;
+	size_t bytes;
+	struct bkey *k;
+
+	open_path(&o, path, 0);
+	cr_assert_eq(o.ret, 0);
+	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
+	bytes = bt_journal_newest(&o.c.journal)->bytes;
+	j = malloc(bytes);
+	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	k = (struct bkey *)j->btree_root;
+	SET_PTR(k, 0, PTR_GEN(k, 0), bt_bucket_to_sector(&o.c, o.c.nbuckets + 1), 0);
+	j->csum = htole64(bt_jset_csum(j));
+	close_opened(&o);
+	patch(path, off, j, bytes);
+	free(j);
+
+	open_path(&o, path, 0);
+	cr_assert_eq(o.ret, -BT_ERR_BTREE_BAD_ROOT, "%d %s", o.ret, printbuf_str(&o.err));
+	cr_assert(strstr(printbuf_str(&o.err), "bad, offset past end of device"), "%s",
+		  printbuf_str(&o.err));
+	cr_assert(strstr(printbuf_str(&o.err), "bad btree root"), "%s", printbuf_str(&o.err));
+	close_opened(&o);
+	{
+		char *out = NULL, *err = NULL;
+		int rc = t_run(&out, &err, "dump-journal '%s'", path);
+
+		cr_assert_eq(rc, 4, "rc %d: %s", rc, err);
+		cr_assert(strstr(out, "jset seq "), "%s", out);
+		cr_assert(strstr(err, "bad btree root"), "%s", err);
+		free(out);
+		free(err);
+	}
+}
