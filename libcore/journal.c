@@ -528,6 +528,7 @@ int bt_journal_check_newest(struct cache_set *c, struct printbuf *err)
 
 /* ---- printing -------------------------------------------------------------- */
 
+/* Same output as bkey.c bt_bkey_to_text(); replace with it once that is on main. */
 void bt_journal_key_to_text(struct printbuf *out, const struct bkey *k)
 {
 	prt_printf(out, "%llu:%llu len %llu -> [", (unsigned long long)KEY_INODE(k),
@@ -546,7 +547,8 @@ void bt_journal_key_to_text(struct printbuf *out, const struct bkey *k)
 	if (KEY_DIRTY(k))
 		prt_str(out, " dirty");
 	if (KEY_CSUM(k))
-		prt_printf(out, " cs%llu", (unsigned long long)KEY_CSUM(k));
+		prt_printf(out, " cs%llu %llx", (unsigned long long)KEY_CSUM(k),
+			   (unsigned long long)(KEY_PTRS(k) > 1 ? bk_ptr(k, 1) : 0));
 }
 
 /* A key from a 64-byte slot: never print more pointers than the slot holds. */

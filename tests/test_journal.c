@@ -737,3 +737,49 @@ Test(journal_damage, bad_root_pointer)
 		free(err);
 	}
 }
+
+/* A dirty uuid_bucket key in the newest jset: "bad uuid pointer" after the prios are read. */
+Test(journal_damage, bad_uuid_pointer)
+{
+	char *path = case_image("s03-writeback-dirty-clean-stop");
+	struct opened o;
+	struct jset *j;
+	uint64_t off;
+	size_t bytes;
+	char want[160];
+
+	open_path(&o, path, 0);
+	cr_assert_eq(o.ret, 0);
+	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
+	bytes = bt_journal_newest(&o.c.journal)->bytes;
+	j = malloc(bytes);
+	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	SET_KEY_DIRTY((struct bkey *)j->uuid_bucket, 1);
+	j->csum = htole64(bt_jset_csum(j));
+	close_opened(&o);
+	patch(path, off, j, bytes);
+	free(j);
+
+	open_path(&o, path, 0);
+	cr_assert_eq(o.ret, -BT_ERR_UUID_BAD_PTR, "%d %s", o.ret, printbuf_str(&o.err));
+	snprintf(want, sizeof(want), "uuid bucket pointer in jset %llu at byte %llu of '%s' is "
+		 "marked dirty: bad uuid pointer", (unsigned long long)o.c.journal.newest_seq,
+		 (unsigned long long)off + 40, path);
+	cr_assert(strstr(printbuf_str(&o.err), want), "%s", printbuf_str(&o.err));
+	/* the prio chain was read before */
+	cr_assert_not_null(o.c.buckets);
+	cr_assert_eq(o.c.prio_chain[0], o.c.prio_start);
+	close_opened(&o);
+}
+
+Test(dump_journal, backing_device)
+{
+	char *path = t_image("images/s03-writeback-dirty-clean-stop/backing.img.zst");
+	char *out = NULL, *err = NULL;
+	int rc = t_run(&out, &err, "dump-journal '%s'", path);
+
+	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "is not a cache device"), "%s", err);
+	free(out);
+	free(err);
+}
