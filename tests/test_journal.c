@@ -783,3 +783,45 @@ Test(dump_journal, backing_device)
 	free(out);
 	free(err);
 }
+
+/* A key whose pointers run past the end of its jset: counted, printed as truncated, no crash. */
+Test(journal_damage, truncated_key)
+{
+	char *path = case_image("s04-writeback-dirty-crash");
+	struct opened o;
+	struct jset *j;
+	uint64_t off;
+	size_t bytes;
+	bool truncated;
+
+	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
+	cr_assert_eq(o.ret, 0);
+	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
+	bytes = bt_journal_newest(&o.c.journal)->bytes;
+	j = malloc(bytes);
+	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	close_opened(&o);
+	cr_assert_geq(le32toh(j->keys), 3);
+	/* make the last 3-u64 key claim 7 pointers: 9 u64s, 6 past the end */
+	SET_KEY_PTRS((struct bkey *)(j->d + le32toh(j->keys) - 3), 7);
+	cr_assert_eq(bt_jset_nr_keys(j, &truncated), bt_jset_nr_keys(j, NULL));
+	cr_assert(truncated);
+	j->csum = htole64(bt_jset_csum(j));
+	patch(path, off, j, bytes);
+	free(j);
+
+	{
+		char *out = NULL, *err = NULL;
+		int rc = t_run(&out, &err, "dump-journal '%s'", path);
+
+		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+		cr_assert(strstr(out, "truncated key: 6 u64s past the end of the jset"), "%s", out);
+		free(out);
+		free(err);
+		rc = t_run(&out, &err, "dump-journal --json --all '%s'", path);
+		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+		cr_assert(strstr(out, "\"truncated_key\": true"), "%s", out);
+		free(out);
+		free(err);
+	}
+}
