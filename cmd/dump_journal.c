@@ -58,6 +58,7 @@ static json_t *jset_json(const struct cache_set *c, const struct bt_journal_entr
 	json_object_set_new(o, "journal_bucket", json_integer(e->bucket_idx));
 	json_object_set_new(o, "sector", json_integer((json_int_t)e->sector));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)e->bytes));
+	json_object_set_new(o, "hidden", json_boolean(e->hidden));
 	json_object_set_new(o, "btree_root", slot_json(j->btree_root));
 	json_object_set_new(o, "btree_level", json_integer(le16toh(j->btree_level)));
 	json_object_set_new(o, "uuid_bucket", slot_json(j->uuid_bucket));

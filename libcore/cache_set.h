@@ -46,6 +46,11 @@ struct bt_journal_entry {
 	size_t		bytes;		/* 240 + 8*keys */
 	unsigned	bucket_idx;	/* index into sb.d[] */
 	uint64_t	sector;		/* on the cache device */
+	/*
+	 * found past the position where the kernel's scan of the bucket
+	 * stops (bad magic, too big, bad csum): the kernel never reads it
+	 */
+	bool		hidden;
 };
 
 /* What stopped the scan of a journal bucket at a position with a valid magic. */

@@ -825,3 +825,59 @@ Test(journal_damage, truncated_key)
 		free(err);
 	}
 }
+
+/*
+ * A bad csum in the middle of a bucket: the kernel's scan stops there, so
+ * the later jsets of that bucket are lost to it. They are still found
+ * (hidden) and reported; the newest seq the kernel sees drops below them.
+ */
+Test(journal_damage, bad_csum_hides_later_entries)
+{
+	const char *name = "s04-writeback-dirty-crash";
+	struct replay_truth t = manifest_replay(name);
+	char *path = case_image(name);
+	uint64_t sector = 0, hidden_sector = 0, first = t.seq - t.entries + 1;
+	unsigned bucket_idx;
+	struct opened o;
+	uint8_t byte;
+	char want[256];
+
+	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
+	cr_assert_eq(o.ret, 0);
+	/* the second entry of the replay range, and the newest, share a bucket */
+	cr_assert_eq(o.c.journal.nr, 4);
+	cr_assert_eq(o.c.journal.entries[1].bucket_idx, o.c.journal.entries[3].bucket_idx);
+	sector = o.c.journal.entries[1].sector;
+	hidden_sector = o.c.journal.entries[3].sector;
+	bucket_idx = o.c.journal.entries[3].bucket_idx;
+	close_opened(&o);
+
+	{
+		int fd = open(path, O_RDONLY);
+
+		cr_assert_eq(pread(fd, &byte, 1, (off_t)(sector << SECTOR_SHIFT) + 250), 1);
+		close(fd);
+	}
+	byte ^= 0x80;
+	patch(path, (sector << SECTOR_SHIFT) + 250, &byte, 1);
+
+	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
+	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
+	cr_assert_eq(o.c.journal.newest_seq, first);
+	cr_assert_eq(o.c.journal.nr_damage, 1);
+	cr_assert_eq(o.c.journal.damage[0].seq, first + 1);
+	close_opened(&o);
+
+	{
+		char *out = NULL, *err = NULL;
+		int rc = t_run(&out, &err, "dump-journal '%s'", path);
+
+		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+		snprintf(want, sizeof(want), "jset seq %llu at byte %llu of '%s' (journal bucket %u) "
+			 "lies past the end of the kernel's scan of its bucket", t.seq,
+			 (unsigned long long)hidden_sector << SECTOR_SHIFT, path, bucket_idx);
+		cr_assert(strstr(out, want), "%s", out);
+		free(out);
+		free(err);
+	}
+}
