@@ -13,6 +13,7 @@ struct bt_command {
 
 static const struct bt_command commands[] = {
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
+	{ "dump-journal", cmd_dump_journal, "print a cache's journal entries" },
 };
 
 static void usage(FILE *f)
