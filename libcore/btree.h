@@ -50,6 +50,7 @@ struct bt_node {
 
 	bool			key_past_node;	/* last key > node key (found at any size) */
 	size_t			mem_bytes;	/* memory held by this node */
+	void			*cache_entry;	/* node_cache.c bookkeeping, NULL outside a cache */
 };
 
 /* Iterate the merged keys of a node. */
