@@ -111,7 +111,7 @@ static void print_key(struct dump_ctx *d, const struct bkey *k, unsigned level,
 	}
 	bt_bkey_to_text(&pb, k);
 	if (mk.pos)
-		printf("%s%s [%s]\n", prefix, printbuf_str(&pb), printbuf_str(&mk));
+		printf("%s%s (%s)\n", prefix, printbuf_str(&pb), printbuf_str(&mk));
 	else
 		printf("%s%s\n", prefix, printbuf_str(&pb));
 out:
@@ -198,7 +198,7 @@ static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 			json_array_append_new(inval, key_json(d, k, n->level));
 		} else {
 			bt_bkey_to_text(&pb, k);
-			printf("  invalid: %s [%s]\n", printbuf_str(&pb),
+			printf("  invalid: %s (%s)\n", printbuf_str(&pb),
 			       bt_ptr_status_str(bt_ptr_status(d->c, k)));
 		}
 		printbuf_exit(&pb);

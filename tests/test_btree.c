@@ -477,3 +477,75 @@ Test(btree_walk, node_pointing_to_itself_stops_without_handler)
 	bt_node_cache_free(nc);
 	fx_exit(&f, NULL);
 }
+
+/* ---- bset header checks (bset.c) ------------------------------------ */
+
+Test(bset, unsupported_version)
+{
+	struct fixture f;
+	uint64_t a[3];
+
+	fx_init(&f, 0);
+	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	((struct bset *)f.node)->version = htole32(2);
+	fx_read(&f, 0, -BT_ERR_BSET_BAD_VERSION);
+	assert_prefix(&f.err, "unsupported bset version at bucket 10, block 0, 3 keys (byte 655360 of 'mem.img'): version 2");
+	fx_exit(&f, NULL);
+}
+
+Test(bset, bad_magic)
+{
+	struct fixture f;
+	uint64_t a[3];
+
+	fx_init(&f, 0);
+	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	f.c.bset_magic ^= 1;
+	fx_read(&f, 0, -BT_ERR_BSET_BAD_MAGIC);
+	assert_prefix(&f.err, "bad magic at bucket 10, block 0, 3 keys");
+	fx_exit(&f, NULL);
+}
+
+Test(bset, set_past_node_end)
+{
+	struct fixture f;
+	uint64_t a[3];
+
+	fx_init(&f, 0);
+	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	/* 16 blocks of keys in a 16-block node: header + keys pass the end */
+	((struct bset *)f.node)->keys = htole32(16 * 512);
+	fx_read(&f, 0, -BT_ERR_BSET_TOO_BIG);
+	assert_prefix(&f.err, "bad btree header at bucket 10, block 0, 8192 keys");
+	fx_exit(&f, NULL);
+}
+
+Test(bset, version0_plain_checksum_accepted)
+{
+	struct fixture f;
+	uint64_t a[3];
+	struct bset *i;
+
+	fx_init(&f, 0);
+	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	i = (struct bset *)f.node;
+	i->version = 0;
+	i->csum = htole64(bch_crc64((char *)i + 8, 24 + 24));
+	struct bt_node *n = fx_read(&f, 0, 0);
+	cr_assert_eq(n->nr_keys, 1);
+	fx_exit(&f, n);
+}
+
+Test(bset, key_overrunning_set)
+{
+	struct fixture f;
+	uint64_t a[3];
+
+	fx_init(&f, 0);
+	ext(a, 0, 8, 1024);
+	SET_KEY_PTRS((struct bkey *)a, 3);		/* claims 5 words, the set has 3 */
+	fx_bset(&f, a, a + 3);
+	fx_read(&f, 0, -BT_ERR_BSET_KEY_OVERRUN);
+	assert_prefix(&f.err, "key overruns bset at bucket 10, block 0, 3 keys");
+	fx_exit(&f, NULL);
+}
