@@ -41,6 +41,7 @@ static void keys_equal_kernel_dump(const char *cas)
 	free(want);
 	free(out);
 	free(err);
+	free(img);
 }
 
 /* Cases whose journal holds nothing the btree lacks: the on-disk btree alone is the kernel's view. */
@@ -108,6 +109,7 @@ Test(dump_btree, s05_nodes_and_depth_match_manifest)
 	json_decref(d);
 	json_decref(m);
 	free(text);
+	free(img);
 }
 
 Test(dump_btree, low_cache_bound_reclaims_same_dump)
@@ -133,6 +135,7 @@ Test(dump_btree, low_cache_bound_reclaims_same_dump)
 	json_decref(d);
 	free(big);
 	free(small);
+	free(img);
 }
 
 /* Patch bytes of an image file in place. */
@@ -159,6 +162,7 @@ Test(dump_btree, s05_bad_checksum_kernel_message)
 		 (unsigned long long)off, img);
 	cr_assert(strstr(err, want), "stderr: %s", err);
 	free(err);
+	free(img);
 }
 
 Test(dump_btree, s05_corrupted_btree_kernel_message)
@@ -176,6 +180,7 @@ Test(dump_btree, s05_corrupted_btree_kernel_message)
 		 (unsigned long long)(off + 7 * S05_BLOCK_BYTES), img);
 	cr_assert(strstr(err, want), "stderr: %s", err);
 	free(err);
+	free(img);
 }
 
 Test(dump_btree, s05_short_btree_key_kernel_message)
@@ -209,4 +214,5 @@ Test(dump_btree, s05_short_btree_key_kernel_message)
 	bt_cache_set_exit(&c);
 	bt_dev_close(&dev);
 	printbuf_exit(&err);
+	free(img);
 }
