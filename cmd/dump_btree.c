@@ -45,20 +45,21 @@ static void key_marker(const struct dump_ctx *d, const struct bkey *k, unsigned 
 {
 	struct bt_extent_bad_info info = { 0 };
 	bool bad = level ? bt_btree_ptr_bad(d->c, k) : bt_extent_bad(d->c, k, &info);
+	enum bt_ptr_status s = bt_ptr_status(d->c, k);
 
 	*live = !bad && KEY_SIZE(k);
-	if (bad) {
-		enum bt_ptr_status s = bt_ptr_status(d->c, k);
-
-		if (info.check_dev)
-			prt_str(out, "bad: check dev");
-		else
-			prt_printf(out, "bad: %s", *bt_ptr_status_str(s) ? bt_ptr_status_str(s) : "unavailable");
-	}
-	if (info.stale)
-		prt_printf(out, "%sstale %u%s%s", bad ? ", " : "", info.stale,
+	if (!bad)
+		return;
+	if (info.check_dev)
+		prt_str(out, "bad: check dev");
+	else if (s == BT_PTR_STALE && info.stale)
+		prt_printf(out, "bad: stale %u%s%s", info.stale,
 			   info.stale_dirty ? ", dirty data lost" : "",
 			   info.too_stale ? ", too stale" : "");
+	else if (s != BT_PTR_OK)
+		prt_printf(out, "bad: %s", bt_ptr_status_str(s));
+	else
+		prt_str(out, "bad");
 }
 
 static json_t *key_json(const struct dump_ctx *d, const struct bkey *k, unsigned level)
