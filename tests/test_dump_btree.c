@@ -297,3 +297,34 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 	printbuf_exit(&err);
 	free(img);
 }
+
+/* --start/--end/--inode select the kernel dump's lines that overlap the range. */
+Test(dump_btree, s03_filters_match_kernel_dump_lines)
+{
+	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
+	char *want = t_read_text("images/s03-writeback-dirty-clean-stop/keys-post.txt.zst", NULL);
+	char *out = NULL, *line, *save = NULL;
+	struct printbuf exp = PRINTBUF;
+	unsigned long long lo = 1000, hi = 3000, nsel = 0;
+
+	for (line = strtok_r(want, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long inode, start, len;
+
+		cr_assert_eq(sscanf(line, "%llu:%llu len %llu", &inode, &start, &len), 3);
+		if (inode == 0 && start < hi && start + len > lo) {
+			prt_printf(&exp, "%s\n", line);
+			nsel++;
+		}
+	}
+	cr_assert_gt(nsel, 3);
+	cr_assert_eq(t_run(&out, NULL, "dump-btree --keys-only --inode 0 --start %llu --end %llu '%s'",
+			   lo, hi, img), 0);
+	cr_assert_str_eq(out, printbuf_str(&exp));
+	free(out);
+	cr_assert_eq(t_run(&out, NULL, "dump-btree --keys-only --inode 1 '%s'", img), 0);
+	cr_assert_str_eq(out, "");
+	free(out);
+	printbuf_exit(&exp);
+	free(want);
+	free(img);
+}
