@@ -58,6 +58,7 @@ static json_t *jset_json(const struct cache_set *c, const struct bt_journal_entr
 	json_object_set_new(o, "journal_bucket", json_integer(e->bucket_idx));
 	json_object_set_new(o, "sector", json_integer((json_int_t)e->sector));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)e->bytes));
+	json_object_set_new(o, "hidden", json_boolean(e->hidden));
 	json_object_set_new(o, "btree_root", slot_json(j->btree_root));
 	json_object_set_new(o, "btree_level", json_integer(le16toh(j->btree_level)));
 	json_object_set_new(o, "uuid_bucket", slot_json(j->uuid_bucket));
@@ -146,8 +147,10 @@ static void print_text(const struct cache_set *c, bool all)
 
 int cmd_dump_journal(int argc, const char **argv)
 {
-	int all = 0, json = 0, ret, status = EXIT_OK;
+	int all = 0, json = 0, force = 0, ret, status = EXIT_OK;
 	struct poptOption opts[] = {
+		{ "force", 'f', POPT_ARG_NONE, &force, 0,
+		  "read the journal even when the superblock does not validate", NULL },
 		{ "all", 'a', POPT_ARG_NONE, &all, 0,
 		  "print every valid jset found, not only the replay range", NULL },
 		{ "json", 0, POPT_ARG_NONE, &json, 0, "print JSON", NULL },
@@ -176,7 +179,8 @@ int cmd_dump_journal(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
 	}
-	ret = bt_cache_set_open(&c, &dev, BT_OPEN_JOURNAL_ONLY, &err);
+	ret = bt_cache_set_open(&c, &dev, BT_OPEN_JOURNAL_ONLY |
+				(force ? BT_OPEN_NO_SB_VALIDATE : 0), &err);
 	/* a bad root pointer or an empty journal still leaves something to print */
 	if (ret && ret != -BT_ERR_BTREE_BAD_ROOT && ret != -BT_ERR_JOURNAL_EMPTY) {
 		if (json)

@@ -74,7 +74,7 @@ static int add_damage(struct bt_journal *jn, unsigned idx, uint64_t sector,
 }
 
 static int add_found(struct bt_journal *jn, const struct jset *j, size_t bytes,
-		     unsigned idx, uint64_t sector)
+		     unsigned idx, uint64_t sector, bool hidden)
 {
 	struct bt_journal_entry *e;
 
@@ -90,25 +90,131 @@ static int add_found(struct bt_journal *jn, const struct jset *j, size_t bytes,
 	e->bytes = bytes;
 	e->bucket_idx = idx;
 	e->sector = sector;
+	e->hidden = hidden;
 	jn->nr_all++;
 	return 0;
 }
 
 /* ---- one bucket --------------------------------------------------------- */
 
+#define WIN_SECTORS	2048u		/* 1 MiB read window */
+
+/* A read window over one journal bucket: sequential large reads. */
+struct bwin {
+	struct cache_set	*c;
+	uint64_t		start;		/* first sector of the bucket */
+	uint8_t			*buf;		/* WIN_SECTORS sectors */
+	unsigned		wstart, wlen;	/* window, sectors from the bucket start */
+};
+
+/*
+ * The len sectors at bucket offset off (off + len <= bucket_size,
+ * len <= WIN_SECTORS), or NULL after a read error (message in err).
+ */
+static const void *win_get(struct bwin *w, unsigned off, unsigned len, struct printbuf *err)
+{
+	unsigned n;
+
+	if (off >= w->wstart && off + len <= w->wstart + w->wlen)
+		return w->buf + ((size_t)(off - w->wstart) << SECTOR_SHIFT);
+	n = w->c->bucket_size - off;
+	if (n > WIN_SECTORS)
+		n = WIN_SECTORS;
+	w->wlen = 0;
+	if (bt_dev_read(w->c->dev, w->buf, (size_t)n << SECTOR_SHIFT,
+			(w->start + off) << SECTOR_SHIFT, "jset", err))
+		return NULL;
+	w->wstart = off;
+	w->wlen = n;
+	return w->buf;
+}
+
+enum pos_verdict { POS_VALID, POS_BAD_MAGIC, POS_TOO_BIG, POS_BAD_CSUM, POS_IO };
+
+/*
+ * journal_read_bucket()'s checks at bucket offset off (sectors): magic,
+ * size (<= 32 KiB and inside the bucket), csum. *jp points at the jset
+ * in the window when the magic matched.
+ */
+static enum pos_verdict check_position(struct bwin *w, unsigned off, const struct jset **jp,
+				       uint64_t *csum, struct printbuf *err)
+{
+	unsigned left = w->c->bucket_size - off;
+	unsigned len = left < JSET_READ_SECTORS ? left : JSET_READ_SECTORS;
+	const struct jset *j = win_get(w, off, len, err);
+	uint64_t bytes;
+
+	*jp = j;
+	if (!j)
+		return POS_IO;
+	if (le64toh(j->magic) != w->c->jset_magic)
+		return POS_BAD_MAGIC;
+	bytes = bt_jset_bytes(j);
+	if (bytes > ((uint64_t)left << SECTOR_SHIFT) || bytes > JSET_MAX_BYTES)
+		return POS_TOO_BIG;
+	*csum = bt_jset_csum(j);
+	return *csum == le64toh(j->csum) ? POS_VALID : POS_BAD_CSUM;
+}
+
+static int record_stop(struct cache_set *c, unsigned idx, unsigned off, enum pos_verdict v,
+		       const struct jset *j, uint64_t csum, const char *ioerr)
+{
+	struct bt_journal *jn = &c->journal;
+	uint64_t b = c->sb.d[idx], sector = bt_bucket_to_sector(c, b) + off;
+	unsigned long long byte = (unsigned long long)sector << SECTOR_SHIFT;
+	char msg[512];
+
+	switch (v) {
+	case POS_IO:
+		return add_damage(jn, idx, sector, BT_JDAMAGE_IO, 0, 0, ioerr);
+	case POS_TOO_BIG:
+		snprintf(msg, sizeof(msg),
+			 "jset too big at byte %llu of '%s' (journal bucket %u = bucket %llu, "
+			 "offset %u sectors): %llu bytes, %llu left in the bucket, at most %u",
+			 byte, c->dev->path, idx, (unsigned long long)b, off,
+			 (unsigned long long)bt_jset_bytes(j),
+			 (unsigned long long)(c->bucket_size - off) << SECTOR_SHIFT, JSET_MAX_BYTES);
+		return add_damage(jn, idx, sector, BT_JDAMAGE_TOO_BIG, le64toh(j->seq),
+				  bt_jset_bytes(j), msg);
+	case POS_BAD_CSUM:
+		snprintf(msg, sizeof(msg),
+			 "bad checksum in jset at byte %llu of '%s' (journal bucket %u = bucket %llu, "
+			 "offset %u sectors): stored %#llx, computed %#llx (seq %llu, %llu bytes)",
+			 byte, c->dev->path, idx, (unsigned long long)b, off,
+			 (unsigned long long)le64toh(j->csum), (unsigned long long)csum,
+			 (unsigned long long)le64toh(j->seq), (unsigned long long)bt_jset_bytes(j));
+		return add_damage(jn, idx, sector, BT_JDAMAGE_BAD_CSUM, le64toh(j->seq),
+				  bt_jset_bytes(j), msg);
+	default:
+		return 0;
+	}
+}
+
+static unsigned jset_sectors(const struct cache_set *c, uint64_t bytes)
+{
+	size_t block_bytes = (size_t)c->block_size << SECTOR_SHIFT;
+
+	return (unsigned)((bytes + block_bytes - 1) / block_bytes) * c->block_size;
+}
+
 /*
  * Scan journal bucket idx from its start: per position magic, size, csum
  * (journal_read_bucket()). Valid jsets go to all[]; the position that ends
  * the scan is recorded as damage unless it is a plain magic mismatch.
- * buf holds JSET_MAX_BYTES.
+ * Then the rest of the bucket is searched block by block for valid jsets
+ * the kernel will not see (hidden).
  */
-static int scan_bucket(struct cache_set *c, unsigned idx, void *buf)
+static int scan_bucket(struct cache_set *c, unsigned idx, struct bwin *w)
 {
 	struct bt_journal *jn = &c->journal;
-	uint64_t b = c->sb.d[idx], start;
-	size_t block_bytes = (size_t)c->block_size << SECTOR_SHIFT;
-	unsigned offset = 0;
-	char msg[512];
+	uint64_t b = c->sb.d[idx];
+	struct printbuf rerr = PRINTBUF;
+	enum pos_verdict v = POS_VALID;
+	const struct jset *j = NULL;
+	unsigned off = 0;
+	uint64_t csum = 0;
+	char msg[256];
+	int ret = 0;
 
 	if (b < c->first_bucket || b >= c->nbuckets) {
 		snprintf(msg, sizeof(msg),
@@ -117,60 +223,42 @@ static int scan_bucket(struct cache_set *c, unsigned idx, void *buf)
 			 (unsigned long long)c->nbuckets, c->dev->path);
 		return add_damage(jn, idx, 0, BT_JDAMAGE_IO, 0, 0, msg);
 	}
-	start = bt_bucket_to_sector(c, b);
+	w->start = bt_bucket_to_sector(c, b);
+	w->wstart = w->wlen = 0;
 
-	while (offset < c->bucket_size) {
-		unsigned left = c->bucket_size - offset;
-		unsigned len = left < JSET_READ_SECTORS ? left : JSET_READ_SECTORS;
-		uint64_t sector = start + offset, bytes, csum;
-		struct printbuf rerr = PRINTBUF;
-		struct jset *j = buf;
-		int ret;
-
-		ret = bt_dev_read(c->dev, buf, (size_t)len << SECTOR_SHIFT,
-				  sector << SECTOR_SHIFT, "jset", &rerr);
-		if (ret) {
-			ret = add_damage(jn, idx, sector, BT_JDAMAGE_IO, 0, 0,
-					 printbuf_str(&rerr));
-			printbuf_exit(&rerr);
-			return ret;
-		}
-		printbuf_exit(&rerr);
-
-		if (le64toh(j->magic) != c->jset_magic)
-			return 0;		/* the normal end of a bucket */
-
-		bytes = bt_jset_bytes(j);
-		if (bytes > ((uint64_t)left << SECTOR_SHIFT) || bytes > JSET_MAX_BYTES) {
-			snprintf(msg, sizeof(msg),
-				 "jset too big at byte %llu of '%s' (journal bucket %u = bucket %llu, "
-				 "offset %u sectors): %llu bytes, %llu left in the bucket, at most %u",
-				 (unsigned long long)(sector << SECTOR_SHIFT), c->dev->path, idx,
-				 (unsigned long long)b, offset, (unsigned long long)bytes,
-				 (unsigned long long)left << SECTOR_SHIFT, JSET_MAX_BYTES);
-			return add_damage(jn, idx, sector, BT_JDAMAGE_TOO_BIG,
-					  le64toh(j->seq), bytes, msg);
-		}
-
-		csum = bt_jset_csum(j);
-		if (csum != le64toh(j->csum)) {
-			snprintf(msg, sizeof(msg),
-				 "bad checksum in jset at byte %llu of '%s' (journal bucket %u = bucket %llu, "
-				 "offset %u sectors): stored %#llx, computed %#llx (seq %llu, %llu bytes)",
-				 (unsigned long long)(sector << SECTOR_SHIFT), c->dev->path, idx,
-				 (unsigned long long)b, offset, (unsigned long long)le64toh(j->csum),
-				 (unsigned long long)csum, (unsigned long long)le64toh(j->seq),
-				 (unsigned long long)bytes);
-			return add_damage(jn, idx, sector, BT_JDAMAGE_BAD_CSUM,
-					  le64toh(j->seq), bytes, msg);
-		}
-
-		ret = add_found(jn, j, (size_t)bytes, idx, sector);
+	while (off < c->bucket_size) {
+		v = check_position(w, off, &j, &csum, &rerr);
+		if (v != POS_VALID)
+			break;
+		ret = add_found(jn, j, (size_t)bt_jset_bytes(j), idx, w->start + off, false);
 		if (ret)
-			return ret;
-		offset += (unsigned)((bytes + block_bytes - 1) / block_bytes) * c->block_size;
+			goto out;
+		off += jset_sectors(c, bt_jset_bytes(j));
 	}
-	return 0;
+	if (off >= c->bucket_size)
+		goto out;
+	ret = record_stop(c, idx, off, v, j, csum, printbuf_str(&rerr));
+	if (ret || v == POS_IO)
+		goto out;
+
+	/* past the kernel's stop: anything valid there is invisible to it */
+	for (off += c->block_size; off < c->bucket_size;) {
+		printbuf_reset(&rerr);
+		v = check_position(w, off, &j, &csum, &rerr);
+		if (v == POS_IO)
+			break;
+		if (v != POS_VALID) {
+			off += c->block_size;
+			continue;
+		}
+		ret = add_found(jn, j, (size_t)bt_jset_bytes(j), idx, w->start + off, true);
+		if (ret)
+			break;
+		off += jset_sectors(c, bt_jset_bytes(j));
+	}
+out:
+	printbuf_exit(&rerr);
+	return ret;
 }
 
 /* ---- the kernel's list ---------------------------------------------------- */
@@ -234,7 +322,7 @@ static int jlist_read_bucket(const struct bt_journal *jn, struct jlist *l, unsig
 	for (size_t ai = 0; ai < jn->nr_all; ai++) {
 		int ret;
 
-		if (jn->all[ai].bucket_idx != idx)
+		if (jn->all[ai].bucket_idx != idx || jn->all[ai].hidden)
 			continue;
 		ret = jlist_add(jn, l, ai);
 		if (ret < 0)
@@ -386,16 +474,16 @@ int bt_journal_read(struct cache_set *c, struct printbuf *err)
 	struct bt_journal *jn = &c->journal;
 	unsigned n = c->sb.keys < SB_JOURNAL_BUCKETS ? c->sb.keys : SB_JOURNAL_BUCKETS;
 	struct jlist ours = { 0 }, kern = { 0 };
-	void *buf;
+	struct bwin w = { .c = c };
 	int ret = 0;
 
 	bt_journal_exit(jn);
-	buf = malloc(JSET_MAX_BYTES);
-	if (!buf)
+	w.buf = malloc((size_t)WIN_SECTORS << SECTOR_SHIFT);
+	if (!w.buf)
 		return -ENOMEM;
 	for (unsigned idx = 0; idx < n && !ret; idx++)
-		ret = scan_bucket(c, idx, buf);
-	free(buf);
+		ret = scan_bucket(c, idx, &w);
+	free(w.buf);
 
 	for (unsigned idx = 0; idx < n && !ret; idx++)
 		ret = jlist_read_bucket(jn, &ours, idx) < 0 ? -ENOMEM : 0;
@@ -528,6 +616,7 @@ int bt_journal_check_newest(struct cache_set *c, struct printbuf *err)
 
 /* ---- printing -------------------------------------------------------------- */
 
+/* Same output as bkey.c bt_bkey_to_text(); replace with it once that is on main. */
 void bt_journal_key_to_text(struct printbuf *out, const struct bkey *k)
 {
 	prt_printf(out, "%llu:%llu len %llu -> [", (unsigned long long)KEY_INODE(k),
@@ -546,7 +635,8 @@ void bt_journal_key_to_text(struct printbuf *out, const struct bkey *k)
 	if (KEY_DIRTY(k))
 		prt_str(out, " dirty");
 	if (KEY_CSUM(k))
-		prt_printf(out, " cs%llu", (unsigned long long)KEY_CSUM(k));
+		prt_printf(out, " cs%llu %llx", (unsigned long long)KEY_CSUM(k),
+			   (unsigned long long)(KEY_PTRS(k) > 1 ? bk_ptr(k, 1) : 0));
 }
 
 /* A key from a 64-byte slot: never print more pointers than the slot holds. */
@@ -579,9 +669,10 @@ void bt_jset_to_text(struct printbuf *out, const struct cache_set *c,
 		   le32toh(j->version), nkeys, le32toh(j->keys));
 	printbuf_indent_add(out, 2);
 	prt_newline(out);
-	prt_printf(out, "at journal bucket %u (bucket %llu) sector %llu, %zu bytes",
+	prt_printf(out, "at journal bucket %u (bucket %llu) sector %llu, %zu bytes%s",
 		   e->bucket_idx, (unsigned long long)c->sb.d[e->bucket_idx % SB_JOURNAL_BUCKETS],
-		   (unsigned long long)e->sector, e->bytes);
+		   (unsigned long long)e->sector, e->bytes,
+		   e->hidden ? ", past the kernel's scan (not read by it)" : "");
 	prt_newline(out);
 	prt_str(out, "btree root: ");
 	slot_key_to_text(out, j->btree_root);
@@ -624,6 +715,18 @@ void bt_journal_problems_to_text(struct printbuf *out, const struct cache_set *c
 			   (unsigned long long)jn->missing[i][0],
 			   (unsigned long long)jn->missing[i][1],
 			   (unsigned long long)jn->last_seq, (unsigned long long)jn->newest_seq);
+		prt_newline(out);
+	}
+	for (size_t i = 0; i < jn->nr_all; i++) {
+		const struct bt_journal_entry *e = &jn->all[i];
+
+		if (!e->hidden || le64toh(e->j->seq) < jn->last_seq)
+			continue;
+		prt_printf(out, "jset seq %llu at byte %llu of '%s' (journal bucket %u) lies past "
+			   "the end of the kernel's scan of its bucket: the kernel does not read it",
+			   (unsigned long long)le64toh(e->j->seq),
+			   (unsigned long long)e->sector << SECTOR_SHIFT, c->dev->path,
+			   e->bucket_idx);
 		prt_newline(out);
 	}
 	if (jn->nr && !jn->sane_last_seq) {

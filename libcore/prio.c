@@ -24,9 +24,22 @@ static bool is_journal_bucket(const struct cache_set *c, uint64_t b, unsigned *i
 	return false;
 }
 
-/* Is bucket b fit to be chain bucket i? Checks that prio_read() itself does not make. */
+/* Chain index of bucket b among the first i chain buckets (b was seen). */
+static unsigned chain_index(const struct cache_set *c, unsigned i, uint64_t b)
+{
+	unsigned k = 0;
+
+	while (k < i && c->prio_chain[k] != b)
+		k++;
+	return k;
+}
+
+/*
+ * Is bucket b fit to be chain bucket i? Checks that prio_read() itself does
+ * not make. seen: one bit per bucket of the chain buckets so far.
+ */
 static int check_chain_bucket(const struct cache_set *c, unsigned i, uint64_t b,
-			      uint64_t from, struct printbuf *err)
+			      uint64_t from, const uint8_t *seen, struct printbuf *err)
 {
 	unsigned jidx;
 
@@ -41,13 +54,12 @@ static int check_chain_bucket(const struct cache_set *c, unsigned i, uint64_t b,
 			   c->dev->path, i, c->prio_buckets, (unsigned long long)b, jidx);
 		goto from;
 	}
-	for (unsigned k = 0; k < i; k++)
-		if (c->prio_chain[k] == b) {
-			prt_printf(err, "prio chain of '%s' loops: bucket %u of %u is %llu, "
-				   "already bucket %u of the chain", c->dev->path, i,
-				   c->prio_buckets, (unsigned long long)b, k);
-			goto from;
-		}
+	if (seen[b >> 3] & (1u << (b & 7))) {
+		prt_printf(err, "prio chain of '%s' loops: bucket %u of %u is %llu, "
+			   "already bucket %u of the chain", c->dev->path, i,
+			   c->prio_buckets, (unsigned long long)b, chain_index(c, i, b));
+		goto from;
+	}
 	return 0;
 from:
 	if (i)
@@ -103,6 +115,7 @@ int bt_prio_read(struct cache_set *c, struct printbuf *err)
 {
 	uint64_t b = c->prio_start, from = 0;
 	struct prio_set *p;
+	uint8_t *seen;
 	int ret = 0;
 
 	if (!c->buckets)
@@ -111,17 +124,20 @@ int bt_prio_read(struct cache_set *c, struct printbuf *err)
 		c->prio_chain = calloc(c->prio_buckets ? c->prio_buckets : 1,
 				       sizeof(*c->prio_chain));
 	p = malloc(c->meta_bucket_bytes);
-	if (!c->buckets || !c->prio_chain || !p) {
+	seen = calloc((size_t)(c->nbuckets >> 3) + 1, 1);
+	if (!c->buckets || !c->prio_chain || !p || !seen) {
 		free(p);
+		free(seen);
 		prt_printf(err, "out of memory reading the prio chain of '%s'", c->dev->path);
 		return -ENOMEM;
 	}
 
 	for (unsigned i = 0; i < c->prio_buckets; i++) {
-		ret = check_chain_bucket(c, i, b, from, err);
+		ret = check_chain_bucket(c, i, b, from, seen, err);
 		if (ret)
 			break;
 		c->prio_chain[i] = b;
+		seen[b >> 3] |= (uint8_t)(1u << (b & 7));
 		ret = bt_dev_read(c->dev, p, c->meta_bucket_bytes,
 				  bt_bucket_to_sector(c, b) << SECTOR_SHIFT, "prio_set", err);
 		if (ret)
@@ -136,5 +152,6 @@ int bt_prio_read(struct cache_set *c, struct printbuf *err)
 		b = le64toh(p->next_bucket);
 	}
 	free(p);
+	free(seen);
 	return ret;
 }

@@ -1,4 +1,5 @@
 /* uuid.c --- reading the uuid slots as super.c uuid_read() does (uuid.h). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ int bt_uuid_read(struct cache_set *c, struct printbuf *err)
 {
 	const struct bt_journal_entry *e = bt_journal_newest(&c->journal);
 	const struct bkey *k = (const struct bkey *)c->uuid_key.w;
+	char what[160];
 	size_t bytes;
 	int ret;
 
@@ -47,10 +49,13 @@ int bt_uuid_read(struct cache_set *c, struct printbuf *err)
 		prt_printf(err, "no journal entries found on '%s'", c->dev->path);
 		return -BT_ERR_JOURNAL_EMPTY;
 	}
-	ret = bt_journal_ptr_check(c, k, "uuid bucket pointer", err);
+	snprintf(what, sizeof(what), "uuid bucket pointer in jset %llu at byte %llu of '%s'",
+		 (unsigned long long)le64toh(e->j->seq),
+		 (unsigned long long)(e->sector << SECTOR_SHIFT) + offsetof(struct jset, uuid_bucket),
+		 c->dev->path);
+	ret = bt_journal_ptr_check(c, k, what, err);
 	if (ret) {
-		prt_printf(err, " in jset %llu of '%s': bad uuid pointer",
-			   (unsigned long long)le64toh(e->j->seq), c->dev->path);
+		prt_str(err, ": bad uuid pointer");
 		return -BT_ERR_UUID_BAD_PTR;
 	}
 	free(c->uuids);
