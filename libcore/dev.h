@@ -36,6 +36,9 @@ struct bt_dev {
 	unsigned	preferred_io_size;	/* bytes: st_blksize or physical block size */
 	unsigned long	nr_writes;	/* writes done so far */
 	long		write_limit;	/* < 0: no limit; else writes after this many fail */
+	/* fault injection for tests: reads touching [fail_read_off, +fail_read_len) get -EIO */
+	uint64_t	fail_read_off;	/* bytes */
+	uint64_t	fail_read_len;	/* bytes; 0: none */
 };
 
 /*
@@ -70,7 +73,10 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 
 /*
  * bt_dev_write(): write len bytes at byte offset off. Returns 0,
- * -BT_ERR_DEV_READONLY, -BT_ERR_WRITE_LIMIT (simulated crash), -errno.
+ * -BT_ERR_DEV_READONLY, -BT_ERR_WRITE_LIMIT (simulated crash; checked in
+ * that order, before the range), -BT_ERR_SHORT_READ when the range passes
+ * the end of the device (a write never extends an image file), -EIO.
+ * Counts the write in nr_writes only when it is attempted.
  */
 int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		 const char *what, struct printbuf *err);
