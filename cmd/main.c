@@ -12,6 +12,7 @@ struct bt_command {
 };
 
 static const struct bt_command commands[] = {
+	{ "fsck",	cmd_fsck,	"check a cache device (-n: read-only)" },
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
 };
 
