@@ -47,8 +47,7 @@ static void report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
 			continue;
 		sb_pctx(ctx, &p, SB_BYTE(d) + 8 * i);
 		p.num = i;
-		p.num2 = (uint64_t)sb->first_bucket + i;
-		p.bucket = sb->d[i];
+		p.num2 = sb->d[i];
 		fix_problem(ctx, PR_SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, &p);
 	}
 	end_problem_latch(ctx, LATCH_SB_JOURNAL);

@@ -100,7 +100,7 @@
 	  "bad cache device number in superblock of %d (byte %o): nr_in_set %n, nr_this_dev %m") \
 	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, 0x000015, SEV_ERROR, PROMPT_NONE,	\
 	  0, LATCH_SB_JOURNAL,							\
-	  "journal bucket d[%n] of %d (byte %o) is bucket %b, expected %m")	\
+	  "journal bucket d[%n] of %d (byte %o) is %m, expected first_bucket + %n")	\
 	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
 	  "journal bucket list d[] in superblock of %d is not first_bucket, first_bucket + 1, ...; wrong entries:") \

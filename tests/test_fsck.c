@@ -1,0 +1,145 @@
+/* test_fsck.c --- bcache-tool fsck on the golden kernel-written images. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static json_t *manifest(void)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL);
+	json_error_t jerr;
+	json_t *m = json_loads(text, 0, &jerr);
+
+	cr_assert(m && json_is_array(m), "MANIFEST.json: %s", jerr.text);
+	free(text);
+	return m;
+}
+
+/* fsck -n on one golden image: exit 0, not one byte changed (raw_sha256 of the manifest). */
+static void check_golden(const char *name, const char *role, json_t *img)
+{
+	const char *file = json_string_value(json_object_get(img, "file"));
+	const char *sha = json_string_value(json_object_get(img, "raw_sha256"));
+	char rel[256], before[65], after[65], *path, *out = NULL, *err = NULL;
+	int rc;
+
+	cr_assert(file && sha, "%s %s: no file or raw_sha256 in the manifest", name, role);
+	snprintf(rel, sizeof(rel), "images/%s/%s", name, file);
+	path = t_image(rel);
+	t_sha256_file(path, before);
+	cr_assert_str_eq(before, sha, "%s %s: image differs from the manifest", name, role);
+	rc = t_run(&out, &err, "fsck -n '%s'", path);
+	cr_expect_eq(rc, 0, "fsck -n %s %s: exit %d\n%s%s", name, role, rc, out, err);
+	t_sha256_file(path, after);
+	cr_expect_str_eq(after, sha, "fsck -n changed %s %s", name, role);
+	cr_expect(strstr(out, "Pass 1: checking the superblock\n"), "%s", out);
+	free(out);
+	free(err);
+	free(path);
+}
+
+Test(fsck, golden_images_are_clean_and_untouched, .timeout = 300)
+{
+	json_t *m = manifest(), *c;
+	size_t i, n = 0;
+
+	json_array_foreach(m, i, c) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		json_t *cache = json_object_get(c, "cache_image");
+		json_t *bdev = json_object_get(c, "backing_image");
+
+		if (json_is_object(cache)) {
+			check_golden(name, "cache", cache);
+			n++;
+		}
+		if (json_is_object(bdev)) {
+			check_golden(name, "backing", bdev);
+			n++;
+		}
+	}
+	cr_assert_geq(n, 7, "the manifest lists %zu images", n);
+	json_decref(m);
+}
+
+Test(fsck, s01_cache_holds_no_cache_set)
+{
+	char *img = t_image("images/s01-fresh-superblocks/cache.img.zst");
+	char *out = NULL;
+	json_t *j, *probs, *p;
+	json_error_t jerr;
+	size_t i;
+	bool seen = false;
+
+	/* MANIFEST: "never registered": the kernel sets CACHE_SYNC at the first registration */
+	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 0);
+	cr_assert(strstr(out, "SB_NO_CACHE_SET: "), "%s", out);
+	cr_assert(strstr(out, "holds no cache set yet"), "%s", out);
+	cr_assert_not(strstr(out, "Pass 2:"), "later passes are skipped:\n%s", out);
+	free(out);
+
+	cr_assert_eq(t_run(&out, NULL, "fsck -n --json '%s'", img), 0);
+	j = json_loads(out, 0, &jerr);
+	cr_assert(j, "json: %s\n%s", jerr.text, out);
+	cr_assert(json_is_false(json_object_get(json_object_get(j, "summary"), "cache_set")));
+	cr_assert_eq(json_integer_value(json_object_get(j, "exit_status")), 0);
+	probs = json_object_get(j, "problems");
+	json_array_foreach(probs, i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "code")), "SB_NO_CACHE_SET"))
+			seen = true;
+	cr_assert(seen);
+	json_decref(j);
+	free(out);
+}
+
+Test(fsck, backing_device_has_only_a_superblock)
+{
+	char *img = t_image("images/s03-writeback-dirty-clean-stop/backing.img.zst");
+	char *out = NULL;
+
+	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 0);
+	cr_assert(strstr(out, "SB_BACKING_DEVICE: "), "%s", out);
+	free(out);
+}
+
+Test(fsck, modes_on_a_bad_checksum)
+{
+	char *img = t_image("images/s02-registered-empty/cache.img.zst");
+	char before[65], after[65], *out = NULL, *err = NULL;
+
+	/* a byte of the label is in the checksummed range [8, 208 + 8*keys) */
+	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/corrupt' '%s' bytes 4168 58",
+			  getenv("BT_BUILD"), img), 0);
+	t_sha256_file(img, before);
+
+	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 4);
+	cr_assert(strstr(out, "SB_BAD_CSUM: ") && strstr(out, "Recompute checksum? no\n"), "%s", out);
+	free(out);
+
+	cr_assert_eq(t_run(&out, NULL, "fsck -y '%s'", img), 4, "repairs do not exist yet");
+	cr_assert(strstr(out, "would recompute checksum"), "%s", out);
+	free(out);
+
+	cr_assert_eq(t_run(&out, NULL, "fsck -p '%s'", img), 4);
+	cr_assert(strstr(out, "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"), "%s", out);
+	free(out);
+
+	/* no terminal (t_run gives /dev/null as stdin): refused, operational error */
+	cr_assert_eq(t_run(&out, &err, "fsck '%s'", img), 8);
+	cr_assert(strstr(err, "need a terminal"), "%s", err);
+	free(out);
+	free(err);
+
+	t_sha256_file(img, after);
+	cr_assert_str_eq(before, after, "no mode may write while repairs do not exist");
+}
+
+Test(fsck, usage_errors)
+{
+	cr_assert_eq(t_run(NULL, NULL, "fsck"), 16);
+	cr_assert_eq(t_run(NULL, NULL, "fsck -n -y /dev/null"), 16);
+	cr_assert_eq(t_run(NULL, NULL, "fsck --json /dev/null"), 16);
+	cr_assert_eq(t_run(NULL, NULL, "fsck --bogus /dev/null"), 16);
+	cr_assert_eq(t_run(NULL, NULL, "fsck -n /nonexistent/device"), 8);
+}
