@@ -14,6 +14,7 @@ struct bt_command {
 static const struct bt_command commands[] = {
 	{ "fsck",	cmd_fsck,	"check a cache device (-n: read-only)" },
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
+	{ "dump-journal", cmd_dump_journal, "print a cache's journal entries" },
 };
 
 static void usage(FILE *f)

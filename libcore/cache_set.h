@@ -46,6 +46,18 @@ struct bt_journal_entry {
 	size_t		bytes;		/* 240 + 8*keys */
 	unsigned	bucket_idx;	/* index into sb.d[] */
 	uint64_t	sector;		/* on the cache device */
+	/*
+	 * found past the position where the kernel's scan of the bucket
+	 * stops (bad magic, too big, bad csum): the kernel never reads it
+	 */
+	bool		hidden;
+};
+
+/* What stopped the scan of a journal bucket at a position with a valid magic. */
+enum bt_journal_damage_kind {
+	BT_JDAMAGE_BAD_CSUM	= 1,	/* journal_read_bucket "bad csum" */
+	BT_JDAMAGE_TOO_BIG	= 2,	/* "too big": > 32 KiB or past the bucket end */
+	BT_JDAMAGE_IO		= 3,	/* the read itself failed */
 };
 
 /* A damaged position met while scanning journal buckets. */
@@ -54,6 +66,9 @@ struct bt_journal_damage {
 	uint64_t	sector;
 	int		err;		/* -BT_ERR_JSET_BAD etc. */
 	char		*msg;		/* malloc'ed */
+	unsigned	kind;		/* enum bt_journal_damage_kind */
+	uint64_t	seq;		/* seq field as stored (untrusted) */
+	uint64_t	bytes;		/* set bytes the header claims (untrusted) */
 };
 
 struct bt_journal {
@@ -71,6 +86,27 @@ struct bt_journal {
 	size_t			nr_missing;
 	struct bt_journal_damage *damage;
 	size_t			nr_damage;
+
+	/*
+	 * Every valid jset found (magic, size, csum), in scan order: bucket
+	 * index, then position. entries[] above are copies of some of these
+	 * (same j pointers); all[] owns the memory.
+	 */
+	struct bt_journal_entry	*all;
+	size_t			nr_all;
+	uint64_t		nr_keys;	/* bkeys in entries[] (kernel replay count) */
+	bool			sane_last_seq;	/* newest.last_seq <= newest.seq */
+
+	/*
+	 * What the kernel's bch_journal_read() would have found with its
+	 * golden-ratio probe, binary search and backward walk (it does not
+	 * read every bucket): newest seq and number of entries of its list.
+	 * kernel_differs is set when that list differs from entries[].
+	 */
+	uint64_t		kernel_newest_seq;
+	size_t			kernel_nr;
+	unsigned		kernel_cur_idx;
+	bool			kernel_differs;
 };
 
 struct bt_node_cache;
@@ -111,7 +147,9 @@ struct cache_set {
 	uint64_t		*prio_chain;		/* prio_buckets bucket numbers */
 	uint64_t		prio_seq;		/* seq of the prio sets read */
 
-	struct uuid_entry	*uuids;			/* nr_uuids slots */
+	struct uuid_entry	*uuids;			/* nr_uuids slots, current format */
+	unsigned		uuids_version;		/* jset version they were read with */
+	bool			uuids_converted;	/* read as v0 (64-byte) entries */
 
 	struct bt_node_cache	*node_cache;
 };
@@ -147,5 +185,46 @@ static inline unsigned bt_set_blocks(const struct cache_set *c, size_t bytes)
 
 	return (unsigned)((bytes + block_bytes - 1) / block_bytes);
 }
+
+/* Flags of bt_cache_set_open(). */
+enum bt_open_flags {
+	/* stop after superblock, geometry and journal (dump-journal) */
+	BT_OPEN_JOURNAL_ONLY	= 1 << 0,
+	/* fail on missing journal entries, as the kernel's replay does */
+	BT_OPEN_STRICT		= 1 << 1,
+	/* read the uuids even when the prio chain is bad; return the first error */
+	BT_OPEN_KEEP_GOING	= 1 << 2,
+	/* do not refuse an invalid superblock (still needs a cache version) */
+	BT_OPEN_NO_SB_VALIDATE	= 1 << 3,
+};
+
+/*
+ * bt_cache_set_open(): build c from the cache device dev as the kernel's
+ * run_cache_set() reads it: superblock (read + validate), geometry,
+ * journal (journal.h), the root/uuid/prio pointers of the newest jset,
+ * the prio chain (prio.h) and the uuid slots (uuid.h). dev is not owned
+ * and must outlive c.
+ *
+ * c is zeroed first. On any return, including errors, c holds what was
+ * read so far; call bt_cache_set_exit() in every case.
+ *
+ * Returns 0 or a negative code with a message in err naming the device,
+ * structure, bucket and byte offset:
+ *  -BT_ERR_SB_* (superblock), -BT_ERR_NO_CACHE_SET ("no cache set yet":
+ *  a valid cache superblock without CACHE_SYNC, never registered; the
+ *  superblock and geometry are filled), -BT_ERR_JOURNAL_EMPTY,
+ *  -BT_ERR_BTREE_BAD_ROOT, -BT_ERR_UUID_BAD_PTR,
+ *  -BT_ERR_JOURNAL_MISSING_ENTRIES (only with BT_OPEN_STRICT),
+ *  -BT_ERR_PRIO_*, -ENOMEM, -EIO.
+ */
+int bt_cache_set_open(struct cache_set *c, struct bt_dev *dev, unsigned flags,
+		      struct printbuf *err);
+
+/*
+ * bt_cache_set_exit(): free everything bt_cache_set_open() allocated
+ * (journal, buckets, prio chain, uuids) and zero c. Does not close dev.
+ * c->node_cache belongs to the btree code and must be freed by it first.
+ */
+void bt_cache_set_exit(struct cache_set *c);
 
 #endif /* BCACHE_TOOL_CACHE_SET_H */
