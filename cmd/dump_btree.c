@@ -1,0 +1,358 @@
+/* dump_btree.c --- bcache-tool dump-btree: print a cache's btree nodes and keys.
+ *
+ * Source of keys: the on-disk btree alone (--no-journal, the only mode for
+ * now). The journal overlay (keys the kernel would replay on top) will be
+ * a second key source merged per leaf in print_node(); see
+ * struct dump_ctx.overlay.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../libcore/bkey.h"
+#include "../libcore/btree.h"
+#include "../libcore/cache_set.h"
+#include "../libcore/errcode.h"
+#include "../libcore/node_cache.h"
+#include "cmds.h"
+
+struct dump_ctx {
+	struct cache_set	*c;
+	bool			json, nodes_only, keys_only, live_only;
+	long long		level;		/* -1: all levels */
+	long long		inode;		/* -1: all inodes */
+	unsigned long long	start, end;	/* sector range [start, end) */
+	void			*overlay;	/* reserved: journal keys to overlay (not yet) */
+	json_t			*jnodes;
+	unsigned long		nr_nodes, nr_keys, nr_errors;
+	unsigned		depth;		/* deepest level seen + 1 */
+};
+
+/* Does a leaf key lie in the inode/sector filter? Interior keys always do. */
+static bool key_selected(const struct dump_ctx *d, const struct bkey *k, unsigned level)
+{
+	if (level)
+		return true;
+	if (d->inode >= 0 && KEY_INODE(k) != (unsigned long long)d->inode)
+		return false;
+	return KEY_OFFSET(k) > d->start && KEY_START(k) < d->end;
+}
+
+/* Kernel-visible state of a key as a short marker ("" when live). */
+static void key_marker(const struct dump_ctx *d, const struct bkey *k, unsigned level,
+		       struct printbuf *out, bool *live)
+{
+	struct bt_extent_bad_info info = { 0 };
+	bool bad = level ? bt_btree_ptr_bad(d->c, k) : bt_extent_bad(d->c, k, &info);
+
+	*live = !bad && KEY_SIZE(k);
+	if (bad) {
+		enum bt_ptr_status s = bt_ptr_status(d->c, k);
+
+		if (info.check_dev)
+			prt_str(out, "bad: check dev");
+		else
+			prt_printf(out, "bad: %s", *bt_ptr_status_str(s) ? bt_ptr_status_str(s) : "unavailable");
+	}
+	if (info.stale)
+		prt_printf(out, "%sstale %u%s%s", bad ? ", " : "", info.stale,
+			   info.stale_dirty ? ", dirty data lost" : "",
+			   info.too_stale ? ", too stale" : "");
+}
+
+static json_t *key_json(const struct dump_ctx *d, const struct bkey *k, unsigned level)
+{
+	struct printbuf pb = PRINTBUF, mk = PRINTBUF;
+	json_t *o = json_object(), *ptrs = json_array();
+	bool live;
+
+	bt_bkey_to_text(&pb, k);
+	key_marker(d, k, level, &mk, &live);
+	json_object_set_new(o, "text", json_string(printbuf_str(&pb)));
+	json_object_set_new(o, "inode", json_integer((json_int_t)KEY_INODE(k)));
+	json_object_set_new(o, "start", json_integer((json_int_t)KEY_START(k)));
+	json_object_set_new(o, "offset", json_integer((json_int_t)KEY_OFFSET(k)));
+	json_object_set_new(o, "size", json_integer((json_int_t)KEY_SIZE(k)));
+	json_object_set_new(o, "dirty", json_boolean(KEY_DIRTY(k)));
+	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
+		json_t *p = json_object();
+
+		json_object_set_new(p, "dev", json_integer((json_int_t)PTR_DEV(k, i)));
+		json_object_set_new(p, "offset", json_integer((json_int_t)PTR_OFFSET(k, i)));
+		json_object_set_new(p, "gen", json_integer((json_int_t)PTR_GEN(k, i)));
+		json_object_set_new(p, "stale", json_integer(bt_ptr_available(k, i) ?
+							    bt_ptr_stale(d->c, k, i) : 0));
+		json_array_append_new(ptrs, p);
+	}
+	json_object_set_new(o, "ptrs", ptrs);
+	json_object_set_new(o, "live", json_boolean(live));
+	json_object_set_new(o, "status", json_string(printbuf_str(&mk)));
+	printbuf_exit(&pb);
+	printbuf_exit(&mk);
+	return o;
+}
+
+static void print_key(struct dump_ctx *d, const struct bkey *k, unsigned level,
+		      const char *prefix, json_t *arr)
+{
+	struct printbuf pb = PRINTBUF, mk = PRINTBUF;
+	bool live;
+
+	key_marker(d, k, level, &mk, &live);
+	if (d->live_only && !live)
+		goto out;
+	if (d->keys_only && level)
+		goto out;
+	d->nr_keys++;
+	if (arr) {
+		json_array_append_new(arr, key_json(d, k, level));
+		goto out;
+	}
+	bt_bkey_to_text(&pb, k);
+	if (mk.pos)
+		printf("%s%s (%s)\n", prefix, printbuf_str(&pb), printbuf_str(&mk));
+	else
+		printf("%s%s\n", prefix, printbuf_str(&pb));
+out:
+	printbuf_exit(&pb);
+	printbuf_exit(&mk);
+}
+
+static void range_text(struct printbuf *out, const struct bt_walk_pos *pos)
+{
+	prt_printf(out, "(%llu:%llu, %llu:%llu]",
+		   (unsigned long long)pos->start_inode, (unsigned long long)pos->start_offset,
+		   (unsigned long long)KEY_INODE(pos->end),
+		   (unsigned long long)KEY_OFFSET(pos->end));
+}
+
+static json_t *node_json(const struct bt_node *n, const struct bt_walk_pos *pos)
+{
+	struct printbuf pb = PRINTBUF;
+	json_t *o = json_object();
+
+	range_text(&pb, pos);
+	json_object_set_new(o, "level", json_integer(n->level));
+	json_object_set_new(o, "depth", json_integer(pos->depth));
+	json_object_set_new(o, "bucket", json_integer((json_int_t)n->bucket));
+	json_object_set_new(o, "ptr_gen", json_integer(n->ptr_gen));
+	json_object_set_new(o, "seq", json_integer((json_int_t)n->seq));
+	json_object_set_new(o, "bsets", json_integer(n->nsets));
+	json_object_set_new(o, "written_blocks", json_integer(n->written));
+	json_object_set_new(o, "u64s", json_integer((json_int_t)n->bset_u64s));
+	json_object_set_new(o, "nr_keys", json_integer((json_int_t)n->nr_keys));
+	json_object_set_new(o, "range", json_string(printbuf_str(&pb)));
+	json_object_set_new(o, "key_past_node", json_boolean(n->key_past_node));
+	json_object_set_new(o, "nr_invalid", json_integer((json_int_t)n->nr_invalid));
+	json_object_set_new(o, "nr_zero_size", json_integer((json_int_t)n->nr_zero_size));
+	printbuf_exit(&pb);
+	return o;
+}
+
+static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
+{
+	struct dump_ctx *d = arg;
+	const struct bkey *k;
+	json_t *jn = NULL, *keys = NULL, *inval = NULL;
+
+	d->nr_nodes++;
+	if (n->level + 1 > d->depth)
+		d->depth = n->level + 1;
+	if (d->level >= 0 && n->level != (unsigned long long)d->level)
+		return 0;
+	if (d->json) {
+		jn = node_json(n, pos);
+		json_array_append_new(d->jnodes, jn);
+		if (d->nodes_only)
+			return 0;
+		keys = json_array();
+		inval = json_array();
+		json_object_set_new(jn, "keys", keys);
+		json_object_set_new(jn, "invalid", inval);
+	} else if (!d->keys_only) {
+		struct printbuf pb = PRINTBUF;
+
+		bt_node_to_text(&pb, n);
+		prt_str(&pb, " range ");
+		range_text(&pb, pos);
+		printf("node %s\n", printbuf_str(&pb));
+		printbuf_exit(&pb);
+		if (d->nodes_only)
+			return 0;
+	}
+	if (d->nodes_only)
+		return 0;
+	/* journal overlay goes here: merge d->overlay's keys of this leaf's range */
+	for_each_node_key(n, k)
+		if (key_selected(d, k, n->level))
+			print_key(d, k, n->level, d->keys_only ? "" : "  ", keys);
+	if (d->keys_only || d->live_only)
+		return 0;
+	for_each_node_invalid_key(n, k) {
+		struct printbuf pb = PRINTBUF;
+
+		if (!key_selected(d, k, n->level))
+			continue;
+		if (inval) {
+			json_array_append_new(inval, key_json(d, k, n->level));
+		} else {
+			bt_bkey_to_text(&pb, k);
+			printf("  invalid: %s (%s)\n", printbuf_str(&pb),
+			       bt_ptr_status_str(bt_ptr_status(d->c, k)));
+		}
+		printbuf_exit(&pb);
+	}
+	return 0;
+}
+
+static int walk_error(const struct bkey *k, unsigned level, int err, const char *msg,
+		      void *arg)
+{
+	struct dump_ctx *d = arg;
+
+	(void)k;
+	(void)level;
+	(void)err;
+	d->nr_errors++;
+	bt_error("%s", msg);
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *s, unsigned long long *v)
+{
+	char *end;
+
+	if (!s)
+		return 0;
+	*v = strtoull(s, &end, 0);
+	if (*s == '-' || !*s || *end) {
+		bt_error("dump-btree: bad number '%s' for %s", s, opt);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_dump_btree(int argc, const char **argv)
+{
+	char *inode_s = NULL, *start_s = NULL, *end_s = NULL, *level_s = NULL, *cache_s = NULL;
+	int json = 0, nodes_only = 0, no_journal = 0, keys_only = 0, live_only = 0, ret;
+	struct poptOption opts[] = {
+		{ "json", 0, POPT_ARG_NONE, &json, 0, "print JSON", NULL },
+		{ "no-journal", 0, POPT_ARG_NONE, &no_journal, 0,
+		  "the on-disk btree alone, without the journal's keys (the only mode for now)", NULL },
+		{ "inode", 0, POPT_ARG_STRING, &inode_s, 0, "only keys of this inode (uuid slot)", "N" },
+		{ "start", 0, POPT_ARG_STRING, &start_s, 0, "only keys ending after this sector", "SECTOR" },
+		{ "end", 0, POPT_ARG_STRING, &end_s, 0, "only keys starting before this sector", "SECTOR" },
+		{ "level", 0, POPT_ARG_STRING, &level_s, 0, "only nodes of this level", "L" },
+		{ "nodes-only", 0, POPT_ARG_NONE, &nodes_only, 0, "print nodes, not keys", NULL },
+		{ "keys-only", 0, POPT_ARG_NONE, &keys_only, 0,
+		  "print leaf keys only, one per line, in kernel notation", NULL },
+		{ "live", 0, POPT_ARG_NONE, &live_only, 0,
+		  "only keys the kernel serves (not bad, non-zero size)", NULL },
+		{ "cache-size", 0, POPT_ARG_STRING, &cache_s, 0,
+		  "memory bound of the node cache (default 64M)", "BYTES" },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	poptContext pc = bt_popt_parse("dump-btree", argc, argv, opts, "DEV");
+	struct dump_ctx d = { .level = -1, .inode = -1, .end = ~0ULL };
+	unsigned long long v, cache_bytes = BT_NODE_CACHE_DEFAULT_BYTES;
+	struct printbuf err = PRINTBUF;
+	struct cache_set c;
+	struct bt_dev dev;
+	struct bt_node_cache *nc = NULL;
+	struct bt_node_cache_stats st;
+	struct bt_walk_opts wo = { print_node, walk_error, &d, 0, BT_WALK_RAISE_GENS };
+	const char **args;
+	int status = EXIT_OK;
+
+	if (!pc)
+		return EXIT_USAGE;
+	args = poptGetArgs(pc);
+	if (!args || !args[0] || args[1]) {
+		bt_error("dump-btree: exactly one device expected");
+		poptPrintUsage(pc, stderr, 0);
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+	if (parse_num("--inode", inode_s, &v) || (inode_s && (d.inode = (long long)v, 0)) ||
+	    parse_num("--level", level_s, &v) || (level_s && (d.level = (long long)v, 0)) ||
+	    parse_num("--start", start_s, &d.start) || parse_num("--end", end_s, &d.end) ||
+	    (cache_s && bt_parse_size(cache_s, &cache_bytes) &&
+	     (bt_error("dump-btree: bad size '%s' for --cache-size", cache_s), 1))) {
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+	d.json = json;
+	d.nodes_only = nodes_only;
+	d.keys_only = keys_only;
+	d.live_only = live_only || keys_only;
+	(void)no_journal;	/* the journal overlay is not implemented: always on-disk only */
+
+	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		poptFreeContext(pc);
+		return EXIT_OPERATIONAL;
+	}
+	ret = bt_cache_set_open(&c, &dev, BT_OPEN_KEEP_GOING, &err);
+	if (ret && (ret == -BT_ERR_NO_CACHE_SET || !c.buckets || !KEY_PTRS((struct bkey *)&c.root_key))) {
+		bt_error_pb(&err);
+		status = EXIT_OPERATIONAL;
+		goto out;
+	}
+	if (ret) {		/* e.g. a bad prio chain: go on with what was read */
+		bt_error_pb(&err);
+		status = 1;
+	}
+	d.c = &c;
+	nc = bt_node_cache_new(&c, cache_bytes, 0);
+	if (!nc) {
+		bt_error("dump-btree: out of memory");
+		status = EXIT_OPERATIONAL;
+		goto out;
+	}
+	if (json)
+		d.jnodes = json_array();
+	ret = bt_btree_walk(nc, (struct bkey *)&c.root_key, c.root_level, &wo, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		status = EXIT_OPERATIONAL;
+	}
+	if (d.nr_errors && status == EXIT_OK)
+		status = 1;
+	bt_node_cache_stats(nc, &st);
+	if (json) {
+		json_t *o = json_object(), *s = json_object();
+
+		json_object_set_new(o, "device", json_string(args[0]));
+		json_object_set_new(o, "source", json_string("btree"));
+		json_object_set_new(o, "root_level", json_integer(c.root_level));
+		json_object_set_new(o, "nodes", d.jnodes);
+		json_object_set_new(s, "nodes", json_integer((json_int_t)d.nr_nodes));
+		json_object_set_new(s, "depth", json_integer(d.depth));
+		json_object_set_new(s, "keys_printed", json_integer((json_int_t)d.nr_keys));
+		json_object_set_new(s, "errors", json_integer((json_int_t)d.nr_errors));
+		json_object_set_new(s, "cache_hits", json_integer((json_int_t)st.hits));
+		json_object_set_new(s, "cache_misses", json_integer((json_int_t)st.misses));
+		json_object_set_new(s, "cache_reclaimed", json_integer((json_int_t)st.reclaimed));
+		json_object_set_new(s, "cache_peak_bytes", json_integer((json_int_t)st.peak_bytes));
+		json_object_set_new(s, "cache_limit_bytes", json_integer((json_int_t)cache_bytes));
+		json_object_set_new(o, "stats", s);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else if (!keys_only) {
+		printf("nodes %lu depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
+		       d.nr_nodes, d.depth, d.nr_keys, d.nr_errors, st.misses, st.reclaimed,
+		       st.peak_bytes, cache_bytes);
+	}
+out:
+	bt_node_cache_free(nc);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	poptFreeContext(pc);
+	return status;
+}

@@ -1,0 +1,212 @@
+/* test_dump_btree.c --- dump-btree and node reads on the golden kernel images.
+ *
+ * Expected values come from the kernel: its own debugfs key dumps
+ * (keys-post.txt.zst), MANIFEST.json (tree_depth, btree_nodes after
+ * re-registration), and the kernel's error messages for damaged nodes of
+ * s05 recorded in FORMAT.md errata E5.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "libcore/bkey.h"
+#include "libcore/btree.h"
+#include "libcore/cache_set.h"
+#include "libcore/errcode.h"
+
+#define S05 "images/s05-btree-depth2"
+#define S05_BUCKET_BYTES 65536ULL	/* 64 KiB buckets, 4 KiB blocks (MANIFEST) */
+#define S05_BLOCK_BYTES 4096ULL
+
+/* dump-btree --keys-only of a case's cache equals the kernel's debugfs dump. */
+static void keys_equal_kernel_dump(const char *cas)
+{
+	char *img, *out = NULL, *err = NULL, *rel, *want;
+	int rc;
+
+	cr_assert(asprintf(&rel, "images/%s/cache.img.zst", cas) > 0);
+	img = t_image(rel);
+	rc = t_run(&out, &err, "dump-btree --no-journal --keys-only '%s'", img);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	free(rel);
+	cr_assert(asprintf(&rel, "images/%s/keys-post.txt.zst", cas) > 0);
+	want = t_read_text(rel, NULL);
+	cr_assert(strlen(want) > 0);
+	cr_assert_str_eq(out, want);
+	free(rel);
+	free(want);
+	free(out);
+	free(err);
+}
+
+/* Cases whose journal holds nothing the btree lacks: the on-disk btree alone is the kernel's view. */
+Test(dump_btree, s03_keys_equal_kernel_dump) { keys_equal_kernel_dump("s03-writeback-dirty-clean-stop"); }
+Test(dump_btree, s05_keys_equal_kernel_dump) { keys_equal_kernel_dump("s05-btree-depth2"); }
+Test(dump_btree, s06_keys_equal_kernel_dump) { keys_equal_kernel_dump("s06-flash-volume"); }
+Test(dump_btree, s07_keys_equal_kernel_dump) { keys_equal_kernel_dump("s07-writethrough-clean"); }
+
+static json_t *manifest_case(json_t *m, const char *name)
+{
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *c = json_array_get(m, i);
+
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			return c;
+	}
+	cr_assert_fail("no case %s in MANIFEST.json", name);
+	return NULL;
+}
+
+static json_t *dump_json(const char *img, const char *opts)
+{
+	char *out = NULL, *err = NULL;
+	json_error_t je;
+	json_t *o;
+	int rc = t_run(&out, &err, "dump-btree --json %s '%s'", opts, img);
+
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	o = json_loads(out, 0, &je);
+	cr_assert(o, "bad JSON: %s", je.text);
+	free(out);
+	free(err);
+	return o;
+}
+
+Test(dump_btree, s05_nodes_and_depth_match_manifest)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL);
+	json_t *m = json_loads(text, 0, NULL), *truth, *d, *nodes;
+	char *img = t_image(S05 "/cache.img.zst");
+	long long want_nodes, want_depth, max_level = -1, nonroot = 0;
+
+	cr_assert(m);
+	truth = json_object_get(manifest_case(m, "s05-btree-depth2"), "truth_after_reregister");
+	want_nodes = atoll(json_string_value(json_object_get(truth, "btree_nodes")));
+	want_depth = atoll(json_string_value(json_object_get(truth, "tree_depth")));
+	cr_assert_eq(want_nodes, 8);
+	cr_assert_eq(want_depth, 1);
+
+	d = dump_json(img, "--nodes-only");
+	nodes = json_object_get(d, "nodes");
+	for (size_t i = 0; i < json_array_size(nodes); i++) {
+		json_t *n = json_array_get(nodes, i);
+		long long lvl = json_integer_value(json_object_get(n, "level"));
+
+		if (json_integer_value(json_object_get(n, "depth")) > 0)
+			nonroot++;
+		if (lvl > max_level)
+			max_level = lvl;
+	}
+	/* MANIFEST errata: after re-registration btree_nodes counts the non-root nodes */
+	cr_assert_eq(nonroot, want_nodes);
+	cr_assert_eq(max_level, want_depth);
+	cr_assert_eq(json_integer_value(json_object_get(d, "root_level")), want_depth);
+	json_decref(d);
+	json_decref(m);
+	free(text);
+}
+
+Test(dump_btree, low_cache_bound_reclaims_same_dump)
+{
+	char *img = t_image(S05 "/cache.img.zst");
+	char *big = NULL, *small = NULL;
+	json_t *d, *s;
+	long long peak, reclaimed;
+
+	cr_assert_eq(t_run(&big, NULL, "dump-btree --keys-only '%s'", img), 0);
+	cr_assert_eq(t_run(&small, NULL, "dump-btree --keys-only --cache-size 1 '%s'", img), 0);
+	cr_assert_str_eq(small, big);
+
+	d = dump_json(img, "--cache-size 100k");
+	s = json_object_get(d, "stats");
+	peak = json_integer_value(json_object_get(s, "cache_peak_bytes"));
+	reclaimed = json_integer_value(json_object_get(s, "cache_reclaimed"));
+	cr_assert_eq(json_integer_value(json_object_get(s, "nodes")), 9);
+	/* 8 leaves of about 40 KiB each do not fit in 100 KiB: most are reclaimed */
+	cr_assert_geq(reclaimed, 6, "reclaimed %lld", reclaimed);
+	/* bound + the pinned path (root + one leaf) */
+	cr_assert_lt(peak, 100 * 1024 + 2 * 64 * 1024, "peak %lld", peak);
+	json_decref(d);
+	free(big);
+	free(small);
+}
+
+/* Patch bytes of an image file in place. */
+static void patch(const char *img, uint64_t off, const void *bytes, size_t len)
+{
+	int fd = open(img, O_WRONLY);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(pwrite(fd, bytes, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+Test(dump_btree, s05_bad_checksum_kernel_message)
+{
+	char *img = t_image(S05 "/cache.img.zst"), *err = NULL;
+	unsigned char junk = 0x5a;
+	char want[200];
+	uint64_t off = 667 * S05_BUCKET_BYTES + 9 * S05_BLOCK_BYTES;
+
+	patch(img, off + 200, &junk, 1);		/* inside the keys of the bset at block 9 */
+	cr_assert_eq(t_run(NULL, &err, "dump-btree --nodes-only '%s'", img), 1);
+	/* FORMAT.md E5: the kernel said "bad checksum at bucket 667, block 9, 504 keys" */
+	snprintf(want, sizeof(want), "bcache-tool: bad checksum at bucket 667, block 9, 504 keys (byte %llu of '%s')",
+		 (unsigned long long)off, img);
+	cr_assert(strstr(err, want), "stderr: %s", err);
+	free(err);
+}
+
+Test(dump_btree, s05_corrupted_btree_kernel_message)
+{
+	char *img = t_image(S05 "/cache.img.zst"), *err = NULL;
+	uint64_t seq = 0x0123456789abcdefULL;
+	char want[200];
+	uint64_t off = 724 * S05_BUCKET_BYTES;
+
+	/* the bset at block 6 gets another seq: block 7 still carries the node's */
+	patch(img, off + 6 * S05_BLOCK_BYTES + 16, &seq, 8);
+	cr_assert_eq(t_run(NULL, &err, "dump-btree --nodes-only '%s'", img), 1);
+	/* FORMAT.md E5: "corrupted btree at bucket 724, block 7, 12 keys" */
+	snprintf(want, sizeof(want), "corrupted btree at bucket 724, block 7, 12 keys (byte %llu of '%s')",
+		 (unsigned long long)(off + 7 * S05_BLOCK_BYTES), img);
+	cr_assert(strstr(err, want), "stderr: %s", err);
+	free(err);
+}
+
+Test(dump_btree, s05_short_btree_key_kernel_message)
+{
+	char *img = t_image(S05 "/cache.img.zst");
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev;
+	struct cache_set c;
+	struct bt_node *root = NULL, *n = NULL;
+	struct bkey_padded key;
+	const struct bkey *k;
+	bool found = false;
+
+	cr_assert_eq(bt_dev_open(img, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)&c.root_key, c.root_level, 0, &root, &err), 0);
+	for_each_node_key(root, k)
+		if (!bt_btree_ptr_bad(&c, k) && PTR_BUCKET_NR(&c, k, 0) == 525) {
+			memcpy(&key, k, bkey_bytes(k));
+			found = true;
+		}
+	cr_assert(found);
+	/* a parent key that ends before the node's last key */
+	SET_KEY_OFFSET((struct bkey *)&key, 60000);
+	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)&key, 0, 0, &n, &err),
+		     -BT_ERR_BTREE_NODE_SHORT_KEY, "%s", printbuf_str(&err));
+	/* FORMAT.md E5: "short btree key at bucket 525, block 0, 5091 keys" */
+	cr_assert(!strncmp(printbuf_str(&err), "short btree key at bucket 525, block 0, 5091 keys (byte ", 56),
+		  "%s", printbuf_str(&err));
+	bt_node_free(root);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+}
