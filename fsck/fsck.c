@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../libcore/errcode.h"
+#include "../libcore/node_cache.h"
 #include "fsck.h"
 
 struct fsck_pass_def {
@@ -46,7 +47,13 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	for (unsigned i = 0; i < LATCH_NR; i++)
 		free(ctx->latches[i].ranges);
 	free(ctx->stats.dirty_per_slot);
-	free(ctx->c);	/* TODO: the library's cache set close, once merged */
+	if (ctx->c) {
+		if (ctx->c->node_cache)
+			bt_node_cache_free(ctx->c->node_cache);
+		ctx->c->node_cache = NULL;
+		bt_cache_set_exit(ctx->c);
+	}
+	free(ctx->c);
 	ctx->c = NULL;
 	if (ctx->json_problems)
 		json_decref(ctx->json_problems);

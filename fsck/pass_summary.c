@@ -66,9 +66,6 @@ int fsck_pass_summary(struct fsck_ctx *ctx)
 		fix_problem(ctx, PR_CHECKS_NOT_AVAILABLE, &p);
 	}
 	if (!ctx->opts.json) {
-		if (ctx->stats.journal_keys_to_replay > 0)
-			prt_printf(&out, "%s: %lld journal keys to replay at the next registration\n",
-				   ctx->path, (long long)ctx->stats.journal_keys_to_replay);
 		if (ctx->opts.verbose)
 			summary_figures(ctx, &out);
 		prt_printf(&out, "%s: %s\n", ctx->path,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../libcore/bkey.h"
 #include "../libcore/errcode.h"
 #include "fsck.h"
 #include "problem.h"
@@ -70,23 +71,7 @@ void clear_problem_context(struct problem_ctx *p)
 
 void fsck_bkey_to_text(struct printbuf *out, const struct bkey *k)
 {
-	/* bcache extents.c bch_extent_to_text() notation (FORMAT.md 3.6) */
-	prt_printf(out, "%llu:%llu len %llu -> [", (unsigned long long)KEY_INODE(k),
-		   (unsigned long long)KEY_START(k), (unsigned long long)KEY_SIZE(k));
-	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
-		if (i)
-			prt_str(out, ", ");
-		if (PTR_DEV(k, i) == PTR_CHECK_DEV)
-			prt_str(out, "check dev");
-		else
-			prt_printf(out, "%llu:%llu gen %llu",
-				   (unsigned long long)PTR_DEV(k, i),
-				   (unsigned long long)PTR_OFFSET(k, i),
-				   (unsigned long long)PTR_GEN(k, i));
-	}
-	prt_char(out, ']');
-	if (KEY_DIRTY(k))
-		prt_str(out, " dirty");
+	bt_bkey_to_text(out, k);
 }
 
 static void prt_u64_field(struct printbuf *out, uint64_t v)

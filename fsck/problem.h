@@ -159,7 +159,7 @@ void problem_msg_to_text(struct printbuf *out, enum problem code,
 /* The troff (tbl) table of every problem, for the man page. */
 void problem_table_to_troff(struct printbuf *out);
 
-/* A key in kernel notation: "inode:start len size -> [dev:offset gen g]". */
+/* A key in kernel notation (libcore bt_bkey_to_text()). */
 void fsck_bkey_to_text(struct printbuf *out, const struct bkey *k);
 
 #endif /* BCACHE_TOOL_FSCK_PROBLEM_H */

@@ -122,6 +122,69 @@
 	x(SB_BACKING_DEVICE,		0x00001c, SEV_INFO, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%d is a backing device (superblock version %n): its superblock is all there is to check") \
+	/* ---- pass 2: journal (01) ------------------------------------- */	\
+	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_NONE,	\
+	  PF_FATAL, LATCH_NONE,							\
+	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\")") \
+	x(JSET_BAD_CSUM,		0x010002, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "bad checksum in jset (stored seq %j) at sector %S of %d, journal bucket %n (bucket %b): the kernel stops reading the bucket there") \
+	x(JSET_TOO_BIG,			0x010003, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "jset (stored seq %j) at sector %S of %d, journal bucket %n (bucket %b) claims %m bytes: more than 32 KiB or past its bucket") \
+	x(JOURNAL_READ_ERROR,		0x010004, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "cannot read journal bucket %n (bucket %b) of %d: %t")		\
+	x(JOURNAL_SEQ_MISSING,		0x010005, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "journal entries %n-%m of %d are missing from the replay range starting at %j: the kernel refuses to replay (\"journal entries missing\")") \
+	x(JSET_LAST_SEQ_AFTER_SEQ,	0x010006, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "newest jset %j of %d has last_seq %n after its own seq")		\
+	x(JSET_PAST_KERNEL_SCAN,	0x010007, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "jset %j at sector %S of %d (journal bucket %n) lies past the point where the kernel's scan of the bucket stops: the kernel will not replay it") \
+	x(JOURNAL_KERNEL_DIFFERS,	0x010008, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "the kernel's journal search on %d would end at seq %n instead of %j (the newest valid jset): it would replay a different journal") \
+	x(JOURNAL_BAD_BTREE_ROOT,	0x010009, SEV_ERROR, PROMPT_NONE,	\
+	  PF_FATAL, LATCH_NONE,							\
+	  "bad btree root %k in newest jset %j of %d: the kernel refuses the cache set (\"bad btree root\")") \
+	x(JOURNAL_KEY_INVALID,		0x01000a, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "invalid key %k (%t) number %n of jset %j at sector %S of %d")	\
+	x(JOURNAL_KEY_TRUNCATED,	0x01000b, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "last key of jset %j at sector %S of %d runs past the end of the jset") \
+	x(JOURNAL_REPLAY_NEEDED,	0x01000c, SEV_INFO, PROMPT_NONE,	\
+	  PF_MSG_ONLY | PF_NOT_A_FIX, LATCH_NONE,				\
+	  "%n journal keys in %m jsets (seq %j onwards) of %d will be replayed at the next registration") \
+	/* ---- pass 3: prios (02) ---------------------------------------- */	\
+	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "prio chain of %d: %t")						\
+	x(PRIO_BAD_MAGIC,		0x020002, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "prio chain of %d: %t")						\
+	x(PRIO_BAD_CHAIN,		0x020003, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "prio chain of %d starting at bucket %b: %t")			\
+	x(PRIO_READ_ERROR,		0x020004, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "prio chain of %d: %t")						\
+	/* ---- pass 4: uuids (03) ---------------------------------------- */	\
+	x(UUID_BAD_PTR,			0x030001, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "uuid bucket of %d: %t")						\
+	x(UUID_READ_ERROR,		0x030002, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "uuid bucket of %d: %t")						\
+	x(UUID_DUPLICATE,		0x030003, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "uuid slots %n and %u of %d (bucket %b) hold the same uuid %t")	\
+	x(UUID_BAD_FLAGS,		0x030004, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "uuid slot %u of %d (bucket %b) has unknown flag bits %x")		\
 	/* ---- pass 7: summary (06) ------------------------------------- */	\
 	x(CHECKS_NOT_AVAILABLE,		0x060001, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
@@ -131,20 +194,9 @@
  * Planned (issue 4): the checks below are not written yet. Their codes and
  * ids are reserved here; move a line into BT_PROBLEMS() with its check.
  *
- * pass 2, journal (01):
- *   JOURNAL_NO_ENTRIES 0x010001, JSET_BAD_MAGIC 0x010002, JSET_BAD_CSUM
- *   0x010003, JSET_BAD_VERSION 0x010004, JSET_TOO_BIG 0x010005,
- *   JSET_LAST_SEQ_AFTER_SEQ 0x010006, JOURNAL_SEQ_MISSING 0x010007,
- *   JOURNAL_KEY_INVALID 0x010008, JOURNAL_BAD_BTREE_ROOT 0x010009,
- *   JOURNAL_BAD_UUID_PTR 0x01000a, JOURNAL_BAD_PRIO_BUCKET 0x01000b,
- *   JOURNAL_REPLAY_NEEDED 0x01000c (NOT_A_FIX: keys to replay)
- * pass 3, prios (02):
- *   PRIO_BAD_MAGIC 0x020001, PRIO_BAD_CSUM 0x020002, PRIO_CHAIN_LOOP
- *   0x020003, PRIO_CHAIN_SHORT 0x020004, PRIO_CHAIN_BAD_BUCKET 0x020005,
- *   PRIO_CHAIN_IN_JOURNAL 0x020006
- * pass 4, uuids (03):
- *   UUID_DUPLICATE 0x030001, UUID_BAD_FLAGS 0x030002, UUID_BAD_SIZE
- *   0x030003, UUID_SLOT_NOT_EMPTY 0x030004
+ * pass 2, journal (01): JSET_BAD_VERSION (the kernel does not check it),
+ *   JOURNAL_BAD_PRIO_BUCKET
+ * pass 4, uuids (03): UUID_BAD_SIZE (flash volume sizes), UUID_SLOT_NOT_EMPTY
  * pass 5, btree (04):
  *   BSET_BAD_MAGIC 0x040001, BSET_BAD_CSUM 0x040002, BSET_BAD_VERSION
  *   0x040003, BTREE_NODE_SEQ_ZERO 0x040004, BTREE_NODE_BAD_HEADER 0x040005,
