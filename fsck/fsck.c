@@ -47,6 +47,7 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	for (unsigned i = 0; i < LATCH_NR; i++)
 		free(ctx->latches[i].ranges);
 	free(ctx->stats.dirty_per_slot);
+	free(ctx->node_bucket);
 	if (ctx->c) {
 		if (ctx->c->node_cache)
 			bt_node_cache_free(ctx->c->node_cache);

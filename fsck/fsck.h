@@ -93,6 +93,10 @@ struct fsck_ctx {
 	const char		*unavailable[FSCK_PASS_NR];	/* passes whose checks are missing */
 
 	json_t			*json_problems;	/* --json: array of problem objects */
+
+	/* handed from the btree pass to the mark pass */
+	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
+	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
 };
 
 /* Set up ctx with default options (max_msgs 10, stdout, stdin). */

@@ -185,6 +185,73 @@
 	x(UUID_BAD_FLAGS,		0x030004, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "uuid slot %u of %d (bucket %b) has unknown flag bits %x")		\
+	/* ---- pass 5: btree (04) ---------------------------------------- */	\
+	x(BSET_BAD_MAGIC,		0x040001, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BSET_BAD_CSUM,			0x040002, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BSET_BAD_VERSION,		0x040003, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BSET_PAST_NODE_END,		0x040004, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BSET_EMPTY,			0x040005, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BSET_KEY_OVERRUN,		0x040006, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_NODE_SEQ_ZERO,		0x040007, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_NODE_CORRUPTED,		0x040008, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_SHORT_KEY,		0x040009, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_PTR_INVALID,		0x04000a, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_CYCLE,			0x04000b, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_TOO_DEEP,		0x04000c, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_NODE_REACHED_TWICE,	0x04000d, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_NODE_READ_ERROR,		0x04000e, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_NODE_BAD,		0x04000f, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
+	x(BTREE_KEY_INVALID,		0x040010, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "invalid interior key %k (%t) in node at bucket %b, level %l of %d")	\
+	x(EXTENT_INVALID,		0x040011, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "invalid extent %k (%t) in leaf at bucket %b of %d")	\
+	x(BTREE_KEY_OUTSIDE_NODE,	0x040012, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "key %k lies outside the range %t of its node at bucket %b, level %l of %d")	\
+	x(BTREE_CHILD_GAP,		0x040013, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "children of node at bucket %b, level %l of %d stop at %t, before the node's own key: the rest of its range is not covered")	\
+	x(BTREE_ROOT_NOT_MAX_KEY,	0x040014, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree root %k of %d does not end at MAX_KEY: keys after it cannot be reached")	\
+	x(BTREE_BUCKET_SHARED,		0x040015, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "bucket %b of %d holds two btree nodes (levels %n and %l): key %k")	\
+	x(EXTENT_NO_UUID_SLOT,		0x040016, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "extent %k in leaf at bucket %b of %d belongs to uuid slot %u, which holds no device")	\
 	/* ---- pass 7: summary (06) ------------------------------------- */	\
 	x(CHECKS_NOT_AVAILABLE,		0x060001, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
@@ -197,16 +264,8 @@
  * pass 2, journal (01): JSET_BAD_VERSION (the kernel does not check it),
  *   JOURNAL_BAD_PRIO_BUCKET
  * pass 4, uuids (03): UUID_BAD_SIZE (flash volume sizes), UUID_SLOT_NOT_EMPTY
- * pass 5, btree (04):
- *   BSET_BAD_MAGIC 0x040001, BSET_BAD_CSUM 0x040002, BSET_BAD_VERSION
- *   0x040003, BTREE_NODE_SEQ_ZERO 0x040004, BTREE_NODE_BAD_HEADER 0x040005,
- *   BTREE_LEVEL_MISMATCH 0x040006, BTREE_KEYS_UNSORTED 0x040007,
- *   BTREE_EXTENTS_OVERLAP 0x040008, BTREE_KEY_OUTSIDE_NODE 0x040009,
- *   BTREE_CHILD_GAP 0x04000a, BTREE_CHILD_OVERLAP 0x04000b,
- *   BTREE_ROOT_NOT_MAX_KEY 0x04000c, BTREE_SHORT_KEY 0x04000d,
- *   BTREE_BUCKET_SHARED 0x04000e, BTREE_CYCLE 0x04000f,
- *   BTREE_TOO_DEEP 0x040010, BTREE_PTR_INVALID 0x040011,
- *   EXTENT_INVALID 0x040012, EXTENT_NO_UUID_SLOT 0x040013
+ * pass 5, btree (04): BTREE_KEYS_UNSORTED and BTREE_EXTENTS_OVERLAP within
+ *   one bset (the reader merges bsets; a per-bset check is to come)
  * pass 6, gc_mark (05):
  *   BUCKET_MARK_WRONG 0x050001, BUCKET_SECTORS_WRONG 0x050002,
  *   BUCKET_METADATA_AND_DATA 0x050003, PTR_GEN_IN_FUTURE 0x050004,
