@@ -72,7 +72,9 @@ enum problem_flags {
  */
 #define BT_LATCHES(x)							\
 	x(NONE,		PR_NR)						\
-	x(SB_JOURNAL,	PR_SB_JOURNAL_BUCKETS_LATCH)
+	x(SB_JOURNAL,	PR_SB_JOURNAL_BUCKETS_LATCH)				\
+	x(GEN_LAG,	PR_BUCKET_GC_GEN_LAG_LATCH)				\
+	x(BTREE_PRIO,	PR_BTREE_BUCKET_PRIO_LATCH)
 
 enum problem_latch {
 #define x(name, hdr) LATCH_##name,

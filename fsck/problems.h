@@ -252,25 +252,51 @@
 	x(EXTENT_NO_UUID_SLOT,		0x040016, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "extent %k in leaf at bucket %b of %d belongs to uuid slot %u, which holds no device")	\
+	/* ---- pass 6: gc_mark (05) ------------------------------------- */	\
+	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "bucket %b of %d is used by both btree nodes and data (key %k at level %l): the kernel stops at registration (\"inconsistent ptrs\")")	\
+	x(META_BUCKET_ALSO_USED,		0x050002, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "%t bucket %b of %d is also used by the btree or by data")	\
+	x(PTR_GEN_IN_FUTURE,		0x050003, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "extent %k of %d has gen %n, ahead of gen %m of bucket %b in the prio chain (the allocator writes the prios before it hands out a bucket)")	\
+	x(DIRTY_PTR_STALE,		0x050004, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "dirty extent %k of %d points to bucket %b, reused since (stale by %n): %m sectors of dirty data of uuid slot %u are lost")	\
+	x(KEY_TOO_STALE,			0x050005, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "key %k (level %l) of %d is stale by %n gens, more than 96: the kernel stops (\"key too stale\")")	\
+	x(BUCKET_GC_GEN_LAG,		0x050006, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_GEN_LAG,						\
+	  "bucket %b of %d: gen %n is %m ahead of its oldest pointer gen (more than 96)")	\
+	x(BUCKET_GC_GEN_LAG_LATCH,	0x050007, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "buckets of %d whose gen is more than 96 ahead of their oldest pointer (the kernel cannot reuse them before a gc):")	\
+	x(BTREE_BUCKET_PRIO_WRONG,	0x050008, SEV_INFO, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_BTREE_PRIO,						\
+	  "bucket %b of %d holds a btree node at level %l but its prio is %n, not 65535")	\
+	x(BTREE_BUCKET_PRIO_LATCH,	0x050009, SEV_INFO, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "btree node buckets of %d whose prio in the prio chain is not BTREE_PRIO (nodes allocated after the last prio write; the kernel sets it at registration):")	\
 	/* ---- pass 7: summary (06) ------------------------------------- */	\
 	x(CHECKS_NOT_AVAILABLE,		0x060001, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%t checks of %d are not available in this build: the cache set was not fully checked")
 
 /*
- * Planned (issue 4): the checks below are not written yet. Their codes and
- * ids are reserved here; move a line into BT_PROBLEMS() with its check.
+ * Planned (issue 4): the checks below are not written yet. Their codes are
+ * reserved here; move a line into BT_PROBLEMS(), with a new id, with its check.
  *
  * pass 2, journal (01): JSET_BAD_VERSION (the kernel does not check it),
  *   JOURNAL_BAD_PRIO_BUCKET
  * pass 4, uuids (03): UUID_BAD_SIZE (flash volume sizes), UUID_SLOT_NOT_EMPTY
  * pass 5, btree (04): BTREE_KEYS_UNSORTED and BTREE_EXTENTS_OVERLAP within
  *   one bset (the reader merges bsets; a per-bset check is to come)
- * pass 6, gc_mark (05):
- *   BUCKET_MARK_WRONG 0x050001, BUCKET_SECTORS_WRONG 0x050002,
- *   BUCKET_METADATA_AND_DATA 0x050003, PTR_GEN_IN_FUTURE 0x050004,
- *   DIRTY_PTR_STALE 0x050005, BUCKET_GC_GEN_LAG 0x050006,
- *   META_BUCKET_ALSO_USED 0x050007, BTREE_BUCKET_PRIO_WRONG 0x050008
+ * pass 6, gc_mark (05): none. (Per-bucket marks and sectors used are not
+ *   stored on disk, so there is nothing to compare them with; they are
+ *   computed and summed up in the summary.)
  */
 
 #endif /* BCACHE_TOOL_FSCK_PROBLEMS_H */
