@@ -147,8 +147,10 @@ static void print_text(const struct cache_set *c, bool all)
 
 int cmd_dump_journal(int argc, const char **argv)
 {
-	int all = 0, json = 0, ret, status = EXIT_OK;
+	int all = 0, json = 0, force = 0, ret, status = EXIT_OK;
 	struct poptOption opts[] = {
+		{ "force", 'f', POPT_ARG_NONE, &force, 0,
+		  "read the journal even when the superblock does not validate", NULL },
 		{ "all", 'a', POPT_ARG_NONE, &all, 0,
 		  "print every valid jset found, not only the replay range", NULL },
 		{ "json", 0, POPT_ARG_NONE, &json, 0, "print JSON", NULL },
@@ -177,7 +179,8 @@ int cmd_dump_journal(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
 	}
-	ret = bt_cache_set_open(&c, &dev, BT_OPEN_JOURNAL_ONLY, &err);
+	ret = bt_cache_set_open(&c, &dev, BT_OPEN_JOURNAL_ONLY |
+				(force ? BT_OPEN_NO_SB_VALIDATE : 0), &err);
 	/* a bad root pointer or an empty journal still leaves something to print */
 	if (ret && ret != -BT_ERR_BTREE_BAD_ROOT && ret != -BT_ERR_JOURNAL_EMPTY) {
 		if (json)

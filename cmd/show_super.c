@@ -1,15 +1,107 @@
-/* show_super.c --- bcache-tool show-super: print a device's superblock. */
+/* show_super.c --- bcache-tool show-super: print a device's superblock.
+ *
+ * Exit status: 0 when every superblock is valid, 1 when any device cannot be
+ * read or holds no valid superblock (the fields are still printed with
+ * --force), 16 on a usage error. Warnings (conditions read_super() accepts
+ * but later registration refuses) go to stderr, or into "warnings" in JSON.
+ */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../libcore/errcode.h"
 #include "../libcore/sb.h"
 #include "../libcore/sb_json.h"
 #include "cmds.h"
 
+/* The lines of pb as a JSON array of strings, "warning: " prefixes dropped. */
+static json_t *lines_json(const struct printbuf *pb)
+{
+	json_t *a = json_array();
+	const char *s = printbuf_str(pb);
+
+	while (*s) {
+		size_t len = strcspn(s, "\n");
+		const char *line = s;
+
+		if (!strncmp(line, "warning: ", 9) && len >= 9) {
+			line += 9;
+			len -= 9;
+		}
+		if (len)
+			json_array_append_new(a, json_stringn(line, len));
+		s = line + len;
+		if (*s)
+			s++;
+	}
+	return a;
+}
+
+/*
+ * Show one device: returns 0 if its superblock is valid, else 1. In JSON
+ * mode the object goes into jarr; in text mode it is printed, after a
+ * "path:" header when several devices are shown.
+ */
+static int show_one(const char *path, bool force, json_t *jarr, bool header)
+{
+	struct printbuf err = PRINTBUF, out = PRINTBUF, warn = PRINTBUF;
+	uint8_t block[SB_SIZE] __attribute__((aligned(8)));
+	const struct cache_sb_disk *raw = (const void *)block;
+	struct bt_dev dev;
+	struct cache_sb sb;
+	uint64_t csum;
+	int ret, vret;
+
+	/* show-super only reads: no exclusivity needed */
+	ret = bt_dev_open(path, BT_DEV_FORCE, &dev, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		printbuf_exit(&err);
+		return 1;
+	}
+	ret = bt_sb_read(&dev, block, &sb, false, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		printbuf_exit(&err);
+		bt_dev_close(&dev);
+		return 1;
+	}
+	vret = bt_sb_validate(raw, &sb, &dev, &err);
+	csum = bt_sb_csum(raw);
+	if (!vret)
+		bt_sb_warnings(&sb, &warn);
+
+	if (!vret || force) {
+		if (jarr) {
+			json_t *o = bt_sb_to_json(&sb, csum == sb.csum, csum);
+
+			json_object_set_new(o, "device", json_string(path));
+			json_object_set_new(o, "valid", json_boolean(!vret));
+			if (vret)
+				json_object_set_new(o, "error", json_string(printbuf_str(&err)));
+			json_object_set_new(o, "warnings", lines_json(&warn));
+			json_array_append_new(jarr, o);
+		} else {
+			if (header)
+				printf("%s:\n", path);
+			bt_sb_to_text(&out, &sb, csum == sb.csum, csum);
+			fputs(printbuf_str(&out), stdout);
+		}
+	}
+	if (vret)
+		bt_error_pb(&err);
+	if (!jarr)
+		bt_error_pb(&warn);
+	printbuf_exit(&warn);
+	printbuf_exit(&out);
+	printbuf_exit(&err);
+	bt_dev_close(&dev);
+	return vret ? 1 : 0;
+}
+
 int cmd_show_super(int argc, const char **argv)
 {
-	int force = 0, json = 0, ret, status = EXIT_OK;
+	int force = 0, json = 0, status = EXIT_OK;
 	struct poptOption opts[] = {
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
 		  "print the fields even when the superblock is invalid", NULL },
@@ -20,6 +112,7 @@ int cmd_show_super(int argc, const char **argv)
 	poptContext pc = bt_popt_parse("show-super", argc, argv, opts, "DEV...");
 	const char **devs;
 	json_t *jarr = NULL;
+	bool several;
 
 	if (!pc)
 		return EXIT_USAGE;
@@ -30,63 +123,22 @@ int cmd_show_super(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
+	several = devs[1] != NULL;
 	if (json)
 		jarr = json_array();
 
-	for (; *devs; devs++) {
-		struct printbuf err = PRINTBUF, out = PRINTBUF;
-		struct bt_dev dev;
-		struct cache_sb sb;
-		uint64_t csum;
-		static uint8_t block[SB_SIZE];
-		int vret;
+	for (; *devs; devs++)
+		if (show_one(*devs, force, jarr, several))
+			status = 1;
 
-		/* show-super only reads: no exclusivity needed */
-		ret = bt_dev_open(*devs, BT_DEV_FORCE, &dev, &err);
-		if (ret) {
-			bt_error_pb(&err);
-			status = 1;
-			continue;
-		}
-		ret = bt_sb_read(&dev, block, &sb, false, &err);
-		if (ret) {
-			bt_error_pb(&err);
-			bt_dev_close(&dev);
-			status = 1;
-			continue;
-		}
-		vret = bt_sb_validate((void *)block, &sb, &dev, &err);
-		csum = bt_sb_csum((void *)block);
-		if (vret) {
-			bt_error_pb(&err);
-			status = 1;
-		}
-		if (!vret || force) {
-			if (json) {
-				json_t *o = bt_sb_to_json(&sb, csum == sb.csum, csum);
-
-				json_object_set_new(o, "device", json_string(*devs));
-				json_object_set_new(o, "valid", json_boolean(!vret));
-				json_array_append_new(jarr, o);
-			} else {
-				if (devs != poptGetArgs(pc) || devs[1])
-					printf("%s:\n", *devs);
-				bt_sb_to_text(&out, &sb, csum == sb.csum, csum);
-				if (!vret)
-					bt_sb_warnings(&sb, &out);
-				fputs(printbuf_str(&out), stdout);
-			}
-		}
-		printbuf_exit(&out);
-		printbuf_exit(&err);
-		bt_dev_close(&dev);
-	}
 	if (json) {
-		json_t *top = json_array_size(jarr) == 1 ? json_incref(json_array_get(jarr, 0)) : json_incref(jarr);
+		/* one device: its object; several: an array of them */
+		json_t *top = several ? jarr : json_array_get(jarr, 0);
 
-		json_dumpf(top, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(top);
+		if (top) {
+			json_dumpf(top, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			putchar('\n');
+		}
 		json_decref(jarr);
 	}
 	poptFreeContext(pc);

@@ -57,7 +57,7 @@ struct bt_journal_entry {
 enum bt_journal_damage_kind {
 	BT_JDAMAGE_BAD_CSUM	= 1,	/* journal_read_bucket "bad csum" */
 	BT_JDAMAGE_TOO_BIG	= 2,	/* "too big": > 32 KiB or past the bucket end */
-	BT_JDAMAGE_IO		= 3,	/* the read itself failed */
+	BT_JDAMAGE_IO		= 3,	/* the read failed, or sb.d[i] is outside the device */
 };
 
 /* A damaged position met while scanning journal buckets. */
@@ -89,8 +89,9 @@ struct bt_journal {
 
 	/*
 	 * Every valid jset found (magic, size, csum), in scan order: bucket
-	 * index, then position. entries[] above are copies of some of these
-	 * (same j pointers); all[] owns the memory.
+	 * index, then position; those past the kernel's stop in their bucket
+	 * have hidden set and never enter entries[]. entries[] above are
+	 * copies of some of these (same j pointers); all[] owns the memory.
 	 */
 	struct bt_journal_entry	*all;
 	size_t			nr_all;

@@ -70,7 +70,10 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 
 /*
  * bt_dev_write(): write len bytes at byte offset off. Returns 0,
- * -BT_ERR_DEV_READONLY, -BT_ERR_WRITE_LIMIT (simulated crash), -errno.
+ * -BT_ERR_DEV_READONLY, -BT_ERR_WRITE_LIMIT (simulated crash; checked in
+ * that order, before the range), -BT_ERR_SHORT_READ when the range passes
+ * the end of the device (a write never extends an image file), -EIO.
+ * Counts the write in nr_writes only when it is attempted.
  */
 int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		 const char *what, struct printbuf *err);

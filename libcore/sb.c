@@ -107,8 +107,7 @@ void bt_sb_encode(const struct cache_sb *sb, struct cache_sb_disk *raw)
 	memcpy(raw->magic, sb->magic, 16);
 	memcpy(raw->uuid, sb->uuid, 16);
 	memcpy(raw->set_uuid, sb->set_uuid, 16);
-	memset(raw->label, 0, sizeof(raw->label));
-	memcpy(raw->label, sb->label, strnlen(sb->label, sizeof(raw->label)));
+	memcpy(raw->label, sb->label, sizeof(raw->label));
 	raw->flags = htole64(sb->flags);
 	raw->seq = htole64(sb->seq);
 	if (sb->version >= BCACHE_SB_VERSION_CDEV_WITH_FEATURES) {
@@ -116,9 +115,9 @@ void bt_sb_encode(const struct cache_sb *sb, struct cache_sb_disk *raw)
 		raw->feature_incompat = htole64(sb->feature_incompat);
 		raw->feature_ro_compat = htole64(sb->feature_ro_compat);
 	}
-	raw->nbuckets = htole64(bt_sb_is_bdev(sb) ?
-				(sb->version == BCACHE_SB_VERSION_BDEV ? 0 : sb->data_offset) :
-				sb->nbuckets);
+	/* field 184 is data_offset for backing versions 4 and 6, else nbuckets */
+	raw->nbuckets = htole64(bt_sb_is_bdev(sb) && sb->version != BCACHE_SB_VERSION_BDEV ?
+				sb->data_offset : sb->nbuckets);
 	raw->block_size = htole16(sb->block_size);
 	raw->bucket_size = htole16(sb->bucket_size_raw);
 	raw->nr_in_set = htole16(sb->nr_in_set);
@@ -134,10 +133,16 @@ void bt_sb_encode(const struct cache_sb *sb, struct cache_sb_disk *raw)
 
 #define SB_FIELD_OFF(f)	(SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, f))
 
-#define sb_fail(code, field, fmt, ...)						\
+/*
+ * Every failure message has the same shape, git style:
+ *   "<problem> in superblock of '<dev>': <field> at byte <off> <detail>"
+ * where <problem> is the kernel's own message in lower case (so a user can
+ * match it against dmesg) and <off> the field's byte offset on the device.
+ */
+#define sb_fail(code, problem, field, fmt, ...)					\
 do {										\
-	prt_printf(err, "%s in superblock of '%s' (%s at byte %zu): " fmt,	\
-		   #code, dev->path, #field, (size_t)SB_FIELD_OFF(field),	\
+	prt_printf(err, "%s in superblock of '%s': %s at byte %zu " fmt,	\
+		   problem, dev->path, #field, (size_t)SB_FIELD_OFF(field),	\
 		   ##__VA_ARGS__);						\
 	return -BT_ERR_##code;							\
 } while (0)
@@ -147,60 +152,67 @@ static int sb_validate_cache(const struct cache_sb *sb, const struct bt_dev *dev
 			     struct printbuf *err)
 {
 	if (sb->keys > SB_JOURNAL_BUCKETS)
-		sb_fail(SB_TOO_MANY_JOURNAL_BUCKETS, keys,
-			"%u journal buckets, at most %u", sb->keys, SB_JOURNAL_BUCKETS);
+		sb_fail(SB_TOO_MANY_JOURNAL_BUCKETS, "too many journal buckets", keys,
+			"is %u, at most %u", sb->keys, SB_JOURNAL_BUCKETS);
 	if (sb->nbuckets > LONG_MAX)
-		sb_fail(SB_TOO_MANY_BUCKETS, nbuckets, "%llu buckets",
-			(unsigned long long)sb->nbuckets);
+		sb_fail(SB_TOO_MANY_BUCKETS, "too many buckets", nbuckets,
+			"is %llu, at most %ld", (unsigned long long)sb->nbuckets, LONG_MAX);
 	if (sb->nbuckets < 128)
-		sb_fail(SB_NOT_ENOUGH_BUCKETS, nbuckets, "%llu buckets, need at least 128",
-			(unsigned long long)sb->nbuckets);
+		sb_fail(SB_NOT_ENOUGH_BUCKETS, "not enough buckets", nbuckets,
+			"is %llu, at least 128", (unsigned long long)sb->nbuckets);
 	if (!is_power_of_2(sb->block_size))
-		sb_fail(SB_BAD_BLOCK_SIZE, block_size, "%u sectors is not a power of two",
-			sb->block_size);
+		sb_fail(SB_BAD_BLOCK_SIZE, "bad block size (not power of 2)", block_size,
+			"is %u sectors", sb->block_size);
 	if (sb->block_size > BT_PAGE_SECTORS)
-		sb_fail(SB_BAD_BLOCK_SIZE, block_size,
-			"%u sectors is larger than a page (%u sectors)",
-			sb->block_size, BT_PAGE_SECTORS);
+		sb_fail(SB_BAD_BLOCK_SIZE, "bad block size (larger than page size)", block_size,
+			"is %u sectors, a page is %u (bucket_size is %u)",
+			sb->block_size, BT_PAGE_SECTORS, sb->bucket_size);
 	if (!is_power_of_2(sb->bucket_size))
-		sb_fail(SB_BAD_BUCKET_SIZE, bucket_size, "%u sectors is not a power of two",
-			sb->bucket_size);
+		sb_fail(SB_BAD_BUCKET_SIZE, "bad bucket size (not power of 2)", bucket_size,
+			"is %u sectors (raw %u, feature_incompat %llx)", sb->bucket_size,
+			sb->bucket_size_raw, (unsigned long long)sb->feature_incompat);
 	if (sb->bucket_size < BT_PAGE_SECTORS)
-		sb_fail(SB_BAD_BUCKET_SIZE, bucket_size,
-			"%u sectors is smaller than a page (%u sectors)",
-			sb->bucket_size, BT_PAGE_SECTORS);
+		sb_fail(SB_BAD_BUCKET_SIZE, "bad bucket size (smaller than page size)", bucket_size,
+			"is %u sectors, a page is %u (block_size is %u)",
+			sb->bucket_size, BT_PAGE_SECTORS, sb->block_size);
 	if (bt_dev_sectors(dev) / sb->bucket_size < sb->nbuckets)
-		sb_fail(SB_DEVICE_TOO_SMALL, nbuckets,
-			"%llu buckets of %u sectors need %llu sectors, the device has %llu",
+		sb_fail(SB_DEVICE_TOO_SMALL, "invalid superblock: device too small", nbuckets,
+			"is %llu buckets of %u sectors, the device has only %llu sectors",
 			(unsigned long long)sb->nbuckets, sb->bucket_size,
-			(unsigned long long)sb->nbuckets * sb->bucket_size,
 			(unsigned long long)bt_dev_sectors(dev));
 	if (bytes_zero(sb->set_uuid, 16))
-		sb_fail(SB_BAD_SET_UUID, set_uuid, "cache set uuid is all zeroes");
+		sb_fail(SB_BAD_SET_UUID, "bad uuid", set_uuid, "is all zeroes");
 	if (!sb->nr_in_set || sb->nr_in_set <= sb->nr_this_dev ||
 	    sb->nr_in_set > MAX_CACHES_PER_SET)
-		sb_fail(SB_BAD_DEV_NUMBER, nr_in_set,
-			"bad cache device number in set: nr_in_set %u, nr_this_dev %u",
-			sb->nr_in_set, sb->nr_this_dev);
+		sb_fail(SB_BAD_DEV_NUMBER, "bad cache device number in set", nr_in_set,
+			"is %u with nr_this_dev %u (need nr_this_dev < nr_in_set <= %u)",
+			sb->nr_in_set, sb->nr_this_dev, MAX_CACHES_PER_SET);
 	for (unsigned i = 0; i < sb->keys; i++)
 		if (sb->d[i] != (uint64_t)sb->first_bucket + i) {
-			prt_printf(err, "SB_JOURNAL_NOT_SEQUENTIAL in superblock of '%s' "
-				   "(d[%u] at byte %zu): journal bucket %llu, expected %llu",
+			prt_printf(err, "journal buckets not sequential in superblock of '%s': "
+				   "d[%u] at byte %zu is %llu, expected first_bucket + %u = %llu",
 				   dev->path, i, (size_t)SB_FIELD_OFF(d) + 8 * i,
-				   (unsigned long long)sb->d[i],
+				   (unsigned long long)sb->d[i], i,
 				   (unsigned long long)sb->first_bucket + i);
 			return -BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL;
 		}
 	if ((uint64_t)sb->first_bucket + sb->keys > sb->nbuckets)
-		sb_fail(SB_TOO_MANY_JOURNAL_BUCKETS, keys,
-			"first_bucket %u + %u journal buckets passes nbuckets %llu",
-			sb->first_bucket, sb->keys, (unsigned long long)sb->nbuckets);
+		sb_fail(SB_TOO_MANY_JOURNAL_BUCKETS, "too many journal buckets", keys,
+			"is %u, from first_bucket %u that passes nbuckets %llu",
+			sb->keys, sb->first_bucket, (unsigned long long)sb->nbuckets);
 	if ((uint64_t)sb->first_bucket * sb->bucket_size < 16)
-		sb_fail(SB_BAD_FIRST_BUCKET, first_bucket,
-			"first bucket %u starts at sector %llu, before the end of the superblock (16)",
+		sb_fail(SB_BAD_FIRST_BUCKET,
+			"invalid superblock: first bucket comes before end of super", first_bucket,
+			"is %u, starting at sector %llu, before sector 16",
 			sb->first_bucket,
 			(unsigned long long)sb->first_bucket * sb->bucket_size);
 	return 0;
+}
+
+static void prt_hex(struct printbuf *out, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		prt_printf(out, "%02x", p[i]);
 }
 
 int bt_sb_validate(const struct cache_sb_disk *raw, const struct cache_sb *sb,
@@ -208,23 +220,40 @@ int bt_sb_validate(const struct cache_sb_disk *raw, const struct cache_sb *sb,
 {
 	uint64_t csum;
 
+	if (bytes_zero((const uint8_t *)raw, sizeof(*raw))) {
+		prt_printf(err, "not a bcache superblock (bad offset) in '%s': "
+			   "bytes %u..%zu are all zeroes, no superblock was written there",
+			   dev->path, SB_OFFSET_BYTES, SB_OFFSET_BYTES + sizeof(*raw));
+		return -BT_ERR_SB_BAD_OFFSET;
+	}
 	if (sb->offset != SB_SECTOR)
-		sb_fail(SB_BAD_OFFSET, offset, "not a bcache superblock: offset %llu, expected %u",
-			(unsigned long long)sb->offset, SB_SECTOR);
-	if (memcmp(sb->magic, bcache_sb_magic, 16))
-		sb_fail(SB_BAD_MAGIC, magic, "not a bcache superblock: bad magic");
+		sb_fail(SB_BAD_OFFSET, "not a bcache superblock (bad offset)", offset,
+			"is %llu, expected %u", (unsigned long long)sb->offset, SB_SECTOR);
+	if (memcmp(sb->magic, bcache_sb_magic, 16)) {
+		prt_printf(err, "not a bcache superblock (bad magic) in superblock of '%s': "
+			   "magic at byte %zu is ", dev->path, (size_t)SB_FIELD_OFF(magic));
+		prt_hex(err, sb->magic, 16);
+		prt_str(err, ", expected ");
+		prt_hex(err, bcache_sb_magic, 16);
+		return -BT_ERR_SB_BAD_MAGIC;
+	}
+	/* before the csum, whose range depends on keys (the kernel checks it later) */
 	if (sb->keys > SB_JOURNAL_BUCKETS)
-		sb_fail(SB_TOO_MANY_JOURNAL_BUCKETS, keys,
-			"%u journal buckets, at most %u", sb->keys, SB_JOURNAL_BUCKETS);
+		sb_fail(SB_TOO_MANY_JOURNAL_BUCKETS, "too many journal buckets", keys,
+			"is %u, at most %u", sb->keys, SB_JOURNAL_BUCKETS);
 	csum = bt_sb_csum(raw);
 	if (csum != sb->csum)
-		sb_fail(SB_BAD_CSUM, csum, "bad checksum: stored %016llx, computed %016llx",
-			(unsigned long long)sb->csum, (unsigned long long)csum);
+		sb_fail(SB_BAD_CSUM, "bad checksum", csum,
+			"is %016llx, computed %016llx over bytes %u..%u",
+			(unsigned long long)sb->csum, (unsigned long long)csum,
+			SB_OFFSET_BYTES + SB_CSUM_START,
+			SB_OFFSET_BYTES + SB_CSUM_START + SB_CSUM_BYTES(sb->keys));
 	if (bytes_zero(sb->uuid, 16))
-		sb_fail(SB_BAD_UUID, uuid, "device uuid is all zeroes");
+		sb_fail(SB_BAD_UUID, "bad uuid", uuid, "is all zeroes");
 	if (((unsigned)sb->block_size << 9) < dev->logical_block_size)
-		sb_fail(SB_BLOCK_SMALLER_THAN_DEVICE, block_size,
-			"block size %u sectors is smaller than the device's logical block (%u bytes)",
+		sb_fail(SB_BLOCK_SMALLER_THAN_DEVICE,
+			"superblock block size smaller than device block size", block_size,
+			"is %u sectors, the device's logical block is %u bytes",
 			sb->block_size, dev->logical_block_size);
 
 	switch (sb->version) {
@@ -233,35 +262,39 @@ int bt_sb_validate(const struct cache_sb_disk *raw, const struct cache_sb *sb,
 	case BCACHE_SB_VERSION_BDEV_WITH_OFFSET:
 	case BCACHE_SB_VERSION_BDEV_WITH_FEATURES:
 		if (sb->data_offset < BDEV_DATA_START_DEFAULT)
-			sb_fail(SB_BAD_DATA_OFFSET, nbuckets,
-				"data offset %llu sectors, at least %u",
+			sb_fail(SB_BAD_DATA_OFFSET, "bad data offset", nbuckets,
+				"(data_offset) is %llu sectors, at least %u",
 				(unsigned long long)sb->data_offset, BDEV_DATA_START_DEFAULT);
+		/* not in read_super(): bcache_device_init() refuses it later */
 		if (sb->data_offset >= bt_dev_sectors(dev))
-			sb_fail(SB_BAD_DATA_OFFSET, nbuckets,
-				"data offset %llu sectors is beyond the device (%llu sectors)",
+			sb_fail(SB_BAD_DATA_OFFSET, "bad data offset", nbuckets,
+				"(data_offset) is %llu sectors, the device has only %llu",
 				(unsigned long long)sb->data_offset,
 				(unsigned long long)bt_dev_sectors(dev));
 		return 0;
 	case BCACHE_SB_VERSION_CDEV_WITH_FEATURES:
 		if (sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE, feature_compat,
-				"unsupported compatible feature %llx",
-				(unsigned long long)sb->feature_compat);
+			sb_fail(SB_UNSUPPORTED_FEATURE, "unsupported compatible feature found",
+				feature_compat, "is %llx, supported %llx",
+				(unsigned long long)sb->feature_compat, BCH_FEATURE_COMPAT_SUPP);
 		if (sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE, feature_ro_compat,
-				"unsupported read-only compatible feature %llx",
-				(unsigned long long)sb->feature_ro_compat);
+			sb_fail(SB_UNSUPPORTED_FEATURE,
+				"unsupported read-only compatible feature found",
+				feature_ro_compat, "is %llx, supported %llx",
+				(unsigned long long)sb->feature_ro_compat,
+				BCH_FEATURE_RO_COMPAT_SUPP);
 		if (sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE, feature_incompat,
-				"unsupported incompatible feature %llx",
-				(unsigned long long)sb->feature_incompat);
+			sb_fail(SB_UNSUPPORTED_FEATURE, "unsupported incompatible feature found",
+				feature_incompat, "is %llx, supported %llx",
+				(unsigned long long)sb->feature_incompat,
+				BCH_FEATURE_INCOMPAT_SUPP);
 		/* fall through */
 	case BCACHE_SB_VERSION_CDEV:
 	case BCACHE_SB_VERSION_CDEV_WITH_UUID:
 		return sb_validate_cache(sb, dev, err);
 	default:
-		sb_fail(SB_BAD_VERSION, version, "unsupported superblock version %llu",
-			(unsigned long long)sb->version);
+		sb_fail(SB_BAD_VERSION, "unsupported superblock version", version,
+			"is %llu (known: 0, 1, 3, 4, 5, 6)", (unsigned long long)sb->version);
 	}
 }
 
@@ -344,6 +377,20 @@ const char *bt_replacement_str(unsigned policy)
 	return policy < 3 ? names[policy] : "unknown";
 }
 
+void bt_sb_label_to_text(struct printbuf *out, const struct cache_sb *sb)
+{
+	for (const char *p = sb->label; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\\')
+			prt_str(out, "\\\\");
+		else if (c >= 0x20 && c < 0x7f)
+			prt_char(out, (char)c);
+		else
+			prt_printf(out, "\\x%02x", c);
+	}
+}
+
 static void field(struct printbuf *out, const char *name)
 {
 	prt_str(out, name);
@@ -388,7 +435,10 @@ void bt_sb_to_text(struct printbuf *out, const struct cache_sb *sb, bool csum_ok
 	prt_newline(out);
 
 	field(out, "dev.label");
-	prt_str(out, sb->label[0] ? sb->label : "(empty)");
+	if (sb->label[0])
+		bt_sb_label_to_text(out, sb);
+	else
+		prt_str(out, "(empty)");
 	prt_newline(out);
 	field(out, "dev.uuid");
 	prt_uuid(out, sb->uuid);

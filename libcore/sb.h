@@ -20,7 +20,8 @@ struct cache_sb {
 	uint8_t		magic[16];
 	uint8_t		uuid[16];
 	uint8_t		set_uuid[16];
-	char		label[33];		/* NUL terminated copy */
+	char		label[33];		/* the 32 raw bytes (encoded back as they
+						 * are, as __write_super() does) + a NUL */
 	uint64_t	flags;
 	uint64_t	seq;
 	uint64_t	feature_compat;
@@ -71,7 +72,10 @@ void bt_sb_decode(const struct cache_sb_disk *raw, struct cache_sb *sb);
 
 /*
  * Encode sb into raw (the bytes a kernel of the same version would write)
- * and set raw->csum. Bytes of raw the superblock does not define are left
+ * and set raw->csum. The bucket size written is bucket_size_raw (the
+ * decoded bucket_size is not re-encoded); field 184 gets data_offset for
+ * backing versions 4 and 6 and nbuckets otherwise, so decode + encode gives
+ * back the same bytes. Bytes of raw the superblock does not define are left
  * as they were, so a caller can re-encode over a block it read.
  */
 void bt_sb_encode(const struct cache_sb *sb, struct cache_sb_disk *raw);
@@ -79,9 +83,15 @@ void bt_sb_encode(const struct cache_sb *sb, struct cache_sb_disk *raw);
 /*
  * bt_sb_validate(): every check of the kernel's read_super() and
  * read_super_common() (super.c, v6.1), in the kernel's order, against the
- * device's size and logical block size. Returns 0 or the first failure:
- * -BT_ERR_SB_* with a message naming the device, the field, its byte offset
- * and value. keys > 256 is rejected before the csum is computed.
+ * device's size and logical block size (raw is the block as read, sb its
+ * decoded form). Returns 0 or the first failure: -BT_ERR_SB_* with the
+ * message "<kernel's message in lower case> in superblock of '<dev>':
+ * <field> at byte <offset> is <value>, <what was expected>".
+ * Differences from the kernel: keys > 256 is rejected before the csum is
+ * computed (the csum range depends on it); an all-zero block is reported as
+ * such (code SB_BAD_OFFSET, as the kernel's first check); a backing
+ * data_offset at or past the end of the device is refused here, as
+ * bcache_device_init() refuses it later in registration.
  */
 int bt_sb_validate(const struct cache_sb_disk *raw, const struct cache_sb *sb,
 		   const struct bt_dev *dev, struct printbuf *err);
@@ -113,6 +123,13 @@ const char *bt_sb_version_str(uint64_t version);
 const char *bt_cache_mode_str(unsigned mode);
 const char *bt_bdev_state_str(unsigned state);
 const char *bt_replacement_str(unsigned policy);
+
+/*
+ * bt_sb_label_to_text(): the label up to its first NUL (at most 32 bytes),
+ * printable ASCII as is, a backslash doubled and any other byte as \xNN,
+ * so a corrupt label can neither garble a terminal nor make invalid JSON.
+ */
+void bt_sb_label_to_text(struct printbuf *out, const struct cache_sb *sb);
 
 /*
  * bt_sb_to_text(): every field in human form, one "name<TAB>value" line

@@ -16,6 +16,17 @@ static json_t *uuid_json(const uint8_t uuid[16])
 	return j;
 }
 
+static json_t *label_json(const struct cache_sb *sb)
+{
+	struct printbuf pb = PRINTBUF;
+	json_t *j;
+
+	bt_sb_label_to_text(&pb, sb);
+	j = json_string(printbuf_str(&pb));
+	printbuf_exit(&pb);
+	return j;
+}
+
 static json_t *hex_json(uint64_t v)
 {
 	char buf[24];
@@ -38,7 +49,7 @@ json_t *bt_sb_to_json(const struct cache_sb *sb, bool csum_ok, uint64_t csum_com
 	json_object_set_new(o, "device_type",
 			    json_string(bt_sb_is_bdev(sb) ? "backing" :
 					bt_sb_is_cache(sb) ? "cache" : "unknown"));
-	json_object_set_new(o, "label", json_string(sb->label));
+	json_object_set_new(o, "label", label_json(sb));
 	json_object_set_new(o, "uuid", uuid_json(sb->uuid));
 	json_object_set_new(o, "set_uuid", uuid_json(sb->set_uuid));
 	json_object_set_new(o, "seq", json_integer((json_int_t)sb->seq));
