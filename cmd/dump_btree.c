@@ -45,20 +45,21 @@ static void key_marker(const struct dump_ctx *d, const struct bkey *k, unsigned 
 {
 	struct bt_extent_bad_info info = { 0 };
 	bool bad = level ? bt_btree_ptr_bad(d->c, k) : bt_extent_bad(d->c, k, &info);
+	enum bt_ptr_status s = bt_ptr_status(d->c, k);
 
 	*live = !bad && KEY_SIZE(k);
-	if (bad) {
-		enum bt_ptr_status s = bt_ptr_status(d->c, k);
-
-		if (info.check_dev)
-			prt_str(out, "bad: check dev");
-		else
-			prt_printf(out, "bad: %s", *bt_ptr_status_str(s) ? bt_ptr_status_str(s) : "unavailable");
-	}
-	if (info.stale)
-		prt_printf(out, "%sstale %u%s%s", bad ? ", " : "", info.stale,
+	if (!bad)
+		return;
+	if (info.check_dev)
+		prt_str(out, "bad: check dev");
+	else if (s == BT_PTR_STALE && info.stale)
+		prt_printf(out, "bad: stale %u%s%s", info.stale,
 			   info.stale_dirty ? ", dirty data lost" : "",
 			   info.too_stale ? ", too stale" : "");
+	else if (s != BT_PTR_OK)
+		prt_printf(out, "bad: %s", bt_ptr_status_str(s));
+	else
+		prt_str(out, "bad");
 }
 
 static json_t *key_json(const struct dump_ctx *d, const struct bkey *k, unsigned level)
@@ -233,29 +234,53 @@ static int parse_num(const char *opt, const char *s, unsigned long long *v)
 	return 0;
 }
 
+/* The options as popt leaves them. */
+struct dump_opts {
+	char	*inode, *start, *end, *level, *cache_size;	/* popt-allocated */
+	int	json, nodes_only, no_journal, keys_only, live;
+};
+
+static int run_dump(poptContext pc, const struct dump_opts *o);
+
 int cmd_dump_btree(int argc, const char **argv)
 {
-	char *inode_s = NULL, *start_s = NULL, *end_s = NULL, *level_s = NULL, *cache_s = NULL;
-	int json = 0, nodes_only = 0, no_journal = 0, keys_only = 0, live_only = 0, ret;
+	struct dump_opts o = { 0 };
 	struct poptOption opts[] = {
-		{ "json", 0, POPT_ARG_NONE, &json, 0, "print JSON", NULL },
-		{ "no-journal", 0, POPT_ARG_NONE, &no_journal, 0,
+		{ "json", 0, POPT_ARG_NONE, &o.json, 0, "print JSON", NULL },
+		{ "no-journal", 0, POPT_ARG_NONE, &o.no_journal, 0,
 		  "the on-disk btree alone, without the journal's keys (the only mode for now)", NULL },
-		{ "inode", 0, POPT_ARG_STRING, &inode_s, 0, "only keys of this inode (uuid slot)", "N" },
-		{ "start", 0, POPT_ARG_STRING, &start_s, 0, "only keys ending after this sector", "SECTOR" },
-		{ "end", 0, POPT_ARG_STRING, &end_s, 0, "only keys starting before this sector", "SECTOR" },
-		{ "level", 0, POPT_ARG_STRING, &level_s, 0, "only nodes of this level", "L" },
-		{ "nodes-only", 0, POPT_ARG_NONE, &nodes_only, 0, "print nodes, not keys", NULL },
-		{ "keys-only", 0, POPT_ARG_NONE, &keys_only, 0,
+		{ "inode", 0, POPT_ARG_STRING, &o.inode, 0, "only keys of this inode (uuid slot)", "N" },
+		{ "start", 0, POPT_ARG_STRING, &o.start, 0, "only keys ending after this sector", "SECTOR" },
+		{ "end", 0, POPT_ARG_STRING, &o.end, 0, "only keys starting before this sector", "SECTOR" },
+		{ "level", 0, POPT_ARG_STRING, &o.level, 0, "only nodes of this level", "L" },
+		{ "nodes-only", 0, POPT_ARG_NONE, &o.nodes_only, 0, "print nodes, not keys", NULL },
+		{ "keys-only", 0, POPT_ARG_NONE, &o.keys_only, 0,
 		  "print leaf keys only, one per line, in kernel notation", NULL },
-		{ "live", 0, POPT_ARG_NONE, &live_only, 0,
+		{ "live", 0, POPT_ARG_NONE, &o.live, 0,
 		  "only keys the kernel serves (not bad, non-zero size)", NULL },
-		{ "cache-size", 0, POPT_ARG_STRING, &cache_s, 0,
+		{ "cache-size", 0, POPT_ARG_STRING, &o.cache_size, 0,
 		  "memory bound of the node cache (default 64M)", "BYTES" },
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
 	poptContext pc = bt_popt_parse("dump-btree", argc, argv, opts, "DEV");
+	int status;
+
+	if (!pc)
+		return EXIT_USAGE;
+	status = run_dump(pc, &o);
+	/* popt hands string options over to us */
+	free(o.inode);
+	free(o.start);
+	free(o.end);
+	free(o.level);
+	free(o.cache_size);
+	poptFreeContext(pc);
+	return status;
+}
+
+static int run_dump(poptContext pc, const struct dump_opts *o)
+{
 	struct dump_ctx d = { .level = -1, .inode = -1, .end = ~0ULL };
 	unsigned long long v, cache_bytes = BT_NODE_CACHE_DEFAULT_BYTES;
 	struct printbuf err = PRINTBUF;
@@ -265,35 +290,39 @@ int cmd_dump_btree(int argc, const char **argv)
 	struct bt_node_cache_stats st;
 	struct bt_walk_opts wo = { print_node, walk_error, &d, 0, BT_WALK_RAISE_GENS };
 	const char **args;
-	int status = EXIT_OK;
+	int status = EXIT_OK, ret;
 
-	if (!pc)
-		return EXIT_USAGE;
 	args = poptGetArgs(pc);
 	if (!args || !args[0] || args[1]) {
 		bt_error("dump-btree: exactly one device expected");
 		poptPrintUsage(pc, stderr, 0);
-		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
-	if (parse_num("--inode", inode_s, &v) || (inode_s && (d.inode = (long long)v, 0)) ||
-	    parse_num("--level", level_s, &v) || (level_s && (d.level = (long long)v, 0)) ||
-	    parse_num("--start", start_s, &d.start) || parse_num("--end", end_s, &d.end) ||
-	    (cache_s && bt_parse_size(cache_s, &cache_bytes) &&
-	     (bt_error("dump-btree: bad size '%s' for --cache-size", cache_s), 1))) {
-		poptFreeContext(pc);
+	if (parse_num("--inode", o->inode, &v))
+		return EXIT_USAGE;
+	if (o->inode)
+		d.inode = (long long)v;
+	if (parse_num("--level", o->level, &v))
+		return EXIT_USAGE;
+	if (o->level)
+		d.level = (long long)v;
+	if (parse_num("--start", o->start, &d.start) || parse_num("--end", o->end, &d.end))
+		return EXIT_USAGE;
+	if (o->cache_size && bt_parse_size(o->cache_size, &cache_bytes)) {
+		bt_error("dump-btree: bad size '%s' for --cache-size", o->cache_size);
 		return EXIT_USAGE;
 	}
-	d.json = json;
-	d.nodes_only = nodes_only;
-	d.keys_only = keys_only;
-	d.live_only = live_only || keys_only;
-	(void)no_journal;	/* the journal overlay is not implemented: always on-disk only */
+	d.json = o->json;
+	d.nodes_only = o->nodes_only;
+	d.keys_only = o->keys_only;
+	d.live_only = o->live || o->keys_only;
+	/* o->no_journal: the journal overlay is not implemented yet, so every
+	 * run is on-disk only; without the flag the overlay will be added here */
 
 	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
 	if (ret) {
 		bt_error_pb(&err);
-		poptFreeContext(pc);
+		printbuf_exit(&err);
 		return EXIT_OPERATIONAL;
 	}
 	ret = bt_cache_set_open(&c, &dev, BT_OPEN_KEEP_GOING, &err);
@@ -313,7 +342,7 @@ int cmd_dump_btree(int argc, const char **argv)
 		status = EXIT_OPERATIONAL;
 		goto out;
 	}
-	if (json)
+	if (o->json)
 		d.jnodes = json_array();
 	ret = bt_btree_walk(nc, (struct bkey *)&c.root_key, c.root_level, &wo, &err);
 	if (ret) {
@@ -323,13 +352,13 @@ int cmd_dump_btree(int argc, const char **argv)
 	if (d.nr_errors && status == EXIT_OK)
 		status = 1;
 	bt_node_cache_stats(nc, &st);
-	if (json) {
-		json_t *o = json_object(), *s = json_object();
+	if (o->json) {
+		json_t *top = json_object(), *s = json_object();
 
-		json_object_set_new(o, "device", json_string(args[0]));
-		json_object_set_new(o, "source", json_string("btree"));
-		json_object_set_new(o, "root_level", json_integer(c.root_level));
-		json_object_set_new(o, "nodes", d.jnodes);
+		json_object_set_new(top, "device", json_string(args[0]));
+		json_object_set_new(top, "source", json_string("btree"));
+		json_object_set_new(top, "root_level", json_integer(c.root_level));
+		json_object_set_new(top, "nodes", d.jnodes);
 		json_object_set_new(s, "nodes", json_integer((json_int_t)d.nr_nodes));
 		json_object_set_new(s, "depth", json_integer(d.depth));
 		json_object_set_new(s, "keys_printed", json_integer((json_int_t)d.nr_keys));
@@ -339,11 +368,11 @@ int cmd_dump_btree(int argc, const char **argv)
 		json_object_set_new(s, "cache_reclaimed", json_integer((json_int_t)st.reclaimed));
 		json_object_set_new(s, "cache_peak_bytes", json_integer((json_int_t)st.peak_bytes));
 		json_object_set_new(s, "cache_limit_bytes", json_integer((json_int_t)cache_bytes));
-		json_object_set_new(o, "stats", s);
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_object_set_new(top, "stats", s);
+		json_dumpf(top, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
-		json_decref(o);
-	} else if (!keys_only) {
+		json_decref(top);
+	} else if (!o->keys_only) {
 		printf("nodes %lu depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
 		       d.nr_nodes, d.depth, d.nr_keys, d.nr_errors, st.misses, st.reclaimed,
 		       st.peak_bytes, cache_bytes);
@@ -353,6 +382,5 @@ out:
 	bt_cache_set_exit(&c);
 	bt_dev_close(&dev);
 	printbuf_exit(&err);
-	poptFreeContext(pc);
 	return status;
 }

@@ -131,9 +131,7 @@ bool bt_extent_bad(const struct cache_set *c, const struct bkey *k,
 
 	if (!KEY_PTRS(k) || bt_extent_invalid(c, k) != BT_EXTENT_VALID || unavailable)
 		return true;
-	/* without expensive debug checks the kernel stops here for dirty keys */
-	if (KEY_DIRTY(k))
-		return false;
+	/* since "treat stale && dirty keys as bad keys" (v4.17) dirty keys too */
 	return tmp.stale != 0;
 }
 

@@ -140,12 +140,12 @@ struct bt_extent_bad_info {
 	bool		check_dev;	/* some pointer has PTR_DEV == PTR_CHECK_DEV */
 };
 /*
- * bt_extent_bad(): extents.c bch_extent_bad() on a kernel without
- * expensive debug checks: bad when there is no pointer, the key is invalid
- * (zero size included), a pointer is unavailable (check dev), or -- for
- * clean keys only -- a pointer is stale. A dirty key is never bad for
- * staleness (the kernel returns before looking); info (may be NULL) still
- * reports staleness of every key.
+ * bt_extent_bad(): extents.c bch_extent_bad() of v6.x without expensive
+ * debug checks: bad when there is no pointer, the key is invalid (zero size
+ * included), a pointer is unavailable (check dev) or stale -- dirty keys
+ * included (the kernel logs "stale dirty pointer"; kernels before 4.17
+ * kept stale dirty keys). info (may be NULL) says how stale and whether
+ * the kernel would call it "key too stale" (fatal).
  */
 bool bt_extent_bad(const struct cache_set *c, const struct bkey *k,
 		   struct bt_extent_bad_info *info);

@@ -87,6 +87,12 @@ struct sort_iter {
 	struct iter_set	*data;
 	size_t		used;
 	bool		extents;
+	/*
+	 * Fixup steps left. Every step consumes a key, cuts one so that it no
+	 * longer overlaps, or ends the loop, so a few steps per key always
+	 * suffice; the budget only bounds the loop on input we did not foresee.
+	 */
+	size_t		budget;
 };
 
 static struct bkey *wkey(const struct sort_iter *it, size_t off)
@@ -181,7 +187,7 @@ static struct bkey *iter_next(struct sort_iter *it)
  */
 static struct bkey *extent_sort_fixup(struct sort_iter *it, struct bkey *tmp)
 {
-	while (it->used > 1) {
+	while (it->used > 1 && it->budget && it->budget--) {
 		size_t i = 1;
 		struct bkey *top, *ik;
 		struct bkey_padded start;
@@ -291,6 +297,11 @@ static int mergesort(const struct cache_set *c, struct bt_node *n, struct sort_i
 	while (it->used) {
 		struct bkey *k = it->extents ? extent_sort_fixup(it, tmp) : NULL;
 		bool record;
+
+		if (it->extents && !it->budget) {
+			ret = -BT_ERR_BTREE_NODE_BAD;
+			break;
+		}
 
 		if (!k)
 			k = iter_next(it);
@@ -454,8 +465,13 @@ int bt_btree_node_parse(const struct cache_set *c, const struct bkey *k, unsigne
 	ret = accept_bsets(c, n, buf, &w, &it, err);
 	if (!ret)
 		ret = check_leftovers(c, n, buf, &w, err);
-	if (!ret)
+	it.budget = 8 * (size_t)n->bset_u64s + 64;
+	if (!ret) {
 		ret = mergesort(c, n, &it, flags);
+		if (ret == -BT_ERR_BTREE_NODE_BAD)
+			node_msg(err, "bset merge did not converge", &w, 0, (unsigned)n->bset_u64s,
+				 bt_block_bytes(c));
+	}
 	if (!ret)
 		ret = check_last_key(c, n, &w, err);
 err:

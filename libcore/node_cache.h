@@ -38,6 +38,7 @@ struct bt_node_cache;
  */
 struct bt_node_cache *bt_node_cache_new(struct cache_set *c, size_t limit_bytes,
 					unsigned read_flags);
+/* Free every cached node and the cache; no node may be in use. NULL is a no-op. */
 void bt_node_cache_free(struct bt_node_cache *nc);
 
 /*
@@ -47,8 +48,10 @@ void bt_node_cache_free(struct bt_node_cache *nc);
  */
 int bt_node_cache_get(struct bt_node_cache *nc, const struct bkey *k, unsigned level,
 		      struct bt_node **out, struct printbuf *err);
+/* Unpin a node from bt_node_cache_get(); it may be reclaimed from now on. */
 void bt_node_cache_put(struct bt_node_cache *nc, struct bt_node *n);
 
+/* Counters and memory use of the cache, copied into *s. */
 void bt_node_cache_stats(const struct bt_node_cache *nc, struct bt_node_cache_stats *s);
 
 /* ---- tree walk ------------------------------------------------------ */

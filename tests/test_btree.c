@@ -139,6 +139,7 @@ static void fx_exit(struct fixture *f, struct bt_node *n)
 {
 	bt_node_free(n);
 	printbuf_exit(&f->err);
+	bt_dev_close(&f->dev);
 	free(f->img);
 }
 
