@@ -95,6 +95,7 @@ struct fsck_ctx {
 	json_t			*json_problems;	/* --json: array of problem objects */
 
 	/* handed from the btree pass to the mark pass */
+	bool			prios_ok;	/* every bucket's gen and prio were read */
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
 	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
 };

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../libcore/bkey.h"
 #include "../libcore/errcode.h"
@@ -24,6 +25,9 @@
 
 struct btree_pass {
 	struct fsck_ctx	*ctx;
+	/* live extents per uuid slot that holds no device: [slot] = {keys, sectors} */
+	uint64_t	(*orphans)[2];
+	size_t		nr_orphan_slots;
 	uint64_t	root_children;	/* keys of the root, for progress */
 	uint64_t	children_done;
 };
@@ -110,11 +114,11 @@ static void check_key_range(struct fsck_ctx *ctx, const struct bt_node *n,
 	printbuf_exit(&r);
 }
 
-static void count_leaf_key(struct fsck_ctx *ctx, const struct bt_node *n, const struct bkey *k)
+static void count_leaf_key(struct btree_pass *bp, const struct bkey *k)
 {
+	struct fsck_ctx *ctx = bp->ctx;
 	struct fsck_stats *s = &ctx->stats;
 	const struct cache_set *c = ctx->c;
-	struct problem_ctx p;
 	uint64_t slot = KEY_INODE(k);
 
 	if (!KEY_SIZE(k) || bt_extent_bad(c, k, NULL))
@@ -129,11 +133,39 @@ static void count_leaf_key(struct fsck_ctx *ctx, const struct bt_node *n, const 
 	}
 	if (c->uuids && (slot >= c->nr_uuids ||
 			 bt_uuid_slot_state(&c->uuids[slot]) != BT_UUID_LIVE)) {
-		npctx(ctx, &p, (const struct bkey *)n->key, 0);
-		p.key = k;
-		p.uuid_slot = slot;
-		fix_problem(ctx, PR_EXTENT_NO_UUID_SLOT, &p);
+		/* counted here, reported once per slot at the end of the pass */
+		if (slot >= bp->nr_orphan_slots) {
+			size_t n = slot + 1;
+			void *o = realloc(bp->orphans, n * sizeof(*bp->orphans));
+
+			if (!o)
+				return;
+			memset((uint64_t (*)[2])o + bp->nr_orphan_slots, 0,
+			       (n - bp->nr_orphan_slots) * sizeof(*bp->orphans));
+			bp->orphans = o;
+			bp->nr_orphan_slots = n;
+		}
+		bp->orphans[slot][0]++;
+		bp->orphans[slot][1] += KEY_SIZE(k);
 	}
+}
+
+static void report_orphans(struct btree_pass *bp)
+{
+	struct problem_ctx p;
+
+	for (size_t slot = 0; slot < bp->nr_orphan_slots; slot++) {
+		if (!bp->orphans[slot][0])
+			continue;
+		clear_problem_context(&p);
+		p.dev = bp->ctx->path;
+		p.structure = "btree";
+		p.uuid_slot = slot;
+		p.num = bp->orphans[slot][0];
+		p.num2 = bp->orphans[slot][1];
+		fix_problem(bp->ctx, PR_EXTENT_NO_UUID_SLOT, &p);
+	}
+	free(bp->orphans);
 }
 
 /* One bucket, one node: remember each node's bucket for the mark pass. */
@@ -184,7 +216,7 @@ static int check_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 		if (!bkey_is_zero_pos(k))
 			check_key_range(ctx, n, pos, k);
 		if (!n->level)
-			count_leaf_key(ctx, n, k);
+			count_leaf_key(bp, k);
 	}
 	last = bt_node_last_key(n);
 	if (n->level && (!last || bkey_cmp(last, pos->end))) {
@@ -230,5 +262,6 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	ret = bt_btree_walk(c->node_cache, root, c->root_level, &wo, ctx->err);
 	if (ret == -ECANCELED && ctx->abort)
 		ret = 0;
+	report_orphans(&bp);
 	return ret;
 }

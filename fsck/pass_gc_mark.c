@@ -49,7 +49,7 @@ static void check_ptrs(struct fsck_ctx *ctx, const struct bkey *k, unsigned leve
 		 * registration (the prios are written before the root is
 		 * allocated) and freeing keys carry gen + 1 on purpose.
 		 */
-		if (!level &&
+		if (!level && ctx->prios_ok &&
 		    gen_after((uint8_t)PTR_GEN(k, i), c->buckets[b].disk_gen)) {
 			mpctx(ctx, &p, k, level, i);
 			p.num = PTR_GEN(k, i);
@@ -88,7 +88,7 @@ static void mark_key(struct fsck_ctx *ctx, const struct bkey *k, unsigned level)
 			continue;
 		g = &c->buckets[b];
 		g->gen = (uint8_t)PTR_GEN(k, i);
-		if (level && !bkey_is_zero_pos(k) && g->prio != BTREE_PRIO) {
+		if (level && !bkey_is_zero_pos(k) && g->prio != BTREE_PRIO && ctx->prios_ok) {
 			/* the prio as read from the prio chain: nothing set it before */
 			mpctx(ctx, &p, k, level - 1, i);
 			p.num = g->prio;
@@ -190,7 +190,7 @@ static void finish(struct fsck_ctx *ctx)
 			in_use++;
 		if (lag > max_lag)
 			max_lag = lag;
-		if (lag > BUCKET_GC_GEN_MAX) {
+		if (lag > BUCKET_GC_GEN_MAX && ctx->prios_ok) {
 			mpctx(ctx, &p, NULL, 0, 0);
 			p.bucket = b;
 			p.num = g->gen;

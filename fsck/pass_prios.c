@@ -6,6 +6,8 @@
  * bucket.
  *
  * Hands on:
+ *   ctx->prios_ok	false when the chain could not be read whole: the mark
+ *			pass then does not compare pointer gens and prios with it
  *   c->buckets[]	gen, prio (disk_gen, last_gc) of every bucket
  *   c->prio_chain[]	the chain buckets, for the mark pass
  */
@@ -28,6 +30,7 @@ int fsck_pass_prios(struct fsck_ctx *ctx)
 	p.str = printbuf_str(&msg);
 	switch (-ret) {
 	case 0:
+		ctx->prios_ok = true;
 		printbuf_exit(&msg);
 		return 0;
 	case BT_ERR_PRIO_BAD_CSUM:	code = PR_PRIO_BAD_CSUM; break;

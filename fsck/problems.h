@@ -251,7 +251,7 @@
 	  "bucket %b of %d holds two btree nodes (levels %n and %l): key %k")	\
 	x(EXTENT_NO_UUID_SLOT,		0x040016, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
-	  "extent %k in leaf at bucket %b of %d belongs to uuid slot %u, which holds no device")	\
+	  "%n extents (%m sectors) in the btree of %d belong to uuid slot %u, which holds no device")	\
 	/* ---- pass 6: gc_mark (05) ------------------------------------- */	\
 	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\

@@ -143,3 +143,103 @@ Test(fsck, usage_errors)
 	cr_assert_eq(t_run(NULL, NULL, "fsck --bogus /dev/null"), 16);
 	cr_assert_eq(t_run(NULL, NULL, "fsck -n /nonexistent/device"), 8);
 }
+
+static json_t *fsck_json(const char *img)
+{
+	char *out = NULL;
+	json_error_t jerr;
+	json_t *j;
+
+	cr_assert_eq(t_run(&out, NULL, "fsck -n --json '%s'", img), 0, "%s", out);
+	j = json_loads(out, 0, &jerr);
+	cr_assert(j, "json: %s\n%s", jerr.text, out);
+	free(out);
+	return j;
+}
+
+static long long jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	cr_assert(json_is_integer(v), "%s is not a number", key);
+	return (long long)json_integer_value(v);
+}
+
+static long long manifest_int(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	cr_assert(s, "manifest has no %s", key);
+	return atoll(s);
+}
+
+/*
+ * The figures of the btree and mark passes against the kernel's own
+ * counts after re-registration (MANIFEST truth_after_reregister): after a
+ * clean stop the journal's keys are already in the btree, so the btree's
+ * live keys are the kernel's nkeys, and every write was 4 KiB, so the dirty
+ * sectors are 8 per dirty key.
+ */
+Test(fsck, figures_match_the_kernel_after_a_clean_stop, .timeout = 300)
+{
+	json_t *m = manifest(), *c;
+	size_t i, n = 0;
+
+	json_array_foreach(m, i, c) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		json_t *truth = json_object_get(c, "truth_after_reregister");
+		json_t *before = json_object_get(c, "truth_before_stop");
+		json_t *j, *s;
+		char rel[256], *img;
+
+		if (!json_object_get(truth, "nkeys") || !json_object_size(before) ||
+		    !json_object_get(before, "nkeys"))
+			continue;
+		snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
+		img = t_image(rel);
+		j = fsck_json(img);
+		s = json_object_get(j, "summary");
+		cr_expect_eq(jint(s, "keys"), manifest_int(truth, "nkeys"), "%s: keys", name);
+		cr_expect_eq(jint(s, "dirty_sectors"), 8 * manifest_int(truth, "ndirty_keys"),
+			     "%s: dirty sectors", name);
+		cr_expect_eq(jint(s, "btree_depth"), manifest_int(truth, "tree_depth") + 1,
+			     "%s: depth", name);
+		cr_expect_gt(jint(s, "buckets_in_use"), 0, "%s: the journal at least is in use", name);
+		json_decref(j);
+		free(img);
+		n++;
+	}
+	cr_assert_geq(n, 5);
+	json_decref(m);
+}
+
+/* s04: the 120 writes live only in the journal (MANIFEST: nkeys 120 after replay). */
+Test(fsck, crashed_image_reports_the_keys_to_replay)
+{
+	json_t *m = manifest(), *c, *truth = NULL, *j, *p;
+	char *img = t_image("images/s04-writeback-dirty-crash/cache.img.zst"), *out = NULL;
+	char rel[128];
+	size_t i;
+	bool seen = false;
+
+	json_array_foreach(m, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "name")), "s04-writeback-dirty-crash"))
+			truth = json_object_get(c, "truth_after_reregister");
+	cr_assert(truth);
+	j = fsck_json(img);
+	cr_assert_eq(jint(json_object_get(j, "summary"), "journal_keys_to_replay"),
+		     manifest_int(truth, "nkeys"));
+	json_array_foreach(json_object_get(j, "problems"), i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "code")), "JOURNAL_REPLAY_NEEDED")) {
+			seen = true;
+			cr_assert_eq(jint(p, "num"), manifest_int(truth, "nkeys"));
+		}
+	cr_assert(seen);
+	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 0);
+	snprintf(rel, sizeof(rel), "JOURNAL_REPLAY_NEEDED: %lld journal keys in ",
+		 manifest_int(truth, "nkeys"));
+	cr_assert(strstr(out, rel), "%s", out);
+	free(out);
+	json_decref(j);
+	json_decref(m);
+}

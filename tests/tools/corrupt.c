@@ -8,10 +8,15 @@
  *	obso_bucket_size_hi). VALUE is a number (0x.. for hex) or, for the
  *	16-byte fields, "zero" or 32 hex digits. --fix-csum recomputes the
  *	superblock checksum afterwards, so only the named rule is broken.
- *   corrupt IMAGE bytes OFFSET HEX
- *	write the bytes HEX (pairs of hex digits) at byte OFFSET.
- *
- * Faults on jsets, nodes and prios come with the passes that check them.
+ *   corrupt IMAGE bytes WHERE HEX
+ *	write the bytes HEX (pairs of hex digits) at WHERE: a byte offset,
+ *	or BASE+OFFSET with BASE one of jset:SEQ (the jset of that seq),
+ *	prio:N (the N-th bucket of the prio chain), root (the btree root
+ *	node), uuid (the uuid bucket), found with libcore's readers.
+ *   corrupt IMAGE jset-field SEQ FIELD VALUE [--fix-csum]
+ *	set a jset header field (seq, last_seq, version, keys, btree_level,
+ *	magic, csum) or key word "kN.W" (word W of the N-th key: 0 high,
+ *	1 low, 2.. pointers); --fix-csum recomputes the jset csum.
  * Exit status 0, or 2 on a usage or I/O error (message on stderr).
  */
 #include <errno.h>
@@ -21,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "libcore/cache_set.h"
+#include "libcore/journal.h"
 #include "libcore/ondisk.h"
 #include "libcore/sb.h"
 
@@ -66,6 +73,16 @@ static int parse_hex(const char *s, uint8_t *out, size_t max, size_t *len)
 	return 0;
 }
 
+/* A number at the start of s, up to a '+'. */
+static int parse_u64_prefix(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno || end == s || (*end && *end != '+') ? -1 : 0;
+}
+
 static int parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -109,6 +126,128 @@ static int set_sb_field(uint8_t *sb, const char *name, const char *value)
 	return 0;
 }
 
+/* Open the image's cache set read-only (journal, prios, uuids) to find structures. */
+static int open_set(const char *path, struct bt_dev *dev, struct cache_set *c)
+{
+	struct printbuf err = PRINTBUF;
+	int ret = bt_dev_open(path, BT_DEV_FORCE, dev, &err);
+
+	if (!ret) {
+		ret = bt_cache_set_open(c, dev, BT_OPEN_KEEP_GOING, &err);
+		if (ret && !c->journal.nr_all)
+			bt_dev_close(dev);
+		else
+			ret = 0;
+	}
+	if (ret)
+		fprintf(stderr, "corrupt: %s\n", printbuf_str(&err));
+	printbuf_exit(&err);
+	return ret;
+}
+
+static const struct bt_journal_entry *find_jset(const struct cache_set *c, uint64_t seq)
+{
+	for (size_t i = 0; i < c->journal.nr_all; i++)
+		if (le64toh(c->journal.all[i].j->seq) == seq)
+			return &c->journal.all[i];
+	return NULL;
+}
+
+/* WHERE as a byte offset; see the comment at the top. */
+static int resolve(const char *path, const char *where, uint64_t *off)
+{
+	struct bt_dev dev;
+	struct cache_set c;
+	const char *plus = strchr(where, '+');
+	uint64_t base = 0, n = 0, add;
+	int ret = 0;
+
+	if (!plus)
+		return parse_u64(where, off);
+	if (parse_u64(plus + 1, &add))
+		return -1;
+	if (open_set(path, &dev, &c))
+		return -1;
+	if (!strncmp(where, "jset:", 5) && !parse_u64_prefix(where + 5, &n)) {
+		const struct bt_journal_entry *e = find_jset(&c, n);
+
+		ret = e ? 0 : -1;
+		if (e)
+			base = e->sector << SECTOR_SHIFT;
+	} else if (!strncmp(where, "prio:", 5) && !parse_u64_prefix(where + 5, &n)) {
+		ret = c.prio_chain && n < c.prio_buckets ? 0 : -1;
+		if (!ret)
+			base = bt_bucket_to_sector(&c, c.prio_chain[n]) << SECTOR_SHIFT;
+	} else if (!strncmp(where, "root+", 5)) {
+		base = PTR_OFFSET((struct bkey *)&c.root_key, 0) << SECTOR_SHIFT;
+	} else if (!strncmp(where, "uuid+", 5)) {
+		base = PTR_OFFSET((struct bkey *)&c.uuid_key, 0) << SECTOR_SHIFT;
+	} else {
+		ret = -1;
+	}
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	*off = base + add;
+	return ret;
+}
+
+static int set_jset_field(const char *path, int fd, const char *seq_s, const char *field,
+			  const char *value, bool fix)
+{
+	static const struct { const char *name; size_t off, len; } jf[] = {
+		{ "csum", 0, 8 }, { "magic", 8, 8 }, { "seq", 16, 8 }, { "version", 24, 4 },
+		{ "keys", 28, 4 }, { "last_seq", 32, 8 }, { "btree_level", 168, 2 },
+	};
+	const struct bt_journal_entry *e;
+	struct bt_dev dev;
+	struct cache_set c;
+	uint64_t seq, v, off = ~0ULL, len = 8;
+	unsigned kn, kw;
+	uint8_t *buf;
+	int ret = 0;
+
+	if (parse_u64(seq_s, &seq) || parse_u64(value, &v))
+		return die("bad seq or value: %s", seq_s);
+	if (open_set(path, &dev, &c))
+		return 2;
+	e = find_jset(&c, seq);
+	if (!e) {
+		bt_cache_set_exit(&c);
+		bt_dev_close(&dev);
+		return die("no jset of seq %s", seq_s);
+	}
+	buf = calloc(1, JSET_MAX_BYTES);
+	memcpy(buf, e->j, e->bytes);
+	if (sscanf(field, "k%u.%u", &kn, &kw) == 2) {
+		const uint64_t *k = ((struct jset *)buf)->d, *end = k + le32toh(e->j->keys);
+
+		for (; kn && k < end; kn--)
+			k += bkey_u64s((const struct bkey *)k);
+		if (k + kw < end)
+			off = (size_t)((const uint8_t *)(k + kw) - buf);
+	} else {
+		for (size_t i = 0; i < sizeof(jf) / sizeof(jf[0]); i++)
+			if (!strcmp(jf[i].name, field)) {
+				off = jf[i].off;
+				len = jf[i].len;
+			}
+	}
+	if (off == ~0ULL) {
+		ret = die("no jset field '%s'", field);
+	} else {
+		for (size_t i = 0; i < len; i++)
+			buf[off + i] = (uint8_t)(v >> (8 * i));
+		if (fix)
+			((struct jset *)buf)->csum = htole64(bt_jset_csum((struct jset *)buf));
+		if (pwrite(fd, buf, e->bytes, (off_t)(e->sector << SECTOR_SHIFT)) != (ssize_t)e->bytes)
+			ret = die("cannot write the jset of %s", path);
+	}
+	free(buf);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	return ret;
+}
+
 static int rw(int fd, void *buf, size_t len, off_t off, int write)
 {
 	ssize_t r = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
@@ -123,7 +262,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return die("usage: corrupt IMAGE sb-field FIELD VALUE [--fix-csum] | "
-			   "corrupt IMAGE bytes OFFSET HEX%s", "");
+			   "bytes WHERE HEX | jset-field SEQ FIELD VALUE [--fix-csum]%s", "");
 	fd = open(argv[1], O_RDWR);
 	if (fd < 0)
 		return die("cannot open %s", argv[1]);
@@ -146,10 +285,14 @@ int main(int argc, char **argv)
 		size_t len;
 		uint64_t off;
 
-		if (parse_u64(argv[3], &off) || parse_hex(argv[4], bytes, sizeof(bytes), &len))
-			return die("bad offset or hex bytes: %s", argv[3]);
+		if (parse_hex(argv[4], bytes, sizeof(bytes), &len) || resolve(argv[1], argv[3], &off))
+			return die("bad place or hex bytes: %s", argv[3]);
 		if (rw(fd, bytes, len, (off_t)off, 1))
 			ret = die("cannot write %s", argv[1]);
+	} else if (!strcmp(argv[2], "jset-field") && (argc == 6 || argc == 7)) {
+		if (argc == 7 && strcmp(argv[6], "--fix-csum"))
+			return die("unknown option %s", argv[6]);
+		ret = set_jset_field(argv[1], fd, argv[3], argv[4], argv[5], argc == 7);
 	} else {
 		ret = die("unknown fault '%s'", argv[2]);
 	}
