@@ -363,6 +363,8 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		json_object_set_new(s, "depth", json_integer(d.depth));
 		json_object_set_new(s, "keys_printed", json_integer((json_int_t)d.nr_keys));
 		json_object_set_new(s, "errors", json_integer((json_int_t)d.nr_errors));
+		json_object_set_new(s, "journal_keys_not_shown",
+				    json_integer((json_int_t)c.journal.nr_keys));
 		json_object_set_new(s, "cache_hits", json_integer((json_int_t)st.hits));
 		json_object_set_new(s, "cache_misses", json_integer((json_int_t)st.misses));
 		json_object_set_new(s, "cache_reclaimed", json_integer((json_int_t)st.reclaimed));
@@ -376,6 +378,9 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		printf("nodes %lu depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
 		       d.nr_nodes, d.depth, d.nr_keys, d.nr_errors, st.misses, st.reclaimed,
 		       st.peak_bytes, cache_bytes);
+		if (c.journal.nr_keys)
+			printf("journal: %llu keys of the replay range are not shown (on-disk btree only)\n",
+			       (unsigned long long)c.journal.nr_keys);
 	}
 out:
 	bt_node_cache_free(nc);

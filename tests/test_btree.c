@@ -4,6 +4,7 @@
  * §4.6 and errata E1/E4/E5 state them, not from our own output.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -548,5 +549,103 @@ Test(bset, key_overrunning_set)
 	fx_bset(&f, a, a + 3);
 	fx_read(&f, 0, -BT_ERR_BSET_KEY_OVERRUN);
 	assert_prefix(&f.err, "key overruns bset at bucket 10, block 0, 3 keys");
+	fx_exit(&f, NULL);
+}
+
+/* A level-1 root at bucket 10 with leaves at buckets 20 and 21. */
+static void two_leaf_tree(struct fixture *f, uint64_t second_bucket)
+{
+	uint64_t r[6], l1[3], l2[3];
+	unsigned char *b20 = f->img + 20 * BUCKET_SECTORS * 512;
+	unsigned char *b2x = f->img + second_bucket * BUCKET_SECTORS * 512;
+
+	node_key((struct bkey *)r, 20, 0, 1000);
+	node_key((struct bkey *)(r + 3), second_bucket, 0xfffff, MAX_KEY_OFFSET);
+	fx_bset(f, r, r + 6);
+	put_bset(&f->c, b20, (struct bkey *)r, 0, SEQ + 20, l1, (unsigned)(ext(l1, 0, 8, 3 * 128) - l1));
+	if (second_bucket != 20)
+		put_bset(&f->c, b2x, (struct bkey *)(r + 3), 0, SEQ + 21, l2,
+			 (unsigned)(ext(l2, 2000, 8, 4 * 128) - l2));
+}
+
+struct visit_log {
+	char	text[512];
+	int	errs[4];
+	unsigned nerr;
+};
+
+static int visit(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
+{
+	struct visit_log *v = arg;
+	size_t len = strlen(v->text);
+
+	snprintf(v->text + len, sizeof(v->text) - len, "L%u b%llu d%u (%llu:%llu];",
+		 n->level, (unsigned long long)n->bucket, pos->depth,
+		 (unsigned long long)pos->start_inode, (unsigned long long)pos->start_offset);
+	return 0;
+}
+
+static int visit_err(const struct bkey *k, unsigned level, int err, const char *msg, void *arg)
+{
+	struct visit_log *v = arg;
+
+	(void)k;
+	(void)level;
+	(void)msg;
+	if (v->nerr < 4)
+		v->errs[v->nerr++] = err;
+	return 0;
+}
+
+Test(btree_walk, top_down_in_key_order_with_ranges)
+{
+	struct fixture f;
+	struct visit_log v = { 0 };
+	struct bt_walk_opts o = { visit, visit_err, &v, 0, 0 };
+
+	fx_init(&f, 1);
+	two_leaf_tree(&f, 21);
+	struct bt_node_cache *nc = bt_node_cache_new(&f.c, 0, 0);	/* keeps nothing unpinned */
+	cr_assert_eq(bt_btree_walk(nc, (struct bkey *)f.nk, 1, &o, &f.err), 0, "%s", printbuf_str(&f.err));
+	cr_assert_str_eq(v.text, "L1 b10 d0 (0:0];L0 b20 d1 (0:0];L0 b21 d1 (0:1000];");
+	cr_assert_eq(v.nerr, 0);
+	struct bt_node_cache_stats st;
+	bt_node_cache_stats(nc, &st);
+	cr_assert_eq(st.misses, 3);
+	cr_assert_eq(st.nr_nodes, 0);		/* all reclaimed once unpinned */
+	cr_assert_eq(st.reclaimed, 3);
+	bt_node_cache_free(nc);
+	fx_exit(&f, NULL);
+}
+
+Test(btree_walk, node_referenced_twice)
+{
+	struct fixture f;
+	struct visit_log v = { 0 };
+	struct bt_walk_opts o = { visit, visit_err, &v, 0, 0 };
+
+	fx_init(&f, 1);
+	two_leaf_tree(&f, 20);				/* both keys point to bucket 20 */
+	struct bt_node_cache *nc = bt_node_cache_new(&f.c, 1 << 20, 0);
+	cr_assert_eq(bt_btree_walk(nc, (struct bkey *)f.nk, 1, &o, &f.err), 0);
+	cr_assert_eq(v.nerr, 1);
+	cr_assert_eq(v.errs[0], -BT_ERR_BTREE_TOPOLOGY);
+	cr_assert_str_eq(v.text, "L1 b10 d0 (0:0];L0 b20 d1 (0:0];");
+	bt_node_cache_free(nc);
+	fx_exit(&f, NULL);
+}
+
+Test(btree_walk, root_level_too_deep)
+{
+	struct fixture f;
+	struct bt_walk_opts o = { 0 };
+
+	fx_init(&f, 1);
+	struct bt_node_cache *nc = bt_node_cache_new(&f.c, 1 << 20, 0);
+	cr_assert_eq(bt_btree_walk(nc, (struct bkey *)f.nk, BT_BTREE_MAX_DEPTH + 1, &o, &f.err),
+		     -BT_ERR_BTREE_TOO_DEEP);
+	cr_assert(strstr(printbuf_str(&f.err), "btree too deep: node at bucket 10"), "%s",
+		  printbuf_str(&f.err));
+	bt_node_cache_free(nc);
 	fx_exit(&f, NULL);
 }

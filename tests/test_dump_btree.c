@@ -328,3 +328,31 @@ Test(dump_btree, s03_filters_match_kernel_dump_lines)
 	free(want);
 	free(img);
 }
+
+/* s04's keys live only in the journal: the btree is empty and the summary
+ * counts the keys the kernel replayed ("journal replay done, 120 keys"). */
+Test(dump_btree, s04_journal_keys_not_shown)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL);
+	json_t *m = json_loads(text, 0, NULL), *msgs, *d, *s;
+	char *img = t_image("images/s04-writeback-dirty-crash/cache.img.zst");
+	long long want = -1;
+
+	msgs = json_object_get(json_object_get(manifest_case(m, "s04-writeback-dirty-crash"),
+					       "reregister"), "dmesg_bcache");
+	for (size_t i = 0; i < json_array_size(msgs); i++) {
+		const char *p = strstr(json_string_value(json_array_get(msgs, i)), "replay done, ");
+
+		if (p)
+			want = atoll(p + strlen("replay done, "));
+	}
+	cr_assert_eq(want, 120);
+	d = dump_json(img, "");
+	s = json_object_get(d, "stats");
+	cr_assert_eq(json_integer_value(json_object_get(s, "keys_printed")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(s, "journal_keys_not_shown")), want);
+	json_decref(d);
+	json_decref(m);
+	free(text);
+	free(img);
+}
