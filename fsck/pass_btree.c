@@ -1,15 +1,21 @@
 /* pass_btree.c --- pass 5: btree nodes and keys.
  *
- * Checks (planned, problems.h "pass 5"): every node reachable from the root:
- * header, seq, magic, version and csum of each bset, level consistent with
- * its parent, keys sorted, extents not overlapping within the node, every
- * key inside its node's range, children contiguous and covering the
- * parent's range, the root reaching MAX_KEY, short btree key, no bucket
- * used by two nodes, no cycle, depth limit; key validity (extent and btree
- * pointer rules); leaf keys of inodes with no live uuid slot.
+ * Checks every node reachable from the root with libcore's tree walk
+ * (bt_btree_walk(), the order of btree.c bch_btree_check()): nodes that
+ * cannot be read as bch_btree_node_read_done() reads them (bset magic,
+ * version, csum, size, empty bsets, keys running past their bset, first
+ * seq 0, a later block carrying the node's seq, short btree key), bad node
+ * pointers, cycles, depth, nodes reached twice, two nodes in one bucket;
+ * in each node: invalid keys (extent and btree pointer rules), keys outside
+ * the node's range (start, end], interior nodes whose last child does not
+ * reach the node's own key; the root ending at MAX_KEY; live extents of
+ * uuid slots that hold no device (one report per slot).
+ * (Sortedness and overlaps within one bset are not checked yet: the reader
+ * hands over the merged keys.)
  *
  * Hands on:
- *   the set of node buckets and every live key, for the mark pass
+ *   ctx->node_bucket[]	level + 1 of the node held by each bucket
+ *   c->node_cache	the nodes read, for the mark pass's second walk
  *   stats.btree_nodes, btree_depth, keys, key_bytes, data_sectors,
  *   dirty_sectors, dirty_per_slot[]
  */

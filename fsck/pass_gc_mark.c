@@ -1,12 +1,16 @@
 /* pass_gc_mark.c --- pass 6: bucket marks, gens and sectors used.
  *
- * Checks (planned, problems.h "pass 6"): the kernel's initial gc mark
- * (bch_btree_check + bch_journal_mark + gc finish) redone from the btree and
- * the journal keys: per bucket mark and sectors used; a bucket with both
- * metadata and data; pointer gen in the future; dirty extents whose
- * pointer is stale (dirty data lost, sectors per backing device); gc gen
- * lag above BUCKET_GC_GEN_MAX; journal, prio, uuid and superblock buckets
- * also used by btree or data; btree buckets whose prio is not BTREE_PRIO.
+ * Redoes the kernel's initial gc mark (btree.c bch_btree_check() +
+ * bch_initial_mark_key(), journal.c bch_journal_mark(), btree.c
+ * bch_btree_gc_finish(); FORMAT.md 9.3) on c->buckets in memory, and
+ * checks on the way: a bucket used by both nodes and data ("inconsistent
+ * ptrs", fatal in the kernel); journal, prio and uuid buckets also used by
+ * the btree or data; dirty extents whose pointer is stale (dirty data
+ * lost); keys stale by more than BUCKET_GC_GEN_MAX ("key too stale");
+ * data pointers whose gen is ahead of the prio chain; buckets whose gen is
+ * more than BUCKET_GC_GEN_MAX ahead of their oldest pointer (latched);
+ * btree buckets whose prio is not BTREE_PRIO (latched, information). Gens
+ * and prios are compared only when the whole prio chain was read.
  *
  * Hands on:
  *   stats.buckets_in_use, stats.max_gen_lag

@@ -1,10 +1,15 @@
 /* pass_journal.c --- pass 2: the journal.
  *
- * Checks (planned, problems.h "pass 2"): every jset in the journal buckets
- * d[0..keys-1]: magic, csum, version, size within 32 KiB and its bucket,
- * last_seq <= seq; the seq chain: every seq in [newest.last_seq, newest.seq]
- * present (none missed); the newest entry's btree root, uuid and prio
- * pointers; every journal key valid as an extent (no key is skipped).
+ * Checks, on libcore's bt_journal_read() (which reads every journal bucket
+ * as the kernel's journal_read_bucket() does and emulates its search):
+ * jsets with a good magic but a bad csum, too big, or unreadable (where
+ * the kernel stops reading the bucket); jsets of the replay range that lie
+ * past such a stop; seqs missing from [last_seq, newest seq]; last_seq
+ * after seq; a kernel search that would end elsewhere; no jset at all
+ * (fatal); the newest jset's btree root (bt_journal_check_newest(),
+ * fatal); every key of every jset of the replay range, bounded by the
+ * jset's keys field (invalid extents, a truncated last key). Zero-size keys
+ * are dropped silently, as the kernel does.
  *
  * Hands on:
  *   c->journal		the replay list (entries oldest first) and newest jset

@@ -1,9 +1,9 @@
 /* pass_prios.c --- pass 3: bucket priorities and gens.
  *
- * Checks (planned, problems.h "pass 3"): the prio chain from the newest
- * jset's prio_bucket: pset magic and csum of each bucket, no loop, exactly
- * prio_buckets buckets, each in [first_bucket, nbuckets) and not a journal
- * bucket.
+ * Checks, on libcore's bt_prio_read() (super.c prio_read()): the prio
+ * chain from the newest jset's prio_bucket, exactly prio_buckets buckets:
+ * pset csum and magic of each, chain buckets in [first_bucket, nbuckets),
+ * not journal buckets, no loop; unreadable buckets.
  *
  * Hands on:
  *   ctx->prios_ok	false when the chain could not be read whole: the mark

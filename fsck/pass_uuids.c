@@ -1,9 +1,9 @@
 /* pass_uuids.c --- pass 4: uuid slots.
  *
- * Checks (planned, problems.h "pass 4"): the uuid bucket pointer of the
- * newest jset; each slot empty (zeroes), invalidated or live; no two live
- * slots with the same uuid; flags (only UUID_FLASH_ONLY); flash volume
- * sizes.
+ * Checks, on libcore's bt_uuid_read() (super.c uuid_read()): the uuid
+ * bucket pointer of the newest jset and its read; then the live slots: no
+ * uuid in two slots (uuid_find() only ever finds the first), no flag bits
+ * but UUID_FLASH_ONLY.
  *
  * Hands on:
  *   c->uuids[]		the slots: which KEY_INODE values are live
