@@ -82,6 +82,7 @@ int cmd_fsck(int argc, const char **argv)
 			  &dev, &err);
 	if (ret) {
 		bt_error_pb(&err);
+		printbuf_exit(&err);
 		fsck_ctx_exit(&ctx);
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;

@@ -91,6 +91,7 @@ Test(fsck, s01_cache_holds_no_cache_set)
 	cr_assert(seen);
 	json_decref(j);
 	free(out);
+	free(img);
 }
 
 Test(fsck, backing_device_has_only_a_superblock)
@@ -101,6 +102,7 @@ Test(fsck, backing_device_has_only_a_superblock)
 	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 0);
 	cr_assert(strstr(out, "SB_BACKING_DEVICE: "), "%s", out);
 	free(out);
+	free(img);
 }
 
 Test(fsck, modes_on_a_bad_checksum)
@@ -133,6 +135,7 @@ Test(fsck, modes_on_a_bad_checksum)
 
 	t_sha256_file(img, after);
 	cr_assert_str_eq(before, after, "no mode may write while repairs do not exist");
+	free(img);
 }
 
 Test(fsck, usage_errors)
@@ -240,6 +243,7 @@ Test(fsck, crashed_image_reports_the_keys_to_replay)
 		 manifest_int(truth, "nkeys"));
 	cr_assert(strstr(out, rel), "%s", out);
 	free(out);
+	free(img);
 	json_decref(j);
 	json_decref(m);
 }
