@@ -221,11 +221,12 @@ static enum answer ask_tty(struct fsck_ctx *ctx, const char *question)
 	char line[64];
 
 	for (;;) {
-		fprintf(ctx->out, "%s<y>/n/a/q ", question);
-		fputc(' ', ctx->out);
+		fprintf(ctx->out, "%s <y>/n/a/q ", question);
 		fflush(ctx->out);
-		if (!ctx->tty_in || !fgets(line, sizeof(line), ctx->tty_in))
+		if (!ctx->tty_in || !fgets(line, sizeof(line), ctx->tty_in)) {
+			fputc('\n', ctx->out);
 			return ANSWER_QUIT;
+		}
 		switch (line[0]) {
 		case '\n': case 'y': case 'Y':
 			return ANSWER_YES;
@@ -287,6 +288,8 @@ static bool apply_answer(struct fsck_ctx *ctx, const struct problem_def *pr,
 		*json_answer = "preen halt";
 		break;
 	case ANSWER_QUIT:
+		if (!ctx->opts.json)
+			fprintf(ctx->out, "checking stopped\n");
 		ctx->flags |= FSCK_USER_ABORT;
 		ctx->abort = true;
 		*json_answer = "quit";

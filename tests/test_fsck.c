@@ -247,3 +247,33 @@ Test(fsck, crashed_image_reports_the_keys_to_replay)
 	json_decref(j);
 	json_decref(m);
 }
+
+/* Questions on a terminal: script(1) gives fsck a pty; the answers come from the pipe. */
+Test(fsck, interactive_answers_on_a_terminal)
+{
+	char *img = t_image("images/s07-writethrough-clean/cache.img.zst");
+	char before[65], after[65], *out = NULL;
+	const char *bin = getenv("BT_BIN");
+
+	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/corrupt' '%s' bytes 4168 58",
+			  getenv("BT_BUILD"), img), 0);
+	t_sha256_file(img, before);
+	cr_assert_eq(t_sh(&out, NULL, "printf 'n\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
+			  bin, img), 4, "%s", out);
+	cr_assert(strstr(out, "SB_BAD_CSUM: ") && strstr(out, "Recompute checksum? <y>/n/a/q"),
+		  "%s", out);
+	cr_assert(strstr(out, "Pass 7: summary"), "'n' goes on checking:\n%s", out);
+	free(out);
+	cr_assert_eq(t_sh(&out, NULL, "printf 'y\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
+			  bin, img), 4, "%s", out);
+	cr_assert(strstr(out, "would recompute checksum (repair not implemented yet)"), "%s", out);
+	free(out);
+	cr_assert_eq(t_sh(&out, NULL, "printf 'q\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
+			  bin, img), 4, "%s", out);
+	cr_assert(strstr(out, "checking stopped"), "%s", out);
+	cr_assert_not(strstr(out, "Pass 2:"), "'q' stops before the next pass:\n%s", out);
+	free(out);
+	t_sha256_file(img, after);
+	cr_assert_str_eq(before, after);
+	free(img);
+}
