@@ -252,6 +252,12 @@
 	x(EXTENT_NO_UUID_SLOT,		0x040016, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%n extents (%m sectors) in the btree of %d belong to uuid slot %u, which holds no device")	\
+	x(BTREE_KEYS_UNSORTED,		0x040017, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "keys out of order in the bset at block %n of node at bucket %b, level %l of %d: %k comes after %t")	\
+	x(BTREE_EXTENTS_OVERLAP,		0x040018, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "overlapping extents in the bset at block %n of leaf at bucket %b of %d: %k overlaps %t")	\
 	/* ---- pass 6: gc_mark (05) ------------------------------------- */	\
 	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
@@ -292,8 +298,8 @@
  * pass 2, journal (01): JSET_BAD_VERSION (the kernel does not check it),
  *   JOURNAL_BAD_PRIO_BUCKET
  * pass 4, uuids (03): UUID_BAD_SIZE (flash volume sizes), UUID_SLOT_NOT_EMPTY
- * pass 5, btree (04): BTREE_KEYS_UNSORTED and BTREE_EXTENTS_OVERLAP within
- *   one bset (the reader merges bsets; a per-bset check is to come)
+ * pass 5, btree (04): BTREE_LEVEL_MISMATCH (nodes do not store their
+ *   level: a leaf key met where pointers are expected needs a heuristic)
  * pass 6, gc_mark (05): none. (Per-bucket marks and sectors used are not
  *   stored on disk, so there is nothing to compare them with; they are
  *   computed and summed up in the summary.)

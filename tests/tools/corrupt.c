@@ -15,8 +15,13 @@
  *	node), uuid (the uuid bucket), found with libcore's readers.
  *   corrupt IMAGE jset-field SEQ FIELD VALUE [--fix-csum]
  *	set a jset header field (seq, last_seq, version, keys, btree_level,
- *	magic, csum) or key word "kN.W" (word W of the N-th key: 0 high,
- *	1 low, 2.. pointers); --fix-csum recomputes the jset csum.
+ *	magic, csum), word W of the btree root or uuid key ("root.W",
+ *	"uuid.W") or of the N-th key ("kN.W"; words: 0 high, 1 low, 2..
+ *	pointers); --fix-csum recomputes the jset csum.
+ *   corrupt IMAGE root-key BLOCK N FIELD VALUE [--fix-csum]
+ *	set FIELD (size, offset, high, low, ptr0..) of the N-th key of the
+ *	bset at block BLOCK of the btree root node; --fix-csum recomputes
+ *	that bset's csum (version 1, seeded with the root's pointer).
  * Exit status 0, or 2 on a usage or I/O error (message on stderr).
  */
 #include <errno.h>
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "libcore/bset.h"
 #include "libcore/cache_set.h"
 #include "libcore/journal.h"
 #include "libcore/ondisk.h"
@@ -218,7 +224,11 @@ static int set_jset_field(const char *path, int fd, const char *seq_s, const cha
 	}
 	buf = calloc(1, JSET_MAX_BYTES);
 	memcpy(buf, e->j, e->bytes);
-	if (sscanf(field, "k%u.%u", &kn, &kw) == 2) {
+	if (sscanf(field, "root.%u", &kw) == 1 && kw < BKEY_PAD) {
+		off = offsetof(struct jset, btree_root) + 8 * kw;
+	} else if (sscanf(field, "uuid.%u", &kw) == 1 && kw < BKEY_PAD) {
+		off = offsetof(struct jset, uuid_bucket) + 8 * kw;
+	} else if (sscanf(field, "k%u.%u", &kn, &kw) == 2) {
 		const uint64_t *k = ((struct jset *)buf)->d, *end = k + le32toh(e->j->keys);
 
 		for (; kn && k < end; kn--)
@@ -242,6 +252,64 @@ static int set_jset_field(const char *path, int fd, const char *seq_s, const cha
 		if (pwrite(fd, buf, e->bytes, (off_t)(e->sector << SECTOR_SHIFT)) != (ssize_t)e->bytes)
 			ret = die("cannot write the jset of %s", path);
 	}
+	free(buf);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	return ret;
+}
+
+static int set_root_key(const char *path, int fd, char **argv, bool fix)
+{
+	struct bt_dev dev;
+	struct cache_set c;
+	const struct bkey *root;
+	uint64_t block, n, v, node_off, *w;
+	struct bset *i;
+	struct bkey *k;
+	size_t bytes, pos = 0;
+	uint8_t *buf;
+	bool overrun = false;
+	int ret = 0;
+
+	if (parse_u64(argv[0], &block) || parse_u64(argv[1], &n) || parse_u64(argv[3], &v))
+		return die("bad number in %s", argv[0]);
+	if (open_set(path, &dev, &c))
+		return 2;
+	root = (const struct bkey *)&c.root_key;
+	bytes = (size_t)KEY_SIZE(root) << SECTOR_SHIFT;
+	node_off = PTR_OFFSET(root, 0) << SECTOR_SHIFT;
+	buf = malloc(bytes);
+	if (!buf || pread(fd, buf, bytes, (off_t)node_off) != (ssize_t)bytes ||
+	    block >= bytes / bt_block_bytes(&c)) {
+		ret = die("cannot read the root node of %s", path);
+		goto out;
+	}
+	i = (struct bset *)bt_node_bset(&c, buf, (unsigned)block);
+	do
+		k = (struct bkey *)bt_bset_next_key(i, &pos, &overrun);
+	while (k && n--);
+	if (!k) {
+		ret = die("no such key in block %s", argv[0]);
+		goto out;
+	}
+	w = (uint64_t *)k;
+	if (!strcmp(argv[2], "size"))
+		SET_KEY_SIZE(k, v);
+	else if (!strcmp(argv[2], "offset") || !strcmp(argv[2], "low"))
+		w[1] = htole64(v);
+	else if (!strcmp(argv[2], "high"))
+		w[0] = htole64(v);
+	else if (!strncmp(argv[2], "ptr", 3) && argv[2][3] >= '0' && argv[2][3] < '0' + (int)KEY_PTRS(k))
+		w[2 + argv[2][3] - '0'] = htole64(v);
+	else {
+		ret = die("no key field '%s'", argv[2]);
+		goto out;
+	}
+	if (fix)
+		i->csum = htole64(bt_bset_csum(i, le64toh(root->ptr[0])));
+	if (pwrite(fd, buf, bytes, (off_t)node_off) != (ssize_t)bytes)
+		ret = die("cannot write the root node of %s", path);
+out:
 	free(buf);
 	bt_cache_set_exit(&c);
 	bt_dev_close(&dev);
@@ -293,6 +361,10 @@ int main(int argc, char **argv)
 		if (argc == 7 && strcmp(argv[6], "--fix-csum"))
 			return die("unknown option %s", argv[6]);
 		ret = set_jset_field(argv[1], fd, argv[3], argv[4], argv[5], argc == 7);
+	} else if (!strcmp(argv[2], "root-key") && (argc == 7 || argc == 8)) {
+		if (argc == 8 && strcmp(argv[7], "--fix-csum"))
+			return die("unknown option %s", argv[7]);
+		ret = set_root_key(argv[1], fd, argv + 3, argc == 8);
 	} else {
 		ret = die("unknown fault '%s'", argv[2]);
 	}
