@@ -19,7 +19,7 @@
  *	"uuid.W") or of the N-th key ("kN.W"; words: 0 high, 1 low, 2..
  *	pointers); --fix-csum recomputes the jset csum.
  *   corrupt IMAGE root-key BLOCK N FIELD VALUE [--fix-csum]
- *	set FIELD (size, offset, high, low, ptr0..) of the N-th key of the
+ *	set FIELD (size, offset, high, low, ptr0.., gen of ptr0) of the N-th key of the
  *	bset at block BLOCK of the btree root node; --fix-csum recomputes
  *	that bset's csum (version 1, seeded with the root's pointer).
  * Exit status 0, or 2 on a usage or I/O error (message on stderr).
@@ -295,6 +295,8 @@ static int set_root_key(const char *path, int fd, char **argv, bool fix)
 	w = (uint64_t *)k;
 	if (!strcmp(argv[2], "size"))
 		SET_KEY_SIZE(k, v);
+	else if (!strcmp(argv[2], "gen") && KEY_PTRS(k))
+		SET_PTR(k, 0, v, PTR_OFFSET(k, 0), PTR_DEV(k, 0));
 	else if (!strcmp(argv[2], "offset") || !strcmp(argv[2], "low"))
 		w[1] = htole64(v);
 	else if (!strcmp(argv[2], "high"))
