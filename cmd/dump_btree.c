@@ -1,9 +1,9 @@
 /* dump_btree.c --- bcache-tool dump-btree: print a cache's btree nodes and keys.
  *
- * Source of keys: the on-disk btree alone (--no-journal, the only mode for
- * now). The journal overlay (keys the kernel would replay on top) will be
- * a second key source merged per leaf in print_node(); see
- * struct dump_ctx.overlay.
+ * Source of leaf keys: by default the view after journal replay (overlay.h:
+ * the btree's leaves with the journal's keys applied, each key shown in the
+ * leaf whose range holds it, cut at leaf boundaries as the kernel's insert
+ * cuts it); with --no-journal the on-disk btree alone.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "../libcore/cache_set.h"
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
+#include "../libcore/overlay.h"
 #include "cmds.h"
 
 struct dump_ctx {
@@ -23,7 +24,7 @@ struct dump_ctx {
 	long long		level;		/* -1: all levels */
 	long long		inode;		/* -1: all inodes */
 	unsigned long long	start, end;	/* sector range [start, end) */
-	void			*overlay;	/* reserved: journal keys to overlay (not yet) */
+	struct bt_extmap	*overlay;	/* view after journal replay, NULL: on-disk only */
 	json_t			*jnodes;
 	unsigned long		nr_nodes, nr_keys, nr_errors;
 	unsigned		depth;		/* deepest level seen + 1 */
@@ -151,6 +152,28 @@ static json_t *node_json(const struct bt_node *n, const struct bt_walk_pos *pos)
 	return o;
 }
 
+/* The view's keys inside a leaf's range (start, end], cut at its edges. */
+static void print_overlay_keys(struct dump_ctx *d, const struct bt_walk_pos *pos, json_t *keys)
+{
+	struct bkey_padded from, tmp;
+	size_t i = bt_extmap_seek(d->overlay, pos->start_inode, pos->start_offset);
+
+	bkey_init_pos((struct bkey *)&from, pos->start_inode, pos->start_offset, 0);
+	for (; i < d->overlay->nr; i++) {
+		const struct bkey *k = bt_extmap_key(d->overlay, i);
+		struct bkey *t = (struct bkey *)&tmp;
+
+		if (KEY_INODE(k) > KEY_INODE(pos->end) ||
+		    (KEY_INODE(k) == KEY_INODE(pos->end) && KEY_START(k) >= KEY_OFFSET(pos->end)))
+			break;
+		memcpy(&tmp, k, bkey_bytes(k));
+		bt_cut_front((struct bkey *)&from, t);
+		bt_cut_back(pos->end, t);
+		if (KEY_SIZE(t) && key_selected(d, t, 0))
+			print_key(d, t, 0, d->keys_only ? "" : "  ", keys);
+	}
+}
+
 static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
 {
 	struct dump_ctx *d = arg;
@@ -184,10 +207,12 @@ static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 	}
 	if (d->nodes_only)
 		return 0;
-	/* journal overlay goes here: merge d->overlay's keys of this leaf's range */
-	for_each_node_key(n, k)
-		if (key_selected(d, k, n->level))
-			print_key(d, k, n->level, d->keys_only ? "" : "  ", keys);
+	if (d->overlay && !n->level)
+		print_overlay_keys(d, pos, keys);
+	else
+		for_each_node_key(n, k)
+			if (key_selected(d, k, n->level))
+				print_key(d, k, n->level, d->keys_only ? "" : "  ", keys);
 	if (d->keys_only || d->live_only)
 		return 0;
 	for_each_node_invalid_key(n, k) {
@@ -248,7 +273,7 @@ int cmd_dump_btree(int argc, const char **argv)
 	struct poptOption opts[] = {
 		{ "json", 0, POPT_ARG_NONE, &o.json, 0, "print JSON", NULL },
 		{ "no-journal", 0, POPT_ARG_NONE, &o.no_journal, 0,
-		  "the on-disk btree alone, without the journal's keys (the only mode for now)", NULL },
+		  "the on-disk btree alone, without the journal's keys", NULL },
 		{ "inode", 0, POPT_ARG_STRING, &o.inode, 0, "only keys of this inode (uuid slot)", "N" },
 		{ "start", 0, POPT_ARG_STRING, &o.start, 0, "only keys ending after this sector", "SECTOR" },
 		{ "end", 0, POPT_ARG_STRING, &o.end, 0, "only keys starting before this sector", "SECTOR" },
@@ -289,6 +314,8 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	struct bt_node_cache *nc = NULL;
 	struct bt_node_cache_stats st;
 	struct bt_walk_opts wo = { print_node, walk_error, &d, 0, BT_WALK_RAISE_GENS };
+	struct bt_extmap view = { 0 };
+	uint64_t journal_keys = 0;
 	const char **args;
 	int status = EXIT_OK, ret;
 
@@ -316,8 +343,6 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	d.nodes_only = o->nodes_only;
 	d.keys_only = o->keys_only;
 	d.live_only = o->live || o->keys_only;
-	/* o->no_journal: the journal overlay is not implemented yet, so every
-	 * run is on-disk only; without the flag the overlay will be added here */
 
 	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
 	if (ret) {
@@ -342,6 +367,20 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		status = EXIT_OPERATIONAL;
 		goto out;
 	}
+	if (!o->no_journal) {
+		struct bt_overlay_stats ost;
+
+		bt_extmap_init(&view);
+		ret = bt_overlay_build(&c, nc, true, true, &view, &ost, &err);
+		if (ret) {
+			bt_error_pb(&err);
+			status = EXIT_OPERATIONAL;
+			goto out;
+		}
+		printbuf_reset(&err);	/* node errors are reported by the walk below */
+		d.overlay = &view;
+		journal_keys = ost.journal_keys;
+	}
 	if (o->json)
 		d.jnodes = json_array();
 	ret = bt_btree_walk(nc, (struct bkey *)&c.root_key, c.root_level, &wo, &err);
@@ -356,7 +395,8 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		json_t *top = json_object(), *s = json_object();
 
 		json_object_set_new(top, "device", json_string(args[0]));
-		json_object_set_new(top, "source", json_string("btree"));
+		json_object_set_new(top, "source", json_string(d.overlay ? "btree+journal" : "btree"));
+		json_object_set_new(top, "journal_keys_replayed", json_integer((json_int_t)journal_keys));
 		json_object_set_new(top, "root_level", json_integer(c.root_level));
 		json_object_set_new(top, "nodes", d.jnodes);
 		json_object_set_new(s, "nodes", json_integer((json_int_t)d.nr_nodes));
@@ -364,7 +404,7 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		json_object_set_new(s, "keys_printed", json_integer((json_int_t)d.nr_keys));
 		json_object_set_new(s, "errors", json_integer((json_int_t)d.nr_errors));
 		json_object_set_new(s, "journal_keys_not_shown",
-				    json_integer((json_int_t)c.journal.nr_keys));
+				    json_integer(d.overlay ? 0 : (json_int_t)c.journal.nr_keys));
 		json_object_set_new(s, "cache_hits", json_integer((json_int_t)st.hits));
 		json_object_set_new(s, "cache_misses", json_integer((json_int_t)st.misses));
 		json_object_set_new(s, "cache_reclaimed", json_integer((json_int_t)st.reclaimed));
@@ -378,11 +418,15 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		printf("nodes %lu depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
 		       d.nr_nodes, d.depth, d.nr_keys, d.nr_errors, st.misses, st.reclaimed,
 		       st.peak_bytes, cache_bytes);
-		if (c.journal.nr_keys)
+		if (d.overlay)
+			printf("journal: %llu keys of the replay range applied\n",
+			       (unsigned long long)journal_keys);
+		else if (c.journal.nr_keys)
 			printf("journal: %llu keys of the replay range are not shown (on-disk btree only)\n",
 			       (unsigned long long)c.journal.nr_keys);
 	}
 out:
+	bt_extmap_exit(&view);
 	bt_node_cache_free(nc);
 	bt_cache_set_exit(&c);
 	bt_dev_close(&dev);

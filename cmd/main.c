@@ -16,6 +16,7 @@ static const struct bt_command commands[] = {
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
 	{ "dump-journal", cmd_dump_journal, "print a cache's journal entries" },
 	{ "dump-btree",	cmd_dump_btree,	"print a cache's btree nodes and keys" },
+	{ "extract",	cmd_extract,	"copy out the content a bcache device would serve" },
 };
 
 static void usage(FILE *f)

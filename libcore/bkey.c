@@ -234,3 +234,14 @@ void bt_bkey_to_text(struct printbuf *out, const struct bkey *k)
 		prt_printf(out, " cs%llu %llx", (unsigned long long)KEY_CSUM(k),
 			   (unsigned long long)(KEY_PTRS(k) > 1 ? bk_ptr(k, 1) : 0));
 }
+
+void bt_raise_ptr_gens(struct cache_set *c, const struct bkey *k)
+{
+	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
+		uint64_t b = PTR_BUCKET_NR(c, k, i);
+
+		if (!bt_ptr_available(k, i) || b >= c->nbuckets || bt_ptr_stale(c, k, i))
+			continue;
+		c->buckets[b].gen = (uint8_t)PTR_GEN(k, i);
+	}
+}

@@ -154,6 +154,14 @@ bool bt_extent_bad(const struct cache_set *c, const struct bkey *k,
 bool bt_key_bad(const struct cache_set *c, const struct bkey *k, unsigned level);
 
 /*
+ * bt_raise_ptr_gens(): btree.c bch_initial_mark_key() step 1: every
+ * available pointer of k that is not stale sets its bucket's gen to the
+ * pointer's gen (raising it when the pointer is ahead, as a freeing key
+ * is). Pointers outside the device are ignored. Changes c->buckets[].gen.
+ */
+void bt_raise_ptr_gens(struct cache_set *c, const struct bkey *k);
+
+/*
  * bt_cut_front() / bt_cut_back(): bset.c __bch_cut_front() and
  * __bch_cut_back(). cut_front drops the part of k before position where
  * (advancing every pointer offset by the sectors dropped); cut_back drops

@@ -263,6 +263,12 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 
 	if (ret)
 		return ret;
+	if (dev->fail_read_len && off < dev->fail_read_off + dev->fail_read_len &&
+	    dev->fail_read_off < off + len) {
+		prt_printf(err, "read error on '%s' reading %s at byte %llu: %s (injected)",
+			   dev->path, what, (unsigned long long)off, strerror(EIO));
+		return -EIO;
+	}
 	if (dev->mem) {
 		memcpy(buf, dev->mem + off, len);
 		return 0;

@@ -36,6 +36,9 @@ struct bt_dev {
 	unsigned	preferred_io_size;	/* bytes: st_blksize or physical block size */
 	unsigned long	nr_writes;	/* writes done so far */
 	long		write_limit;	/* < 0: no limit; else writes after this many fail */
+	/* fault injection for tests: reads touching [fail_read_off, +fail_read_len) get -EIO */
+	uint64_t	fail_read_off;	/* bytes */
+	uint64_t	fail_read_len;	/* bytes; 0: none */
 };
 
 /*

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkey.h"
 #include "extent_map.h"
 
 void bt_extmap_init(struct bt_extmap *m)
@@ -35,17 +36,22 @@ static int extmap_reserve(struct bt_extmap *m, size_t extra)
 	return 0;
 }
 
-void bt_bkey_cut_front(struct bkey *k, uint64_t sectors)
+/* Drop the first `sectors` sectors of k, pointers advancing (bkey.c bt_cut_front()). */
+static void cut_front_sectors(struct bkey *k, uint64_t sectors)
 {
-	for (unsigned i = 0; i < KEY_PTRS(k); i++)
-		SET_PTR(k, i, PTR_GEN(k, i), PTR_OFFSET(k, i) + sectors, PTR_DEV(k, i));
-	SET_KEY_SIZE(k, KEY_SIZE(k) - sectors);
+	struct bkey_padded where;
+
+	bkey_init_pos((struct bkey *)&where, KEY_INODE(k), KEY_START(k) + sectors, 0);
+	bt_cut_front((struct bkey *)&where, k);
 }
 
-void bt_bkey_cut_back(struct bkey *k, uint64_t end)
+/* Make k end at sector end (bkey.c bt_cut_back()). */
+static void cut_back_to(struct bkey *k, uint64_t end)
 {
-	SET_KEY_SIZE(k, KEY_SIZE(k) - (KEY_OFFSET(k) - end));
-	SET_KEY_OFFSET(k, end);
+	struct bkey_padded where;
+
+	bkey_init_pos((struct bkey *)&where, KEY_INODE(k), end, 0);
+	bt_cut_back((struct bkey *)&where, k);
 }
 
 /* (inode, offset) order of a key against a position. */
@@ -108,14 +114,14 @@ int bt_extmap_insert(struct bt_extmap *m, const struct bkey *k)
 			memmove(&m->keys[i + 2], &m->keys[i], (m->nr - i) * sizeof(m->keys[0]));
 			m->nr += 2;
 			/* keys[i] = front part, keys[i+1] = new key, keys[i+2] = back part */
-			bt_bkey_cut_back(bt_extmap_key(m, i), start);
-			bt_bkey_cut_front(bt_extmap_key(m, i + 2), end - KEY_START(bt_extmap_key(m, i + 2)));
+			cut_back_to(bt_extmap_key(m, i), start);
+			cut_front_sectors(bt_extmap_key(m, i + 2), end - KEY_START(bt_extmap_key(m, i + 2)));
 			copy_key(&m->keys[i + 1], k);
 			return 0;
 		}
 		if (KEY_INODE(e) == inode && KEY_START(e) < start) {
 			/* keeps its front: ends where the new key starts */
-			bt_bkey_cut_back(e, start);
+			cut_back_to(e, start);
 			i++;
 		}
 	}
@@ -127,7 +133,7 @@ int bt_extmap_insert(struct bt_extmap *m, const struct bkey *k)
 		if (KEY_INODE(e) != inode || KEY_START(e) >= end)
 			break;
 		if (KEY_OFFSET(e) > end) {
-			bt_bkey_cut_front(e, end - KEY_START(e));
+			cut_front_sectors(e, end - KEY_START(e));
 			break;
 		}
 		j++;
@@ -186,8 +192,8 @@ int bt_extmap_append(struct bt_extmap *m, const struct bkey *k)
 		if (ret)
 			return ret;
 		copy_key(&piece, k);
-		bt_bkey_cut_front(p, pos - KEY_START(p));
-		bt_bkey_cut_back(p, gap_end);
+		cut_front_sectors(p, pos - KEY_START(p));
+		cut_back_to(p, gap_end);
 		memmove(&m->keys[i + 1], &m->keys[i], (m->nr - i) * sizeof(m->keys[0]));
 		m->keys[i] = piece;
 		m->nr++;

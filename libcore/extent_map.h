@@ -53,11 +53,6 @@ int bt_extmap_insert(struct bt_extmap *m, const struct bkey *k);
  */
 int bt_extmap_append(struct bt_extmap *m, const struct bkey *k);
 
-/* Cut the first `sectors` sectors off k (pointers advance) -- bch_cut_front(). */
-void bt_bkey_cut_front(struct bkey *k, uint64_t sectors);
-/* Cut k so that it ends at sector end (pointers unchanged) -- bch_cut_back(). */
-void bt_bkey_cut_back(struct bkey *k, uint64_t end);
-
 /* Index of the first key of inode whose end lies after sector `after`. */
 size_t bt_extmap_seek(const struct bt_extmap *m, uint64_t inode, uint64_t after);
 

@@ -185,18 +185,6 @@ struct walk {
 	struct printbuf		*err;
 };
 
-/* btree.c bch_initial_mark_key() step 1: a live pointer ahead of its bucket raises the gen. */
-static void raise_gens(struct cache_set *c, const struct bkey *k)
-{
-	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
-		uint64_t b = PTR_BUCKET_NR(c, k, i);
-
-		if (!bt_ptr_available(k, i) || b >= c->nbuckets || bt_ptr_stale(c, k, i))
-			continue;
-		c->buckets[b].gen = (uint8_t)PTR_GEN(k, i);
-	}
-}
-
 /* Report a node that cannot be visited; returns 0 to go on. */
 static int walk_error(struct walk *w, const struct bkey *k, unsigned level, int ret,
 		      struct printbuf *msg)
@@ -288,7 +276,7 @@ static int walk_node(struct walk *w, const struct bkey *k, unsigned level,
 		const struct bkey *ck;
 
 		for_each_node_key(n, ck)
-			raise_gens(c, ck);
+			bt_raise_ptr_gens(c, ck);
 	}
 	if (w->o->node_fn)
 		ret = w->o->node_fn(n, pos, w->o->arg);
@@ -315,7 +303,7 @@ int bt_btree_walk(struct bt_node_cache *nc, const struct bkey *root, unsigned ro
 		return -ENOMEM;
 	/* the root key itself is marked with level + 1 before its node is read */
 	if ((o->flags & BT_WALK_RAISE_GENS) && c->buckets)
-		raise_gens(c, root);
+		bt_raise_ptr_gens(c, root);
 	ret = walk_node(&w, root, root_level, &pos);
 	free(w.seen);
 	return ret;

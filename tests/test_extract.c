@@ -1,0 +1,289 @@
+/* test_extract.c --- the view after journal replay and extract, against what
+ * the real kernel served and dumped (images/MANIFEST.json, keys-post.txt.zst).
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "libcore/cache_set.h"
+#include "libcore/extract.h"
+#include "libcore/node_cache.h"
+#include "libcore/overlay.h"
+
+static json_t *manifest_case(const char *name)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL);
+	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
+
+	cr_assert(m, "images/MANIFEST.json does not parse");
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *c = json_array_get(m, i);
+
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			ret = json_incref(c);
+	}
+	json_decref(m);
+	free(text);
+	cr_assert(ret, "%s not in the manifest", name);
+	return ret;
+}
+
+static const char *mstr(json_t *o, const char *a, const char *b)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(o, a), b));
+
+	cr_assert(s, "manifest has no %s.%s", a, b);
+	return s;
+}
+
+static char *image_of(const char *name, const char *which)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
+	return t_image(rel);
+}
+
+/* extract gives what the kernel served; both devices are left byte-identical */
+static void check_extract(const char *name, bool backing)
+{
+	json_t *m = manifest_case(name);
+	char *cache = image_of(name, "cache"), *bdev = backing ? image_of(name, "backing") : NULL;
+	char *out = t_tmpfile(0), *err = NULL, sum[65];
+	int rc;
+
+	rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
+		   bdev ? bdev : "", bdev ? "'" : "", out);
+	cr_assert_eq(rc, 0, "%s: rc %d: %s", name, rc, err);
+	t_sha256_file(out, sum);
+	cr_assert_str_eq(sum, mstr(m, "expected_logical_sha256", "bcache0"),
+			 "%s: content differs from what the kernel served", name);
+	t_sha256_file(cache, sum);
+	cr_assert_str_eq(sum, mstr(m, "cache_image", "raw_sha256"), "%s: cache changed", name);
+	if (bdev) {
+		t_sha256_file(bdev, sum);
+		cr_assert_str_eq(sum, mstr(m, "backing_image", "raw_sha256"),
+				 "%s: backing device changed", name);
+	}
+	free(err);
+	json_decref(m);
+}
+
+Test(extract, s03_clean_stop_dirty) { check_extract("s03-writeback-dirty-clean-stop", true); }
+Test(extract, s04_crash_journal_only) { check_extract("s04-writeback-dirty-crash", true); }
+Test(extract, s05_depth2) { check_extract("s05-btree-depth2", true); }
+Test(extract, s06_flash_volume) { check_extract("s06-flash-volume", false); }
+Test(extract, s07_writethrough) { check_extract("s07-writethrough-clean", true); }
+
+/* Without the journal, s04's writes (journal only) are missing: the replay matters. */
+Test(extract, s04_no_journal_differs)
+{
+	const char *name = "s04-writeback-dirty-crash";
+	json_t *m = manifest_case(name);
+	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	char *out = t_tmpfile(0), *err = NULL, sum[65], raw[65];
+	int rc = t_run(NULL, &err, "extract --no-journal '%s' '%s' -o '%s'", cache, bdev, out);
+
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	t_sha256_file(out, sum);
+	cr_assert_str_neq(sum, mstr(m, "expected_logical_sha256", "bcache0"));
+	/* the backing device alone (from sector 16) is what is served */
+	cr_assert_eq(t_sh(NULL, NULL, "tail -c +8193 '%s' > '%s'", bdev, out), 0);
+	t_sha256_file(out, raw);
+	cr_assert_str_eq(sum, raw);
+	free(err);
+	json_decref(m);
+}
+
+/* --dry-run lists one line per live extent (the manifest's nkeys) and writes nothing */
+Test(extract, dry_run_lists_extents)
+{
+	const char *name = "s03-writeback-dirty-clean-stop";
+	json_t *m = manifest_case(name);
+	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	char *out = NULL, *err = NULL, *none;
+	long lines = 0;
+	int rc;
+
+	cr_assert(asprintf(&none, "%s.none", cache) > 0);
+	rc = t_run(&out, &err, "extract --dry-run '%s' '%s' -o '%s'", cache, bdev, none);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	for (char *p = out; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, atol(mstr(m, "truth_after_reregister", "nkeys")));
+	cr_assert(access(none, F_OK) != 0, "dry run created its output file");
+	free(none);
+	free(out);
+	free(err);
+	json_decref(m);
+}
+
+/* dump-btree's live keys after replay are the kernel's own dump, line for line */
+static void check_keys_post(const char *name)
+{
+	json_t *m = manifest_case(name);
+	char *cache = image_of(name, "cache"), rel[256], *want, *got = NULL, *err = NULL;
+	long nkeys = 0, ndirty = 0;
+	int rc;
+
+	snprintf(rel, sizeof(rel), "images/%s/keys-post.txt.zst", name);
+	want = t_read_text(rel, NULL);
+	rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	cr_assert_str_eq(got, want, "%s: view differs from the kernel's key dump", name);
+	for (char *line = got; *line; ) {
+		char *nl = strchr(line, '\n');
+		unsigned long ino, start, len;
+		char *d = strstr(line, " dirty");
+
+		nkeys++;
+		ndirty += d && (!nl || d < nl);
+		cr_assert_eq(sscanf(line, "%lu:%lu len %lu", &ino, &start, &len), 3);
+		line = nl ? nl + 1 : line + strlen(line);
+	}
+	cr_assert_eq(nkeys, atol(mstr(m, "truth_after_reregister", "nkeys")));
+	cr_assert_eq(ndirty, atol(mstr(m, "truth_after_reregister", "ndirty_keys")));
+	free(want);
+	free(got);
+	free(err);
+	json_decref(m);
+}
+
+Test(view, s03_keys_post) { check_keys_post("s03-writeback-dirty-clean-stop"); }
+Test(view, s04_keys_post) { check_keys_post("s04-writeback-dirty-crash"); }
+Test(view, s05_keys_post) { check_keys_post("s05-btree-depth2"); }
+Test(view, s06_keys_post) { check_keys_post("s06-flash-volume"); }
+Test(view, s07_keys_post) { check_keys_post("s07-writethrough-clean"); }
+
+/* The view is sorted and its extents do not overlap (library level). */
+Test(view, sorted_and_disjoint)
+{
+	static const char *const cases[] = {
+		"s03-writeback-dirty-clean-stop", "s04-writeback-dirty-crash", "s05-btree-depth2",
+		"s06-flash-volume", "s07-writethrough-clean",
+	};
+
+	for (size_t n = 0; n < sizeof(cases) / sizeof(cases[0]); n++) {
+		char *cache = image_of(cases[n], "cache");
+		struct printbuf err = PRINTBUF;
+		struct bt_dev dev;
+		struct cache_set c;
+		struct bt_node_cache *nc;
+		struct bt_extmap view;
+		struct bt_overlay_stats st;
+
+		cr_assert_eq(bt_dev_open(cache, 0, &dev, &err), 0, "%s", printbuf_str(&err));
+		cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+		nc = bt_node_cache_new(&c, 1 << 20, 0);
+		bt_extmap_init(&view);
+		cr_assert_eq(bt_overlay_build(&c, nc, true, false, &view, &st, &err), 0, "%s",
+			     printbuf_str(&err));
+		for (size_t i = 1; i < view.nr; i++) {
+			const struct bkey *p = bt_extmap_key(&view, i - 1), *k = bt_extmap_key(&view, i);
+
+			cr_assert(KEY_INODE(p) < KEY_INODE(k) ||
+				  (KEY_INODE(p) == KEY_INODE(k) && KEY_OFFSET(p) <= KEY_START(k)),
+				  "%s: keys %zu and %zu overlap or are out of order", cases[n], i - 1, i);
+		}
+		bt_extmap_exit(&view);
+		bt_node_cache_free(nc);
+		bt_cache_set_exit(&c);
+		bt_dev_close(&dev);
+		printbuf_exit(&err);
+		free(cache);
+	}
+}
+
+/*
+ * An unreadable range of the cache device: the extents there are listed as
+ * lost (dirty), everything else is still copied, and the lost sectors carry
+ * the backing device's data.
+ */
+struct mem_out {
+	uint8_t		*buf;
+	uint64_t	size;
+};
+
+static int mem_write(void *priv, const void *buf, size_t bytes, uint64_t off)
+{
+	struct mem_out *o = priv;
+
+	cr_assert(off + bytes <= o->size);
+	memcpy(o->buf + off, buf, bytes);
+	return 0;
+}
+
+Test(extract, unreadable_cache_range_is_reported)
+{
+	const char *name = "s03-writeback-dirty-clean-stop";
+	char *cache = image_of(name, "cache"), *bpath = image_of(name, "backing");
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev, bdev;
+	struct cache_set c;
+	struct cache_sb bsb;
+	uint8_t block[SB_SIZE];
+	struct bt_node_cache *nc;
+	struct bt_extmap view;
+	struct bt_overlay_stats st;
+	struct bt_extract_result res, res_ok;
+	struct mem_out out = { 0 };
+	struct bt_extract_req req = { 0 };
+	const struct bkey *victim = NULL;
+	uint64_t lost_sectors = 0;
+
+	cr_assert_eq(bt_dev_open(cache, 0, &dev, &err), 0);
+	cr_assert_eq(bt_dev_open(bpath, 0, &bdev, &err), 0);
+	cr_assert_eq(bt_sb_read(&bdev, block, &bsb, true, &err), 0);
+	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	bt_extmap_init(&view);
+	cr_assert_eq(bt_overlay_build(&c, nc, true, false, &view, &st, &err), 0);
+
+	req.inode = 0;
+	req.bdev = &bdev;
+	req.data_offset = bsb.data_offset;
+	req.sectors = bt_dev_sectors(&bdev) - bsb.data_offset;
+	req.live = bt_overlay_key_live;
+	req.write = mem_write;
+	req.priv = &out;
+	out.size = req.sectors << SECTOR_SHIFT;
+	out.buf = calloc(1, out.size);
+	cr_assert_eq(bt_extract(&c, &view, &req, &res_ok, &err), 0);
+	cr_assert_eq(res_ok.nr_lost, 0);
+
+	/* fail the bucket holding the first dirty extent */
+	for (size_t i = 0; i < view.nr && !victim; i++)
+		if (KEY_DIRTY(bt_extmap_key(&view, i)) &&
+		    bt_overlay_key_live(&c, bt_extmap_key(&view, i)))
+			victim = bt_extmap_key(&view, i);
+	cr_assert(victim);
+	dev.fail_read_off = (PTR_OFFSET(victim, 0) >> c.bucket_bits << c.bucket_bits) << SECTOR_SHIFT;
+	dev.fail_read_len = (uint64_t)c.bucket_size << SECTOR_SHIFT;
+	cr_assert_eq(bt_extract(&c, &view, &req, &res, &err), 0);
+	cr_assert(res.nr_lost >= 1);
+	for (size_t i = 0; i < res.nr_lost; i++) {
+		cr_assert(res.lost[i].dirty);
+		cr_assert_eq(res.lost[i].cache_sector >> c.bucket_bits,
+			     PTR_OFFSET(victim, 0) >> c.bucket_bits);
+		lost_sectors += res.lost[i].sectors;
+	}
+	/* every other sector still came from the cache */
+	cr_assert_eq(res.cache_sectors + lost_sectors, res_ok.cache_sectors);
+	cr_assert_eq(res.lost[0].start, KEY_START(victim) - bsb.data_offset);
+
+	bt_extract_result_exit(&res);
+	bt_extract_result_exit(&res_ok);
+	free(out.buf);
+	bt_extmap_exit(&view);
+	bt_node_cache_free(nc);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	bt_dev_close(&bdev);
+	printbuf_exit(&err);
+	free(cache);
+	free(bpath);
+}
