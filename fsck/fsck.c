@@ -7,6 +7,7 @@
 
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
+#include "../libcore/uuid.h"
 #include "fsck.h"
 
 struct fsck_pass_def {
@@ -198,6 +199,16 @@ json_t *fsck_report_json(const struct fsck_ctx *ctx)
 				continue;
 			e = json_object();
 			json_object_set_new(e, "uuid_slot", json_integer((json_int_t)i));
+			if (ctx->c && ctx->c->uuids && i < ctx->c->nr_uuids) {
+				const struct uuid_entry *u = &ctx->c->uuids[i];
+				struct printbuf pb = PRINTBUF;
+
+				prt_uuid(&pb, u->uuid);
+				json_object_set_new(e, "uuid", json_string(printbuf_str(&pb)));
+				json_object_set_new(e, "flash_only",
+						    json_boolean(bt_uuid_flash_only(u)));
+				printbuf_exit(&pb);
+			}
 			json_object_set_new(e, "dirty_sectors",
 					    json_integer((json_int_t)s->dirty_per_slot[i]));
 			json_array_append_new(d, e);

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "../libcore/uuid.h"
 #include "fsck.h"
 
 static void prt_stat(struct printbuf *out, const char *name, int64_t v)
@@ -32,10 +33,20 @@ static void summary_figures(struct fsck_ctx *ctx, struct printbuf *out)
 	prt_stat(out, "key bytes", s->key_bytes);
 	prt_stat(out, "data sectors", s->data_sectors);
 	prt_stat(out, "dirty sectors", s->dirty_sectors);
-	for (size_t i = 0; s->dirty_per_slot && i < s->nr_slots; i++)
-		if (s->dirty_per_slot[i])
-			prt_printf(out, "    uuid slot %zu: %llu dirty sectors\n", i,
-				   (unsigned long long)s->dirty_per_slot[i]);
+	for (size_t i = 0; s->dirty_per_slot && i < s->nr_slots; i++) {
+		const struct uuid_entry *u = ctx->c && ctx->c->uuids && i < ctx->c->nr_uuids ?
+			&ctx->c->uuids[i] : NULL;
+
+		if (!s->dirty_per_slot[i])
+			continue;
+		prt_printf(out, "    uuid slot %zu", i);
+		if (u) {
+			prt_str(out, bt_uuid_flash_only(u) ? " (flash volume " : " (backing device ");
+			prt_uuid(out, u->uuid);
+			prt_char(out, ')');
+		}
+		prt_printf(out, ": %llu dirty sectors\n", (unsigned long long)s->dirty_per_slot[i]);
+	}
 	prt_stat(out, "buckets in use", s->buckets_in_use);
 	if (s->buckets_in_use >= 0 && s->buckets_total > 0)
 		prt_printf(out, "  %-24s %.1f%%\n", "buckets in use (%)",
@@ -68,6 +79,15 @@ int fsck_pass_summary(struct fsck_ctx *ctx)
 	if (!ctx->opts.json) {
 		if (ctx->opts.verbose)
 			summary_figures(ctx, &out);
+		else if (ctx->stats.btree_nodes >= 0)
+			/* one line, as e2fsck's "files, blocks" line */
+			prt_printf(&out, "%s: %lld btree nodes, %lld keys, %lld data sectors "
+				   "(%lld dirty), %lld/%lld buckets in use\n", ctx->path,
+				   (long long)ctx->stats.btree_nodes, (long long)ctx->stats.keys,
+				   (long long)ctx->stats.data_sectors,
+				   (long long)ctx->stats.dirty_sectors,
+				   (long long)ctx->stats.buckets_in_use,
+				   (long long)ctx->stats.buckets_total);
 		prt_printf(&out, "%s: %s\n", ctx->path,
 			   fsck_exit_status(ctx) & 4 ? "errors left uncorrected" :
 			   ctx->abort ? "check stopped" :

@@ -277,3 +277,30 @@ Test(fsck, interactive_answers_on_a_terminal)
 	cr_assert_str_eq(before, after);
 	free(img);
 }
+
+/* Dirty sectors per backing device: the slot's uuid is the backing device's (MANIFEST sb.dev.uuid). */
+Test(fsck, dirty_sectors_per_backing_device)
+{
+	json_t *m = manifest(), *c, *bdev = NULL, *truth = NULL, *j, *per, *e;
+	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
+	size_t i;
+
+	json_array_foreach(m, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "name")),
+			    "s03-writeback-dirty-clean-stop")) {
+			bdev = json_object_get(c, "backing_image");
+			truth = json_object_get(c, "truth_after_reregister");
+		}
+	cr_assert(bdev && truth);
+	j = fsck_json(img);
+	per = json_object_get(json_object_get(j, "summary"), "dirty_sectors_per_device");
+	cr_assert_eq(json_array_size(per), 1);
+	e = json_array_get(per, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "uuid")),
+			 json_string_value(json_object_get(bdev, "sb.dev.uuid")));
+	cr_assert(json_is_false(json_object_get(e, "flash_only")));
+	cr_assert_eq(jint(e, "dirty_sectors"), 8 * manifest_int(truth, "ndirty_keys"));
+	json_decref(j);
+	json_decref(m);
+	free(img);
+}
