@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fsck/fsck.h"
+#include "libcore/ondisk.h"
 #include "helpers.h"
 
 /* e2fsck verify_problem_table(): sorted, unique, complete, consistent. */
@@ -276,4 +277,64 @@ Test(fsck_problems, key_in_kernel_notation)
 	fsck_bkey_to_text(&out, k);
 	cr_assert_str_eq(printbuf_str(&out), "1:16 len 8 -> [0:20480 gen 3] dirty");
 	printbuf_exit(&out);
+}
+
+/* e2fsck's exit status: the OR of 1 (fixed), 4 (left), 8 (operational), from the ctx flags. */
+Test(fsck_problems, exit_status_is_an_or_of_bits)
+{
+	struct fsck_ctx ctx;
+
+	fsck_ctx_init(&ctx);
+	cr_assert_eq(fsck_exit_status(&ctx), 0);
+	ctx.flags = FSCK_ERRORS_FOUND;		/* found, not yet decided: nothing left */
+	cr_assert_eq(fsck_exit_status(&ctx), 0);
+	ctx.flags = FSCK_PROBLEMS_FIXED;
+	cr_assert_eq(fsck_exit_status(&ctx), 1);
+	ctx.flags = FSCK_PROBLEMS_FIXED | FSCK_UNCORRECTED;
+	cr_assert_eq(fsck_exit_status(&ctx), 5);
+	ctx.flags = FSCK_UNCORRECTED | FSCK_OPERATIONAL;
+	cr_assert_eq(fsck_exit_status(&ctx), 12);
+	ctx.flags = FSCK_PREEN_HALT;
+	cr_assert_eq(fsck_exit_status(&ctx), 4);
+	ctx.flags = FSCK_USER_ABORT;
+	cr_assert_eq(fsck_exit_status(&ctx), 4);
+	ctx.flags = FSCK_NO_CACHE_SET;
+	cr_assert_eq(fsck_exit_status(&ctx), 0);
+	fsck_ctx_exit(&ctx);
+}
+
+/* --json records every problem with its location, suppressed ones too. */
+Test(fsck_problems, json_records_locations_and_suppressed_problems)
+{
+	struct captured c;
+	struct problem_ctx p;
+	struct bkey_padded kp = { 0 };
+	struct bkey *k = (struct bkey *)&kp;
+	json_t *o;
+
+	cap_init(&c, FSCK_MODE_NO);
+	c.ctx.opts.json = true;
+	c.ctx.opts.max_msgs = 1;
+	c.ctx.json_problems = json_array();
+	bkey_init_pos(k, 2, 64, 8);
+	clear_problem_context(&p);
+	p.dev = "img";
+	p.bucket = 21;
+	p.sector = 2688;
+	p.btree_level = 0;
+	p.key = k;
+	p.str = "detail";
+	fix_problem(&c.ctx, PR_BTREE_NODE_BAD, &p);
+	fix_problem(&c.ctx, PR_BTREE_NODE_BAD, &p);
+	cr_assert_str_eq(cap_text(&c) ? cap_text(&c) : "", "", "JSON mode prints no text");
+	cr_assert_eq(json_array_size(c.ctx.json_problems), 2);
+	o = json_array_get(c.ctx.json_problems, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "code")), "BTREE_NODE_BAD");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "id")), "0x04000f");
+	cr_assert_eq(json_integer_value(json_object_get(o, "bucket")), 21);
+	cr_assert_eq(json_integer_value(json_object_get(o, "sector")), 2688);
+	cr_assert_eq(json_integer_value(json_object_get(o, "btree_level")), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "key")), "2:56 len 8 -> []");
+	cr_assert_null(json_object_get(o, "jset_seq"), "unset fields are left out");
+	cap_exit(&c);
 }
