@@ -9,7 +9,8 @@
  * in each node: invalid keys (extent and btree pointer rules), keys outside
  * the node's range (start, end], interior nodes whose last child does not
  * reach the node's own key; the root ending at MAX_KEY; live extents of
- * uuid slots that hold no device (one report per slot).
+ * uuid slots that hold no device, and of flash volumes past their size
+ * (one report per slot).
  * Within each bset as written (the node is read a second time for this):
  * keys sorted, leaf extents not overlapping.
  *
@@ -35,6 +36,8 @@ struct btree_pass {
 	/* live extents per uuid slot that holds no device: [slot] = {keys, sectors} */
 	uint64_t	(*orphans)[2];
 	size_t		nr_orphan_slots;
+	/* live extents past the end of their flash volume, per slot */
+	uint64_t	*past_end;
 	uint64_t	root_children;	/* keys of the root, for progress */
 	uint64_t	children_done;
 };
@@ -138,6 +141,11 @@ static void count_leaf_key(struct btree_pass *bp, const struct bkey *k)
 		if (slot < s->nr_slots)
 			s->dirty_per_slot[slot] += KEY_SIZE(k);
 	}
+	if (c->uuids && slot < c->nr_uuids && bp->past_end &&
+	    bt_uuid_slot_state(&c->uuids[slot]) == BT_UUID_LIVE &&
+	    bt_uuid_flash_only(&c->uuids[slot]) &&
+	    KEY_OFFSET(k) > bt_uuid_sectors(&c->uuids[slot]))
+		bp->past_end[slot]++;
 	if (c->uuids && (slot >= c->nr_uuids ||
 			 bt_uuid_slot_state(&c->uuids[slot]) != BT_UUID_LIVE)) {
 		/* counted here, reported once per slot at the end of the pass */
@@ -173,6 +181,18 @@ static void report_orphans(struct btree_pass *bp)
 		fix_problem(bp->ctx, PR_EXTENT_NO_UUID_SLOT, &p);
 	}
 	free(bp->orphans);
+	for (size_t slot = 0; bp->past_end && slot < bp->ctx->c->nr_uuids; slot++) {
+		if (!bp->past_end[slot])
+			continue;
+		clear_problem_context(&p);
+		p.dev = bp->ctx->path;
+		p.structure = "btree";
+		p.uuid_slot = slot;
+		p.num = bp->past_end[slot];
+		p.num2 = bt_uuid_sectors(&bp->ctx->c->uuids[slot]);
+		fix_problem(bp->ctx, PR_EXTENT_PAST_FLASH_VOLUME, &p);
+	}
+	free(bp->past_end);
 }
 
 /*
@@ -322,6 +342,8 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	if (ctx->stats.nr_slots)
 		ctx->stats.dirty_per_slot = calloc(ctx->stats.nr_slots, sizeof(uint64_t));
 	ctx->node_bucket = calloc(c->nbuckets, 1);
+	if (c->uuids && !(bp.past_end = calloc(c->nr_uuids, sizeof(uint64_t))))
+		return -ENOMEM;
 	c->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
 	if (!ctx->node_bucket || !c->node_cache || (ctx->stats.nr_slots && !ctx->stats.dirty_per_slot))
 		return -ENOMEM;

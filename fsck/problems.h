@@ -258,6 +258,9 @@
 	x(BTREE_EXTENTS_OVERLAP,		0x040018, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "overlapping extents in the bset at block %n of leaf at bucket %b of %d: %k overlaps %t")	\
+	x(EXTENT_PAST_FLASH_VOLUME,	0x040019, SEV_ERROR, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "%n extents in the btree of %d end past the %m sectors of the flash volume in uuid slot %u")	\
 	/* ---- pass 6: gc_mark (05) ------------------------------------- */	\
 	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
@@ -297,7 +300,7 @@
  *
  * pass 2, journal (01): JSET_BAD_VERSION (the kernel does not check it),
  *   JOURNAL_BAD_PRIO_BUCKET
- * pass 4, uuids (03): UUID_BAD_SIZE (flash volume sizes), UUID_SLOT_NOT_EMPTY
+ * pass 4, uuids (03): UUID_SLOT_NOT_EMPTY (an empty slot with non-zero bytes)
  * pass 5, btree (04): BTREE_LEVEL_MISMATCH (nodes do not store their
  *   level: a leaf key met where pointers are expected needs a heuristic)
  * pass 6, gc_mark (05): none. (Per-bucket marks and sectors used are not
