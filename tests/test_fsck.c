@@ -304,3 +304,16 @@ Test(fsck, dirty_sectors_per_backing_device)
 	json_decref(m);
 	free(img);
 }
+
+/* A cache just written by make-bcache (bcache-tools) holds no cache set yet; 2048 buckets: no warning. */
+Test(fsck, make_bcache_output_is_clean)
+{
+	char *img = t_tmpfile(1ULL << 30), *out = NULL;
+
+	cr_assert_eq(t_sh(NULL, NULL, "make-bcache -C '%s'", img), 0, "make-bcache failed");
+	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 0, "%s", out);
+	cr_assert(strstr(out, "SB_NO_CACHE_SET: "), "%s", out);
+	cr_assert_not(strstr(out, "SB_FEW_BUCKETS"), "%s", out);
+	free(out);
+	free(img);
+}
