@@ -295,8 +295,14 @@ static bool apply_answer(struct fsck_ctx *ctx, const struct problem_def *pr,
 		*json_answer = "quit";
 		break;
 	}
-	if (pr->severity == SEV_ERROR && !(pr->flags & PF_NOT_A_FIX))
-		ctx->flags |= FSCK_UNCORRECTED;		/* nothing is repaired yet */
+	/*
+	 * Nothing is repaired yet, so every answer leaves the error; "no" to
+	 * a NO_OK problem (e2fsck PR_NO_OK) leaves a usable set and counts
+	 * as fine, and a NOT_A_FIX action was never a repair of an error.
+	 */
+	if (pr->severity == SEV_ERROR && !(pr->flags & PF_NOT_A_FIX) &&
+	    !(a == ANSWER_NO && (pr->flags & PF_NO_OK)))
+		ctx->flags |= FSCK_UNCORRECTED;
 	return false;
 }
 
