@@ -726,3 +726,37 @@ Test(write, uuid_change_crash)
 	free(copy);
 	free(orig);
 }
+
+/*
+ * After a commit the in-memory buckets are what a fresh mark pass of the
+ * new state finds (marks, gens, pins, sectors), so transactions can follow
+ * each other in one session.
+ */
+static void commit_then_remark(const char *name)
+{
+	char *cache = image_of(name, "cache");
+	struct session s;
+	struct bt_bucket *mem;
+
+	session_open(&s, cache);
+	cr_assert_eq(session_commit(&s, true), 0, "%s", printbuf_str(&s.err));
+	mem = malloc(s.c.nbuckets * sizeof(*mem));
+	memcpy(mem, s.c.buckets, s.c.nbuckets * sizeof(*mem));
+	cr_assert_eq(bt_mark_buckets(&s.c, s.nc, &s.err), 0, "%s", printbuf_str(&s.err));
+	for (uint64_t b = 0; b < s.c.nbuckets; b++) {
+		cr_assert_eq(mem[b].mark, s.c.buckets[b].mark, "%s: bucket %llu mark", name,
+			     (unsigned long long)b);
+		cr_assert_eq(mem[b].gen, s.c.buckets[b].gen, "%s: bucket %llu gen", name,
+			     (unsigned long long)b);
+		cr_assert_eq(mem[b].pinned, s.c.buckets[b].pinned);
+		cr_assert_eq(mem[b].sectors_used, s.c.buckets[b].sectors_used, "%s: bucket %llu",
+			     name, (unsigned long long)b);
+	}
+	free(mem);
+	session_close(&s);
+	free(cache);
+}
+
+Test(write, remark_s03) { commit_then_remark("s03-writeback-dirty-clean-stop"); }
+Test(write, remark_s05) { commit_then_remark("s05-btree-depth2"); }
+Test(write, remark_s06) { commit_then_remark("s06-flash-volume"); }
