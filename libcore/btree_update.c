@@ -235,11 +235,13 @@ static int insert_one(struct bt_btree_update *u, const struct bkey *key, struct 
 				return ret;
 			mark_dirty(leaf);
 			u->st.keys_inserted++;
-			bt_cut_front(unode_end(leaf), k);
+			/* find_leaf() gave a leaf ending above the key's start: the cut moves it on */
+			if (!bt_cut_front(unode_end(leaf), k) || ++guard > (1u << 30)) {
+				prt_str(err, "btree leaf ranges do not advance while inserting ");
+				bt_bkey_to_text(err, key);
+				return -BT_ERR_BTREE_TOPOLOGY;
+			}
 		}
-		/* every round ends a leaf further on; the tree holds fewer leaves than this */
-		if (++guard > (1u << 30))
-			return -BT_ERR_BTREE_TOPOLOGY;
 	}
 	return 0;
 }

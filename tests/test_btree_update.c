@@ -296,3 +296,76 @@ Test(btree_update, real_split_committed)
 	printbuf_exit(&f.err);
 	free(f.path);
 }
+
+/*
+ * Splits under an existing parent: a level 1 tree of 7 leaves gets 60 more
+ * keys in the range of its first leaves; they split, the root gets more
+ * pointers than fit and splits too: level 2. Untouched leaves are kept.
+ */
+Test(btree_update, split_under_existing_parent)
+{
+	struct fixture f;
+	struct seen s;
+	struct bt_write_ctx w2;
+	struct bt_btree_update u2;
+
+	fx_open(&f);
+	f.u.max_node_u64s = 64;
+	for (size_t j = 0; j < 100; j++) {
+		struct bkey_padded k;
+
+		data_key(&f, &k, 16 * j + 8, j);
+		cr_assert_eq(bt_btree_insert_keys(&f.u, k.w, 3, &f.err), 0, "%s",
+			     printbuf_str(&f.err));
+	}
+	cr_assert_eq(bt_btree_update_write(&f.u, &f.err), 0, "%s", printbuf_str(&f.err));
+	cr_assert_eq(f.w.new_root_level, 1);
+	walk_new_tree(&f, &s);
+	cr_assert_eq(s.leaves, 7);	/* 6 of 14 keys, one of 16 */
+	free(s.leaf_ends);
+
+	f.c.root_key = f.w.new_root;
+	f.c.root_level = f.w.new_root_level;
+	cr_assert_eq(bt_write_begin(&w2, &f.c, f.nc), 0);
+	bt_btree_update_init(&u2, &w2);
+	/*
+	 * smaller nodes now: leaf 0 gets 13 keys (27, 81 u64s), leaves 1-3
+	 * 14 (28), each becoming 4 leaves of 8+8+8+3/4 keys; leaf 4 gets 5
+	 * (19 keys): 8+8+3. With leaves 5 and 6, 21 pointers (63 u64s)
+	 * split the root into 8+8+5 under a new level 2 root
+	 */
+	u2.max_node_u64s = 32;
+	/* [16j + 8, 16j + 16) for j < 60: the gaps of the first 5 leaves */
+	for (size_t j = 0; j < 60; j++) {
+		struct bkey_padded k;
+
+		data_key(&f, &k, 16 * j + 16, 200 + j);
+		cr_assert_eq(bt_btree_insert_keys(&u2, k.w, 3, &f.err), 0, "%s",
+			     printbuf_str(&f.err));
+	}
+	cr_assert_eq(bt_btree_update_write(&u2, &f.err), 0, "%s", printbuf_str(&f.err));
+	cr_assert_eq(w2.new_root_level, 2);
+	cr_assert_eq(u2.st.levels_added, 1);
+	/* the 5 leaves and the old root are replaced; leaves 6 and 7 are not rewritten */
+	cr_assert_eq(u2.st.nodes_freed, 6);
+	cr_assert_eq(u2.st.splits, 5 + 1);
+	f.w.new_root = w2.new_root;
+	f.w.new_root_level = w2.new_root_level;
+	bt_btree_update_exit(&u2);
+	walk_new_tree(&f, &s);
+	cr_assert_eq(s.nr, 160);
+	for (size_t i = 0, j = 0; i < s.nr; i++) {
+		/* 8, 16, 24, 32, ... up to 60 pairs, then 16j + 8 */
+		uint64_t want = j < 60 ? (i % 2 ? 16 * j + 16 : 16 * j + 8) : 16 * j + 8;
+
+		cr_assert_eq(s.leaf_ends[i], want, "key %zu", i);
+		if (j >= 60 || i % 2)
+			j++;
+	}
+	cr_assert_eq(s.max_depth, 2);
+	cr_assert_eq(s.leaves, 21, "%u leaves %u interior", s.leaves, s.interior);
+	cr_assert_eq(s.interior, 4);
+	free(s.leaf_ends);
+	bt_write_abort(&w2);
+	fx_close(&f);
+}
