@@ -246,7 +246,7 @@ Test(btree_update, real_split_committed)
 		struct bkey_padded k;
 		struct bkey *kk = (struct bkey *)&k;
 
-		data_key(&f, &k, 16 * j + 8, j);
+		data_key(&f, &k, 16 * j + 8, 0);
 		/* buckets DATA_BUCKET - 200 .. - 13 (32 keys of 8 sectors each) */
 		SET_PTR(kk, 0, f.c.buckets[DATA_BUCKET - 200 + j / 32].gen,
 			((DATA_BUCKET - 200 + j / 32) << f.c.bucket_bits) + (j % 32) * 8, 0);
