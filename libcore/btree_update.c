@@ -340,9 +340,12 @@ static size_t split_points(const uint64_t *d, size_t u64s, size_t limit, size_t 
 		size_t rem = u64s - pos, target = (rem < limit ? rem : limit) * 3 / 5, taken = 0;
 
 		/* keys while below the target, then the key that reaches it */
-		while (taken < target)
+		while (taken < target && pos + taken < u64s)
 			taken += bkey_u64s((const struct bkey *)(d + pos + taken));
-		taken += bkey_u64s((const struct bkey *)(d + pos + taken));
+		if (pos + taken < u64s)
+			taken += bkey_u64s((const struct bkey *)(d + pos + taken));
+		if (pos + taken >= u64s)
+			break;		/* the rest is one node */
 		pos += taken;
 		cuts[nr++] = pos;
 	}
