@@ -115,6 +115,7 @@ Test(encode, bset_round_trip)
 	cr_assert_eq(m->u64s, n->u64s);
 	cr_assert_eq(m->nsets, 1);
 	cr_assert_eq(memcmp(m->keys, n->keys, 8 * n->u64s), 0);
+	bt_node_free(m);
 	/* a seed from another gen fails the csum: the seed is really used */
 	bt_node_ptr_key(&f.c, b, (uint8_t)(f.c.buckets[b].gen + 2), root, &k);
 	printbuf_reset(&f.err);
