@@ -168,11 +168,17 @@ static int find_leaf(struct bt_btree_update *u, uint64_t inode, uint64_t offset,
 	}
 	n = u->root;
 	while (n->level) {
-		size_t i;
+		size_t i = 0, hi = n->nr_ch;
 
-		for (i = 0; i < n->nr_ch; i++)
-			if (bkey_cmp_pos((const struct bkey *)&n->ch[i].key, inode, offset) > 0)
-				break;
+		/* children are in key order: binary search for the first above */
+		while (i < hi) {
+			size_t mid = i + (hi - i) / 2;
+
+			if (bkey_cmp_pos((const struct bkey *)&n->ch[mid].key, inode, offset) > 0)
+				hi = mid;
+			else
+				i = mid + 1;
+		}
 		if (i == n->nr_ch) {
 			prt_printf(err, "no btree node covers %llu:%llu: the node at bucket %llu (level %u) ends below it",
 				   (unsigned long long)inode, (unsigned long long)offset,
