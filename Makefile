@@ -93,7 +93,12 @@ run: deps
 	$(MAKE) --no-print-directory $(BIN)
 	@mkdir -p $(BUILD)/run
 	zstd -q -d -f --long=31 $(RUN_IMAGE) -o $(BUILD)/run/cache.img
-	$(BIN) show-super $(BUILD)/run/cache.img
+	@echo "== check only: a cache the kernel crashed with, its writes only in the journal"
+	$(BIN) fsck -n -v $(BUILD)/run/cache.img
+	@echo "== repair: replay the journal into the btree (exit 1: device modified)"
+	$(BIN) fsck -y $(BUILD)/run/cache.img || [ $$? -eq 1 ]
+	@echo "== check again: clean, nothing left to replay"
+	$(BIN) fsck -n $(BUILD)/run/cache.img
 
 bench: deps
 	$(MAKE) --no-print-directory $(BIN) $(BENCHES) $(TOOLS)

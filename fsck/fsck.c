@@ -40,6 +40,8 @@ void fsck_ctx_init(struct fsck_ctx *ctx)
 		.data_sectors = -1, .dirty_sectors = -1, .buckets_in_use = -1,
 		.buckets_total = -1, .max_gen_lag = -1, .journal_entries = -1,
 		.journal_keys_to_replay = -1,
+		.keys_after_replay = -1,
+		.dirty_keys_after_replay = -1,
 	};
 }
 
@@ -189,6 +191,8 @@ json_t *fsck_report_json(const struct fsck_ctx *ctx)
 	json_stat(sum, "max_gen_lag", s->max_gen_lag);
 	json_stat(sum, "journal_entries", s->journal_entries);
 	json_stat(sum, "journal_keys_to_replay", s->journal_keys_to_replay);
+	json_stat(sum, "keys_after_replay", s->keys_after_replay);
+	json_stat(sum, "dirty_keys_after_replay", s->dirty_keys_after_replay);
 	if (s->dirty_per_slot) {
 		json_t *d = json_array();
 

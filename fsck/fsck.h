@@ -66,6 +66,9 @@ struct fsck_stats {
 	int64_t		max_gen_lag;
 	int64_t		journal_entries;
 	int64_t		journal_keys_to_replay;
+	/* live keys the kernel serves after journal replay (overlay.h) */
+	int64_t		keys_after_replay;
+	int64_t		dirty_keys_after_replay;
 	/* dirty sectors per uuid slot (backing device / flash volume) */
 	uint64_t	*dirty_per_slot;
 	size_t		nr_slots;

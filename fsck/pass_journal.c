@@ -181,5 +181,6 @@ int fsck_pass_journal(struct fsck_ctx *ctx)
 		p.jset_seq = c->journal.last_seq;
 		fix_problem(ctx, PR_JOURNAL_REPLAY_NEEDED, &p);
 	}
+	/* the replay itself (JOURNAL_REPLAY) is asked in the replay pass, after every check */
 	return 0;
 }

@@ -55,6 +55,8 @@ static void summary_figures(struct fsck_ctx *ctx, struct printbuf *out)
 	prt_stat(out, "max gen lag", s->max_gen_lag);
 	prt_stat(out, "journal entries", s->journal_entries);
 	prt_stat(out, "journal keys to replay", s->journal_keys_to_replay);
+	prt_stat(out, "keys after replay", s->keys_after_replay);
+	prt_stat(out, "dirty keys after replay", s->dirty_keys_after_replay);
 	prt_printf(out, "  %-24s", "pass times");
 	for (unsigned i = 0; i < FSCK_PASS_NR; i++)
 		if (ctx->pass_ran[i] && i != FSCK_PASS_summary)
@@ -82,16 +84,20 @@ int fsck_pass_summary(struct fsck_ctx *ctx)
 		else if (ctx->stats.btree_nodes >= 0)
 			/* one line, as e2fsck's "files, blocks" line */
 			prt_printf(&out, "%s: %lld btree nodes, %lld keys, %lld data sectors "
-				   "(%lld dirty), %lld/%lld buckets in use\n", ctx->path,
+				   "(%lld dirty), %lld/%lld buckets in use; after journal replay "
+				   "%lld live keys (%lld dirty)\n", ctx->path,
 				   (long long)ctx->stats.btree_nodes, (long long)ctx->stats.keys,
 				   (long long)ctx->stats.data_sectors,
 				   (long long)ctx->stats.dirty_sectors,
 				   (long long)ctx->stats.buckets_in_use,
-				   (long long)ctx->stats.buckets_total);
+				   (long long)ctx->stats.buckets_total,
+				   (long long)ctx->stats.keys_after_replay,
+				   (long long)ctx->stats.dirty_keys_after_replay);
 		prt_printf(&out, "%s: %s\n", ctx->path,
 			   fsck_exit_status(ctx) & 4 ? "errors left uncorrected" :
 			   ctx->abort ? "check stopped" :
-			   names.pos ? "no errors in the checks that ran" : "clean");
+			   names.pos ? "no errors in the checks that ran" :
+			   fsck_exit_status(ctx) & 1 ? "clean, DEVICE WAS MODIFIED" : "clean");
 		fputs(printbuf_str(&out), ctx->out);
 	}
 	printbuf_exit(&names);

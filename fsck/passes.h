@@ -28,6 +28,7 @@ enum fsck_pass_flags {
 	x(uuids,	PASS_RO|PASS_NEEDS_SET,	"checking uuid slots")	\
 	x(btree,	PASS_RO|PASS_NEEDS_SET,	"checking btree nodes and keys") \
 	x(gc_mark,	PASS_RO|PASS_NEEDS_SET,	"checking bucket marks, gens and sectors used") \
+	x(replay,	PASS_RO|PASS_NEEDS_SET,	"replaying the journal")	\
 	x(summary,	PASS_RO|PASS_ALWAYS,	"summary")
 
 enum fsck_pass {

@@ -257,7 +257,8 @@ static enum answer decide(struct fsck_ctx *ctx, const struct problem_def *pr, bo
 
 /*
  * Apply the answer: print it, set the flags. Returns whether the caller
- * may repair (never, until repairs exist: 'yes' reports what it would do).
+ * may repair: only for a yes to a problem whose repair exists (PF_REPAIR);
+ * a yes to any other problem reports what would be done.
  */
 static bool apply_answer(struct fsck_ctx *ctx, const struct problem_def *pr,
 			 enum answer a, bool quiet, const char **json_answer)
@@ -268,7 +269,14 @@ static bool apply_answer(struct fsck_ctx *ctx, const struct problem_def *pr,
 
 	switch (a) {
 	case ANSWER_YES:
-		/* repairs are a later issue: report what would be done */
+		if (pr->flags & PF_REPAIR) {
+			if (text)
+				fprintf(ctx->out, "%s yes\n", q);
+			*json_answer = prompt_past[pr->prompt];
+			ctx->flags |= FSCK_PROBLEMS_FIXED;
+			return true;
+		}
+		/* the other repairs are a later issue: report what would be done */
 		if (text)
 			fprintf(ctx->out, "%s%s%s (repair not implemented yet)\n",
 				q, *q ? " yes: " : "", prompt_cond[pr->prompt]);

@@ -62,6 +62,7 @@ enum problem_flags {
 	PF_MSG_ONLY	= 1 << 3,	/* print, never ask */
 	PF_FATAL	= 1 << 4,	/* checking stops after this problem */
 	PF_AFTER_CODE	= 1 << 5,	/* continues the previous message */
+	PF_REPAIR	= 1 << 6,	/* the repair exists: a yes lets the caller make it */
 };
 
 /*

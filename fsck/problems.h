@@ -158,7 +158,10 @@
 	  "last key of jset %j at sector %S of %d runs past the end of the jset") \
 	x(JOURNAL_REPLAY_NEEDED,	0x01000c, SEV_INFO, PROMPT_NONE,	\
 	  PF_MSG_ONLY | PF_NOT_A_FIX, LATCH_NONE,				\
-	  "%n journal keys in %m jsets (seq %j onwards) of %d will be replayed at the next registration") \
+	  "%n journal keys in %m jsets (seq %j onwards) of %d are not in the btree yet: the kernel replays them at registration") \
+	x(JOURNAL_REPLAY,		0x01000d, SEV_INFO, PROMPT_REPLAY,	\
+	  PF_PREEN_OK | PF_NOT_A_FIX | PF_REPAIR, LATCH_NONE,		\
+	  "the %n journal keys can be written into the btree of %d now, in one copy-on-write transaction committed by a single jset") \
 	/* ---- pass 3: prios (02) ---------------------------------------- */	\
 	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\

@@ -1,0 +1,101 @@
+/* test_fsck_replay.c --- fsck -y / -p replay the journal onto the device;
+ * a second fsck -n is clean with nothing to replay and extract still gives
+ * what the kernel served (images/MANIFEST.json).
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static json_t *manifest_case(const char *name)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL);
+	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
+
+	for (size_t i = 0; i < json_array_size(m); i++)
+		if (!strcmp(json_string_value(json_object_get(json_array_get(m, i), "name")), name))
+			ret = json_incref(json_array_get(m, i));
+	json_decref(m);
+	free(text);
+	cr_assert(ret, "%s not in the manifest", name);
+	return ret;
+}
+
+static long summary_int(const char *json, const char *field)
+{
+	json_t *o = json_loads(json, 0, NULL), *v;
+	long r;
+
+	cr_assert(o, "bad JSON: %s", json);
+	v = json_object_get(json_object_get(o, "summary"), field);
+	cr_assert(json_is_integer(v), "no summary.%s in %s", field, json);
+	r = (long)json_integer_value(v);
+	json_decref(o);
+	return r;
+}
+
+static void check_replay(const char *name, bool backing, const char *mode)
+{
+	json_t *m = manifest_case(name);
+	char rel[256], *cache, *bdev = NULL, *out = NULL, *err = NULL, *res = t_tmpfile(0);
+	char sum[65];
+	long to_replay, nkeys = atol(json_string_value(json_object_get(
+		json_object_get(m, "truth_after_reregister"), "nkeys")));
+	int rc;
+
+	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
+	cache = t_image(rel);
+	if (backing) {
+		snprintf(rel, sizeof(rel), "images/%s/backing.img.zst", name);
+		bdev = t_image(rel);
+	}
+	rc = t_run(&out, &err, "fsck -n --json '%s'", cache);
+	cr_assert_eq(rc, 0, "%s: fsck -n rc %d: %s", name, rc, err);
+	to_replay = summary_int(out, "journal_keys_to_replay");
+	cr_assert_eq(summary_int(out, "keys_after_replay"), nkeys);
+	free(out);
+	free(err);
+
+	rc = t_run(&out, &err, "fsck %s '%s'", mode, cache);
+	cr_assert_eq(rc, to_replay ? 1 : 0, "%s: fsck %s rc %d: %s%s", name, mode, rc, out, err);
+	if (to_replay)
+		cr_assert(strstr(out, "journal replayed:"), "%s", out);
+	free(out);
+	free(err);
+
+	rc = t_run(&out, &err, "fsck -n --json '%s'", cache);
+	cr_assert_eq(rc, 0, "%s: second fsck -n rc %d: %s", name, rc, err);
+	cr_assert_eq(summary_int(out, "journal_keys_to_replay"), 0);
+	cr_assert_eq(summary_int(out, "keys"), nkeys, "the btree holds every live key now");
+	cr_assert_eq(summary_int(out, "keys_after_replay"), nkeys);
+	free(out);
+	free(err);
+
+	rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
+		   bdev ? bdev : "", bdev ? "'" : "", res);
+	cr_assert_eq(rc, 0, "%s: extract rc %d: %s", name, rc, err);
+	t_sha256_file(res, sum);
+	cr_assert_str_eq(sum, json_string_value(json_object_get(
+		json_object_get(m, "expected_logical_sha256"), "bcache0")));
+	free(err);
+	json_decref(m);
+}
+
+Test(fsck_replay, s02_empty_nothing_to_do)
+{
+	char *cache = t_image("images/s02-registered-empty/cache.img.zst"), before[65], after[65];
+
+	t_sha256_file(cache, before);
+	cr_assert_eq(t_run(NULL, NULL, "fsck -y '%s'", cache), 0);
+	t_sha256_file(cache, after);
+	cr_assert_str_eq(before, after, "nothing to replay: nothing written");
+}
+Test(fsck_replay, s03_y) { check_replay("s03-writeback-dirty-clean-stop", true, "-y"); }
+Test(fsck_replay, s04_crash_y) { check_replay("s04-writeback-dirty-crash", true, "-y"); }
+Test(fsck_replay, s04_crash_p) { check_replay("s04-writeback-dirty-crash", true, "-p"); }
+Test(fsck_replay, s05_y) { check_replay("s05-btree-depth2", true, "-y"); }
+Test(fsck_replay, s06_flash_p) { check_replay("s06-flash-volume", false, "-p"); }
+Test(fsck_replay, s07_y) { check_replay("s07-writethrough-clean", true, "-y"); }
