@@ -12,6 +12,7 @@ struct bt_command {
 };
 
 static const struct bt_command commands[] = {
+	{ "format",	cmd_format,	"write new bcache superblocks (as make-bcache)" },
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
 	{ "dump-journal", cmd_dump_journal, "print a cache's journal entries" },
 	{ "dump-btree",	cmd_dump_btree,	"print a cache's btree nodes and keys" },

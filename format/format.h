@@ -1,0 +1,152 @@
+/* format.h --- write new bcache superblocks, as make-bcache does.
+ *
+ * bt_format() formats every device of one invocation: cache devices and
+ * backing devices that share one cache-set uuid, so that the kernel attaches
+ * the backing devices to the cache when both are registered. Only the
+ * superblock is written (FORMAT.md 1.10); the kernel initialises the cache
+ * set at its first registration because CACHE_SYNC is 0.
+ *
+ * The work is split into small files:
+ *   opts.c      defaults and checks of the options alone
+ *   build_sb.c  the superblock make-bcache 1.0.8 would build for one device
+ *   probe.c     other signatures on a device (libblkid): find and wipe
+ *   format.c    bt_format(): open, check every device, then write them
+ *
+ * Units: sizes in 512-byte sectors unless the name ends in _bytes.
+ */
+#ifndef BCACHE_TOOL_FORMAT_H
+#define BCACHE_TOOL_FORMAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../libcore/dev.h"
+#include "../libcore/ondisk.h"
+#include "../libcore/printbuf.h"
+#include "../libcore/sb.h"
+
+#define BT_FORMAT_DEFAULT_BUCKET	1024u	/* sectors (512 KiB), make-bcache's default */
+#define BT_FORMAT_MAX_BUCKET		32768u	/* sectors: largest power of two in a u16 */
+#define BT_FORMAT_MIN_BUCKETS		128u	/* kernel read_super_common(), make-bcache */
+#define BT_FORMAT_LABEL_MAX		31u	/* characters; the label stays NUL terminated */
+#define BT_FORMAT_MAX_DEVS		64u
+
+struct bt_format_dev {
+	const char	*path;
+	bool		cache;		/* cache device; else backing device */
+};
+
+struct bt_format_opts {
+	struct bt_format_dev devs[BT_FORMAT_MAX_DEVS];
+	unsigned	nr_devs;
+	unsigned	block_size;	/* sectors; 0: the largest device block (bt_format_default_block()) */
+	unsigned	bucket_size;	/* sectors */
+	uint64_t	data_offset;	/* sectors; backing devices */
+	bool		writeback;	/* backing: BDEV_CACHE_MODE writeback */
+	bool		discard;	/* cache: CACHE_DISCARD */
+	unsigned	replacement;	/* cache: CACHE_REPLACEMENT_* */
+	bool		set_uuid_given;
+	uint8_t		set_uuid[16];	/* shared by every device; random unless given */
+	bool		uuid_given;	/* only with one device */
+	uint8_t		uuid[16];	/* device uuid; random per device unless given */
+	const char	*label;		/* NULL or at most BT_FORMAT_LABEL_MAX characters */
+	bool		wipe_bcache;	/* overwrite an existing bcache superblock */
+	bool		force;		/* overwrite any signature, skip the in-use checks */
+	bool		dry_run;	/* open read-only, report, write nothing */
+};
+
+/* bt_format_opts_init(): make-bcache's defaults, no devices. */
+void bt_format_opts_init(struct bt_format_opts *opts);
+
+/*
+ * bt_format_check_opts(): checks that need no device: sizes are powers of
+ * two within the kernel's limits (read_super_common(): block at most a page
+ * and bucket at least a page for a cache), block <= bucket, data offset >= 16,
+ * a known replacement policy, a short label, at most one cache device
+ * (one cache per set since Linux 5.x), --uuid with one device only, no device
+ * given twice by name. Options that do not apply to any given device are
+ * reported as warnings in warn. Returns 0 or -BT_ERR_FORMAT_BAD_OPTION with
+ * a message.
+ */
+int bt_format_check_opts(const struct bt_format_opts *opts, struct printbuf *warn,
+			 struct printbuf *err);
+
+/*
+ * bt_format_default_block(): the block size make-bcache 1.0.8 chooses for
+ * dev, in sectors: the logical block size of a block device (BLKSSZGET), or
+ * st_blksize of a regular file. For a file this is capped at a page
+ * (8 sectors): make-bcache would write a larger value the kernel refuses for
+ * a cache, on file systems reporting a large st_blksize.
+ */
+unsigned bt_format_default_block(const struct bt_dev *dev);
+
+/*
+ * bt_format_build_sb(): the superblock make-bcache 1.0.8 builds for one
+ * device of dev_sectors sectors with block_size already decided
+ * (opts->block_size is ignored): version 0 for a cache, 1 for a backing
+ * device (4 when data_offset != 16), nbuckets = dev_sectors / bucket_size,
+ * first_bucket = 23 / bucket_size + 1, nr_in_set 1, the bucket size written
+ * for backing devices too. uuid is the device uuid. Fills *sb; checks nothing.
+ */
+void bt_format_build_sb(const struct bt_format_opts *opts, bool cache,
+			unsigned block_size, uint64_t dev_sectors,
+			const uint8_t uuid[16], struct cache_sb *sb);
+
+/* ---- other signatures (probe.c) ------------------------------------- */
+
+#define BT_MAX_SIGNATURES	16
+
+struct bt_signature {
+	char		type[32];	/* blkid TYPE or PTTYPE: "ext4", "swap", "dos", "bcache" */
+	uint64_t	offset;		/* bytes: where its magic lies */
+	bool		ptable;		/* a partition table */
+};
+
+struct bt_signatures {
+	unsigned		nr;
+	bool			truncated;	/* more than BT_MAX_SIGNATURES */
+	struct bt_signature	s[BT_MAX_SIGNATURES];
+};
+
+/*
+ * bt_probe_signatures(): every file system, RAID, swap, bcache or partition
+ * table signature libblkid finds on dev (bad checksums included, as wipefs
+ * lists them). A memory device has none. Returns 0 or -EIO / -ENOMEM with a
+ * message.
+ */
+int bt_probe_signatures(struct bt_dev *dev, struct bt_signatures *sigs,
+			struct printbuf *err);
+
+/*
+ * bt_wipe_signatures(): erase the magic of every signature libblkid finds on
+ * dev (blkid_do_wipe(), as "wipefs -a" does), appending one line per wiped
+ * signature to out. Needs a read-write open. Returns the number wiped or a
+ * negative code with a message.
+ */
+int bt_wipe_signatures(struct bt_dev *dev, struct printbuf *out, struct printbuf *err);
+
+/* ---- the whole job (format.c) ---------------------------------------- */
+
+/*
+ * bt_format(): format every device of opts. First opens every device
+ * (bt_dev_open(), read-write unless dry_run; BT_DEV_FORCE with force, so
+ * mounted, registered or busy devices are refused otherwise), builds and
+ * validates every superblock as the kernel's read_super() would, and checks
+ * for other signatures: a bcache superblock needs wipe_bcache or force,
+ * anything else needs force. Only when every device passes: wipes the other
+ * signatures, zeroes bytes 0..4095, writes the 4 KiB superblock block at
+ * byte 4096 (the struct then zeroes), flushes, reads it back and validates
+ * it. With dry_run nothing is written and the superblocks are printed.
+ *
+ * out gets one summary line per device (and in dry-run the superblock
+ * fields); warn gets warnings (cache of 512 buckets or fewer). Returns 0 or
+ * a negative code with a message in err: -BT_ERR_FORMAT_BAD_OPTION,
+ * -BT_ERR_SIGNATURE_PRESENT, -BT_ERR_SB_* (the kernel would refuse the
+ * superblock, e.g. SB_NOT_ENOUGH_BUCKETS), -BT_ERR_DEV_*, -errno.
+ * Devices are written in order; a failure after the first write leaves the
+ * earlier devices formatted (the message says which).
+ */
+int bt_format(const struct bt_format_opts *opts, struct printbuf *out,
+	      struct printbuf *warn, struct printbuf *err);
+
+#endif /* BCACHE_TOOL_FORMAT_H */
