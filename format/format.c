@@ -122,11 +122,40 @@ static int decide_block(const struct bt_format_opts *o, const struct fmt_dev *de
 	return 0;
 }
 
+/* Warnings about a valid superblock, each naming the device. */
+static void warn_sb(const struct fmt_dev *d, struct printbuf *warn)
+{
+	struct printbuf w = PRINTBUF;
+	const char *s;
+
+	if (!d->fd->cache && d->sb.data_offset % d->sb.block_size) {
+		prt_printf(warn, "warning: '%s': data offset %llu sectors is not a multiple of "
+			   "the block size (%u sectors)", d->dev.path,
+			   (unsigned long long)d->sb.data_offset, d->sb.block_size);
+		prt_newline(warn);
+	}
+	bt_sb_warnings(&d->sb, &w);
+	for (s = printbuf_str(&w); *s; ) {
+		size_t len = strcspn(s, "\n");
+
+		if (!strncmp(s, "warning: ", 9))
+			prt_printf(warn, "warning: '%s': %.*s", d->dev.path, (int)len - 9, s + 9);
+		else if (len)
+			prt_printf(warn, "%.*s", (int)len, s);
+		if (len)
+			prt_newline(warn);
+		s += len;
+		if (*s)
+			s++;
+	}
+	printbuf_exit(&w);
+}
+
 /* Build, encode and validate one superblock as the kernel's read_super() would. */
 static int build_one(const struct bt_format_opts *o, struct fmt_dev *d, unsigned block,
 		     struct printbuf *warn, struct printbuf *err)
 {
-	struct printbuf w = PRINTBUF, verr = PRINTBUF;
+	struct printbuf verr = PRINTBUF;
 	uint8_t uuid[16];
 	int ret;
 
@@ -154,31 +183,7 @@ static int build_one(const struct bt_format_opts *o, struct fmt_dev *d, unsigned
 		printbuf_exit(&verr);
 		return ret;
 	}
-	if (!d->fd->cache && d->sb.data_offset % d->sb.block_size) {
-		prt_printf(warn, "warning: '%s': data offset %llu sectors is not a multiple of "
-			   "the block size (%u sectors)", d->dev.path,
-			   (unsigned long long)d->sb.data_offset, d->sb.block_size);
-		prt_newline(warn);
-	}
-	if (bt_sb_warnings(&d->sb, &w)) {
-		const char *s = printbuf_str(&w);
-
-		/* name the device in each "warning: ..." line */
-		while (*s) {
-			size_t len = strcspn(s, "\n");
-
-			if (!strncmp(s, "warning: ", 9))
-				prt_printf(warn, "warning: '%s': %.*s", d->dev.path,
-					   (int)len - 9, s + 9);
-			else
-				prt_printf(warn, "%.*s", (int)len, s);
-			prt_newline(warn);
-			s += len;
-			if (*s)
-				s++;
-		}
-	}
-	printbuf_exit(&w);
+	warn_sb(d, warn);
 	return 0;
 }
 

@@ -495,6 +495,23 @@ Test(format, refuses_too_few_buckets)
 	cr_assert_neq(t_sh(NULL, NULL, "make-bcache -C '%s'", dev), 0);
 }
 
+Test(format, refuses_a_busy_device)
+{
+	char *dev = tmp(300 * MiB), *out = NULL, *err = NULL;
+	char before[65], after[65];
+	const char *bin = getenv("BT_BIN");
+
+	t_sha256_file(dev, before);
+	/* another program holds the device (flock(1) takes the lock bcache-tool takes) */
+	cr_assert_eq(t_sh(&out, &err, "flock -x '%s' '%s' format -C '%s'", dev, bin, dev), 8,
+		     "%s%s", out, err);
+	cr_expect(strstr(err, "locked"), "%s", err);
+	t_sha256_file(dev, after);
+	cr_assert_str_eq(before, after);
+	free(out);
+	free(err);
+}
+
 Test(format, warns_on_512_buckets)
 {
 	char *dev = tmp(256 * MiB), *err = NULL, *out;
