@@ -57,6 +57,11 @@ struct bt_write_ctx {
 	/* keys to journal in the new jset (normally none) */
 	uint64_t		*journal_keys;
 	size_t			journal_u64s;
+
+	/* private to alloc.c / commit.c */
+	struct bt_bucket	*saved_buckets;	/* c->buckets at bt_write_begin() */
+	uint64_t		alloc_cursor;	/* next bucket bt_bucket_alloc() looks at */
+	bool			active;		/* between begin and commit/abort */
 };
 
 /*
@@ -75,6 +80,8 @@ int bt_mark_buckets(struct cache_set *c, struct bt_node_cache *nc, struct printb
 int bt_write_begin(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_cache *nc);
 /* Drop a transaction: nothing of it was committed (in-memory bucket state restored). */
 void bt_write_abort(struct bt_write_ctx *w);
+/* Free a transaction's memory, leaving c as it is (bt_commit() does it). */
+void bt_write_end(struct bt_write_ctx *w);
 
 /*
  * bt_bucket_alloc(): a free bucket (mark NONE, not pinned, not metadata,
