@@ -139,7 +139,6 @@ struct bt_format_layout {
 	uint64_t	uuid_bucket;
 	uint64_t	root_bucket;
 	unsigned	node_sectors;		/* size of the root node */
-	unsigned	meta_sectors;		/* KEY_SIZE of the uuid key */
 	unsigned	jset_idx;		/* journal bucket index of the first jset */
 };
 

@@ -26,11 +26,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "../libcore/bset.h"
 #include "../libcore/btree.h"
 #include "../libcore/cache_set.h"
+#include "../libcore/encode.h"
 #include "../libcore/errcode.h"
 #include "../libcore/journal.h"
 #include "../libcore/prio.h"
@@ -61,7 +61,6 @@ int bt_format_init_plan(const struct cache_sb *mb_sb, struct cache_sb *sb,
 	l->journal_buckets = clamp_u(sb->nbuckets >> 7, 2, SB_JOURNAL_BUCKETS);
 	l->prio_buckets = c.prio_buckets;
 	l->node_sectors = c.btree_node_sectors;
-	l->meta_sectors = (unsigned)(c.meta_bucket_bytes >> SECTOR_SHIFT);
 	next = sb->first_bucket + (uint64_t)l->journal_buckets;
 	l->prio_bucket = next;
 	next += l->prio_buckets;
@@ -103,82 +102,6 @@ void bt_format_layout_to_text(struct printbuf *out, const struct cache_sb *sb,
 		   (unsigned long long)sb->d[l->jset_idx]);
 }
 
-/* ---- encoders (to be replaced by libcore/write's when they land) ------- */
-
-/* A random non-zero u64 (bset seq, btree.c bch_btree_node_alloc()). */
-static uint64_t random_seq(void)
-{
-	uint64_t v = 0;
-
-	while (!v)
-		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-			v = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&v;
-	return v;
-}
-
-/* KEY(inode, offset, size) with one pointer (gen, sector, dev). */
-static void make_ptr_key(struct bkey_padded *kp, uint64_t inode, uint64_t offset,
-			 uint64_t size, uint8_t gen, uint64_t sector, unsigned dev)
-{
-	struct bkey *k = (struct bkey *)kp;
-
-	memset(kp, 0, sizeof(*kp));
-	bkey_init_pos(k, inode, offset, size);
-	SET_KEY_PTRS(k, 1);
-	SET_PTR(k, 0, gen, sector, dev);
-}
-
-/* One prio_set of the chain (super.c bch_prio_write()): entries for buckets [first, first+n). */
-static void encode_pset(const struct cache_set *c, void *buf, uint64_t seq, uint64_t next,
-			const uint8_t *gens, const uint16_t *prios, uint64_t first, uint64_t n)
-{
-	struct prio_set *p = buf;
-
-	memset(buf, 0, c->meta_bucket_bytes);
-	p->magic = htole64(c->pset_magic);
-	p->seq = htole64(seq);
-	p->next_bucket = htole64(next);
-	for (uint64_t i = 0; i < n; i++) {
-		p->data[i].prio = htole16(prios[first + i]);
-		p->data[i].gen = gens[first + i];
-	}
-	p->csum = htole64(bt_pset_csum(buf, c->meta_bucket_bytes));
-}
-
-/* An empty node: one bset, keys 0 (btree.c bch_btree_node_alloc() + write). */
-static void encode_empty_node(const struct cache_set *c, void *buf, size_t bytes,
-			      const struct bkey *node_key)
-{
-	struct bset *i = buf;
-
-	memset(buf, 0, bytes);
-	i->magic = htole64(c->bset_magic);
-	i->seq = htole64(random_seq());
-	i->version = htole32(BCACHE_BSET_VERSION);
-	i->keys = 0;
-	i->csum = htole64(bt_bset_csum(i, bk_ptr(node_key, 0)));
-}
-
-/* A meta jset without keys (journal.c journal_write_unlocked()). */
-static void encode_meta_jset(const struct cache_set *c, void *buf, size_t bytes, uint64_t seq,
-			     const struct bkey_padded *root, unsigned level,
-			     const struct bkey_padded *uuid, uint64_t prio_bucket)
-{
-	struct jset *j = buf;
-
-	memset(buf, 0, bytes);
-	j->magic = htole64(c->jset_magic);
-	j->seq = htole64(seq);
-	j->version = htole32(BCACHE_JSET_VERSION);
-	j->keys = 0;
-	j->last_seq = htole64(seq);
-	memcpy(j->uuid_bucket, uuid, sizeof(j->uuid_bucket));
-	memcpy(j->btree_root, root, sizeof(j->btree_root));
-	j->btree_level = htole16((uint16_t)level);
-	j->prio_bucket[c->nr_this_dev] = htole64(prio_bucket);
-	j->csum = htole64(bt_jset_csum(j));
-}
-
 /* ---- writing ---------------------------------------------------------- */
 
 static int zero_range(struct bt_dev *dev, uint64_t off, uint64_t len, const char *what,
@@ -200,42 +123,38 @@ static int zero_range(struct bt_dev *dev, uint64_t off, uint64_t len, const char
 	return ret;
 }
 
+/* super.c bch_prio_write(): gens and prios of every bucket, chain bucket by chain bucket. */
 static int write_prios(struct bt_dev *dev, const struct cache_set *c,
 		       const struct bt_format_layout *l, struct printbuf *err)
 {
-	uint8_t *gens = calloc(c->nbuckets, 1);
-	uint16_t *prios = calloc(c->nbuckets, sizeof(*prios));
+	struct bt_bucket *buckets = calloc(c->nbuckets, sizeof(*buckets));
 	void *buf = malloc(c->meta_bucket_bytes);
 	uint64_t meta[] = { l->uuid_bucket, l->root_bucket };
 	int ret = 0;
 
-	if (!gens || !prios || !buf) {
+	if (!buckets || !buf) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (unsigned i = 0; i < l->prio_buckets; i++) {
-		gens[l->prio_bucket + i] = 1;
-		prios[l->prio_bucket + i] = BTREE_PRIO;
+		buckets[l->prio_bucket + i].gen = 1;
+		buckets[l->prio_bucket + i].prio = BTREE_PRIO;
 	}
 	for (unsigned i = 0; i < 2; i++) {
-		gens[meta[i]] = 1;
-		prios[meta[i]] = BTREE_PRIO;
+		buckets[meta[i]].gen = 1;
+		buckets[meta[i]].prio = BTREE_PRIO;
 	}
 	for (unsigned i = 0; !ret && i < l->prio_buckets; i++) {
-		uint64_t first = (uint64_t)i * c->prios_per_bucket;
-		uint64_t n = c->nbuckets - first < c->prios_per_bucket
-			? c->nbuckets - first : c->prios_per_bucket;
 		/* the last next_bucket points at the previous chain: there is none */
 		uint64_t next = i + 1 < l->prio_buckets ? l->prio_bucket + i + 1 : 0;
 
-		encode_pset(c, buf, 1, next, gens, prios, first, n);
+		bt_prio_set_encode(c, i, buckets, 1, next, buf);
 		ret = bt_dev_write(dev, buf, c->meta_bucket_bytes,
 				   bt_bucket_to_sector(c, l->prio_bucket + i) << SECTOR_SHIFT,
 				   "prio bucket", err);
 	}
 out:
-	free(gens);
-	free(prios);
+	free(buckets);
 	free(buf);
 	return ret;
 }
@@ -245,9 +164,11 @@ int bt_format_init_write(struct bt_dev *dev, const struct cache_sb *sb,
 			 struct printbuf *err)
 {
 	struct cache_set c = { 0 };
-	struct bkey_padded root, uuid;
+	struct bkey_padded root, uuid, max;
 	size_t node_bytes = (size_t)l->node_sectors << SECTOR_SHIFT;
+	struct bt_jset_fields f = { 0 };
 	void *buf = NULL;
+	long n;
 	int ret;
 
 	c.dev = dev;
@@ -264,34 +185,45 @@ int bt_format_init_write(struct bt_dev *dev, const struct cache_sb *sb,
 	if (ret)
 		return ret;
 
-	/* super.c __uuid_write(): the whole (all-zero) slot array */
-	make_ptr_key(&uuid, 0, 0, l->meta_sectors, 1, bt_bucket_to_sector(&c, l->uuid_bucket),
-		     c.nr_this_dev);
-	ret = zero_range(dev, bt_bucket_to_sector(&c, l->uuid_bucket) << SECTOR_SHIFT,
-			 c.meta_bucket_bytes, "uuid bucket", err);
-	if (ret)
-		return ret;
-
-	/* the root: an empty leaf whose key is MAX_KEY */
-	make_ptr_key(&root, MAX_KEY_INODE, MAX_KEY_OFFSET, l->node_sectors, 1,
-		     bt_bucket_to_sector(&c, l->root_bucket), c.nr_this_dev);
-	buf = malloc(node_bytes > SB_SIZE ? node_bytes : SB_SIZE);
+	buf = calloc(1, node_bytes > c.meta_bucket_bytes ? node_bytes : c.meta_bucket_bytes);
 	if (!buf)
 		return -ENOMEM;
-	encode_empty_node(&c, buf, node_bytes, (struct bkey *)&root);
-	ret = bt_dev_write(dev, buf, node_bytes,
-			   bt_bucket_to_sector(&c, l->root_bucket) << SECTOR_SHIFT,
-			   "btree root", err);
+
+	/* super.c __uuid_write(): the whole (all-empty) slot array */
+	bt_uuid_ptr_key(&c, l->uuid_bucket, 1, &uuid);
+	bt_uuid_bucket_encode(&c, NULL, buf);
+	ret = bt_dev_write(dev, buf, c.meta_bucket_bytes,
+			   bt_bucket_to_sector(&c, l->uuid_bucket) << SECTOR_SHIFT,
+			   "uuid bucket", err);
+	if (ret)
+		goto out;
+
+	/* the root: an empty leaf whose key is MAX_KEY; the rest of the node zeroed */
+	memset(&max, 0, sizeof(max));
+	bkey_init_pos((struct bkey *)&max, MAX_KEY_INODE, MAX_KEY_OFFSET, 0);
+	bt_node_ptr_key(&c, l->root_bucket, 1, (struct bkey *)&max, &root);
+	memset(buf, 0, node_bytes);
+	n = bt_bset_encode(&c, buf, node_bytes, bt_random_seq(), NULL, 0,
+			   bk_ptr((struct bkey *)&root, 0), err);
+	ret = n < 0 ? (int)n : bt_dev_write(dev, buf, node_bytes,
+					    bt_bucket_to_sector(&c, l->root_bucket) << SECTOR_SHIFT,
+					    "btree root", err);
 	if (!ret)
 		ret = bt_dev_flush(dev, err);
 	if (ret)
 		goto out;
 
-	/* the first journal entry: one block */
-	encode_meta_jset(&c, buf, bt_block_bytes(&c), 1, &root, 0, &uuid, l->prio_bucket);
-	ret = bt_dev_write(dev, buf, bt_block_bytes(&c),
-			   bt_bucket_to_sector(&c, sb->d[l->jset_idx]) << SECTOR_SHIFT,
-			   "journal entry", err);
+	/* the first journal entry (journal.c journal_write_unlocked()): one block */
+	f.seq = 1;
+	f.last_seq = 1;
+	f.btree_root = (struct bkey *)&root;
+	f.btree_level = 0;
+	f.uuid_bucket = (struct bkey *)&uuid;
+	f.prio_bucket = l->prio_bucket;
+	n = bt_jset_encode(&c, buf, node_bytes, &f, err);
+	ret = n < 0 ? (int)n : bt_dev_write(dev, buf, (size_t)n,
+					    bt_bucket_to_sector(&c, sb->d[l->jset_idx]) << SECTOR_SHIFT,
+					    "journal entry", err);
 	if (!ret)
 		ret = bt_dev_flush(dev, err);
 	if (ret)
