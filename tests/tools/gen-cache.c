@@ -11,7 +11,8 @@
  * device, and bt_commit() (prio chain, uuid bucket, jset). Optionally some
  * extents go into the new jset instead of the leaves (--journal-keys), and
  * some into buckets whose gen is then bumped, making their pointers stale
- * (--stale).
+ * (--stale). With --scatter consecutive extents go to two alternating
+ * buckets, so that no two of them can merge (one key per extent).
  *
  * It prints, for each uuid slot, the sha256 of the logical content the
  * kernel should serve for it (/dev/bcacheN), computed from its own list of
@@ -64,6 +65,8 @@ struct opts {
 	const char	*sums;		/* output of the sha256 lines, NULL: stdout */
 	const char	*keys;		/* list of the generated extents */
 	bool		quiet;
+	bool		scatter;	/* consecutive extents in different buckets: no merging */
+	bool		stale_dirty;	/* stale pointers on dirty data too (lost data) */
 };
 
 /* One generated extent. */
@@ -177,14 +180,26 @@ static int plan_extents(struct gen *g)
 		pos += (1 + rnd(&s, 16)) * o->block;
 		sl->sectors = ((pos - sl->data_offset) + 2047) / 2048 * 2048;
 	}
-	/* stale and journaled extents: distinct random picks */
-	for (uint64_t k = 0; k < o->stale && k < g->nr_ext; ) {
-		struct ext *e = &g->ext[rnd(&s, g->nr_ext)];
+	/*
+	 * Stale and journaled extents: distinct random picks. A stale pointer
+	 * is normally clean data of a backing device whose bucket was reclaimed
+	 * (a consistent cache); with --stale-dirty (or without backing devices)
+	 * any extent, dirty ones included: dirty data lost, as fsck reports.
+	 */
+	{
+		uint64_t cand = 0, k = 0;
+		bool any = o->stale_dirty || !o->bdevs;
 
-		if (!e->stale) {
-			/* reclaimed clean data; flash volume data is always dirty (lost) */
+		for (uint64_t i = 0; i < g->nr_ext; i++)
+			cand += any || !g->slot[g->ext[i].slot].flash;
+		for (; k < o->stale && k < cand; ) {
+			struct ext *e = &g->ext[rnd(&s, g->nr_ext)];
+
+			if (e->stale || (!any && g->slot[e->slot].flash))
+				continue;
 			e->stale = 1;
-			e->dirty = g->slot[e->slot].flash;
+			if (!any)
+				e->dirty = 0;
 			k++;
 		}
 	}
@@ -206,19 +221,26 @@ static unsigned node_capacity(const struct gen *g, unsigned node_sectors)
 	return (unsigned)(((uint64_t)node_sectors * 512 - BSET_HEADER_BYTES) / 24);
 }
 
-/* Buckets the set needs: data (two streams), nodes, metadata, journal; >= 1024. */
+/* The data stream of extent i: live (one, or two alternating with scatter) or stale. */
+static unsigned stream_of(const struct gen *g, uint64_t i)
+{
+	return g->ext[i].stale ? 2 : g->o.scatter ? (unsigned)(i & 1) : 0;
+}
+
+/* Buckets the set needs: data (three streams), nodes, metadata, journal; >= 1024. */
 static uint64_t plan_buckets(struct gen *g, unsigned node_sectors, unsigned kpl, unsigned fan)
 {
-	uint64_t data[2] = { 0, 0 }, room[2] = { 0, 0 }, nodes, n, nb;
+	uint64_t data[3] = { 0, 0, 0 }, room[3] = { 0, 0, 0 }, nodes, n, nb;
 
 	for (uint64_t i = 0; i < g->nr_ext; i++) {
 		const struct ext *e = &g->ext[i];
+		unsigned k = stream_of(g, i);
 
-		if (room[e->stale] < e->sectors) {
-			data[e->stale]++;
-			room[e->stale] = g->o.bucket;
+		if (room[k] < e->sectors) {
+			data[k]++;
+			room[k] = g->o.bucket;
 		}
-		room[e->stale] -= e->sectors;
+		room[k] -= e->sectors;
 	}
 	n = (g->nr_ext + kpl - 1) / kpl;
 	nodes = n ? n : 1;
@@ -227,6 +249,7 @@ static uint64_t plan_buckets(struct gen *g, unsigned node_sectors, unsigned kpl,
 		nodes += n;
 	}
 	(void)node_sectors;
+	data[0] += data[2];
 	nb = 23 / g->o.bucket + 1 + data[0] + data[1] + nodes + 16;
 	for (int i = 0; i < 3; i++) {
 		uint64_t prio = (nb * 3 + (uint64_t)g->o.bucket * 512 - 40 - 1) /
@@ -559,7 +582,7 @@ static int build_set(struct gen *g)
 	struct cache_set c;
 	struct bt_node_cache *nc = NULL;
 	struct bt_write_ctx w;
-	struct stream st[2] = { { 0 }, { 0 } };
+	struct stream st[3] = { { 0 }, { 0 }, { 0 } };
 	bool began = false;
 	int ret;
 
@@ -577,8 +600,8 @@ static int build_set(struct gen *g)
 	if (ret)
 		goto out;
 	began = true;
-	st[1].stale = true;
-	for (int i = 0; i < 2; i++) {
+	st[2].stale = true;
+	for (int i = 0; i < 3; i++) {
 		st[i].buf = malloc((size_t)c.bucket_size << SECTOR_SHIFT);
 		if (!st[i].buf) {
 			ret = -ENOMEM;
@@ -586,14 +609,14 @@ static int build_set(struct gen *g)
 		}
 	}
 	for (uint64_t i = 0; i < g->nr_ext && !ret; i++)
-		ret = stream_put(g, &w, &st[g->ext[i].stale], &g->ext[i], &err);
-	for (int i = 0; i < 2 && !ret; i++)
+		ret = stream_put(g, &w, &st[stream_of(g, i)], &g->ext[i], &err);
+	for (int i = 0; i < 3 && !ret; i++)
 		ret = stream_flush(&w, &st[i], &err);
 	if (ret)
 		goto out;
 	/* the buckets of stale extents were reused: their gen moved on */
-	for (size_t i = 0; i < st[1].nr_buckets; i++)
-		c.buckets[st[1].buckets[i]].gen++;
+	for (size_t i = 0; i < st[2].nr_buckets; i++)
+		c.buckets[st[2].buckets[i]].gen++;
 
 	ret = build_tree(g, &w, &err);
 	if (ret)
@@ -613,7 +636,7 @@ out:
 		free(w.journal_keys);
 		bt_write_abort(&w);
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		free(st[i].buf);
 		free(st[i].buckets);
 	}
@@ -780,7 +803,7 @@ int main(int argc, const char **argv)
 	char *bucket = NULL, *block = NULL, *cset = NULL, *sums = NULL, *keys = NULL;
 	long long extents = 1000000, stale = 0, seed = 1;
 	int bdevs = 1, flash = 1, max_blocks = 1, max_gap = 2, jkeys = 0, leaf = 0, fan = 0;
-	int quiet = 0, rc;
+	int quiet = 0, scatter = 0, stale_dirty = 0, rc;
 	double dirty = 0.5;
 	struct poptOption opts[] = {
 		{ "extents", 'n', POPT_ARG_LONGLONG, &extents, 0, "extents (default 1000000)", "N" },
@@ -794,7 +817,10 @@ int main(int argc, const char **argv)
 		  "extent size 1..N blocks (default 1)", "N" },
 		{ "max-gap", 0, POPT_ARG_INT, &max_gap, 0,
 		  "gap before an extent 0..N blocks (default 2)", "N" },
-		{ "stale", 0, POPT_ARG_LONGLONG, &stale, 0, "stale pointers (default 0)", "N" },
+		{ "stale", 0, POPT_ARG_LONGLONG, &stale, 0,
+		  "stale pointers on clean backing-device data (default 0)", "N" },
+		{ "stale-dirty", 0, POPT_ARG_NONE, &stale_dirty, 0,
+		  "--stale picks dirty and flash extents too (lost data)", NULL },
 		{ "journal-keys", 0, POPT_ARG_INT, &jkeys, 0,
 		  "extents journaled instead of put in leaves (default 0)", "N" },
 		{ "leaf-keys", 0, POPT_ARG_INT, &leaf, 0, "keys per leaf (default 3/4 full)", "N" },
@@ -803,6 +829,8 @@ int main(int argc, const char **argv)
 		{ "cset-uuid", 0, POPT_ARG_STRING, &cset, 0, "cache set uuid", "UUID" },
 		{ "sums", 'o', POPT_ARG_STRING, &sums, 0, "write the report here", "FILE" },
 		{ "keys", 0, POPT_ARG_STRING, &keys, 0, "list the generated extents", "FILE" },
+		{ "scatter", 0, POPT_ARG_NONE, &scatter, 0,
+		  "put consecutive extents in different buckets (no merging)", NULL },
 		{ "quiet", 'q', POPT_ARG_NONE, &quiet, 0, "no progress on stderr", NULL },
 		POPT_AUTOHELP
 		POPT_TABLEEND
@@ -834,6 +862,7 @@ int main(int argc, const char **argv)
 		.stale = (uint64_t)stale, .journal_keys = (unsigned)jkeys,
 		.leaf_keys = (unsigned)leaf, .fanout = (unsigned)fan, .seed = (uint64_t)seed,
 		.cset_uuid = cset, .sums = sums, .keys = keys, .quiet = quiet,
+		.scatter = scatter, .stale_dirty = stale_dirty,
 	};
 	if ((bucket && parse_bytes("bucket size", bucket, &g.o.bucket)) ||
 	    (block && parse_bytes("block size", block, &g.o.block)))
