@@ -12,14 +12,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "helpers.h"
 #include "libcore/btree.h"
 #include "libcore/cache_set.h"
 #include "libcore/dev.h"
 #include "libcore/errcode.h"
+#include "libcore/mark.h"
+#include "libcore/node_cache.h"
+#include "format/format.h"
 #include "libcore/ondisk.h"
 #include "libcore/uuid.h"
+#include "libcore/write.h"
 
 #define MiB (1024ULL * 1024)
 #define S03_SET "bc5b4bf2-3c13-4649-b6c3-f7028c8ee488"
@@ -280,4 +285,109 @@ Test(format_init, dumps_of_the_new_set)
 	cr_expect(strstr(out, "sb.csum") && strstr(out, "[match]"), "%s", out);
 	free(out);
 	free(path);
+}
+
+/* ---- the initial gc mark pass over the new set ------------------------- */
+
+Test(format_init, marks_of_the_new_set)
+{
+	char *path = formatted(128 * MiB, "--bucket 128k");
+	struct opened o;
+	struct cache_set *c = &o.c;
+	struct bt_node_cache *nc;
+	struct printbuf err = PRINTBUF;
+	unsigned meta = 0;
+
+	open_set(path, &o);
+	nc = bt_node_cache_new(c, 1 << 20, 0);
+	cr_assert(nc);
+	/* the kernel's bch_btree_check() + gc finish, conflicts counted */
+	bt_mark_reset(c);
+	cr_expect_eq(bt_mark_key(c, (struct bkey *)&c->root_key, c->root_level + 1), 0);
+	cr_expect_eq(bt_mark_journal(c), 0);
+	cr_expect_eq(bt_mark_finish(c), 0);
+	/* METADATA: 8 journal buckets, 1 prio bucket, the uuid bucket, the root; nothing else */
+	for (uint64_t b = 0; b < c->nbuckets; b++) {
+		bool want = (b >= 1 && b <= 8) || b == c->prio_start ||
+			    b == PTR_BUCKET_NR(c, (struct bkey *)&c->uuid_key, 0) ||
+			    b == PTR_BUCKET_NR(c, (struct bkey *)&c->root_key, 0);
+
+		meta += c->buckets[b].mark == GC_MARK_METADATA;
+		cr_assert_eq(c->buckets[b].mark, want ? GC_MARK_METADATA : GC_MARK_NONE,
+			     "bucket %llu mark %u", (unsigned long long)b, c->buckets[b].mark);
+		/* nothing stale, no gen raised by a pointer ahead of the prio chain */
+		cr_assert_eq(c->buckets[b].gen, c->buckets[b].disk_gen, "bucket %llu",
+			     (unsigned long long)b);
+	}
+	cr_expect_eq(meta, 11);
+	/* and write.h's own pass agrees */
+	cr_expect_eq(bt_mark_buckets(c, nc, &err), 0, "%s", printbuf_str(&err));
+	bt_node_cache_free(nc);
+	printbuf_exit(&err);
+	close_set(&o);
+	free(path);
+}
+
+/* ---- crash safety: the synced superblock is the last write -------------- */
+
+Test(format_init, interrupted_init_leaves_an_unsynced_cache, .timeout = 120)
+{
+	const uint64_t size = 128 * MiB;
+	uint8_t *buf = calloc(1, size), block[SB_SIZE];
+	struct bt_format_opts fo;
+	struct bt_format_layout l;
+	struct cache_sb mb, sb;
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev;
+	unsigned long writes;
+	int ret;
+
+	cr_assert(buf);
+	bt_format_opts_init(&fo);
+	fo.bucket_size = 256;
+	uuid_generate(fo.set_uuid);
+	{
+		uint8_t uuid[16];
+
+		uuid_generate(uuid);
+		bt_format_build_sb(&fo, true, 8, size >> 9, uuid, &mb);
+	}
+	cr_assert_eq(bt_format_init_plan(&mb, &sb, &l, &err), 0, "%s", printbuf_str(&err));
+
+	/* a full run: how many writes it takes */
+	bt_dev_open_mem(&dev, "mem.img", buf, size, false);
+	memset(block, 0, sizeof(block));
+	cr_assert_eq(bt_sb_write(&dev, block, &mb, &err), 0);
+	dev.nr_writes = 0;
+	memset(block, 0, sizeof(block));
+	cr_assert_eq(bt_format_init_write(&dev, &sb, &l, block, &err), 0, "%s", printbuf_str(&err));
+	writes = dev.nr_writes;
+	cr_assert_geq(writes, 5);
+	cr_assert_eq(bt_format_init_verify(&dev, &l, &err), 0, "%s", printbuf_str(&err));
+	bt_dev_close(&dev);
+
+	/* stopped after every possible write: never a half-made synced set */
+	for (unsigned long limit = 0; limit < writes; limit++) {
+		struct cache_set c;
+
+		memset(buf, 0, size);
+		bt_dev_open_mem(&dev, "mem.img", buf, size, false);
+		memset(block, 0, sizeof(block));
+		cr_assert_eq(bt_sb_write(&dev, block, &mb, &err), 0);
+		dev.nr_writes = 0;
+		dev.write_limit = (long)limit;
+		memset(block, 0, sizeof(block));
+		ret = bt_format_init_write(&dev, &sb, &l, block, &err);
+		cr_assert_eq(ret, -BT_ERR_WRITE_LIMIT, "limit %lu: %d", limit, ret);
+		printbuf_reset(&err);
+		dev.write_limit = -1;
+		ret = bt_cache_set_open(&c, &dev, 0, &err);
+		cr_assert_eq(ret, -BT_ERR_NO_CACHE_SET, "limit %lu: %d %s", limit, ret,
+			     printbuf_str(&err));
+		printbuf_reset(&err);
+		bt_cache_set_exit(&c);
+		bt_dev_close(&dev);
+	}
+	printbuf_exit(&err);
+	free(buf);
 }
