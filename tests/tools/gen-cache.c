@@ -939,5 +939,10 @@ int main(int argc, const char **argv)
 	free(paths);
 	free(g.ext);
 	poptFreeContext(pc);
+	free(bucket);
+	free(block);
+	free(cset);
+	free(sums);
+	free(keys);
 	return 0;
 }
