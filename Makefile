@@ -82,7 +82,7 @@ asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 		tools-only
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 \
 		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		BT_BIN=$(abspath build-asan/bcache-tool) BT_SRCDIR=$(CURDIR) BT_BUILD=$(abspath build-asan) \
 		build-asan/tests/run-tests $(CRITERION_ARGS)

@@ -19,6 +19,7 @@
 #define EXIT_USAGE	16
 
 int cmd_format(int argc, const char **argv);
+int cmd_fsck(int argc, const char **argv);
 int cmd_show_super(int argc, const char **argv);
 int cmd_dump_journal(int argc, const char **argv);
 int cmd_dump_btree(int argc, const char **argv);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../libcore/bkey.h"
+#include "../libcore/bkey_json.h"
 #include "../libcore/btree.h"
 #include "../libcore/cache_set.h"
 #include "../libcore/errcode.h"
@@ -65,32 +66,13 @@ static void key_marker(const struct dump_ctx *d, const struct bkey *k, unsigned 
 
 static json_t *key_json(const struct dump_ctx *d, const struct bkey *k, unsigned level)
 {
-	struct printbuf pb = PRINTBUF, mk = PRINTBUF;
-	json_t *o = json_object(), *ptrs = json_array();
+	struct printbuf mk = PRINTBUF;
+	json_t *o = bt_bkey_to_json(d->c, k);
 	bool live;
 
-	bt_bkey_to_text(&pb, k);
 	key_marker(d, k, level, &mk, &live);
-	json_object_set_new(o, "text", json_string(printbuf_str(&pb)));
-	json_object_set_new(o, "inode", json_integer((json_int_t)KEY_INODE(k)));
-	json_object_set_new(o, "start", json_integer((json_int_t)KEY_START(k)));
-	json_object_set_new(o, "offset", json_integer((json_int_t)KEY_OFFSET(k)));
-	json_object_set_new(o, "size", json_integer((json_int_t)KEY_SIZE(k)));
-	json_object_set_new(o, "dirty", json_boolean(KEY_DIRTY(k)));
-	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
-		json_t *p = json_object();
-
-		json_object_set_new(p, "dev", json_integer((json_int_t)PTR_DEV(k, i)));
-		json_object_set_new(p, "offset", json_integer((json_int_t)PTR_OFFSET(k, i)));
-		json_object_set_new(p, "gen", json_integer((json_int_t)PTR_GEN(k, i)));
-		json_object_set_new(p, "stale", json_integer(bt_ptr_available(k, i) ?
-							    bt_ptr_stale(d->c, k, i) : 0));
-		json_array_append_new(ptrs, p);
-	}
-	json_object_set_new(o, "ptrs", ptrs);
 	json_object_set_new(o, "live", json_boolean(live));
 	json_object_set_new(o, "status", json_string(printbuf_str(&mk)));
-	printbuf_exit(&pb);
 	printbuf_exit(&mk);
 	return o;
 }

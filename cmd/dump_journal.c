@@ -4,34 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../libcore/bkey_json.h"
 #include "../libcore/cache_set.h"
 #include "../libcore/errcode.h"
 #include "../libcore/journal.h"
 #include "cmds.h"
-
-static json_t *key_json(const struct bkey *k)
-{
-	struct printbuf pb = PRINTBUF;
-	json_t *o = json_object(), *ptrs = json_array();
-
-	bt_journal_key_to_text(&pb, k);
-	json_object_set_new(o, "text", json_string(printbuf_str(&pb)));
-	json_object_set_new(o, "inode", json_integer((json_int_t)KEY_INODE(k)));
-	json_object_set_new(o, "offset", json_integer((json_int_t)KEY_OFFSET(k)));
-	json_object_set_new(o, "size", json_integer((json_int_t)KEY_SIZE(k)));
-	json_object_set_new(o, "dirty", json_boolean(KEY_DIRTY(k)));
-	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
-		json_t *p = json_object();
-
-		json_object_set_new(p, "dev", json_integer((json_int_t)PTR_DEV(k, i)));
-		json_object_set_new(p, "offset", json_integer((json_int_t)PTR_OFFSET(k, i)));
-		json_object_set_new(p, "gen", json_integer((json_int_t)PTR_GEN(k, i)));
-		json_array_append_new(ptrs, p);
-	}
-	json_object_set_new(o, "ptrs", ptrs);
-	printbuf_exit(&pb);
-	return o;
-}
 
 /* A key from a 64-byte jset slot; NULL when its pointer count overflows the slot. */
 static json_t *slot_json(const uint64_t slot[BKEY_PAD])
@@ -41,7 +18,7 @@ static json_t *slot_json(const uint64_t slot[BKEY_PAD])
 	memcpy(tmp.w, slot, sizeof(tmp.w));
 	if (KEY_PTRS((struct bkey *)tmp.w) > BKEY_PAD - 2)
 		return json_null();
-	return key_json((struct bkey *)tmp.w);
+	return bt_bkey_to_json(NULL, (struct bkey *)tmp.w);
 }
 
 static json_t *jset_json(const struct cache_set *c, const struct bt_journal_entry *e)
@@ -65,7 +42,7 @@ static json_t *jset_json(const struct cache_set *c, const struct bt_journal_entr
 	json_object_set_new(o, "prio_bucket",
 			    json_integer((json_int_t)le64toh(j->prio_bucket[dev])));
 	while (p < end && p + bkey_u64s((const struct bkey *)p) <= end) {
-		json_array_append_new(keys, key_json((const struct bkey *)p));
+		json_array_append_new(keys, bt_bkey_to_json(NULL, (const struct bkey *)p));
 		p += bkey_u64s((const struct bkey *)p);
 	}
 	json_object_set_new(o, "keys", keys);

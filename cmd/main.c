@@ -13,6 +13,7 @@ struct bt_command {
 
 static const struct bt_command commands[] = {
 	{ "format",	cmd_format,	"write new bcache superblocks (as make-bcache)" },
+	{ "fsck",	cmd_fsck,	"check a cache device (-n: read-only)" },
 	{ "show-super",	cmd_show_super,	"print a device's superblock" },
 	{ "dump-journal", cmd_dump_journal, "print a cache's journal entries" },
 	{ "dump-btree",	cmd_dump_btree,	"print a cache's btree nodes and keys" },

@@ -13,6 +13,7 @@
 
 #include "csum.h"
 #include "errcode.h"
+#include "bkey.h"
 #include "journal.h"
 
 #define JSET_READ_SECTORS	(JSET_MAX_BYTES >> SECTOR_SHIFT)	/* 64: PAGE_SECTORS << JSET_BITS */
@@ -617,28 +618,6 @@ int bt_journal_check_newest(struct cache_set *c, struct printbuf *err)
 /* ---- printing -------------------------------------------------------------- */
 
 /* Same output as bkey.c bt_bkey_to_text(); replace with it once that is on main. */
-void bt_journal_key_to_text(struct printbuf *out, const struct bkey *k)
-{
-	prt_printf(out, "%llu:%llu len %llu -> [", (unsigned long long)KEY_INODE(k),
-		   (unsigned long long)KEY_START(k), (unsigned long long)KEY_SIZE(k));
-	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
-		if (i)
-			prt_str(out, ", ");
-		if (PTR_DEV(k, i) == PTR_CHECK_DEV)
-			prt_str(out, "check dev");
-		else
-			prt_printf(out, "%llu:%llu gen %llu", (unsigned long long)PTR_DEV(k, i),
-				   (unsigned long long)PTR_OFFSET(k, i),
-				   (unsigned long long)PTR_GEN(k, i));
-	}
-	prt_char(out, ']');
-	if (KEY_DIRTY(k))
-		prt_str(out, " dirty");
-	if (KEY_CSUM(k))
-		prt_printf(out, " cs%llu %llx", (unsigned long long)KEY_CSUM(k),
-			   (unsigned long long)(KEY_PTRS(k) > 1 ? bk_ptr(k, 1) : 0));
-}
-
 /* A key from a 64-byte slot: never print more pointers than the slot holds. */
 static void slot_key_to_text(struct printbuf *out, const uint64_t slot[BKEY_PAD])
 {
@@ -652,7 +631,7 @@ static void slot_key_to_text(struct printbuf *out, const uint64_t slot[BKEY_PAD]
 			   (unsigned long long)bk_low(k));
 		return;
 	}
-	bt_journal_key_to_text(out, k);
+	bt_bkey_to_text(out, k);
 }
 
 void bt_jset_to_text(struct printbuf *out, const struct cache_set *c,
@@ -694,7 +673,7 @@ void bt_jset_to_text(struct printbuf *out, const struct cache_set *c,
 					   (unsigned)(p + bkey_u64s(k) - end));
 				break;
 			}
-			bt_journal_key_to_text(out, k);
+			bt_bkey_to_text(out, k);
 			p += bkey_u64s(k);
 		}
 	}

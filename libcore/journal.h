@@ -82,13 +82,6 @@ static inline const struct bt_journal_entry *bt_journal_newest(const struct bt_j
 }
 
 /*
- * bt_journal_key_to_text(): a key in the kernel's bch_extent_to_text()
- * notation "inode:start len N -> [dev:offset gen G] dirty".
- * (Local printer until bkey.c's bt_bkey_to_text() is on main.)
- */
-void bt_journal_key_to_text(struct printbuf *out, const struct bkey *k);
-
-/*
  * bt_jset_to_text(): header fields (seq, last_seq, version, keys, btree
  * root and level, uuid bucket, prio bucket of this cache), then one line
  * per key when with_keys is set. e (may be NULL) gives the position.

@@ -420,6 +420,36 @@ Test(format, refuses_ext4_unless_force)
 	free(out);
 }
 
+Test(format, refuses_partition_table_unless_force)
+{
+	char *dev = tmp(300 * MiB), *err = NULL, *out = NULL;
+	uint8_t mbr[512] = { 0 };
+	FILE *f;
+
+	/* a DOS partition table with one Linux partition at sector 2048 */
+	mbr[446 + 4] = 0x83;
+	mbr[446 + 9] = 0x08;		/* start 2048, little-endian */
+	mbr[446 + 13] = 0x01;		/* 65536 sectors */
+	mbr[510] = 0x55;
+	mbr[511] = 0xaa;
+	f = fopen(dev, "r+b");
+	cr_assert(f && fwrite(mbr, 1, sizeof(mbr), f) == sizeof(mbr));
+	fclose(f);
+	cr_assert_eq(t_sh(&out, NULL, "blkid -p -o value -s PTTYPE '%s'", dev), 0);
+	cr_assert_str_eq(out, "dos\n");
+	free(out);
+
+	cr_assert_eq(format(&err, "-B", dev), 8);
+	cr_expect(strstr(err, "dos partition table at byte 510"), "%s", err);
+	free(err);
+	cr_assert_eq(format(&err, "--sb-only -f -B", dev), 0, "%s", err);
+	free(err);
+	cr_assert_eq(t_sh(&out, NULL, "blkid -p -o export '%s'", dev), 0);
+	cr_expect(strstr(out, "TYPE=bcache"), "%s", out);
+	cr_expect_null(strstr(out, "PTTYPE"), "%s", out);
+	free(out);
+}
+
 Test(format, refuses_old_bcache_without_wipe_bcache)
 {
 	char *dev = tmp(300 * MiB), *err = NULL, *out, *old_uuid;

@@ -1,0 +1,107 @@
+/* fsck.c --- bcache-tool fsck: check a cache device (e2fsck-style options). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../fsck/fsck.h"
+#include "cmds.h"
+
+static int list_problems(void)
+{
+	struct printbuf out = PRINTBUF;
+
+	problem_table_to_troff(&out);
+	fputs(printbuf_str(&out), stdout);
+	printbuf_exit(&out);
+	return EXIT_OK;
+}
+
+int cmd_fsck(int argc, const char **argv)
+{
+	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
+	int force = 0, list = 0, status, ret;
+	struct poptOption opts[] = {
+		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
+		  "check only: open the device read-only, answer no to every question", NULL },
+		{ NULL, 'y', POPT_ARG_NONE, &yes, 0, "answer yes to every question", NULL },
+		{ NULL, 'p', POPT_ARG_NONE, &preen, 0,
+		  "preen: fix what is safe without questions, stop on anything else", NULL },
+		{ NULL, 'f', POPT_ARG_NONE, &force_check, 0,
+		  "check even if the set looks clean (every check always runs for now)", NULL },
+		{ "verbose", 'v', POPT_ARG_NONE, &verbose, 0,
+		  "print every figure and the time of each pass", NULL },
+		{ "json", 0, POPT_ARG_NONE, &json, 0,
+		  "print problems and summary as one JSON object", NULL },
+		{ "force", 0, POPT_ARG_NONE, &force, 0,
+		  "check a device that is in use (mounted, registered, held)", NULL },
+		{ "list-problems", 0, POPT_ARG_NONE, &list, 0,
+		  "print the table of problem codes (troff, for the man page)", NULL },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	poptContext pc = bt_popt_parse("fsck", argc, argv, opts, "[-n|-y|-p] DEV");
+	struct printbuf err = PRINTBUF;
+	struct fsck_ctx ctx;
+	struct bt_dev dev;
+	const char **args;
+
+	if (!pc)
+		return EXIT_USAGE;
+	if (list) {
+		poptFreeContext(pc);
+		return list_problems();
+	}
+	args = poptGetArgs(pc);
+	if (!args || !args[0] || args[1]) {
+		bt_error("fsck: %s", args && args[0] ? "only one device can be checked" :
+			 "no device given");
+		poptPrintUsage(pc, stderr, 0);
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+	if (no + yes + preen > 1) {
+		bt_error("fsck: only one of -n, -y and -p can be given");
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+	if (json && !(no || yes || preen)) {
+		bt_error("fsck: --json needs -n, -y or -p (no questions can be asked)");
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+
+	fsck_ctx_init(&ctx);
+	ctx.opts.mode = no ? FSCK_MODE_NO : yes ? FSCK_MODE_YES :
+			preen ? FSCK_MODE_PREEN : FSCK_MODE_ASK;
+	ctx.opts.force_check = force_check;
+	ctx.opts.verbose = verbose;
+	ctx.opts.json = json;
+	ctx.path = args[0];
+
+	/* -n: the I/O layer refuses writes too, a second barrier under the policy */
+	ret = bt_dev_open(args[0], (no ? 0 : BT_DEV_RDWR) | (force ? BT_DEV_FORCE : 0),
+			  &dev, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		printbuf_exit(&err);
+		fsck_ctx_exit(&ctx);
+		poptFreeContext(pc);
+		return EXIT_OPERATIONAL;
+	}
+	ctx.dev = &dev;
+	ret = fsck_run(&ctx, &err);
+	if (ret)
+		bt_error_pb(&err);
+	status = fsck_exit_status(&ctx);
+	if (json) {
+		json_t *report = fsck_report_json(&ctx);
+
+		json_dumpf(report, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(report);
+	}
+	fsck_ctx_exit(&ctx);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	poptFreeContext(pc);
+	return status;
+}

@@ -1,0 +1,223 @@
+/* fsck.c --- the pass runner, the fsck context and the exit status. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../libcore/errcode.h"
+#include "../libcore/node_cache.h"
+#include "../libcore/uuid.h"
+#include "fsck.h"
+
+struct fsck_pass_def {
+	int		(*fn)(struct fsck_ctx *);
+	const char	*name;
+	unsigned	flags;		/* enum fsck_pass_flags */
+	const char	*title;
+};
+
+static const struct fsck_pass_def fsck_passes[FSCK_PASS_NR] = {
+#define x(_name, _flags, _title)					\
+	[FSCK_PASS_##_name] = { fsck_pass_##_name, #_name, _flags, _title },
+	BT_FSCK_PASSES(x)
+#undef x
+};
+
+const char *fsck_pass_name(enum fsck_pass pass)
+{
+	return (unsigned)pass < FSCK_PASS_NR ? fsck_passes[pass].name : "?";
+}
+
+void fsck_ctx_init(struct fsck_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->opts.max_msgs = 10;
+	ctx->out = stdout;
+	ctx->tty_in = stdin;
+	ctx->stats = (struct fsck_stats) {
+		.btree_nodes = -1, .btree_depth = -1, .keys = -1, .key_bytes = -1,
+		.data_sectors = -1, .dirty_sectors = -1, .buckets_in_use = -1,
+		.buckets_total = -1, .max_gen_lag = -1, .journal_entries = -1,
+		.journal_keys_to_replay = -1,
+	};
+}
+
+void fsck_ctx_exit(struct fsck_ctx *ctx)
+{
+	for (unsigned i = 0; i < LATCH_NR; i++)
+		free(ctx->latches[i].ranges);
+	free(ctx->stats.dirty_per_slot);
+	free(ctx->node_bucket);
+	if (ctx->c) {
+		if (ctx->c->node_cache)
+			bt_node_cache_free(ctx->c->node_cache);
+		ctx->c->node_cache = NULL;
+		bt_cache_set_exit(ctx->c);
+	}
+	free(ctx->c);
+	ctx->c = NULL;
+	if (ctx->json_problems)
+		json_decref(ctx->json_problems);
+	ctx->json_problems = NULL;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total)
+{
+	if (!ctx->progress || ctx->opts.json || !total)
+		return;
+	fprintf(stderr, "\r%s: %3u%%", fsck_pass_name(ctx->cur_pass),
+		(unsigned)(done * 100 / total));
+	if (done >= total)
+		fputs("\r            \r", stderr);
+	fflush(stderr);
+}
+
+void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what)
+{
+	ctx->unavailable[ctx->cur_pass] = what;
+}
+
+int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
+{
+	int ret = fsck_answer_mode_ok(ctx, err);
+
+	if (ret) {
+		ctx->flags |= FSCK_OPERATIONAL;
+		return ret;
+	}
+	if (ctx->opts.json && !ctx->json_problems)
+		ctx->json_problems = json_array();
+	ctx->progress = isatty(STDERR_FILENO);
+	ctx->err = err;
+
+	for (unsigned i = 0; i < FSCK_PASS_NR; i++) {
+		const struct fsck_pass_def *pass = &fsck_passes[i];
+		double t0;
+
+		if (ctx->abort && !(pass->flags & PASS_ALWAYS))
+			continue;
+		if ((pass->flags & PASS_NEEDS_SET) && (ctx->flags & FSCK_NO_CACHE_SET))
+			continue;
+		if ((pass->flags & PASS_NEEDS_RW) && ctx->opts.mode == FSCK_MODE_NO)
+			continue;
+		if (!(pass->flags & PASS_RO) && ctx->opts.mode == FSCK_MODE_NO)
+			continue;
+		ctx->cur_pass = i;
+		if (!ctx->opts.json)
+			fprintf(ctx->out, "Pass %u: %s\n", i + 1, pass->title);
+		t0 = now_seconds();
+		ret = pass->fn(ctx);
+		/* a pass that forgot to close a latch still gets its question */
+		for (unsigned l = 1; l < LATCH_NR; l++)
+			end_problem_latch(ctx, l);
+		ctx->pass_seconds[i] = now_seconds() - t0;
+		ctx->pass_ran[i] = true;
+		if (ret) {
+			if (!err->pos)
+				prt_printf(err, "pass %s failed: %s", pass->name, bt_err_str(ret));
+			ctx->flags |= FSCK_OPERATIONAL;
+			ctx->abort = true;
+		}
+	}
+	ctx->err = NULL;
+	return (ctx->flags & FSCK_OPERATIONAL) ? -EIO : 0;
+}
+
+int fsck_exit_status(const struct fsck_ctx *ctx)
+{
+	int status = 0;
+
+	if (ctx->flags & FSCK_PROBLEMS_FIXED)
+		status |= 1;
+	if (ctx->flags & (FSCK_UNCORRECTED | FSCK_PREEN_HALT | FSCK_USER_ABORT))
+		status |= 4;
+	if (ctx->flags & FSCK_OPERATIONAL)
+		status |= 8;
+	return status;
+}
+
+static void json_stat(json_t *o, const char *key, int64_t v)
+{
+	json_object_set_new(o, key, v < 0 ? json_null() : json_integer(v));
+}
+
+json_t *fsck_report_json(const struct fsck_ctx *ctx)
+{
+	json_t *top = json_object(), *sum = json_object(), *passes = json_array();
+	const struct fsck_stats *s = &ctx->stats;
+
+	json_object_set_new(top, "device", json_string(ctx->path ? ctx->path : ""));
+	json_object_set_new(top, "problems", ctx->json_problems ?
+			    json_incref(ctx->json_problems) : json_array());
+	for (unsigned i = 0; i < FSCK_PASS_NR; i++) {
+		json_t *p;
+
+		if (!ctx->pass_ran[i])
+			continue;
+		p = json_object();
+		json_object_set_new(p, "name", json_string(fsck_passes[i].name));
+		json_object_set_new(p, "seconds", json_real(ctx->pass_seconds[i]));
+		json_object_set_new(p, "checks_available", json_boolean(!ctx->unavailable[i]));
+		json_array_append_new(passes, p);
+	}
+	json_object_set_new(top, "passes", passes);
+
+	json_object_set_new(sum, "cache_set", json_boolean(!(ctx->flags & FSCK_NO_CACHE_SET)));
+	json_stat(sum, "btree_nodes", s->btree_nodes);
+	json_stat(sum, "btree_depth", s->btree_depth);
+	json_stat(sum, "keys", s->keys);
+	json_stat(sum, "key_bytes", s->key_bytes);
+	json_stat(sum, "data_sectors", s->data_sectors);
+	json_stat(sum, "dirty_sectors", s->dirty_sectors);
+	json_stat(sum, "buckets_in_use", s->buckets_in_use);
+	json_stat(sum, "buckets_total", s->buckets_total);
+	if (s->buckets_in_use >= 0 && s->buckets_total > 0)
+		json_object_set_new(sum, "buckets_in_use_percent",
+				    json_real(100.0 * (double)s->buckets_in_use /
+					      (double)s->buckets_total));
+	else
+		json_object_set_new(sum, "buckets_in_use_percent", json_null());
+	json_stat(sum, "max_gen_lag", s->max_gen_lag);
+	json_stat(sum, "journal_entries", s->journal_entries);
+	json_stat(sum, "journal_keys_to_replay", s->journal_keys_to_replay);
+	if (s->dirty_per_slot) {
+		json_t *d = json_array();
+
+		for (size_t i = 0; i < s->nr_slots; i++) {
+			json_t *e;
+
+			if (!s->dirty_per_slot[i])
+				continue;
+			e = json_object();
+			json_object_set_new(e, "uuid_slot", json_integer((json_int_t)i));
+			if (ctx->c && ctx->c->uuids && i < ctx->c->nr_uuids) {
+				const struct uuid_entry *u = &ctx->c->uuids[i];
+				struct printbuf pb = PRINTBUF;
+
+				prt_uuid(&pb, u->uuid);
+				json_object_set_new(e, "uuid", json_string(printbuf_str(&pb)));
+				json_object_set_new(e, "flash_only",
+						    json_boolean(bt_uuid_flash_only(u)));
+				printbuf_exit(&pb);
+			}
+			json_object_set_new(e, "dirty_sectors",
+					    json_integer((json_int_t)s->dirty_per_slot[i]));
+			json_array_append_new(d, e);
+		}
+		json_object_set_new(sum, "dirty_sectors_per_device", d);
+	} else {
+		json_object_set_new(sum, "dirty_sectors_per_device", json_null());
+	}
+	json_object_set_new(top, "summary", sum);
+	json_object_set_new(top, "exit_status", json_integer(fsck_exit_status(ctx)));
+	return top;
+}

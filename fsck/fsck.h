@@ -1,0 +1,132 @@
+/* fsck.h --- the fsck context and entry point.
+ *
+ * struct fsck_ctx holds everything fsck changes while it runs: options,
+ * per-problem counts, open latches, statistics and flags. It points at the
+ * library's struct cache_set (the on-disk view); no global state anywhere.
+ * cmd/fsck.c fills the options and the device, calls fsck_run() and maps
+ * fsck_exit_status() to the process exit status.
+ */
+#ifndef BCACHE_TOOL_FSCK_H
+#define BCACHE_TOOL_FSCK_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../libcore/cache_set.h"
+#include "../libcore/dev.h"
+#include "passes.h"
+#include "problem.h"
+
+enum fsck_mode {
+	FSCK_MODE_ASK,		/* no option: ask on the terminal */
+	FSCK_MODE_NO,		/* -n */
+	FSCK_MODE_YES,		/* -y */
+	FSCK_MODE_PREEN,	/* -p */
+};
+
+struct fsck_opts {
+	enum fsck_mode	mode;
+	bool		force_check;	/* -f */
+	bool		verbose;	/* -v */
+	bool		json;		/* --json: problems and summary as JSON */
+	unsigned	max_msgs;	/* messages per problem code before suppression */
+};
+
+/* ctx->flags: what happened, the exit status is computed from these. */
+enum fsck_flags {
+	FSCK_ERRORS_FOUND	= 1 << 0,	/* an error-severity problem was seen */
+	FSCK_UNCORRECTED	= 1 << 1,	/* ... and left as it was */
+	FSCK_PROBLEMS_FIXED	= 1 << 2,	/* a repair was made */
+	FSCK_OPERATIONAL	= 1 << 3,	/* I/O error, out of memory, no tty */
+	FSCK_PREEN_HALT		= 1 << 4,	/* -p met a problem it may not fix */
+	FSCK_YES_TO_ALL		= 1 << 5,	/* 'a' answered on the terminal */
+	FSCK_USER_ABORT		= 1 << 6,	/* 'q' answered on the terminal */
+	FSCK_NO_CACHE_SET	= 1 << 7,	/* nothing beyond the superblock to check */
+};
+
+struct fsck_latch {
+	bool		open;
+	uint64_t	(*ranges)[2];	/* [first, last] numbers, in report order */
+	size_t		nr, alloc;
+	struct problem_ctx hdr;		/* context of the first problem */
+};
+
+/* Figures for -v and --json; -1 when the pass that computes one did not run. */
+struct fsck_stats {
+	int64_t		btree_nodes;
+	int64_t		btree_depth;
+	int64_t		keys;
+	int64_t		key_bytes;
+	int64_t		data_sectors;
+	int64_t		dirty_sectors;
+	int64_t		buckets_in_use;
+	int64_t		buckets_total;
+	int64_t		max_gen_lag;
+	int64_t		journal_entries;
+	int64_t		journal_keys_to_replay;
+	/* dirty sectors per uuid slot (backing device / flash volume) */
+	uint64_t	*dirty_per_slot;
+	size_t		nr_slots;
+};
+
+struct fsck_ctx {
+	struct fsck_opts	opts;
+	const char		*path;		/* the cache (or backing) device */
+	struct bt_dev		*dev;		/* open, not owned */
+	struct cache_set	*c;		/* library view, filled by the passes */
+
+	FILE			*out;		/* messages (stdout) */
+	FILE			*tty_in;	/* answers in ASK mode (stdin) */
+	bool			progress;	/* stderr is a terminal */
+	struct printbuf		*err;		/* operational errors of the passes (fsck_run()) */
+
+	unsigned		flags;		/* enum fsck_flags */
+	bool			abort;		/* stop before the next pass */
+	enum fsck_pass		cur_pass;
+	unsigned		counts[PR_NR];	/* reports per problem */
+	struct fsck_latch	latches[LATCH_NR];
+	struct fsck_stats	stats;
+	double			pass_seconds[FSCK_PASS_NR];
+	bool			pass_ran[FSCK_PASS_NR];
+	const char		*unavailable[FSCK_PASS_NR];	/* passes whose checks are missing */
+
+	json_t			*json_problems;	/* --json: array of problem objects */
+
+	/* handed from the btree pass to the mark pass */
+	bool			prios_ok;	/* every bucket's gen and prio were read */
+	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
+	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
+};
+
+/* Set up ctx with default options (max_msgs 10, stdout, stdin). */
+void fsck_ctx_init(struct fsck_ctx *ctx);
+/* Free what fsck_ctx_init() and the passes allocated (not dev, not c's dev). */
+void fsck_ctx_exit(struct fsck_ctx *ctx);
+
+/*
+ * fsck_run(): run every pass in order on ctx->dev, printing "Pass N: ..."
+ * headers (not in JSON mode), stopping between passes when ctx->abort is
+ * set. Returns 0 or a negative code when it could not check at all
+ * (operational error: also sets FSCK_OPERATIONAL); the problems found are
+ * in ctx.
+ */
+int fsck_run(struct fsck_ctx *ctx, struct printbuf *err);
+
+/* Exit status (0, 1, 4, 8 or'ed) from ctx->flags, as e2fsck's. */
+int fsck_exit_status(const struct fsck_ctx *ctx);
+
+/* --json: the whole report (problems, summary, passes, exit status). Caller frees. */
+json_t *fsck_report_json(const struct fsck_ctx *ctx);
+
+/* Name of a pass ("superblock"). */
+const char *fsck_pass_name(enum fsck_pass pass);
+
+/* Progress of the current pass on stderr when it is a terminal. */
+void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total);
+
+/* Note that pass's checks are not available in this build (summary warns). */
+void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what);
+
+#endif /* BCACHE_TOOL_FSCK_H */

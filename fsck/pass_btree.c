@@ -1,0 +1,360 @@
+/* pass_btree.c --- pass 5: btree nodes and keys.
+ *
+ * Checks every node reachable from the root with libcore's tree walk
+ * (bt_btree_walk(), the order of btree.c bch_btree_check()): nodes that
+ * cannot be read as bch_btree_node_read_done() reads them (bset magic,
+ * version, csum, size, empty bsets, keys running past their bset, first
+ * seq 0, a later block carrying the node's seq, short btree key), bad node
+ * pointers, cycles, depth, nodes reached twice, two nodes in one bucket;
+ * in each node: invalid keys (extent and btree pointer rules), keys outside
+ * the node's range (start, end], interior nodes whose last child does not
+ * reach the node's own key; the root ending at MAX_KEY; live extents of
+ * uuid slots that hold no device, and of flash volumes past their size
+ * (one report per slot).
+ * Within each bset as written (the node is read a second time for this):
+ * keys sorted, leaf extents not overlapping.
+ *
+ * Hands on:
+ *   ctx->node_bucket[]	level + 1 of the node held by each bucket
+ *   c->node_cache	the nodes read, for the mark pass's second walk
+ *   stats.btree_nodes, btree_depth, keys, key_bytes, data_sectors,
+ *   dirty_sectors, dirty_per_slot[]
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../libcore/bkey.h"
+#include "../libcore/bset.h"
+#include "../libcore/errcode.h"
+#include "../libcore/node_cache.h"
+#include "../libcore/uuid.h"
+#include "fsck.h"
+
+struct btree_pass {
+	struct fsck_ctx	*ctx;
+	/* live extents per uuid slot that holds no device: [slot] = {keys, sectors} */
+	uint64_t	(*orphans)[2];
+	size_t		nr_orphan_slots;
+	/* live extents past the end of their flash volume, per slot */
+	uint64_t	*past_end;
+	uint64_t	root_children;	/* keys of the root, for progress */
+	uint64_t	children_done;
+};
+
+static void npctx(struct fsck_ctx *ctx, struct problem_ctx *p, const struct bkey *k,
+		  unsigned level)
+{
+	clear_problem_context(p);
+	p->dev = ctx->path;
+	p->structure = "btree node";
+	p->btree_level = (int)level;
+	p->key = k;
+	if (k && KEY_PTRS(k)) {
+		p->bucket = PTR_BUCKET_NR(ctx->c, k, 0);
+		p->sector = PTR_OFFSET(k, 0);
+		p->byte_offset = PTR_OFFSET(k, 0) << SECTOR_SHIFT;
+	}
+}
+
+/* A node the walk could not visit: its error code says which problem. */
+static int walk_error(const struct bkey *k, unsigned level, int err, const char *msg,
+		      void *arg)
+{
+	struct btree_pass *bp = arg;
+	struct problem_ctx p;
+	enum problem code;
+
+	switch (-err) {
+	case BT_ERR_BSET_BAD_MAGIC:		code = PR_BSET_BAD_MAGIC; break;
+	case BT_ERR_BSET_BAD_CSUM:		code = PR_BSET_BAD_CSUM; break;
+	case BT_ERR_BSET_BAD_VERSION:		code = PR_BSET_BAD_VERSION; break;
+	case BT_ERR_BSET_TOO_BIG:		code = PR_BSET_PAST_NODE_END; break;
+	case BT_ERR_BSET_EMPTY:			code = PR_BSET_EMPTY; break;
+	case BT_ERR_BSET_KEY_OVERRUN:		code = PR_BSET_KEY_OVERRUN; break;
+	case BT_ERR_BTREE_NODE_SEQ_ZERO:	code = PR_BTREE_NODE_SEQ_ZERO; break;
+	case BT_ERR_BTREE_NODE_CORRUPTED:	code = PR_BTREE_NODE_CORRUPTED; break;
+	case BT_ERR_BTREE_NODE_SHORT_KEY:	code = PR_BTREE_SHORT_KEY; break;
+	case BT_ERR_BTREE_PTR_BAD_DEV:
+	case BT_ERR_BTREE_PTR_BAD_BUCKET:
+	case BT_ERR_BTREE_PTR_NOT_BUCKET_START:
+	case BT_ERR_BTREE_PTR_BAD_SIZE:
+	case BT_ERR_BTREE_PTR_PAST_DEVICE:	code = PR_BTREE_PTR_INVALID; break;
+	case BT_ERR_BTREE_LOOP:			code = PR_BTREE_CYCLE; break;
+	case BT_ERR_BTREE_TOO_DEEP:		code = PR_BTREE_TOO_DEEP; break;
+	case BT_ERR_BTREE_TOPOLOGY:		code = PR_BTREE_NODE_REACHED_TWICE; break;
+	case EIO:
+	case BT_ERR_SHORT_READ:			code = PR_BTREE_NODE_READ_ERROR; break;
+	case ENOMEM:
+		return err;			/* operational, not a problem on disk */
+	default:				code = PR_BTREE_NODE_BAD; break;
+	}
+	npctx(bp->ctx, &p, k, level);
+	p.errcode = err;
+	p.str = msg;
+	fix_problem(bp->ctx, code, &p);
+	return 0;
+}
+
+static void range_str(struct printbuf *out, const struct bt_walk_pos *pos)
+{
+	prt_printf(out, "(%llu:%llu, %llu:%llu]",
+		   (unsigned long long)pos->start_inode, (unsigned long long)pos->start_offset,
+		   (unsigned long long)KEY_INODE(pos->end), (unsigned long long)KEY_OFFSET(pos->end));
+}
+
+/* Every key inside (start, end]; a leaf extent also starts at or after start. */
+static void check_key_range(struct fsck_ctx *ctx, const struct bt_node *n,
+			    const struct bt_walk_pos *pos, const struct bkey *k)
+{
+	struct printbuf r = PRINTBUF;
+	struct problem_ctx p;
+	bool outside = bkey_cmp(k, pos->end) > 0 ||
+		       bkey_cmp_pos(k, pos->start_inode, pos->start_offset) <= 0;
+
+	if (!outside && !n->level && KEY_SIZE(k))
+		outside = KEY_INODE(k) == pos->start_inode && KEY_START(k) < pos->start_offset;
+	if (!outside)
+		return;
+	npctx(ctx, &p, pos->end, n->level);
+	p.key = k;
+	range_str(&r, pos);
+	p.str = printbuf_str(&r);
+	fix_problem(ctx, PR_BTREE_KEY_OUTSIDE_NODE, &p);
+	printbuf_exit(&r);
+}
+
+static void count_leaf_key(struct btree_pass *bp, const struct bkey *k)
+{
+	struct fsck_ctx *ctx = bp->ctx;
+	struct fsck_stats *s = &ctx->stats;
+	const struct cache_set *c = ctx->c;
+	uint64_t slot = KEY_INODE(k);
+
+	if (!KEY_SIZE(k) || bt_extent_bad(c, k, NULL))
+		return;
+	s->keys++;
+	s->data_sectors += (int64_t)KEY_SIZE(k);
+	ctx->nr_live_ptrs += KEY_PTRS(k);
+	if (KEY_DIRTY(k)) {
+		s->dirty_sectors += (int64_t)KEY_SIZE(k);
+		if (slot < s->nr_slots)
+			s->dirty_per_slot[slot] += KEY_SIZE(k);
+	}
+	if (c->uuids && slot < c->nr_uuids && bp->past_end &&
+	    bt_uuid_slot_state(&c->uuids[slot]) == BT_UUID_LIVE &&
+	    bt_uuid_flash_only(&c->uuids[slot]) &&
+	    KEY_OFFSET(k) > bt_uuid_sectors(&c->uuids[slot]))
+		bp->past_end[slot]++;
+	if (c->uuids && (slot >= c->nr_uuids ||
+			 bt_uuid_slot_state(&c->uuids[slot]) != BT_UUID_LIVE)) {
+		/* counted here, reported once per slot at the end of the pass */
+		if (slot >= bp->nr_orphan_slots) {
+			size_t n = slot + 1;
+			void *o = realloc(bp->orphans, n * sizeof(*bp->orphans));
+
+			if (!o)
+				return;
+			memset((uint64_t (*)[2])o + bp->nr_orphan_slots, 0,
+			       (n - bp->nr_orphan_slots) * sizeof(*bp->orphans));
+			bp->orphans = o;
+			bp->nr_orphan_slots = n;
+		}
+		bp->orphans[slot][0]++;
+		bp->orphans[slot][1] += KEY_SIZE(k);
+	}
+}
+
+static void report_orphans(struct btree_pass *bp)
+{
+	struct problem_ctx p;
+
+	for (size_t slot = 0; slot < bp->nr_orphan_slots; slot++) {
+		if (!bp->orphans[slot][0])
+			continue;
+		clear_problem_context(&p);
+		p.dev = bp->ctx->path;
+		p.structure = "btree";
+		p.uuid_slot = slot;
+		p.num = bp->orphans[slot][0];
+		p.num2 = bp->orphans[slot][1];
+		fix_problem(bp->ctx, PR_EXTENT_NO_UUID_SLOT, &p);
+	}
+	free(bp->orphans);
+	for (size_t slot = 0; bp->past_end && slot < bp->ctx->c->nr_uuids; slot++) {
+		if (!bp->past_end[slot])
+			continue;
+		clear_problem_context(&p);
+		p.dev = bp->ctx->path;
+		p.structure = "btree";
+		p.uuid_slot = slot;
+		p.num = bp->past_end[slot];
+		p.num2 = bt_uuid_sectors(&bp->ctx->c->uuids[slot]);
+		fix_problem(bp->ctx, PR_EXTENT_PAST_FLASH_VOLUME, &p);
+	}
+	free(bp->past_end);
+}
+
+/*
+ * Within each bset written to disk keys are sorted and, in leaves, extents
+ * do not overlap (the kernel's insert path cuts overlaps before a bset is
+ * written; FORMAT.md 10 #16). The merged view hides this, so read the node
+ * again and walk its accepted bsets (n->written blocks).
+ */
+static int check_bsets(struct fsck_ctx *ctx, const struct bt_node *n)
+{
+	const struct cache_set *c = ctx->c;
+	const struct bkey *nk = (const struct bkey *)n->key;
+	size_t bytes = (size_t)KEY_SIZE(nk) << SECTOR_SHIFT;
+	struct printbuf err = PRINTBUF;
+	struct problem_ctx p;
+	void *buf;
+	int ret;
+
+	if (!KEY_PTRS(nk) || !bytes)
+		return 0;
+	buf = malloc(bytes);
+	if (!buf)
+		return -ENOMEM;
+	ret = bt_dev_read(c->dev, buf, bytes, PTR_OFFSET(nk, 0) << SECTOR_SHIFT, "btree node", &err);
+	printbuf_exit(&err);
+	for (unsigned block = 0; !ret && block < n->written && block < n->btree_blocks; ) {
+		const struct bset *i = bt_node_bset(c, buf, block);
+		const struct bkey *k, *prev = NULL;
+		struct bt_bset_info info;
+		size_t pos = 0;
+		bool overrun = false;
+
+		bt_bset_info(c, buf, block, &info);
+		if (info.bytes > (uint64_t)(n->btree_blocks - block) * bt_block_bytes(c))
+			break;		/* not an accepted bset: the reader reported it */
+		while ((k = bt_bset_next_key(i, &pos, &overrun))) {
+			enum problem code = PR_NR;
+
+			if (prev && bkey_cmp(prev, k) > 0)
+				code = PR_BTREE_KEYS_UNSORTED;
+			else if (prev && !n->level && KEY_SIZE(k) && KEY_SIZE(prev) &&
+				 KEY_INODE(prev) == KEY_INODE(k) && KEY_START(k) < KEY_OFFSET(prev))
+				code = PR_BTREE_EXTENTS_OVERLAP;
+			if (code != PR_NR) {
+				struct printbuf t = PRINTBUF;
+
+				npctx(ctx, &p, nk, n->level);
+				p.key = k;
+				p.num = block;
+				bt_bkey_to_text(&t, prev);
+				p.str = printbuf_str(&t);
+				fix_problem(ctx, code, &p);
+				printbuf_exit(&t);
+				break;		/* one report per bset */
+			}
+			if (KEY_SIZE(k) || n->level)
+				prev = k;
+		}
+		block += info.blocks ? (unsigned)info.blocks : 1;
+	}
+	free(buf);
+	return 0;	/* a read error here was met and reported by the walk */
+}
+
+/* One bucket, one node: remember each node's bucket for the mark pass. */
+static void note_node_bucket(struct fsck_ctx *ctx, const struct bt_node *n)
+{
+	const struct bkey *k = (const struct bkey *)n->key;
+	struct problem_ctx p;
+
+	if (!ctx->node_bucket || n->bucket >= ctx->c->nbuckets)
+		return;
+	if (ctx->node_bucket[n->bucket]) {
+		npctx(ctx, &p, k, n->level);
+		p.num = ctx->node_bucket[n->bucket] - 1u;
+		fix_problem(ctx, PR_BTREE_BUCKET_SHARED, &p);
+		return;
+	}
+	ctx->node_bucket[n->bucket] = (uint8_t)(n->level + 1);
+}
+
+static int check_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
+{
+	struct btree_pass *bp = arg;
+	struct fsck_ctx *ctx = bp->ctx;
+	const struct bkey *k, *last;
+	struct problem_ctx p;
+
+	if (ctx->abort)
+		return -ECANCELED;
+	ctx->stats.btree_nodes++;
+	if ((int64_t)n->level + 1 > ctx->stats.btree_depth)
+		ctx->stats.btree_depth = n->level + 1;
+	ctx->stats.key_bytes += (int64_t)n->u64s * 8;
+	note_node_bucket(ctx, n);
+	if (check_bsets(ctx, n))
+		return -ENOMEM;
+	if (pos->depth == 0)
+		bp->root_children = n->level ? n->nr_keys : 0;
+	if (pos->depth == 1)
+		fsck_progress(ctx, ++bp->children_done, bp->root_children);
+
+	for_each_node_invalid_key(n, k) {
+		npctx(ctx, &p, (const struct bkey *)n->key, n->level);
+		p.key = k;
+		p.str = KEY_SIZE(k) > KEY_OFFSET(k) && !n->level ? "size larger than offset" :
+			bt_ptr_status_str(bt_ptr_status(ctx->c, k));
+		fix_problem(ctx, n->level ? PR_BTREE_KEY_INVALID : PR_EXTENT_INVALID, &p);
+	}
+	for_each_node_key(n, k) {
+		/* freeing keys (bch_btree_node_free()) sit at ZERO_KEY on purpose */
+		if (!bkey_is_zero_pos(k))
+			check_key_range(ctx, n, pos, k);
+		if (!n->level)
+			count_leaf_key(bp, k);
+	}
+	last = bt_node_last_key(n);
+	if (n->level && (!last || bkey_cmp(last, pos->end))) {
+		struct printbuf s = PRINTBUF;
+
+		npctx(ctx, &p, pos->end, n->level);
+		if (last)
+			prt_printf(&s, "%llu:%llu", (unsigned long long)KEY_INODE(last),
+				   (unsigned long long)KEY_OFFSET(last));
+		else
+			prt_str(&s, "no child at all");
+		p.str = printbuf_str(&s);
+		fix_problem(ctx, PR_BTREE_CHILD_GAP, &p);
+		printbuf_exit(&s);
+	}
+	return 0;
+}
+
+int fsck_pass_btree(struct fsck_ctx *ctx)
+{
+	struct cache_set *c = ctx->c;
+	const struct bkey *root = (const struct bkey *)&c->root_key;
+	struct btree_pass bp = { .ctx = ctx };
+	struct bt_walk_opts wo = { check_node, walk_error, &bp, 0, BT_WALK_RAISE_GENS };
+	struct problem_ctx p;
+	int ret;
+
+	ctx->stats.btree_nodes = ctx->stats.btree_depth = 0;
+	ctx->stats.keys = ctx->stats.key_bytes = 0;
+	ctx->stats.data_sectors = ctx->stats.dirty_sectors = 0;
+	ctx->stats.nr_slots = c->uuids ? c->nr_uuids : 0;
+	if (ctx->stats.nr_slots)
+		ctx->stats.dirty_per_slot = calloc(ctx->stats.nr_slots, sizeof(uint64_t));
+	ctx->node_bucket = calloc(c->nbuckets, 1);
+	if (c->uuids && !(bp.past_end = calloc(c->nr_uuids, sizeof(uint64_t))))
+		return -ENOMEM;
+	c->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
+	if (!ctx->node_bucket || !c->node_cache || (ctx->stats.nr_slots && !ctx->stats.dirty_per_slot))
+		return -ENOMEM;
+
+	if (bkey_cmp_pos(root, MAX_KEY_INODE, MAX_KEY_OFFSET)) {
+		npctx(ctx, &p, root, c->root_level);
+		fix_problem(ctx, PR_BTREE_ROOT_NOT_MAX_KEY, &p);
+	}
+	ret = bt_btree_walk(c->node_cache, root, c->root_level, &wo, ctx->err);
+	if (ret == -ECANCELED && ctx->abort)
+		ret = 0;
+	report_orphans(&bp);
+	return ret;
+}

@@ -1,0 +1,249 @@
+/* pass_gc_mark.c --- pass 6: bucket marks, gens and sectors used.
+ *
+ * Redoes the kernel's initial gc mark (btree.c bch_btree_check() +
+ * bch_initial_mark_key(), journal.c bch_journal_mark(), btree.c
+ * bch_btree_gc_finish(); FORMAT.md 9.3) on c->buckets in memory, and
+ * checks on the way: a bucket used by both nodes and data ("inconsistent
+ * ptrs", fatal in the kernel); journal, prio and uuid buckets also used by
+ * the btree or data; dirty extents whose pointer is stale (dirty data
+ * lost); keys stale by more than BUCKET_GC_GEN_MAX ("key too stale");
+ * data pointers whose gen is ahead of the prio chain; buckets whose gen is
+ * more than BUCKET_GC_GEN_MAX ahead of their oldest pointer (latched);
+ * btree buckets whose prio is not BTREE_PRIO (latched, information). Gens
+ * and prios are compared only when the whole prio chain was read.
+ *
+ * Hands on:
+ *   stats.buckets_in_use, stats.max_gen_lag
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../libcore/bkey.h"
+#include "../libcore/node_cache.h"
+#include "fsck.h"
+
+static void mpctx(struct fsck_ctx *ctx, struct problem_ctx *p, const struct bkey *k,
+		  unsigned level, unsigned ptr)
+{
+	clear_problem_context(p);
+	p->dev = ctx->path;
+	p->structure = "bucket";
+	p->key = k;
+	p->btree_level = (int)level;
+	if (k && ptr < KEY_PTRS(k)) {
+		p->bucket = PTR_BUCKET_NR(ctx->c, k, ptr);
+		p->sector = PTR_OFFSET(k, ptr);
+	}
+}
+
+/* Pointer checks made once per key, before marking (bch_extent_bad() side effects). */
+static void check_ptrs(struct fsck_ctx *ctx, const struct bkey *k, unsigned level)
+{
+	struct cache_set *c = ctx->c;
+	struct problem_ctx p;
+
+	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
+		uint64_t b = PTR_BUCKET_NR(c, k, i);
+		unsigned stale;
+
+		if (!bt_ptr_available(k, i) || b >= c->nbuckets)
+			continue;
+		/*
+		 * Only data pointers: node pointers are ahead after the first
+		 * registration (the prios are written before the root is
+		 * allocated) and freeing keys carry gen + 1 on purpose.
+		 */
+		if (!level && ctx->prios_ok &&
+		    gen_after((uint8_t)PTR_GEN(k, i), c->buckets[b].disk_gen)) {
+			mpctx(ctx, &p, k, level, i);
+			p.num = PTR_GEN(k, i);
+			p.num2 = c->buckets[b].disk_gen;
+			fix_problem(ctx, PR_PTR_GEN_IN_FUTURE, &p);
+		}
+		stale = bt_ptr_stale(c, k, i);
+		if (stale > BUCKET_GC_GEN_MAX) {
+			mpctx(ctx, &p, k, level, i);
+			p.num = stale;
+			fix_problem(ctx, PR_KEY_TOO_STALE, &p);
+		} else if (stale && KEY_DIRTY(k) && !level) {
+			mpctx(ctx, &p, k, level, i);
+			p.num = stale;
+			p.num2 = KEY_SIZE(k);
+			p.uuid_slot = KEY_INODE(k);
+			fix_problem(ctx, PR_DIRTY_PTR_STALE, &p);
+		}
+	}
+}
+
+/*
+ * The kernel's initial mark of one key (btree.c bch_initial_mark_key() /
+ * __bch_btree_mark_key(), FORMAT.md 9.3), on c->buckets in memory.
+ */
+static void mark_key(struct fsck_ctx *ctx, const struct bkey *k, unsigned level)
+{
+	struct cache_set *c = ctx->c;
+	struct problem_ctx p;
+
+	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
+		uint64_t b = PTR_BUCKET_NR(c, k, i);
+		struct bt_bucket *g;
+
+		if (!bt_ptr_available(k, i) || b >= c->nbuckets || bt_ptr_stale(c, k, i))
+			continue;
+		g = &c->buckets[b];
+		g->gen = (uint8_t)PTR_GEN(k, i);
+		if (level && !bkey_is_zero_pos(k) && g->prio != BTREE_PRIO && ctx->prios_ok) {
+			/* the prio as read from the prio chain: nothing set it before */
+			mpctx(ctx, &p, k, level - 1, i);
+			p.num = g->prio;
+			fix_problem(ctx, PR_BTREE_BUCKET_PRIO_WRONG, &p);
+		}
+		if (level && !bkey_is_zero_pos(k))
+			g->prio = BTREE_PRIO;
+		else if (!level && g->prio == BTREE_PRIO)
+			g->prio = INITIAL_PRIO;
+	}
+	if (bkey_is_zero_pos(k))
+		return;
+	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
+		uint64_t b = PTR_BUCKET_NR(c, k, i);
+		struct bt_bucket *g;
+		unsigned sectors;
+
+		if (!bt_ptr_available(k, i) || b >= c->nbuckets)
+			continue;
+		g = &c->buckets[b];
+		if (gen_after(g->last_gc, (uint8_t)PTR_GEN(k, i)))
+			g->last_gc = (uint8_t)PTR_GEN(k, i);
+		if (bt_ptr_stale(c, k, i))
+			continue;
+		if (g->mark && (g->mark == GC_MARK_METADATA) != (level != 0)) {
+			mpctx(ctx, &p, k, level, i);
+			fix_problem(ctx, PR_BUCKET_METADATA_AND_DATA, &p);
+		}
+		if (level)
+			g->mark = GC_MARK_METADATA;
+		else if (KEY_DIRTY(k))
+			g->mark = GC_MARK_DIRTY;
+		else if (!g->mark)
+			g->mark = GC_MARK_RECLAIMABLE;
+		sectors = g->sectors_used + (unsigned)KEY_SIZE(k);
+		g->sectors_used = (uint16_t)(sectors > GC_SECTORS_USED_MAX ?
+					     GC_SECTORS_USED_MAX : sectors);
+	}
+}
+
+static int mark_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
+{
+	struct fsck_ctx *ctx = arg;
+	const struct bkey *k;
+
+	(void)pos;
+	if (ctx->abort)
+		return -ECANCELED;
+	for_each_node_key(n, k) {
+		check_ptrs(ctx, k, n->level);
+		mark_key(ctx, k, n->level);
+	}
+	return 0;
+}
+
+/* Node read errors were reported by the btree pass: skip those subtrees quietly. */
+static int skip_error(const struct bkey *k, unsigned level, int err, const char *msg, void *arg)
+{
+	(void)k; (void)level; (void)msg; (void)arg;
+	return err == -ENOMEM ? err : 0;
+}
+
+/* bch_btree_gc_finish(): journal, prio and uuid buckets are metadata. */
+static void mark_meta_bucket(struct fsck_ctx *ctx, uint64_t b, const char *what)
+{
+	struct cache_set *c = ctx->c;
+	struct problem_ctx p;
+
+	if (b >= c->nbuckets)
+		return;
+	if (c->buckets[b].mark || (ctx->node_bucket && ctx->node_bucket[b])) {
+		mpctx(ctx, &p, NULL, 0, 0);
+		p.bucket = b;
+		p.str = what;
+		fix_problem(ctx, PR_META_BUCKET_ALSO_USED, &p);
+	}
+	c->buckets[b].mark = GC_MARK_METADATA;
+}
+
+static void finish(struct fsck_ctx *ctx)
+{
+	struct cache_set *c = ctx->c;
+	const struct bkey *u = (const struct bkey *)&c->uuid_key;
+	struct problem_ctx p;
+	int64_t in_use = 0, max_lag = 0;
+
+	for (unsigned i = 0; i < KEY_PTRS(u); i++)
+		mark_meta_bucket(ctx, PTR_BUCKET_NR(c, u, i), "uuid");
+	for (unsigned i = 0; i < c->sb.keys && i < SB_JOURNAL_BUCKETS; i++)
+		mark_meta_bucket(ctx, c->sb.d[i], "journal");
+	for (unsigned i = 0; c->prio_chain && i < c->prio_buckets; i++)
+		mark_meta_bucket(ctx, c->prio_chain[i], "prio");
+
+	for (uint64_t b = c->first_bucket; b < c->nbuckets; b++) {
+		const struct bt_bucket *g = &c->buckets[b];
+		uint8_t lag = (uint8_t)(g->gen - g->last_gc);
+
+		if (g->mark)
+			in_use++;
+		if (lag > max_lag)
+			max_lag = lag;
+		if (lag > BUCKET_GC_GEN_MAX && ctx->prios_ok) {
+			mpctx(ctx, &p, NULL, 0, 0);
+			p.bucket = b;
+			p.num = g->gen;
+			p.num2 = lag;
+			fix_problem(ctx, PR_BUCKET_GC_GEN_LAG, &p);
+		}
+	}
+	end_problem_latch(ctx, LATCH_GEN_LAG);
+	end_problem_latch(ctx, LATCH_BTREE_PRIO);
+	ctx->stats.buckets_in_use = in_use;
+	ctx->stats.max_gen_lag = max_lag;
+}
+
+int fsck_pass_gc_mark(struct fsck_ctx *ctx)
+{
+	struct cache_set *c = ctx->c;
+	const struct bkey *root = (const struct bkey *)&c->root_key;
+	struct bt_walk_opts wo = { mark_node, skip_error, ctx, 0, BT_WALK_RAISE_GENS };
+	int ret;
+
+	if (!c->buckets || !c->node_cache) {
+		fsck_pass_unavailable(ctx, "gc_mark (no bucket gens or no btree)");
+		return 0;
+	}
+	/* bch_btree_check(): the root's own key is marked as a pointer */
+	check_ptrs(ctx, root, c->root_level + 1);
+	mark_key(ctx, root, c->root_level + 1);
+	ret = bt_btree_walk(c->node_cache, root, c->root_level, &wo, ctx->err);
+	if (ret == -ECANCELED && ctx->abort)
+		return 0;
+	if (ret)
+		return ret;
+	/* bch_journal_mark(): journal keys, newest jset first, as leaf keys */
+	for (size_t i = c->journal.nr; i-- > 0; ) {
+		const struct jset *j = c->journal.entries[i].j;
+		const uint64_t *k = j->d, *end = j->d + le32toh(j->keys);
+
+		for (; k + 2 <= end && k + bkey_u64s((const struct bkey *)k) <= end;
+		     k += bkey_u64s((const struct bkey *)k)) {
+			const struct bkey *key = (const struct bkey *)k;
+
+			if (bt_extent_invalid(c, key) != BT_EXTENT_VALID)
+				continue;
+			for (unsigned p = 0; p < KEY_PTRS(key); p++)
+				if (PTR_BUCKET_NR(c, key, p) < c->nbuckets)
+					c->buckets[PTR_BUCKET_NR(c, key, p)].pinned = 1;
+			mark_key(ctx, key, 0);
+		}
+	}
+	finish(ctx);
+	return 0;
+}

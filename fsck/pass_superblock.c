@@ -1,0 +1,252 @@
+/* pass_superblock.c --- pass 1: the superblock.
+ *
+ * Checks every rule of the kernel's read_super()/read_super_common()
+ * (through libcore's bt_sb_validate(), one problem code per rule; a bad
+ * checksum is reported and the other rules are checked as if it were
+ * right), then what registration refuses later (512 buckets or fewer) and
+ * whether the device holds a cache set at all.
+ *
+ * Hands on:
+ *   ctx->c		the library's struct cache_set with the raw and decoded
+ *			superblock and the geometry (bt_cache_set_geometry()).
+ *   FSCK_NO_CACHE_SET	set for a backing device or a cache never registered
+ *			(CACHE_SYNC unset): the later passes are skipped.
+ *   stats.buckets_total
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../libcore/errcode.h"
+#include "../libcore/sb.h"
+#include "fsck.h"
+
+#define SB_BYTE(field)	(SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, field))
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static void sb_pctx(struct fsck_ctx *ctx, struct problem_ctx *p, uint64_t byte)
+{
+	clear_problem_context(p);
+	p->dev = ctx->path;
+	p->structure = "superblock";
+	p->sector = SB_SECTOR;
+	p->byte_offset = byte;
+}
+
+/* Every d[i] that is not first_bucket + i, as one latched report. */
+static void report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
+{
+	struct problem_ctx p;
+
+	for (unsigned i = 0; i < sb->keys && i < SB_JOURNAL_BUCKETS; i++) {
+		if (sb->d[i] == (uint64_t)sb->first_bucket + i)
+			continue;
+		sb_pctx(ctx, &p, SB_BYTE(d) + 8 * i);
+		p.num = i;
+		p.num2 = sb->d[i];
+		fix_problem(ctx, PR_SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, &p);
+	}
+	end_problem_latch(ctx, LATCH_SB_JOURNAL);
+}
+
+/*
+ * Report the failure ret of bt_sb_validate() as its problem code. Where
+ * libcore gives one code to two kernel rules, the decoded fields say which.
+ * Returns 0, or ret when it is not a superblock rule (operational error).
+ */
+static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int ret)
+{
+	const struct bt_dev *dev = ctx->dev;
+	struct problem_ctx p;
+	enum problem code;
+
+	sb_pctx(ctx, &p, SB_OFFSET_BYTES);
+	switch (-ret) {
+	case BT_ERR_SB_BAD_OFFSET:
+		code = PR_SB_BAD_OFFSET;
+		p.num = sb->offset;
+		break;
+	case BT_ERR_SB_BAD_MAGIC:
+		code = PR_SB_BAD_MAGIC;
+		p.byte_offset = SB_BYTE(magic);
+		break;
+	case BT_ERR_SB_BAD_UUID:
+		code = PR_SB_BAD_UUID;
+		p.byte_offset = SB_BYTE(uuid);
+		break;
+	case BT_ERR_SB_BLOCK_SMALLER_THAN_DEVICE:
+		code = PR_SB_BLOCK_SMALLER_THAN_DEVICE;
+		p.byte_offset = SB_BYTE(block_size);
+		p.num = sb->block_size;
+		p.num2 = dev->logical_block_size;
+		break;
+	case BT_ERR_SB_BAD_DATA_OFFSET:
+		code = sb->data_offset < BDEV_DATA_START_DEFAULT ?
+			PR_SB_DATA_OFFSET_TOO_SMALL : PR_SB_DATA_OFFSET_PAST_END;
+		p.byte_offset = SB_BYTE(nbuckets);
+		p.num = sb->data_offset;
+		p.num2 = bt_dev_sectors(dev);
+		break;
+	case BT_ERR_SB_UNSUPPORTED_FEATURE:
+		/* the order of read_super(): compat, ro_compat, incompat */
+		if (sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP) {
+			code = PR_SB_UNSUPPORTED_COMPAT;
+			p.byte_offset = SB_BYTE(feature_compat);
+			p.num = sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP;
+		} else if (sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP) {
+			code = PR_SB_UNSUPPORTED_RO_COMPAT;
+			p.byte_offset = SB_BYTE(feature_ro_compat);
+			p.num = sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP;
+		} else {
+			code = PR_SB_UNSUPPORTED_INCOMPAT;
+			p.byte_offset = SB_BYTE(feature_incompat);
+			p.num = sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP;
+		}
+		break;
+	case BT_ERR_SB_TOO_MANY_JOURNAL_BUCKETS:
+		p.byte_offset = SB_BYTE(keys);
+		p.num = sb->keys;
+		if (sb->keys > SB_JOURNAL_BUCKETS) {
+			code = PR_SB_TOO_MANY_JOURNAL_BUCKETS;
+		} else {
+			code = PR_SB_JOURNAL_PAST_END;
+			p.num2 = sb->nbuckets;
+		}
+		break;
+	case BT_ERR_SB_TOO_MANY_BUCKETS:
+		code = PR_SB_TOO_MANY_BUCKETS;
+		p.byte_offset = SB_BYTE(nbuckets);
+		p.num = sb->nbuckets;
+		break;
+	case BT_ERR_SB_NOT_ENOUGH_BUCKETS:
+		code = PR_SB_NOT_ENOUGH_BUCKETS;
+		p.byte_offset = SB_BYTE(nbuckets);
+		p.num = sb->nbuckets;
+		break;
+	case BT_ERR_SB_BAD_BLOCK_SIZE:
+		code = is_pow2(sb->block_size) ? PR_SB_BLOCK_SIZE_TOO_BIG :
+			PR_SB_BLOCK_SIZE_NOT_POW2;
+		p.byte_offset = SB_BYTE(block_size);
+		p.num = sb->block_size;
+		break;
+	case BT_ERR_SB_BAD_BUCKET_SIZE:
+		code = is_pow2(sb->bucket_size) ? PR_SB_BUCKET_SIZE_TOO_SMALL :
+			PR_SB_BUCKET_SIZE_NOT_POW2;
+		p.byte_offset = SB_BYTE(bucket_size);
+		p.num = sb->bucket_size;
+		break;
+	case BT_ERR_SB_DEVICE_TOO_SMALL:
+		code = PR_SB_DEVICE_TOO_SMALL;
+		p.byte_offset = SB_BYTE(nbuckets);
+		p.num = sb->nbuckets * sb->bucket_size;
+		p.num2 = bt_dev_sectors(dev);
+		break;
+	case BT_ERR_SB_BAD_SET_UUID:
+		code = PR_SB_BAD_SET_UUID;
+		p.byte_offset = SB_BYTE(set_uuid);
+		break;
+	case BT_ERR_SB_BAD_DEV_NUMBER:
+		code = PR_SB_BAD_DEV_NUMBER;
+		p.byte_offset = SB_BYTE(nr_in_set);
+		p.num = sb->nr_in_set;
+		p.num2 = sb->nr_this_dev;
+		break;
+	case BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL:
+		report_journal_list(ctx, sb);
+		return 0;
+	case BT_ERR_SB_BAD_FIRST_BUCKET:
+		code = PR_SB_FIRST_BUCKET_IN_SB;
+		p.byte_offset = SB_BYTE(first_bucket);
+		p.num = (uint64_t)sb->first_bucket * sb->bucket_size;
+		break;
+	case BT_ERR_SB_BAD_VERSION:
+		code = PR_SB_BAD_VERSION;
+		p.byte_offset = SB_BYTE(version);
+		p.num = sb->version;
+		break;
+	default:
+		return ret;
+	}
+	fix_problem(ctx, code, &p);
+	return 0;
+}
+
+/* Validate; on a bad csum report it and validate a copy with the csum made right. */
+static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
+{
+	struct printbuf msg = PRINTBUF;
+	int ret = bt_sb_validate((void *)c->sb_block, &c->sb, ctx->dev, &msg);
+
+	if (ret == -BT_ERR_SB_BAD_CSUM) {
+		struct cache_sb_disk *copy = malloc(SB_SIZE);
+		struct problem_ctx p;
+		uint64_t csum = bt_sb_csum((void *)c->sb_block);
+
+		sb_pctx(ctx, &p, SB_BYTE(csum));
+		p.csum_expected = csum;
+		p.csum_got = c->sb.csum;
+		fix_problem(ctx, PR_SB_BAD_CSUM, &p);
+		if (!copy) {
+			printbuf_exit(&msg);
+			return -ENOMEM;
+		}
+		memcpy(copy, c->sb_block, SB_SIZE);
+		copy->csum = htole64(csum);
+		printbuf_reset(&msg);
+		c->sb.csum = csum;
+		ret = bt_sb_validate(copy, &c->sb, ctx->dev, &msg);
+		c->sb.csum = p.csum_got;
+		free(copy);
+	}
+	if (ret)
+		ret = report_sb_error(ctx, &c->sb, ret);
+	if (ret && ctx->err)
+		prt_str(ctx->err, printbuf_str(&msg));
+	printbuf_exit(&msg);
+	return ret;
+}
+
+int fsck_pass_superblock(struct fsck_ctx *ctx)
+{
+	struct cache_set *c = ctx->c;
+	struct problem_ctx p;
+	int ret;
+
+	if (!c) {
+		c = ctx->c = calloc(1, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+	}
+	c->dev = ctx->dev;
+	ret = bt_sb_read(ctx->dev, c->sb_block, &c->sb, false, ctx->err);
+	if (ret)
+		return ret;
+	ret = check_sb_rules(ctx, c);
+	if (ret || ctx->abort)
+		return ret;
+
+	sb_pctx(ctx, &p, SB_BYTE(version));
+	if (bt_sb_is_bdev(&c->sb)) {
+		p.num = c->sb.version;
+		fix_problem(ctx, PR_SB_BACKING_DEVICE, &p);
+		ctx->flags |= FSCK_NO_CACHE_SET;
+		return 0;
+	}
+	if (c->sb.nbuckets <= 512) {
+		sb_pctx(ctx, &p, SB_BYTE(nbuckets));
+		p.num = c->sb.nbuckets;
+		fix_problem(ctx, PR_SB_FEW_BUCKETS, &p);
+	}
+	ctx->stats.buckets_total = (int64_t)(c->sb.nbuckets - c->sb.first_bucket);
+	if (!CACHE_SYNC(c->sb.flags)) {
+		sb_pctx(ctx, &p, SB_BYTE(flags));
+		fix_problem(ctx, PR_SB_NO_CACHE_SET, &p);
+		ctx->flags |= FSCK_NO_CACHE_SET;
+		return 0;
+	}
+	return bt_cache_set_geometry(c, ctx->err);
+}

@@ -1,0 +1,482 @@
+/* problem.c --- the problem table, message templates and fix_problem().
+ *
+ * All answer policy of fsck is here: the default answers of -n/-y/-p, the
+ * terminal questions, preen halts, suppression of floods, latch groups and
+ * the flags the exit status is computed from (e2fsck problem.c and
+ * bcachefs bch2_fsck_err() are the models; no code of theirs is used).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../libcore/bkey.h"
+#include "../libcore/errcode.h"
+#include "fsck.h"
+#include "problem.h"
+
+const struct problem_def problem_table[PR_NR] = {
+#define x(_name, _id, _sev, _prompt, _flags, _latch, _msg)		\
+	[PR_##_name] = { .name = #_name, .id = _id, .severity = _sev,	\
+			 .prompt = _prompt, .flags = _flags,		\
+			 .latch = _latch, .msg = _msg },
+	BT_PROBLEMS(x)
+#undef x
+};
+
+const enum problem latch_header[LATCH_NR] = {
+#define x(name, hdr) [LATCH_##name] = hdr,
+	BT_LATCHES(x)
+#undef x
+};
+
+const char *const prompt_question[PROMPT_NR] = {
+#define x(name, q, past, cond) [PROMPT_##name] = q,
+	BT_PROMPTS(x)
+#undef x
+};
+const char *const prompt_past[PROMPT_NR] = {
+#define x(name, q, past, cond) [PROMPT_##name] = past,
+	BT_PROMPTS(x)
+#undef x
+};
+const char *const prompt_cond[PROMPT_NR] = {
+#define x(name, q, past, cond) [PROMPT_##name] = cond,
+	BT_PROMPTS(x)
+#undef x
+};
+const char *const severity_name[3] = { "info", "warning", "error" };
+
+/* Build-time check that no two problems share an id: duplicate case labels do not compile. */
+static inline __attribute__((unused)) void problem_ids_unique(unsigned id)
+{
+	switch (id) {
+#define x(name, id, sev, prompt, flags, latch, msg) case id:
+	BT_PROBLEMS(x)
+#undef x
+		break;
+	}
+}
+
+void clear_problem_context(struct problem_ctx *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->bucket = p->sector = p->byte_offset = PCTX_UNSET;
+	p->jset_seq = p->uuid_slot = PCTX_UNSET;
+	p->csum_expected = p->csum_got = PCTX_UNSET;
+	p->num = p->num2 = PCTX_UNSET;
+	p->btree_level = -1;
+}
+
+void fsck_bkey_to_text(struct printbuf *out, const struct bkey *k)
+{
+	bt_bkey_to_text(out, k);
+}
+
+static void prt_u64_field(struct printbuf *out, uint64_t v)
+{
+	if (v == PCTX_UNSET)
+		prt_char(out, '?');
+	else
+		prt_printf(out, "%llu", (unsigned long long)v);
+}
+
+static void prt_hex_field(struct printbuf *out, uint64_t v, bool wide)
+{
+	if (v == PCTX_UNSET)
+		prt_char(out, '?');
+	else
+		prt_printf(out, wide ? "%016llx" : "%llx", (unsigned long long)v);
+}
+
+void problem_msg_to_text(struct printbuf *out, enum problem code,
+			 const struct problem_ctx *p)
+{
+	for (const char *s = problem_table[code].msg; *s; s++) {
+		if (*s != '%' || !s[1]) {
+			prt_char(out, *s);
+			continue;
+		}
+		switch (*++s) {
+		case 'd': prt_printf(out, "'%s'", p->dev ? p->dev : "?"); break;
+		case 's': prt_str(out, p->structure ? p->structure : "?"); break;
+		case 'b': prt_u64_field(out, p->bucket); break;
+		case 'S': prt_u64_field(out, p->sector); break;
+		case 'o': prt_u64_field(out, p->byte_offset); break;
+		case 'l':
+			if (p->btree_level < 0)
+				prt_char(out, '?');
+			else
+				prt_printf(out, "%d", p->btree_level);
+			break;
+		case 'k':
+			if (p->key)
+				fsck_bkey_to_text(out, p->key);
+			else
+				prt_char(out, '?');
+			break;
+		case 'j': prt_u64_field(out, p->jset_seq); break;
+		case 'u': prt_u64_field(out, p->uuid_slot); break;
+		case 'e': prt_hex_field(out, p->csum_expected, true); break;
+		case 'g': prt_hex_field(out, p->csum_got, true); break;
+		case 'n': prt_u64_field(out, p->num); break;
+		case 'm': prt_u64_field(out, p->num2); break;
+		case 'x': prt_hex_field(out, p->num, false); break;
+		case 'E': prt_str(out, p->errcode ? bt_err_str(p->errcode) : "?"); break;
+		case 't': prt_str(out, p->str ? p->str : "?"); break;
+		case '%': prt_char(out, '%'); break;
+		default: prt_char(out, '%'); prt_char(out, *s); break;
+		}
+	}
+}
+
+/* ---- JSON ----------------------------------------------------------- */
+
+static void json_set_u64(json_t *o, const char *key, uint64_t v)
+{
+	if (v != PCTX_UNSET)
+		json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static void json_set_hex(json_t *o, const char *key, uint64_t v)
+{
+	char buf[24];
+
+	if (v == PCTX_UNSET)
+		return;
+	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)v);
+	json_object_set_new(o, key, json_string(buf));
+}
+
+static void json_record(struct fsck_ctx *ctx, enum problem code,
+			const struct problem_ctx *p, const char *answer)
+{
+	const struct problem_def *pr = &problem_table[code];
+	struct printbuf msg = PRINTBUF;
+	char id[16];
+	json_t *o;
+
+	if (!ctx->json_problems)
+		return;
+	o = json_object();
+	problem_msg_to_text(&msg, code, p);
+	snprintf(id, sizeof(id), "0x%06x", pr->id);
+	json_object_set_new(o, "code", json_string(pr->name));
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "severity", json_string(severity_name[pr->severity]));
+	json_object_set_new(o, "pass", json_string(fsck_pass_name(ctx->cur_pass)));
+	json_object_set_new(o, "message", json_string(printbuf_str(&msg)));
+	if (answer)
+		json_object_set_new(o, "answer", json_string(answer));
+	if (p->dev)
+		json_object_set_new(o, "device", json_string(p->dev));
+	if (p->structure)
+		json_object_set_new(o, "structure", json_string(p->structure));
+	json_set_u64(o, "bucket", p->bucket);
+	json_set_u64(o, "sector", p->sector);
+	json_set_u64(o, "byte_offset", p->byte_offset);
+	if (p->btree_level >= 0)
+		json_object_set_new(o, "btree_level", json_integer(p->btree_level));
+	if (p->key) {
+		struct printbuf k = PRINTBUF;
+
+		fsck_bkey_to_text(&k, p->key);
+		json_object_set_new(o, "key", json_string(printbuf_str(&k)));
+		printbuf_exit(&k);
+	}
+	json_set_u64(o, "jset_seq", p->jset_seq);
+	json_set_u64(o, "uuid_slot", p->uuid_slot);
+	json_set_hex(o, "csum_expected", p->csum_expected);
+	json_set_hex(o, "csum_got", p->csum_got);
+	json_set_u64(o, "num", p->num);
+	json_set_u64(o, "num2", p->num2);
+	if (p->errcode)
+		json_object_set_new(o, "errcode", json_string(bt_err_str(p->errcode)));
+	if (p->str)
+		json_object_set_new(o, "str", json_string(p->str));
+	json_array_append_new(ctx->json_problems, o);
+	printbuf_exit(&msg);
+}
+
+/* ---- answers -------------------------------------------------------- */
+
+enum answer { ANSWER_NO, ANSWER_YES, ANSWER_HALT, ANSWER_QUIT };
+
+int fsck_answer_mode_ok(struct fsck_ctx *ctx, struct printbuf *err)
+{
+	if (ctx->opts.mode != FSCK_MODE_ASK)
+		return 0;
+	if (!ctx->tty_in || !isatty(fileno(ctx->tty_in))) {
+		prt_printf(err, "need a terminal for interactive repairs: "
+			   "use -n (check only), -y or -p");
+		return -ENOTTY;
+	}
+	return 0;
+}
+
+/* Ask the question on the terminal: y, n, a (yes to all), q (quit). */
+static enum answer ask_tty(struct fsck_ctx *ctx, const char *question)
+{
+	char line[64];
+
+	for (;;) {
+		fprintf(ctx->out, "%s <y>/n/a/q ", question);
+		fflush(ctx->out);
+		if (!ctx->tty_in || !fgets(line, sizeof(line), ctx->tty_in)) {
+			fputc('\n', ctx->out);
+			return ANSWER_QUIT;
+		}
+		switch (line[0]) {
+		case '\n': case 'y': case 'Y':
+			return ANSWER_YES;
+		case 'n': case 'N':
+			return ANSWER_NO;
+		case 'a': case 'A':
+			ctx->flags |= FSCK_YES_TO_ALL;
+			return ANSWER_YES;
+		case 'q': case 'Q':
+			return ANSWER_QUIT;
+		}
+	}
+}
+
+/* The default answer of the mode, asking when it must. */
+static enum answer decide(struct fsck_ctx *ctx, const struct problem_def *pr, bool quiet)
+{
+	if (ctx->opts.mode == FSCK_MODE_NO)
+		return ANSWER_NO;
+	if (ctx->opts.mode == FSCK_MODE_YES || (ctx->flags & FSCK_YES_TO_ALL))
+		return ANSWER_YES;
+	if (ctx->opts.mode == FSCK_MODE_PREEN)
+		return (pr->flags & PF_PREEN_OK) ? ANSWER_YES : ANSWER_HALT;
+	if (quiet)	/* suppressed messages are not asked about */
+		return ANSWER_NO;
+	return ask_tty(ctx, prompt_question[pr->prompt]);
+}
+
+/*
+ * Apply the answer: print it, set the flags. Returns whether the caller
+ * may repair (never, until repairs exist: 'yes' reports what it would do).
+ */
+static bool apply_answer(struct fsck_ctx *ctx, const struct problem_def *pr,
+			 enum answer a, bool quiet, const char **json_answer)
+{
+	bool text = !ctx->opts.json && !quiet;
+	bool asked = ctx->opts.mode == FSCK_MODE_ASK && !(ctx->flags & FSCK_YES_TO_ALL);
+	const char *q = asked ? "" : prompt_question[pr->prompt];
+
+	switch (a) {
+	case ANSWER_YES:
+		/* repairs are a later issue: report what would be done */
+		if (text)
+			fprintf(ctx->out, "%s%s%s (repair not implemented yet)\n",
+				q, *q ? " yes: " : "", prompt_cond[pr->prompt]);
+		*json_answer = prompt_cond[pr->prompt];
+		break;
+	case ANSWER_NO:
+		if (text && !asked)
+			fprintf(ctx->out, "%s no\n", q);
+		*json_answer = "no";
+		break;
+	case ANSWER_HALT:
+		if (!ctx->opts.json)
+			fprintf(ctx->out, "\n%s: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n"
+				"\t(i.e., without -p)\n", ctx->path ? ctx->path : "?");
+		ctx->flags |= FSCK_PREEN_HALT;
+		ctx->abort = true;
+		*json_answer = "preen halt";
+		break;
+	case ANSWER_QUIT:
+		if (!ctx->opts.json)
+			fprintf(ctx->out, "checking stopped\n");
+		ctx->flags |= FSCK_USER_ABORT;
+		ctx->abort = true;
+		*json_answer = "quit";
+		break;
+	}
+	/*
+	 * Nothing is repaired yet, so every answer leaves the error; "no" to
+	 * a NO_OK problem (e2fsck PR_NO_OK) leaves a usable set and counts
+	 * as fine, and a NOT_A_FIX action was never a repair of an error.
+	 */
+	if (pr->severity == SEV_ERROR && !(pr->flags & PF_NOT_A_FIX) &&
+	    !(a == ANSWER_NO && (pr->flags & PF_NO_OK)))
+		ctx->flags |= FSCK_UNCORRECTED;
+	return false;
+}
+
+static void print_msg(struct fsck_ctx *ctx, enum problem code, const struct problem_ctx *p)
+{
+	struct printbuf msg = PRINTBUF;
+	const struct problem_def *pr = &problem_table[code];
+
+	if (!(pr->flags & PF_AFTER_CODE))
+		prt_printf(&msg, "%s: ", pr->name);
+	problem_msg_to_text(&msg, code, p);
+	fprintf(ctx->out, "%s\n", printbuf_str(&msg));
+	printbuf_exit(&msg);
+}
+
+/* Add n to the latch's range list, extending the last range when adjacent. */
+static void latch_add(struct fsck_latch *l, uint64_t n)
+{
+	if (l->nr && (l->ranges[l->nr - 1][1] == n - 1 || l->ranges[l->nr - 1][1] == n)) {
+		l->ranges[l->nr - 1][1] = n;
+		return;
+	}
+	if (l->nr == l->alloc) {
+		size_t na = l->alloc ? l->alloc * 2 : 16;
+		void *r = realloc(l->ranges, na * sizeof(*l->ranges));
+
+		if (!r)
+			return;		/* the list is only for show; keep going */
+		l->ranges = r;
+		l->alloc = na;
+	}
+	l->ranges[l->nr][0] = l->ranges[l->nr][1] = n;
+	l->nr++;
+}
+
+bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
+{
+	const struct problem_def *pr;
+	const char *json_answer = NULL;
+	enum answer a;
+	bool quiet, ret = false;
+
+	if ((unsigned)code >= PR_NR)
+		return false;
+	pr = &problem_table[code];
+	ctx->counts[code]++;
+	if (pr->severity == SEV_ERROR)
+		ctx->flags |= FSCK_ERRORS_FOUND;
+	/* after a preen halt or a 'q' nothing more is said or asked */
+	if (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT))
+		return false;
+
+	if (pr->latch != LATCH_NONE) {
+		struct fsck_latch *l = &ctx->latches[pr->latch];
+
+		if (!l->open) {
+			l->open = true;
+			l->nr = 0;
+			l->hdr = *p;
+			l->hdr.key = NULL;
+			l->hdr.num = l->hdr.num2 = l->hdr.bucket = PCTX_UNSET;
+			if (!ctx->opts.json)
+				print_msg(ctx, latch_header[pr->latch], p);
+		}
+		latch_add(l, p->bucket != PCTX_UNSET ? p->bucket : p->num);
+		if (ctx->opts.verbose && !ctx->opts.json)
+			print_msg(ctx, code, p);
+		json_record(ctx, code, p, "latched");
+		if (pr->severity == SEV_ERROR)
+			ctx->flags |= FSCK_UNCORRECTED;
+		return false;	/* answered by end_problem_latch() */
+	}
+
+	quiet = ctx->counts[code] > ctx->opts.max_msgs;
+	if (!ctx->opts.json && !quiet)
+		print_msg(ctx, code, p);
+	if (!ctx->opts.json && ctx->counts[code] == ctx->opts.max_msgs + 1)
+		fprintf(ctx->out, "%s: further messages of this kind are suppressed\n", pr->name);
+
+	if (pr->flags & PF_MSG_ONLY || pr->prompt == PROMPT_NONE) {
+		if (pr->severity == SEV_ERROR)
+			ctx->flags |= FSCK_UNCORRECTED;
+	} else {
+		a = decide(ctx, pr, quiet);
+		ret = apply_answer(ctx, pr, a, quiet, &json_answer);
+	}
+	json_record(ctx, code, p, json_answer);
+	if (pr->flags & PF_FATAL)
+		ctx->abort = true;
+	return ret;
+}
+
+bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
+{
+	struct fsck_latch *l;
+	const struct problem_def *pr;
+	const char *json_answer = NULL;
+	bool ret = false;
+
+	if ((unsigned)latch >= LATCH_NR || latch == LATCH_NONE || !ctx->latches[latch].open)
+		return false;
+	l = &ctx->latches[latch];
+	if (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT)) {
+		l->open = false;
+		return false;
+	}
+	pr = &problem_table[latch_header[latch]];
+	if (!ctx->opts.json) {
+		struct printbuf list = PRINTBUF;
+
+		for (size_t i = 0; i < l->nr; i++) {
+			if (l->ranges[i][0] == l->ranges[i][1])
+				prt_printf(&list, " %llu", (unsigned long long)l->ranges[i][0]);
+			else
+				prt_printf(&list, " (%llu--%llu)",
+					   (unsigned long long)l->ranges[i][0],
+					   (unsigned long long)l->ranges[i][1]);
+		}
+		fprintf(ctx->out, " %s\n", printbuf_str(&list));
+		printbuf_exit(&list);
+	}
+	ctx->counts[latch_header[latch]]++;
+	if (pr->severity == SEV_ERROR)
+		ctx->flags |= FSCK_ERRORS_FOUND | FSCK_UNCORRECTED;
+	if (!(pr->flags & PF_MSG_ONLY) && pr->prompt != PROMPT_NONE)
+		ret = apply_answer(ctx, pr, decide(ctx, pr, false), false, &json_answer);
+	json_record(ctx, latch_header[latch], &l->hdr, json_answer);
+	if (pr->flags & PF_FATAL)
+		ctx->abort = true;
+	l->open = false;
+	l->nr = 0;
+	return ret;
+}
+
+/* ---- man page table ------------------------------------------------- */
+
+/* troff-escape s: backslashes, and a leading dot or quote. */
+static void prt_troff(struct printbuf *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		prt_str(out, "\\&");
+	for (; *s; s++) {
+		if (*s == '\\')
+			prt_str(out, "\\e");
+		else if (*s == '-')
+			prt_str(out, "\\-");
+		else
+			prt_char(out, *s);
+	}
+}
+
+void problem_table_to_troff(struct printbuf *out)
+{
+	prt_str(out, ".\\\" generated by 'bcache-tool fsck --list-problems': do not edit\n");
+	for (unsigned i = 0; i < PR_NR; i++) {
+		const struct problem_def *pr = &problem_table[i];
+
+		prt_str(out, ".TP\n.B ");
+		prt_troff(out, pr->name);
+		prt_printf(out, "\n0x%06x, %s, ", pr->id, severity_name[pr->severity]);
+		if (pr->flags & PF_FATAL)
+			prt_str(out, "fatal (checking stops)");
+		else if (pr->latch != LATCH_NONE)
+			prt_troff(out, problem_table[latch_header[pr->latch]].name);
+		else if (pr->flags & PF_MSG_ONLY || pr->prompt == PROMPT_NONE)
+			prt_str(out, "reported");
+		else
+			prt_printf(out, "\"%s\"", prompt_question[pr->prompt]);
+		if (pr->latch != LATCH_NONE)
+			prt_str(out, " lists them all");
+		if (pr->flags & PF_PREEN_OK)
+			prt_str(out, ", fixed by \\-p");
+		prt_str(out, ".\n.br\n");
+		prt_troff(out, pr->msg);
+		prt_char(out, '\n');
+	}
+}

@@ -1,0 +1,167 @@
+/* problem.h --- problem codes, problem context and the answer policy of fsck.
+ *
+ * Check code reports every inconsistency through fix_problem():
+ *
+ *	struct problem_ctx p;
+ *
+ *	clear_problem_context(&p);
+ *	p.dev = ctx->path; p.bucket = b; ...
+ *	if (fix_problem(ctx, PR_SOMETHING, &p)) { repair; mark dirty; }
+ *
+ * fix_problem() is the only place that knows about -n/-y/-p and the
+ * terminal; checks never test the options. The table of problems is
+ * problems.h; runtime counts live in struct fsck_ctx, the table is const.
+ */
+#ifndef BCACHE_TOOL_FSCK_PROBLEM_H
+#define BCACHE_TOOL_FSCK_PROBLEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../libcore/ondisk.h"
+#include "../libcore/printbuf.h"
+#include "problems.h"
+
+struct fsck_ctx;
+
+enum problem {
+#define x(name, id, sev, prompt, flags, latch, msg) PR_##name,
+	BT_PROBLEMS(x)
+#undef x
+	PR_NR
+};
+
+enum problem_severity {
+	SEV_INFO,
+	SEV_WARNING,
+	SEV_ERROR,
+};
+
+/* x(name, question, past, conditional) */
+#define BT_PROMPTS(x)							\
+	x(NONE,		"",				"",		"")	\
+	x(FIX,		"Fix?",				"FIXED",	"would fix") \
+	x(RECOMPUTE_CSUM, "Recompute checksum?",	"RECOMPUTED",	"would recompute checksum") \
+	x(REWRITE,	"Rewrite?",			"REWRITTEN",	"would rewrite") \
+	x(CLEAR,	"Clear?",			"CLEARED",	"would clear") \
+	x(DROP_KEY,	"Drop key?",			"DROPPED",	"would drop key") \
+	x(REPLAY,	"Replay journal?",		"REPLAYED",	"would replay journal") \
+	x(SET_GEN,	"Update gen?",			"UPDATED",	"would update gen")
+
+enum problem_prompt {
+#define x(name, q, past, cond) PROMPT_##name,
+	BT_PROMPTS(x)
+#undef x
+	PROMPT_NR
+};
+
+enum problem_flags {
+	PF_PREEN_OK	= 1 << 0,	/* -p may answer yes without a person */
+	PF_NO_OK	= 1 << 1,	/* answering no leaves a usable set */
+	PF_NOT_A_FIX	= 1 << 2,	/* the action is not a repair (replay) */
+	PF_MSG_ONLY	= 1 << 3,	/* print, never ask */
+	PF_FATAL	= 1 << 4,	/* checking stops after this problem */
+	PF_AFTER_CODE	= 1 << 5,	/* continues the previous message */
+};
+
+/*
+ * Latch groups: x(name, header problem). The first problem of a group
+ * prints the header problem's message; every further one only adds its
+ * number (bucket, else num) to a range list; end_problem_latch() prints
+ * the list and asks the header's question once.
+ */
+#define BT_LATCHES(x)							\
+	x(NONE,		PR_NR)						\
+	x(SB_JOURNAL,	PR_SB_JOURNAL_BUCKETS_LATCH)				\
+	x(GEN_LAG,	PR_BUCKET_GC_GEN_LAG_LATCH)				\
+	x(BTREE_PRIO,	PR_BTREE_BUCKET_PRIO_LATCH)
+
+enum problem_latch {
+#define x(name, hdr) LATCH_##name,
+	BT_LATCHES(x)
+#undef x
+	LATCH_NR
+};
+
+struct problem_def {
+	const char	*name;		/* stable code */
+	uint32_t	id;		/* 0xPPNNNN */
+	uint8_t		severity;	/* enum problem_severity */
+	uint8_t		prompt;		/* enum problem_prompt */
+	uint16_t	flags;		/* enum problem_flags */
+	uint8_t		latch;		/* enum problem_latch */
+	const char	*msg;		/* template */
+};
+
+extern const struct problem_def problem_table[PR_NR];
+extern const enum problem latch_header[LATCH_NR];
+extern const char *const prompt_question[PROMPT_NR];
+extern const char *const prompt_past[PROMPT_NR];
+extern const char *const prompt_cond[PROMPT_NR];
+extern const char *const severity_name[3];
+
+/* "unset" values of struct problem_ctx, set by clear_problem_context() */
+#define PCTX_UNSET	UINT64_MAX
+
+/*
+ * The location and the figures of one problem. Unset fields hold
+ * PCTX_UNSET (numbers), -1 (btree_level), NULL (pointers); they are left
+ * out of JSON and print as "?" in templates.
+ */
+struct problem_ctx {
+	const char		*dev;		/* device path */
+	const char		*structure;	/* "superblock", "jset", "btree node", ... */
+	uint64_t		bucket;		/* buckets */
+	uint64_t		sector;		/* sectors on dev */
+	uint64_t		byte_offset;	/* bytes on dev */
+	int			btree_level;
+	const struct bkey	*key;		/* printed in kernel notation */
+	uint64_t		jset_seq;
+	uint64_t		uuid_slot;
+	uint64_t		csum_expected;
+	uint64_t		csum_got;
+	uint64_t		num;
+	uint64_t		num2;
+	int			errcode;	/* negative code, 0 = unset */
+	const char		*str;
+};
+
+void clear_problem_context(struct problem_ctx *p);
+
+/*
+ * fix_problem(): report problem code at p, apply the answer policy (-n: no,
+ * -y: yes, -p: yes to PREEN_OK problems and preenhalt on the others, else
+ * ask on the terminal) and return true when the caller should repair.
+ * Counts the problem in ctx, records it for --json, suppresses messages
+ * after ctx->opts.max_msgs of the same code, sets the ctx flags the exit
+ * status is computed from, and sets ctx->abort on FATAL problems, on a
+ * preen halt and on a 'q' answer. Repairs do not exist yet: it prints what
+ * would be fixed and returns false.
+ */
+bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p);
+
+/*
+ * end_problem_latch(): close latch group: print the range list and ask the
+ * header problem's question once. Returns the answer (false for now, as
+ * fix_problem()). A no-op returning false when the group is not open.
+ */
+bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch);
+
+/*
+ * fsck_answer_mode_ok(): can the chosen answer mode work here? Interactive
+ * mode needs a terminal on standard input. Returns 0 or -ENOTTY with a
+ * message in err.
+ */
+int fsck_answer_mode_ok(struct fsck_ctx *ctx, struct printbuf *err);
+
+/* Expand the template of code with p into out. */
+void problem_msg_to_text(struct printbuf *out, enum problem code,
+			 const struct problem_ctx *p);
+
+/* The troff (tbl) table of every problem, for the man page. */
+void problem_table_to_troff(struct printbuf *out);
+
+/* A key in kernel notation (libcore bt_bkey_to_text()). */
+void fsck_bkey_to_text(struct printbuf *out, const struct bkey *k);
+
+#endif /* BCACHE_TOOL_FSCK_PROBLEM_H */
