@@ -279,6 +279,11 @@ Test(format_init, dumps_of_the_new_set)
 	cr_expect(strstr(out, "nodes 1 depth 1 keys 0 errors 0"), "%s", out);
 	free(out);
 	free(err);
+	/* fsck (its own passes, mark included) finds nothing to report */
+	cr_assert_eq(t_run(&out, &err, "fsck -n '%s'", path), 0, "%s%s", out, err);
+	cr_expect(strstr(out, ": clean"), "%s", out);
+	free(out);
+	free(err);
 	/* bcache-super-show 1.0.8 accepts the synced superblock */
 	cr_assert_eq(t_sh(&out, NULL, "bcache-super-show '%s'", path), 0);
 	cr_expect(strstr(out, "sb.version\t\t3 [cache device]"), "%s", out);

@@ -183,6 +183,13 @@ static void check_generated(const char *args, unsigned min_depth)
 	bt_dev_close(&dev);
 	printbuf_exit(&err);
 
+	/* fsck -n: a consistent cache (stale pointers only on clean data) */
+	cr_assert_eq(t_run(&out, &cerr, "fsck -n '%s'", g.cache), 0, "%s%s", out, cerr);
+	cr_expect(strstr(out, ": clean"), "%s", out);
+	free(out);
+	free(cerr);
+	out = cerr = NULL;
+
 	/* extract serves what gen-cache's model says */
 	cr_assert(asprintf(&file, "%s/out", g.dir) > 0);
 	cr_assert_lt(t_run(&out, &cerr, "extract '%s' '%s' -o '%s'", g.cache, g.bdev, file), 2,
