@@ -214,10 +214,9 @@ static int plan_extents(struct gen *g)
 	return 0;
 }
 
-/* Keys of 3 u64s that fit a node of the default geometry, times 3/4. */
-static unsigned node_capacity(const struct gen *g, unsigned node_sectors)
+/* Keys of 3 u64s (one pointer) that fit one bset in a node of node_sectors. */
+static unsigned node_capacity(unsigned node_sectors)
 {
-	(void)g;
 	return (unsigned)(((uint64_t)node_sectors * 512 - BSET_HEADER_BYTES) / 24);
 }
 
@@ -228,7 +227,7 @@ static unsigned stream_of(const struct gen *g, uint64_t i)
 }
 
 /* Buckets the set needs: data (three streams), nodes, metadata, journal; >= 1024. */
-static uint64_t plan_buckets(struct gen *g, unsigned node_sectors, unsigned kpl, unsigned fan)
+static uint64_t plan_buckets(struct gen *g, unsigned kpl, unsigned fan)
 {
 	uint64_t data[3] = { 0, 0, 0 }, room[3] = { 0, 0, 0 }, nodes, n, nb;
 
@@ -248,7 +247,6 @@ static uint64_t plan_buckets(struct gen *g, unsigned node_sectors, unsigned kpl,
 		n = (n + fan - 1) / fan;
 		nodes += n;
 	}
-	(void)node_sectors;
 	data[0] += data[2];
 	nb = 23 / g->o.bucket + 1 + data[0] + data[1] + nodes + 16;
 	for (int i = 0; i < 3; i++) {
@@ -448,7 +446,7 @@ static int write_level(struct gen *g, struct bt_write_ctx *w, const uint64_t *ke
 static int build_tree(struct gen *g, struct bt_write_ctx *w, struct printbuf *err)
 {
 	struct cache_set *c = w->c;
-	unsigned cap = node_capacity(g, c->btree_node_sectors);
+	unsigned cap = node_capacity(c->btree_node_sectors);
 	unsigned kpl = g->o.leaf_keys ? g->o.leaf_keys : cap * 3 / 4;
 	unsigned fan = g->o.fanout ? g->o.fanout : cap * 3 / 4;
 	uint64_t *keys = NULL, *jkeys = NULL;
@@ -797,6 +795,75 @@ static int parse_bytes(const char *what, const char *s, unsigned *sectors)
 	return 0;
 }
 
+/* Size the cache for the planned tree and data (bt_cache_set_geometry() of the options). */
+static int size_cache(struct gen *g)
+{
+	struct cache_set tmp = { 0 };
+	struct printbuf err = PRINTBUF;
+	unsigned cap, kpl, fanout;
+
+	tmp.sb.version = BCACHE_SB_VERSION_CDEV;
+	tmp.sb.bucket_size = g->o.bucket;
+	tmp.sb.block_size = (uint16_t)g->o.block;
+	tmp.sb.nbuckets = 1024;
+	bt_cache_set_geometry(&tmp, &err);
+	printbuf_exit(&err);
+	cap = node_capacity(tmp.btree_node_sectors);
+	kpl = g->o.leaf_keys ? g->o.leaf_keys : cap * 3 / 4;
+	fanout = g->o.fanout ? g->o.fanout : cap * 3 / 4;
+	if (!kpl || fanout < 2 || kpl > cap || fanout > cap) {
+		fprintf(stderr, "gen-cache: --leaf-keys in [1, %u], --fanout in [2, %u]\n", cap, cap);
+		return 16;
+	}
+	g->nbuckets = plan_buckets(g, kpl, fanout);
+	return 0;
+}
+
+/* Everything after the options: images, format, data, tree, report. Returns the exit status. */
+static int generate(struct gen *g, const char **args, unsigned nargs, char **paths)
+{
+	struct printbuf err = PRINTBUF;
+	int ret;
+
+	if (plan_extents(g))
+		return 8;
+	for (unsigned i = 0, b = 0; i < g->nr_slots; i++) {
+		if (g->slot[i].flash)
+			continue;
+		if (1 + b < nargs)
+			g->slot[i].path = args[1 + b];
+		else if (asprintf(&paths[i], "%s.bdev%u", g->cache_path, b) > 0)
+			g->slot[i].path = paths[i];
+		b++;
+	}
+	ret = size_cache(g);
+	if (ret)
+		return ret;
+	if (make_file(g->cache_path, g->nbuckets * g->o.bucket * 512))
+		return 8;
+	for (unsigned i = 0; i < g->nr_slots; i++)
+		if (!g->slot[i].flash &&
+		    make_file(g->slot[i].path, (g->slot[i].data_offset + g->slot[i].sectors) * 512))
+			return 8;
+	if (format_all(g))
+		return 8;
+	for (unsigned i = 0; i < g->nr_slots; i++)
+		if (!g->slot[i].flash && write_backing(g, &g->slot[i], i))
+			return 8;
+	if (build_set(g) || report(g))
+		return 8;
+	for (unsigned i = 0; i < g->nr_slots; i++)
+		if (!g->slot[i].flash && set_bdev_state(&g->slot[i], &err)) {
+			fprintf(stderr, "gen-cache: %s\n", printbuf_str(&err));
+			printbuf_exit(&err);
+			return 8;
+		}
+	printbuf_exit(&err);
+	if (g->o.keys && write_keys(g))
+		return 8;
+	return 0;
+}
+
 int main(int argc, const char **argv)
 {
 	struct gen g = { 0 };
@@ -873,68 +940,9 @@ int main(int argc, const char **argv)
 		return 16;
 	}
 	g.cache_path = args[0];
-	if (plan_extents(&g))
-		return 8;
-	paths = calloc(g.nr_slots + 1, sizeof(*paths));
-	for (unsigned i = 0, b = 0; i < g.nr_slots; i++) {
-		if (g.slot[i].flash)
-			continue;
-		if (1 + b < nargs)
-			g.slot[i].path = args[1 + b];
-		else if (asprintf(&paths[i], "%s.bdev%u", g.cache_path, b) > 0)
-			g.slot[i].path = paths[i];
-		b++;
-	}
-	{
-		struct cache_set tmp = { 0 };
-		struct printbuf err = PRINTBUF;
-		unsigned cap, kpl, fanout;
-
-		tmp.sb.version = BCACHE_SB_VERSION_CDEV;
-		tmp.sb.bucket_size = g.o.bucket;
-		tmp.sb.block_size = (uint16_t)g.o.block;
-		tmp.sb.nbuckets = 1024;
-		bt_cache_set_geometry(&tmp, &err);
-		printbuf_exit(&err);
-		cap = node_capacity(&g, tmp.btree_node_sectors);
-		kpl = g.o.leaf_keys ? g.o.leaf_keys : cap * 3 / 4;
-		fanout = g.o.fanout ? g.o.fanout : cap * 3 / 4;
-		if (!kpl || fanout < 2) {
-			fprintf(stderr, "gen-cache: --leaf-keys >= 1 and --fanout >= 2\n");
-			return 16;
-		}
-		g.nbuckets = plan_buckets(&g, tmp.btree_node_sectors, kpl, fanout);
-	}
-	if (make_file(g.cache_path, g.nbuckets * g.o.bucket * 512))
-		return 8;
-	for (unsigned i = 0; i < g.nr_slots; i++)
-		if (!g.slot[i].flash &&
-		    make_file(g.slot[i].path, (g.slot[i].data_offset + g.slot[i].sectors) * 512))
-			return 8;
-	if (format_all(&g))
-		return 8;
-	for (unsigned i = 0; i < g.nr_slots; i++)
-		if (!g.slot[i].flash && write_backing(&g, &g.slot[i], i))
-			return 8;
-	if (build_set(&g))
-		return 8;
-	{
-		struct printbuf err = PRINTBUF;
-
-		for (unsigned i = 0; i < g.nr_slots; i++)
-			g.slot[i].live_dirty = 0;
-		if (report(&g))
-			return 8;
-		for (unsigned i = 0; i < g.nr_slots; i++)
-			if (!g.slot[i].flash && set_bdev_state(&g.slot[i], &err)) {
-				fprintf(stderr, "gen-cache: %s\n", printbuf_str(&err));
-				return 8;
-			}
-		printbuf_exit(&err);
-	}
-	if (g.o.keys && write_keys(&g))
-		return 8;
-	for (unsigned i = 0; i < g.nr_slots; i++)
+	paths = calloc(MAX_SLOTS, sizeof(*paths));
+	rc = paths ? generate(&g, args, nargs, paths) : 8;
+	for (unsigned i = 0; paths && i < MAX_SLOTS; i++)
 		free(paths[i]);
 	free(paths);
 	free(g.ext);
@@ -944,5 +952,5 @@ int main(int argc, const char **argv)
 	free(cset);
 	free(sums);
 	free(keys);
-	return 0;
+	return rc;
 }
