@@ -25,6 +25,15 @@ int bt_write_begin(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_c
 	if (!w->saved_buckets)
 		return -ENOMEM;
 	memcpy(w->saved_buckets, c->buckets, c->nbuckets * sizeof(*c->buckets));
+	if (c->uuids) {
+		w->saved_uuids = malloc((size_t)c->nr_uuids * sizeof(*c->uuids));
+		if (!w->saved_uuids) {
+			free(w->saved_buckets);
+			w->saved_buckets = NULL;
+			return -ENOMEM;
+		}
+		memcpy(w->saved_uuids, c->uuids, (size_t)c->nr_uuids * sizeof(*c->uuids));
+	}
 	w->c = c;
 	w->nc = nc;
 	w->new_root = c->root_key;
@@ -38,9 +47,11 @@ int bt_write_begin(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_c
 void bt_write_end(struct bt_write_ctx *w)
 {
 	free(w->saved_buckets);
+	free(w->saved_uuids);
 	free(w->new_buckets);
 	free(w->free_after);
 	w->saved_buckets = NULL;
+	w->saved_uuids = NULL;
 	w->new_buckets = w->free_after = NULL;
 	w->nr_new = w->size_new = w->nr_free_after = w->size_free_after = 0;
 	w->active = false;
@@ -51,6 +62,8 @@ void bt_write_abort(struct bt_write_ctx *w)
 	if (w->active && w->saved_buckets)
 		memcpy(w->c->buckets, w->saved_buckets,
 		       w->c->nbuckets * sizeof(*w->c->buckets));
+	if (w->active && w->saved_uuids && w->c->uuids)
+		memcpy(w->c->uuids, w->saved_uuids, (size_t)w->c->nr_uuids * sizeof(*w->c->uuids));
 	bt_write_end(w);
 }
 

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkey.h"
 #include "encode.h"
 #include "errcode.h"
 #include "journal.h"
+#include "mark.h"
 #include "write.h"
 
 /* Step (b): a fresh chain of c->prio_buckets buckets holding every gen and prio. */
@@ -203,6 +205,20 @@ static int switch_state(struct bt_write_ctx *w, uint64_t *chain, const struct bk
 	ret = bt_journal_read(c, err);
 	if (!ret)
 		ret = bt_journal_check_newest(c, err);
+	/* its keys pin and mark their buckets as bch_journal_mark() would */
+	for (size_t i = 0; !ret && i < w->journal_u64s;) {
+		const struct bkey *k = (const struct bkey *)(w->journal_keys + i);
+
+		if (w->journal_u64s - i < 2 || w->journal_u64s - i < bkey_u64s(k))
+			break;
+		if (bt_extent_invalid(c, k) == BT_EXTENT_VALID) {
+			for (unsigned p = 0; p < KEY_PTRS(k); p++)
+				if (bt_ptr_available(k, p) && PTR_BUCKET_NR(c, k, p) < c->nbuckets)
+					c->buckets[PTR_BUCKET_NR(c, k, p)].pinned = 1;
+			bt_mark_key(c, k, 0);
+		}
+		i += bkey_u64s(k);
+	}
 	if (ret)
 		prt_printf(err, " (after a committed change of '%s')", c->dev->path);
 	return ret;

@@ -54,12 +54,13 @@ struct bt_write_ctx {
 	bool			uuids_changed;
 	/* last_seq of the jset to write: 0 = the new jset's own seq (nothing to replay) */
 	uint64_t		last_seq;
-	/* keys to journal in the new jset (normally none) */
+	/* keys to journal in the new jset (normally none); owned by the caller */
 	uint64_t		*journal_keys;
 	size_t			journal_u64s;
 
 	/* private to alloc.c / commit.c */
 	struct bt_bucket	*saved_buckets;	/* c->buckets at bt_write_begin() */
+	struct uuid_entry	*saved_uuids;	/* c->uuids at bt_write_begin() */
 	uint64_t		alloc_cursor;	/* next bucket bt_bucket_alloc() looks at */
 	bool			active;		/* between begin and commit/abort */
 };
@@ -76,9 +77,20 @@ struct bt_write_ctx {
  */
 int bt_mark_buckets(struct cache_set *c, struct bt_node_cache *nc, struct printbuf *err);
 
-/* Start a transaction; c must have been marked (bt_mark_buckets()). */
+/*
+ * Start a transaction; c must have been marked (bt_mark_buckets()).
+ * new_root/new_root_level start as the current root. A change of the uuid
+ * slots is made by editing c->uuids in place and setting uuids_changed.
+ * Returns 0, -EINVAL when c is not marked (no message: there is no err
+ * argument), -ENOMEM.
+ */
 int bt_write_begin(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_cache *nc);
-/* Drop a transaction: nothing of it was committed (in-memory bucket state restored). */
+/*
+ * Drop a transaction: nothing of it was committed; c->buckets and c->uuids
+ * are restored to their state at bt_write_begin(). Blocks already written
+ * to fresh buckets stay on disk, unreferenced. A no-op on a transaction
+ * that bt_commit() ended.
+ */
 void bt_write_abort(struct bt_write_ctx *w);
 /* Free a transaction's memory, leaving c as it is (bt_commit() does it). */
 void bt_write_end(struct bt_write_ctx *w);
@@ -117,6 +129,26 @@ int bt_free_after_commit(struct bt_write_ctx *w, uint64_t b);
  * journal_write_unlocked()), flushing after each; then free w->free_after in
  * memory and update c (root, journal, prio chain, uuid key). Returns 0 or a
  * negative code with a message; on error the old state is the one on disk.
+ *
+ * Details:
+ *  - The prio chain is prio_buckets fresh buckets (prio BTREE_PRIO), seq =
+ *    c->prio_seq + 1, next_bucket of the last one = the old chain's first
+ *    bucket (what the kernel leaves there; never followed).
+ *  - A uuid bucket read in the v0 format (c->uuids_converted) is always
+ *    rewritten: the new jset has version 1.
+ *  - The jset's seq is one above every valid jset on the device (hidden
+ *    ones included, so none can shadow it): newest + 1 on a sane journal.
+ *    last_seq: w->last_seq, or the jset's own seq when 0; a non-zero
+ *    w->last_seq must be in [current last_seq, new seq] (-EINVAL).
+ *  - Placement: right after the newest entry in the current journal
+ *    bucket when it fits and overlaps no entry of the replay range, else
+ *    the first sector of the next journal bucket when every entry there
+ *    is older than the current last_seq; else -BT_ERR_JOURNAL_FULL.
+ *  - The superblock is never written.
+ *  - Ends the transaction either way: on success c describes the new
+ *    state (journal re-read from the device); on error the in-memory
+ *    state is restored as by bt_write_abort(). Writes on a read-only
+ *    device: -BT_ERR_DEV_READONLY before any write.
  */
 int bt_commit(struct bt_write_ctx *w, struct printbuf *err);
 

@@ -625,3 +625,190 @@ Test(alloc, begin_needs_marks_and_node_must_fit)
 	session_close(&s);
 	free(cache);
 }
+
+/* ---- uuids ---------------------------------------------------------------------- */
+
+/*
+ * A changed uuid slot goes to a fresh uuid bucket published by the jset;
+ * the old bucket is left as it was; an aborted change restores c->uuids.
+ */
+Test(write, uuid_change)
+{
+	const char *name = "s06-flash-volume";
+	char *cache = image_of(name, "cache"), *before = view_text(cache), *after;
+	struct session s;
+	struct bt_write_ctx w;
+	uint64_t old_b, new_b;
+	struct uuid_entry slot0;
+	uint8_t *old_bytes, *now;
+
+	session_open(&s, cache);
+	slot0 = s.c.uuids[0];
+	old_b = PTR_BUCKET_NR(&s.c, (struct bkey *)s.c.uuid_key.w, 0);
+	old_bytes = malloc(s.c.meta_bucket_bytes);
+	now = malloc(s.c.meta_bucket_bytes);
+	cr_assert_eq(bt_dev_read(&s.dev, old_bytes, s.c.meta_bucket_bytes,
+				 bt_bucket_to_sector(&s.c, old_b) << SECTOR_SHIFT, "t", &s.err), 0);
+
+	/* aborted: nothing changes in memory */
+	cr_assert_eq(bt_write_begin(&w, &s.c, s.nc), 0);
+	memcpy(s.c.uuids[0].label, "aborted", 8);
+	bt_write_abort(&w);
+	cr_assert_eq(memcmp(&s.c.uuids[0], &slot0, sizeof(slot0)), 0);
+
+	cr_assert_eq(bt_write_begin(&w, &s.c, s.nc), 0);
+	memset(s.c.uuids[0].label, 0, 32);
+	memcpy(s.c.uuids[0].label, "relabelled", 10);
+	w.uuids_changed = true;
+	w.last_seq = s.c.journal.last_seq;
+	cr_assert_eq(bt_commit(&w, &s.err), 0, "%s", printbuf_str(&s.err));
+	new_b = PTR_BUCKET_NR(&s.c, (struct bkey *)s.c.uuid_key.w, 0);
+	cr_assert_neq(new_b, old_b);
+	cr_assert_eq(s.c.buckets[old_b].mark, GC_MARK_NONE);
+	session_close(&s);
+
+	session_open(&s, cache);
+	cr_assert_eq(PTR_BUCKET_NR(&s.c, (struct bkey *)s.c.uuid_key.w, 0), new_b);
+	cr_assert_str_eq((char *)s.c.uuids[0].label, "relabelled");
+	cr_assert_eq(memcmp(s.c.uuids[0].uuid, slot0.uuid, 16), 0);
+	cr_assert_eq(s.c.uuids[0].sectors, slot0.sectors);
+	cr_assert_eq(bt_dev_read(&s.dev, now, s.c.meta_bucket_bytes,
+				 bt_bucket_to_sector(&s.c, old_b) << SECTOR_SHIFT, "t", &s.err), 0);
+	cr_assert_eq(memcmp(now, old_bytes, s.c.meta_bucket_bytes), 0, "old uuid bucket written");
+	session_close(&s);
+	after = view_text(cache);
+	cr_assert_str_eq(after, before);
+	check_extract(name, cache, NULL);
+	free(old_bytes);
+	free(now);
+	free(before);
+	free(after);
+	free(cache);
+}
+
+/* A crash anywhere in a uuid change leaves the old slots or the new ones, never a mix. */
+Test(write, uuid_change_crash)
+{
+	const char *name = "s06-flash-volume";
+	char *orig = image_of(name, "cache"), *copy;
+	unsigned long total = 0;
+
+	cr_assert(asprintf(&copy, "%s.crash", orig) > 0);
+	for (long n = -1; n < (long)total || n < 0; n++) {
+		struct session s;
+		struct bt_write_ctx w;
+		int ret;
+
+		cr_assert_eq(t_sh(NULL, NULL, "cp --sparse=always '%s' '%s'", orig, copy), 0);
+		session_open(&s, copy);
+		cr_assert_eq(bt_write_begin(&w, &s.c, s.nc), 0);
+		memcpy(s.c.uuids[0].label, "crash-test", 11);
+		w.uuids_changed = true;
+		w.last_seq = s.c.journal.last_seq;
+		s.dev.write_limit = n;
+		ret = bt_commit(&w, &s.err);
+		if (n < 0) {
+			cr_assert_eq(ret, 0, "%s", printbuf_str(&s.err));
+			total = s.dev.nr_writes;
+			cr_assert_eq(total, s.c.prio_buckets + 2);	/* prios, uuids, jset */
+		} else {
+			cr_assert_eq(ret, -BT_ERR_WRITE_LIMIT);
+			cr_assert_neq(memcmp(s.c.uuids[0].label, "crash-test", 11), 0,
+				      "a failed commit left the new label in memory");
+		}
+		session_close(&s);
+		session_open(&s, copy);
+		cr_assert_eq(memcmp(s.c.uuids[0].label, "crash-test", 11) == 0, n < 0,
+			     "write limit %ld", n);
+		session_close(&s);
+	}
+	remove(copy);
+	free(copy);
+	free(orig);
+}
+
+/*
+ * After a commit the in-memory buckets are what a fresh mark pass of the
+ * new state finds (marks, gens, pins, sectors), so transactions can follow
+ * each other in one session.
+ */
+static void commit_then_remark(const char *name)
+{
+	char *cache = image_of(name, "cache");
+	struct session s;
+	struct bt_bucket *mem;
+
+	session_open(&s, cache);
+	cr_assert_eq(session_commit(&s, true), 0, "%s", printbuf_str(&s.err));
+	mem = malloc(s.c.nbuckets * sizeof(*mem));
+	memcpy(mem, s.c.buckets, s.c.nbuckets * sizeof(*mem));
+	cr_assert_eq(bt_mark_buckets(&s.c, s.nc, &s.err), 0, "%s", printbuf_str(&s.err));
+	for (uint64_t b = 0; b < s.c.nbuckets; b++) {
+		cr_assert_eq(mem[b].mark, s.c.buckets[b].mark, "%s: bucket %llu mark", name,
+			     (unsigned long long)b);
+		cr_assert_eq(mem[b].gen, s.c.buckets[b].gen, "%s: bucket %llu gen", name,
+			     (unsigned long long)b);
+		cr_assert_eq(mem[b].pinned, s.c.buckets[b].pinned);
+		cr_assert_eq(mem[b].sectors_used, s.c.buckets[b].sectors_used, "%s: bucket %llu",
+			     name, (unsigned long long)b);
+	}
+	free(mem);
+	session_close(&s);
+	free(cache);
+}
+
+Test(write, remark_s03) { commit_then_remark("s03-writeback-dirty-clean-stop"); }
+Test(write, remark_s05) { commit_then_remark("s05-btree-depth2"); }
+Test(write, remark_s06) { commit_then_remark("s06-flash-volume"); }
+
+/*
+ * Keys journaled by a commit are replayed by the readers (they appear in
+ * the view over the data they cover), and pin their buckets in memory as a
+ * fresh mark pass does.
+ */
+Test(write, journal_key)
+{
+	const char *name = "s03-writeback-dirty-clean-stop";
+	char *cache = image_of(name, "cache"), *view, line[160];
+	struct session s;
+	struct bt_write_ctx w;
+	struct bkey_padded kp;
+	struct bkey *k = (struct bkey *)kp.w;
+	struct printbuf kt = PRINTBUF;
+	uint64_t b, keys[3];
+	uint8_t data[4096];
+	struct bt_bucket mem;
+
+	session_open(&s, cache);
+	cr_assert_eq(bt_write_begin(&w, &s.c, s.nc), 0);
+	cr_assert_eq(bt_bucket_alloc(&w, false, &b, &s.err), 0);
+	memset(data, 0xab, sizeof(data));
+	cr_assert_eq(bt_dev_write(&s.dev, data, sizeof(data),
+				  bt_bucket_to_sector(&s.c, b) << SECTOR_SHIFT, "data", &s.err), 0);
+	memset(&kp, 0, sizeof(kp));
+	/* slot 0, backing sectors [120000, 120008) (inside the 64 MiB device), dirty */
+	bkey_init_pos(k, 0, 120008, 8);
+	SET_KEY_DIRTY(k, 1);
+	SET_KEY_PTRS(k, 1);
+	SET_PTR(k, 0, s.c.buckets[b].gen, bt_bucket_to_sector(&s.c, b), s.c.nr_this_dev);
+	memcpy(keys, k, sizeof(keys));
+	w.journal_keys = keys;
+	w.journal_u64s = 3;
+	w.last_seq = s.c.journal.last_seq;
+	cr_assert_eq(bt_commit(&w, &s.err), 0, "%s", printbuf_str(&s.err));
+	cr_assert(s.c.buckets[b].pinned);
+	cr_assert_eq(s.c.buckets[b].mark, GC_MARK_DIRTY);
+	mem = s.c.buckets[b];
+	cr_assert_eq(bt_mark_buckets(&s.c, s.nc, &s.err), 0);
+	cr_assert_eq(s.c.buckets[b].pinned, mem.pinned);
+	cr_assert_eq(s.c.buckets[b].mark, mem.mark);
+	cr_assert_eq(s.c.buckets[b].gen, mem.gen);
+	session_close(&s);
+	view = view_text(cache);
+	bt_bkey_to_text(&kt, k);
+	snprintf(line, sizeof(line), "%s\n", printbuf_str(&kt));
+	cr_assert(strstr(view, line), "journaled key %s not in the view", printbuf_str(&kt));
+	printbuf_exit(&kt);
+	free(view);
+	free(cache);
+}
