@@ -312,11 +312,13 @@ int main(void)
 		if (system(cmd))
 			fprintf(stderr, "bench_read: cannot decompress the s05 image\n");
 	}
-	if (!exists(big)) {
+	/* BIG.args records the gen-cache options it was made with: remade when they change */
+	snprintf(cmd, sizeof(cmd), "grep -qxF -- '%s' '%s.args' 2>/dev/null", GEN_1M_ARGS, big);
+	if (!exists(big) || system(cmd)) {
 		printf("generating %s (gen-cache %s) ...\n", big, GEN_1M_ARGS);
 		fflush(stdout);
-		snprintf(cmd, sizeof(cmd), "'%s/tests/tools/gen-cache' %s -o /dev/null '%s'",
-			 build, GEN_1M_ARGS, big);
+		snprintf(cmd, sizeof(cmd), "'%s/tests/tools/gen-cache' %s -o /dev/null '%s' && "
+			 "echo '%s' > '%s.args'", build, GEN_1M_ARGS, big, GEN_1M_ARGS, big);
 		if (system(cmd))
 			fprintf(stderr, "bench_read: gen-cache failed\n");
 	}
