@@ -1,4 +1,4 @@
-/* format.c --- bcache-tool format: write new bcache superblocks, as make-bcache does. */
+/* format.c --- bcache-tool format: new bcache devices and a new, empty cache set. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +168,8 @@ int cmd_format(int argc, const char **argv)
 		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
 		  "print what would be written, write nothing", NULL },
 		{ "sb-only", 0, POPT_ARG_NONE, &sb_only, 0,
-		  "write only the superblocks (what format does today)", NULL },
+		  "cache: write only the superblock, as make-bcache does (the kernel "
+		  "initialises the cache set at its first registration)", NULL },
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
@@ -209,7 +210,7 @@ int cmd_format(int argc, const char **argv)
 	o.wipe_bcache = wipe_bcache;
 	o.force = force;
 	o.dry_run = dry_run;
-	(void)sb_only;
+	o.sb_only = sb_only;
 
 	ret = bt_format(&o, &out, &warn, &err);
 	fputs(printbuf_str(&out), stdout);

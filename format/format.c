@@ -2,9 +2,12 @@
  *
  * Two phases, so that a refusal on any device leaves every device untouched:
  *   1. open each device, decide the block size, build and validate each
- *      superblock, look for other signatures;
+ *      superblock (and, for a cache, the superblock of the initialised set),
+ *      look for other signatures;
  *   2. for each device: wipe the other signatures, zero bytes 0..4095, write
- *      the superblock block at byte 4096, flush, read it back.
+ *      the superblock block at byte 4096, flush, read it back; for a cache
+ *      (unless sb_only) then write the new cache set (init.c), the synced
+ *      superblock last, and open it with the readers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +25,11 @@ struct fmt_dev {
 	struct cache_sb		sb;
 	uint8_t			block[SB_SIZE];	/* the encoded superblock block */
 	struct bt_signatures	sigs;
+	/* a cache device without sb_only: the initialised set (init.c) */
+	bool			init;
+	struct cache_sb		init_sb;
+	struct bt_format_layout	layout;
+	uint8_t			init_block[SB_SIZE];
 };
 
 /* Print text with every non-empty line indented by n spaces. */
@@ -151,6 +159,29 @@ static void warn_sb(const struct fmt_dev *d, struct printbuf *warn)
 	printbuf_exit(&w);
 }
 
+/* The initialised set of a cache: its superblock must pass read_super() too. */
+static int plan_init(struct fmt_dev *d, struct printbuf *err)
+{
+	struct printbuf verr = PRINTBUF;
+	int ret;
+
+	ret = bt_format_init_plan(&d->sb, &d->init_sb, &d->layout, err);
+	if (ret)
+		return ret;
+	memset(d->init_block, 0, sizeof(d->init_block));
+	bt_sb_encode(&d->init_sb, (struct cache_sb_disk *)d->init_block);
+	bt_sb_decode((struct cache_sb_disk *)d->init_block, &d->init_sb);
+	ret = bt_sb_validate((struct cache_sb_disk *)d->init_block, &d->init_sb, &d->dev, &verr);
+	if (ret) {
+		prt_printf(err, "the kernel would refuse the superblock of the initialised cache "
+			   "set: %s", printbuf_str(&verr));
+		printbuf_exit(&verr);
+		return ret;
+	}
+	d->init = true;
+	return 0;
+}
+
 /* Build, encode and validate one superblock as the kernel's read_super() would. */
 static int build_one(const struct bt_format_opts *o, struct fmt_dev *d, unsigned block,
 		     struct printbuf *warn, struct printbuf *err)
@@ -184,13 +215,16 @@ static int build_one(const struct bt_format_opts *o, struct fmt_dev *d, unsigned
 		return ret;
 	}
 	warn_sb(d, warn);
+	if (d->fd->cache && !o->sb_only)
+		return plan_init(d, err);
 	return 0;
 }
 
 /*
  * A cache re-formatted into the set it belonged to keeps its old journal
  * buckets, whose jsets still carry the set's magic: the kernel may replay
- * them later (FORMAT.md 1.10). Only the superblock is written today, so warn.
+ * them later (FORMAT.md 1.10). An initialised set has its journal zeroed;
+ * with sb_only only the superblock is written, so warn.
  */
 static void warn_same_set(const struct fmt_dev *d, const uint8_t *old_block,
 			  struct printbuf *warn)
@@ -198,7 +232,7 @@ static void warn_same_set(const struct fmt_dev *d, const uint8_t *old_block,
 	struct cache_sb old;
 
 	bt_sb_decode((const struct cache_sb_disk *)old_block, &old);
-	if (d->fd->cache && bt_sb_is_cache(&old) &&
+	if (d->fd->cache && !d->init && bt_sb_is_cache(&old) &&
 	    !memcmp(old.set_uuid, d->sb.set_uuid, 16)) {
 		prt_printf(warn, "warning: '%s': the old cache superblock has the same cache "
 			   "set uuid; the kernel may replay the old journal entries still on "
@@ -268,9 +302,41 @@ static void report_dry_run(struct printbuf *out, const struct fmt_dev *d)
 		prt_newline(out);
 	}
 	prt_summary(out, d, true);
-	bt_sb_to_text(&sbtext, &d->sb, true, d->sb.csum);
+	if (d->init) {
+		prt_str(out, "would initialise the cache set: ");
+		bt_format_layout_to_text(out, &d->init_sb, &d->layout);
+		prt_newline(out);
+	}
+	bt_sb_to_text(&sbtext, d->init ? &d->init_sb : &d->sb, true,
+		      d->init ? d->init_sb.csum : d->sb.csum);
 	prt_indented(out, printbuf_str(&sbtext), 4);
 	printbuf_exit(&sbtext);
+}
+
+/* Phase 2 of a cache: the new cache set, the synced superblock, then read it all back. */
+static int write_init(struct fmt_dev *d, struct printbuf *out, struct printbuf *err)
+{
+	uint8_t block[SB_SIZE] = { 0 }, back[SB_SIZE];
+	struct cache_sb sb;
+	int ret;
+
+	ret = bt_format_init_write(&d->dev, &d->init_sb, &d->layout, block, err);
+	if (!ret)
+		ret = bt_sb_read(&d->dev, back, &sb, true, err);
+	if (ret)
+		return ret;
+	if (memcmp(back, d->init_block, SB_SIZE) || memcmp(block, d->init_block, SB_SIZE)) {
+		prt_printf(err, "'%s': the superblock read back differs from the one planned",
+			   d->dev.path);
+		return -EIO;
+	}
+	ret = bt_format_init_verify(&d->dev, &d->layout, err);
+	if (ret)
+		return ret;
+	prt_str(out, "initialised the cache set: ");
+	bt_format_layout_to_text(out, &d->init_sb, &d->layout);
+	prt_newline(out);
+	return 0;
 }
 
 /* Phase 2 for one device. */
@@ -299,7 +365,7 @@ static int write_one(struct fmt_dev *d, struct printbuf *out, struct printbuf *e
 		return -EIO;
 	}
 	prt_summary(out, d, false);
-	return 0;
+	return d->init ? write_init(d, out, err) : 0;
 }
 
 int bt_format(const struct bt_format_opts *opts, struct printbuf *out,

@@ -2,14 +2,17 @@
  *
  * bt_format() formats every device of one invocation: cache devices and
  * backing devices that share one cache-set uuid, so that the kernel attaches
- * the backing devices to the cache when both are registered. Only the
- * superblock is written (FORMAT.md 1.10); the kernel initialises the cache
- * set at its first registration because CACHE_SYNC is 0.
+ * the backing devices to the cache when both are registered. A cache device
+ * gets an initialised, synced cache set (journal, prio chain, uuid bucket,
+ * empty btree root: init.c, FORMAT.md 9.1); with sb_only only the superblock
+ * is written, as make-bcache does (FORMAT.md 1.10), and the kernel
+ * initialises the cache set at its first registration because CACHE_SYNC is 0.
  *
  * The work is split into small files:
  *   opts.c      defaults and checks of the options alone
  *   build_sb.c  the superblock make-bcache 1.0.8 would build for one device
  *   probe.c     other signatures on a device (libblkid): find and wipe
+ *   init.c      a new cache set on a cache device, as the kernel's first registration
  *   format.c    bt_format(): open, check every device, then write them
  *
  * Units: sizes in 512-byte sectors unless the name ends in _bytes.
@@ -53,6 +56,7 @@ struct bt_format_opts {
 	bool		wipe_bcache;	/* overwrite an existing bcache superblock */
 	bool		force;		/* overwrite any signature, skip the in-use checks */
 	bool		dry_run;	/* open read-only, report, write nothing */
+	bool		sb_only;	/* cache: superblock only (make-bcache), no cache set */
 };
 
 /* bt_format_opts_init(): make-bcache's defaults, no devices. */
@@ -124,6 +128,59 @@ int bt_probe_signatures(struct bt_dev *dev, struct bt_signatures *sigs,
  * negative code with a message.
  */
 int bt_wipe_signatures(struct bt_dev *dev, struct printbuf *out, struct printbuf *err);
+
+/* ---- a new cache set (init.c) ---------------------------------------- */
+
+/* Where the initialisation puts the cache set's first metadata (bucket numbers). */
+struct bt_format_layout {
+	unsigned	journal_buckets;	/* sb.keys: clamp(nbuckets >> 7, 2, 256) */
+	uint64_t	prio_bucket;		/* first bucket of the prio chain */
+	unsigned	prio_buckets;		/* length of the chain */
+	uint64_t	uuid_bucket;
+	uint64_t	root_bucket;
+	unsigned	node_sectors;		/* size of the root node */
+	unsigned	jset_idx;		/* journal bucket index of the first jset */
+};
+
+/*
+ * bt_format_init_plan(): from the superblock make-bcache builds (mb_sb,
+ * CACHE_SYNC 0), the superblock of the initialised set (*sb: version >= 3,
+ * seq 1, CACHE_SYNC, keys = clamp(nbuckets >> 7, 2, 256), d[j] =
+ * first_bucket + j; super.c run_cache_set() and bcache_write_super()) and
+ * where its metadata goes (*l: prio chain, uuid bucket and root right after
+ * the journal). Returns 0, -BT_ERR_SB_NOT_CACHE, or
+ * -BT_ERR_SB_NOT_ENOUGH_BUCKETS when they do not fit.
+ */
+int bt_format_init_plan(const struct cache_sb *mb_sb, struct cache_sb *sb,
+			struct bt_format_layout *l, struct printbuf *err);
+
+/* "journal buckets 1-8, prio bucket 9, uuid bucket 10, btree root in bucket 11 ..." */
+void bt_format_layout_to_text(struct printbuf *out, const struct cache_sb *sb,
+			      const struct bt_format_layout *l);
+
+/*
+ * bt_format_init_write(): write the cache set planned by
+ * bt_format_init_plan() on dev (read-write): zero the journal buckets, write
+ * the prio chain (gens and prios of every bucket), the all-zero uuid bucket
+ * and the empty root leaf, flush, the first jset (seq 1) in d[l->jset_idx],
+ * flush, then sb encoded over block (SB_SIZE bytes, normally zero: the whole
+ * block is written at byte 4096), flush. The caller has written and flushed
+ * the unsynced make-bcache superblock before, so a crash leaves a cache the
+ * kernel initialises itself. Returns 0 or a negative code with a message
+ * (bt_dev_write() codes, -ENOMEM).
+ */
+int bt_format_init_write(struct bt_dev *dev, const struct cache_sb *sb,
+			 const struct bt_format_layout *l, uint8_t block[SB_SIZE],
+			 struct printbuf *err);
+
+/*
+ * bt_format_init_verify(): open the cache set on dev with the readers
+ * (bt_cache_set_open(), strict) and check that it is the one planned: one
+ * jset of seq 1, the root at l->root_bucket reads as an empty leaf, prio
+ * chain and uuid slots as written. Returns 0 or a negative code with a message.
+ */
+int bt_format_init_verify(struct bt_dev *dev, const struct bt_format_layout *l,
+			  struct printbuf *err);
 
 /* ---- the whole job (format.c) ---------------------------------------- */
 

@@ -205,11 +205,13 @@ static int walk_error(struct walk *w, const struct bkey *k, unsigned level, int 
 static int walk_node(struct walk *w, const struct bkey *k, unsigned level,
 		     struct bt_walk_pos *pos);
 
-static int walk_children(struct walk *w, const struct bt_node *n, unsigned depth)
+/* The first child's range starts where the parent's does, the next ones after a sibling. */
+static int walk_children(struct walk *w, const struct bt_node *n, const struct bt_walk_pos *ppos)
 {
 	struct cache_set *c = w->nc->c;
 	const struct bkey *ck;
-	uint64_t si = 0, so = 0;
+	uint64_t si = ppos->start_inode, so = ppos->start_offset;
+	unsigned depth = ppos->depth;
 	int ret;
 
 	for_each_node_key(n, ck) {
@@ -281,7 +283,7 @@ static int walk_node(struct walk *w, const struct bkey *k, unsigned level,
 	if (w->o->node_fn)
 		ret = w->o->node_fn(n, pos, w->o->arg);
 	if (!ret && level)
-		ret = walk_children(w, n, pos->depth);
+		ret = walk_children(w, n, pos);
 	bt_node_cache_put(w->nc, n);
 out:
 	printbuf_exit(&msg);

@@ -60,7 +60,10 @@ void bt_node_cache_stats(const struct bt_node_cache *nc, struct bt_node_cache_st
 struct bt_walk_pos {
 	unsigned		depth;		/* 0 = root */
 	const struct bkey	*parent;	/* key of the parent node, NULL at the root */
-	/* key range (start, end]: start = previous live key in the parent or 0:0 */
+	/*
+	 * key range (start, end]: start = the previous live key in the parent,
+	 * or for a first child the parent's own start (0:0 at the root)
+	 */
 	uint64_t		start_inode, start_offset;
 	const struct bkey	*end;		/* the node's own key */
 };

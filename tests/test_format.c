@@ -140,7 +140,8 @@ Test(format, cache_fields_in_bcache_super_show)
 	expect_kv(out, "sb.magic", "ok");
 	expect_kv(out, "sb.first_sector", "8 [match]");
 	cr_expect(strstr(kv(out, "sb.csum"), "[match]"));
-	expect_kv(out, "sb.version", "0 [cache device]");
+	/* an initialised cache set: the kernel's first superblock write (FORMAT.md 1.3, 9.1) */
+	expect_kv(out, "sb.version", "3 [cache device]");
 	/* bcache-super-show 1.0.8 percent-encodes the label it prints */
 	expect_kv(out, "dev.label", "fast%20cache");
 	expect_kv(out, "dev.uuid", DEV_UUID);
@@ -150,7 +151,8 @@ Test(format, cache_fields_in_bcache_super_show)
 	expect_kv_u(out, "dev.cache.first_sector", bucket);
 	expect_kv_u(out, "dev.cache.cache_sectors", (nbuckets - 1) * bucket);
 	expect_kv_u(out, "dev.cache.total_sectors", nbuckets * bucket);
-	expect_kv(out, "dev.cache.ordered", "no");
+	/* bcache-super-show calls CACHE_SYNC "ordered": set in an initialised set */
+	expect_kv(out, "dev.cache.ordered", "yes");
 	expect_kv(out, "dev.cache.discard", "yes");
 	expect_kv(out, "dev.cache.pos", "0");
 	expect_kv(out, "dev.cache.replacement", "1 [fifo]");
@@ -200,7 +202,7 @@ Test(format, one_set_uuid_per_invocation_and_device_order)
 	sa = super_show(a);
 	sb = super_show(b);
 	sc = super_show(c);
-	expect_kv(sa, "sb.version", "0 [cache device]");
+	expect_kv(sa, "sb.version", "3 [cache device]");
 	expect_kv(sb, "sb.version", "1 [backing device]");
 	expect_kv(sc, "sb.version", "1 [backing device]");
 	set = kv(sa, "cset.uuid");
@@ -299,7 +301,8 @@ static void compare_bytes(const char *mb_args, const char *bt_args, uint64_t siz
 		 "%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3], raw[4], raw[5],
 		 raw[6], raw[7], raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14],
 		 raw[15]);
-	cr_assert_eq(t_run(NULL, &err, "format --cset-uuid " SET_UUID " --uuid %s %s '%s'",
+	/* --sb-only: make-bcache's superblock alone (no cache set) */
+	cr_assert_eq(t_run(NULL, &err, "format --sb-only --cset-uuid " SET_UUID " --uuid %s %s '%s'",
 			   uuid, bt_args, b), 0, "format: %s", err);
 	free(err);
 	read_bytes(a, 0, ba, sizeof(ba));
@@ -413,7 +416,7 @@ Test(format, refuses_ext4_unless_force)
 	cr_expect_null(strstr(out, "ext4"), "ext4 still found: %s", out);
 	free(out);
 	out = super_show(dev);
-	expect_kv(out, "sb.version", "0 [cache device]");
+	expect_kv(out, "sb.version", "3 [cache device]");
 	free(out);
 }
 
@@ -466,7 +469,7 @@ Test(format, refuses_old_bcache_without_wipe_bcache)
 	cr_assert_eq(format(&err, "--wipe-bcache -C", dev), 0, "%s", err);
 	free(err);
 	out = super_show(dev);
-	expect_kv(out, "sb.version", "0 [cache device]");
+	expect_kv(out, "sb.version", "3 [cache device]");
 	cr_expect_str_neq(kv(out, "dev.uuid"), old_uuid);
 	free(out);
 }
@@ -476,8 +479,13 @@ Test(format, warns_when_reusing_the_old_set_uuid)
 	char *dev = tmp(300 * MiB), *err = NULL;
 
 	cr_assert_eq(t_sh(NULL, NULL, "make-bcache --cset-uuid " SET_UUID " -C '%s'", dev), 0);
-	cr_assert_eq(format(&err, "--wipe-bcache --cset-uuid " SET_UUID " -C", dev), 0, "%s", err);
+	cr_assert_eq(format(&err, "--sb-only --wipe-bcache --cset-uuid " SET_UUID " -C", dev), 0,
+		     "%s", err);
 	cr_expect(strstr(err, "same cache set uuid"), "%s", err);
+	free(err);
+	/* without --sb-only the journal buckets are zeroed: nothing old can be replayed */
+	cr_assert_eq(format(&err, "--wipe-bcache --cset-uuid " SET_UUID " -C", dev), 0, "%s", err);
+	cr_expect_null(strstr(err, "same cache set uuid"), "%s", err);
 	free(err);
 	/* a new set uuid: no warning */
 	cr_assert_eq(format(&err, "--wipe-bcache -C", dev), 0, "%s", err);
@@ -496,6 +504,10 @@ Test(format, dry_run_writes_nothing)
 		     "%s", err);
 	cr_expect(strstr(out, "would wipe ext4 signature at byte 1080"), "%s", out);
 	cr_expect(strstr(out, "would format"), "%s", out);
+	/* 300 MiB of 512 KiB buckets: 600 buckets, clamp(600 >> 7, 2, 256) = 4 journal buckets */
+	cr_expect(strstr(out, "would initialise the cache set: journal buckets 1-4, prio bucket 5, "
+			 "uuid bucket 6, btree root in bucket 7 (512-sector node)"), "%s", out);
+	cr_expect(strstr(out, "dev.cache.journal_buckets 4 [1,2,3,4]"), "%s", out);
 	cr_expect(strstr(out, "dev.cache.discard       yes"), "%s", out);
 	t_sha256_file(dev, after);
 	cr_assert_str_eq(before, after, "--dry-run changed the device");
