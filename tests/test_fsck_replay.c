@@ -44,6 +44,8 @@ static void check_replay(const char *name, bool backing, const char *mode)
 	char sum[65];
 	long to_replay, nkeys = atol(json_string_value(json_object_get(
 		json_object_get(m, "truth_after_reregister"), "nkeys")));
+	long ndirty = atol(json_string_value(json_object_get(
+		json_object_get(m, "truth_after_reregister"), "ndirty_keys")));
 	int rc;
 
 	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
@@ -55,7 +57,9 @@ static void check_replay(const char *name, bool backing, const char *mode)
 	rc = t_run(&out, &err, "fsck -n --json '%s'", cache);
 	cr_assert_eq(rc, 0, "%s: fsck -n rc %d: %s", name, rc, err);
 	to_replay = summary_int(out, "journal_keys_to_replay");
+	/* the kernel's own counts after re-registration (journal replayed) */
 	cr_assert_eq(summary_int(out, "keys_after_replay"), nkeys);
+	cr_assert_eq(summary_int(out, "dirty_keys_after_replay"), ndirty);
 	free(out);
 	free(err);
 
