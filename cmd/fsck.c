@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "../fsck/fsck.h"
+#include "../libcore/undo.h"
 #include "cmds.h"
 
 static int list_problems(void)
@@ -19,6 +20,7 @@ int cmd_fsck(int argc, const char **argv)
 {
 	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
 	int force = 0, list = 0, status, ret;
+	const char *undo = NULL;
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
 		  "check only: open the device read-only, answer no to every question", NULL },
@@ -33,6 +35,9 @@ int cmd_fsck(int argc, const char **argv)
 		  "print problems and summary as one JSON object", NULL },
 		{ "force", 0, POPT_ARG_NONE, &force, 0,
 		  "check a device that is in use (mounted, registered, held)", NULL },
+		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
+		  "save the old contents of every block before it is overwritten to FILE "
+		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
 		{ "list-problems", 0, POPT_ARG_NONE, &list, 0,
 		  "print the table of problem codes (troff, for the man page)", NULL },
 		POPT_AUTOHELP
@@ -69,6 +74,12 @@ int cmd_fsck(int argc, const char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (undo && no) {
+		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+
 	fsck_ctx_init(&ctx);
 	ctx.opts.mode = no ? FSCK_MODE_NO : yes ? FSCK_MODE_YES :
 			preen ? FSCK_MODE_PREEN : FSCK_MODE_ASK;
@@ -87,11 +98,29 @@ int cmd_fsck(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
 	}
+	if (undo) {
+		ret = bt_undo_open(&dev, undo, &err);
+		if (ret) {
+			bt_error_pb(&err);
+			bt_dev_close(&dev);
+			printbuf_exit(&err);
+			fsck_ctx_exit(&ctx);
+			poptFreeContext(pc);
+			return EXIT_OPERATIONAL;
+		}
+		if (!json)
+			printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
+			       undo, args[0]);
+	}
 	ctx.dev = &dev;
 	ret = fsck_run(&ctx, &err);
 	if (ret)
 		bt_error_pb(&err);
 	status = fsck_exit_status(&ctx);
+	if (bt_undo_close(&dev, &err)) {
+		bt_error_pb(&err);
+		status |= EXIT_OPERATIONAL;
+	}
 	if (json) {
 		json_t *report = fsck_report_json(&ctx);
 

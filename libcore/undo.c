@@ -252,8 +252,11 @@ static int undo_resume(struct bt_undo *u, struct bt_dev *dev, struct printbuf *e
 	struct bt_undo_file uf;
 	int ret = bt_undo_file_load(u->path, &uf, err);
 
-	if (ret)
+	if (ret) {
+		prt_printf(err, "\nrefusing to overwrite '%s' with an undo file "
+			   "(remove it or give a new file)", u->path);
 		goto out;
+	}
 	ret = bt_undo_file_check_dev(&uf, dev, err);
 	if (ret) {
 		prt_printf(err, "\nrefusing to add to undo file '%s': it is not for '%s' "

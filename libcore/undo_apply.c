@@ -229,6 +229,36 @@ int bt_undo_file_check_dev(struct bt_undo_file *uf, struct bt_dev *dev,
 	return 0;
 }
 
+/* Does record r hold part of the superblock block? */
+static bool rec_has_sb(const struct bt_undo_file *uf, const struct bt_undo_rec *r)
+{
+	uint64_t sb = le64toh(uf->hdr.sb_offset);
+
+	return uf->hdr.sb_len && r->offset < sb + le32toh(uf->hdr.sb_len) &&
+	       sb < r->offset + r->len;
+}
+
+static int uf_restore(struct bt_undo_file *uf, const struct bt_undo_rec *r,
+		      struct bt_dev *dev, void *buf, struct printbuf *err)
+{
+	ssize_t n = uf_pread(uf, buf, r->len, r->file_off, err);
+
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != r->len) {
+		prt_printf(err, "undo file '%s' shrank: record data at byte %llu is gone",
+			   uf->path, (unsigned long long)r->file_off);
+		return -BT_ERR_UNDO_BAD;
+	}
+	if (bch_crc64(buf, r->len) != r->data_csum) {
+		prt_printf(err, "bad checksum in undo file '%s': data at byte %llu "
+			   "changed since it was verified", uf->path,
+			   (unsigned long long)r->file_off);
+		return -BT_ERR_UNDO_BAD;
+	}
+	return bt_dev_write(dev, buf, r->len, r->offset, "restored block", err);
+}
+
 long bt_undo_file_apply(struct bt_undo_file *uf, struct bt_dev *dev,
 			struct printbuf *err)
 {
@@ -238,27 +268,21 @@ long bt_undo_file_apply(struct bt_undo_file *uf, struct bt_dev *dev,
 
 	if (!buf)
 		return -ENOMEM;
-	for (size_t i = 0; i < uf->nr && !ret; i++) {
-		const struct bt_undo_rec *r = &uf->recs[i];
-		ssize_t n = uf_pread(uf, buf, r->len, r->file_off, err);
-
-		if (n >= 0 && (size_t)n != r->len) {
-			prt_printf(err, "undo file '%s' shrank: record data at byte %llu is gone",
-				   uf->path, (unsigned long long)r->file_off);
-			n = -BT_ERR_UNDO_BAD;
-		} else if (n >= 0 && bch_crc64(buf, r->len) != r->data_csum) {
-			prt_printf(err, "bad checksum in undo file '%s': data at byte %llu "
-				   "changed since it was verified", uf->path,
-				   (unsigned long long)r->file_off);
-			n = -BT_ERR_UNDO_BAD;
+	/*
+	 * The superblock block last, after a flush: an interrupted apply
+	 * leaves the superblock as the undo file expects, so it can be rerun.
+	 */
+	for (int sb_pass = 0; sb_pass < 2 && !ret; sb_pass++) {
+		for (size_t i = 0; i < uf->nr && !ret; i++) {
+			if (rec_has_sb(uf, &uf->recs[i]) != sb_pass)
+				continue;
+			ret = uf_restore(uf, &uf->recs[i], dev, buf, err);
+			if (!ret)
+				done++;
 		}
-		ret = n < 0 ? (int)n : bt_dev_write(dev, buf, r->len, r->offset,
-						    "restored block", err);
 		if (!ret)
-			done++;
+			ret = bt_dev_flush(dev, err);
 	}
 	free(buf);
-	if (!ret)
-		ret = bt_dev_flush(dev, err);
 	return ret ? ret : done;
 }
