@@ -20,7 +20,7 @@ int cmd_fsck(int argc, const char **argv)
 {
 	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
 	int force = 0, list = 0, status, ret;
-	const char *undo = NULL;
+	char *undo = NULL;	/* popt allocates it */
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
 		  "check only: open the device read-only, answer no to every question", NULL },
@@ -49,9 +49,12 @@ int cmd_fsck(int argc, const char **argv)
 	struct bt_dev dev;
 	const char **args;
 
-	if (!pc)
+	if (!pc) {
+		free(undo);
 		return EXIT_USAGE;
+	}
 	if (list) {
+		free(undo);
 		poptFreeContext(pc);
 		return list_problems();
 	}
@@ -60,22 +63,26 @@ int cmd_fsck(int argc, const char **argv)
 		bt_error("fsck: %s", args && args[0] ? "only one device can be checked" :
 			 "no device given");
 		poptPrintUsage(pc, stderr, 0);
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 	if (no + yes + preen > 1) {
 		bt_error("fsck: only one of -n, -y and -p can be given");
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 	if (json && !(no || yes || preen)) {
 		bt_error("fsck: --json needs -n, -y or -p (no questions can be asked)");
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 
 	if (undo && no) {
 		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
@@ -95,6 +102,7 @@ int cmd_fsck(int argc, const char **argv)
 		bt_error_pb(&err);
 		printbuf_exit(&err);
 		fsck_ctx_exit(&ctx);
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
 	}
@@ -105,6 +113,7 @@ int cmd_fsck(int argc, const char **argv)
 			bt_dev_close(&dev);
 			printbuf_exit(&err);
 			fsck_ctx_exit(&ctx);
+			free(undo);
 			poptFreeContext(pc);
 			return EXIT_OPERATIONAL;
 		}
@@ -131,6 +140,7 @@ int cmd_fsck(int argc, const char **argv)
 	fsck_ctx_exit(&ctx);
 	bt_dev_close(&dev);
 	printbuf_exit(&err);
+	free(undo);
 	poptFreeContext(pc);
 	return status;
 }
