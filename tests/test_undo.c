@@ -213,6 +213,7 @@ static void check_damage(uint64_t at, const char *msg)
 	cr_assert(strstr(err, msg), "expected '%s' in: %s", msg, err);
 	t_sha256_file(img, sum);
 	cr_assert_str_eq(sum, before, "a damaged undo file was applied");
+	free(err);
 	rc = t_run(NULL, &err, "undo -n '%s' '%s'", undo, img);
 	cr_assert_eq(rc, 1, "rc %d: %s", rc, err);
 	free(err);
