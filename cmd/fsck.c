@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "../fsck/fsck.h"
+#include "../libcore/undo.h"
 #include "cmds.h"
 
 static int list_problems(void)
@@ -19,6 +20,7 @@ int cmd_fsck(int argc, const char **argv)
 {
 	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
 	int force = 0, list = 0, status, ret;
+	char *undo = NULL;	/* popt allocates it */
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
 		  "check only: open the device read-only, answer no to every question", NULL },
@@ -33,6 +35,9 @@ int cmd_fsck(int argc, const char **argv)
 		  "print problems and summary as one JSON object", NULL },
 		{ "force", 0, POPT_ARG_NONE, &force, 0,
 		  "check a device that is in use (mounted, registered, held)", NULL },
+		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
+		  "save the old contents of every block before it is overwritten to FILE "
+		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
 		{ "list-problems", 0, POPT_ARG_NONE, &list, 0,
 		  "print the table of problem codes (troff, for the man page)", NULL },
 		POPT_AUTOHELP
@@ -44,9 +49,12 @@ int cmd_fsck(int argc, const char **argv)
 	struct bt_dev dev;
 	const char **args;
 
-	if (!pc)
+	if (!pc) {
+		free(undo);
 		return EXIT_USAGE;
+	}
 	if (list) {
+		free(undo);
 		poptFreeContext(pc);
 		return list_problems();
 	}
@@ -55,16 +63,26 @@ int cmd_fsck(int argc, const char **argv)
 		bt_error("fsck: %s", args && args[0] ? "only one device can be checked" :
 			 "no device given");
 		poptPrintUsage(pc, stderr, 0);
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 	if (no + yes + preen > 1) {
 		bt_error("fsck: only one of -n, -y and -p can be given");
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 	if (json && !(no || yes || preen)) {
 		bt_error("fsck: --json needs -n, -y or -p (no questions can be asked)");
+		free(undo);
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+
+	if (undo && no) {
+		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
@@ -84,14 +102,34 @@ int cmd_fsck(int argc, const char **argv)
 		bt_error_pb(&err);
 		printbuf_exit(&err);
 		fsck_ctx_exit(&ctx);
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
+	}
+	if (undo) {
+		ret = bt_undo_open(&dev, undo, &err);
+		if (ret) {
+			bt_error_pb(&err);
+			bt_dev_close(&dev);
+			printbuf_exit(&err);
+			fsck_ctx_exit(&ctx);
+			free(undo);
+			poptFreeContext(pc);
+			return EXIT_OPERATIONAL;
+		}
+		if (!json)
+			printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
+			       undo, args[0]);
 	}
 	ctx.dev = &dev;
 	ret = fsck_run(&ctx, &err);
 	if (ret)
 		bt_error_pb(&err);
 	status = fsck_exit_status(&ctx);
+	if (bt_undo_close(&dev, &err)) {
+		bt_error_pb(&err);
+		status |= EXIT_OPERATIONAL;
+	}
 	if (json) {
 		json_t *report = fsck_report_json(&ctx);
 
@@ -102,6 +140,7 @@ int cmd_fsck(int argc, const char **argv)
 	fsck_ctx_exit(&ctx);
 	bt_dev_close(&dev);
 	printbuf_exit(&err);
+	free(undo);
 	poptFreeContext(pc);
 	return status;
 }
