@@ -18,6 +18,7 @@ static const struct bt_command commands[] = {
 	{ "dump-journal", cmd_dump_journal, "print a cache's journal entries" },
 	{ "dump-btree",	cmd_dump_btree,	"print a cache's btree nodes and keys" },
 	{ "extract",	cmd_extract,	"copy out the content a bcache device would serve" },
+	{ "image",	cmd_image,	"metadata-only image of a cache device, and its restore" },
 };
 
 static void usage(FILE *f)
