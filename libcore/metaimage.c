@@ -385,8 +385,12 @@ int bt_metaimage_create(struct bt_dev *dev, int out_fd, int level,
 	if (ret)
 		goto out;
 	open_ret = bt_cache_set_open(c, dev, BT_OPEN_KEEP_GOING | BT_OPEN_NO_SB_VALIDATE, &e);
-	if (open_ret && open_ret != -BT_ERR_NO_CACHE_SET && c->nbuckets && c->bucket_bits)
+	if (open_ret && open_ret != -BT_ERR_NO_CACHE_SET && !bt_sb_is_bdev(&c->sb)) {
+		if (!c->nbuckets || !c->bucket_size)
+			prt_printf(&e, " (no cache geometry: only bytes 0-%u imaged)",
+				   BT_METAIMAGE_SB_BYTES - 1);
 		mi_problem(&m, printbuf_str(&e));
+	}
 	if (c->nbuckets && c->bucket_size && c->sb.keys) {
 		m.want = calloc(c->nbuckets, 1);
 		if (!m.want) {
