@@ -324,6 +324,20 @@ Test(image, restore_refusals, .timeout = 120)
 	cr_assert(strstr(err, "File exists"), "%s", err);
 	free(err);
 
+	/* '-o -' writes the same image to standard output */
+	{
+		char h1[65], h2[65], *so;
+
+		cr_assert(asprintf(&so, "%s.stdout", z) > 0);
+		cr_assert_eq(t_sh(NULL, NULL, "\"$BT_BIN\" image '%s' -o - > '%s'", path, so), 0);
+		t_sha256_file(z, h1);
+		memcpy(h2, h1, sizeof(h1));
+		t_sha256_file(so, h1);
+		cr_assert_str_eq(h1, h2);
+		unlink(so);
+		free(so);
+	}
+
 	/* truncated image */
 	cr_assert_eq(t_sh(NULL, NULL, "head -c 200 '%s' > '%s.cut'", z, z), 0);
 	cr_assert_eq(t_run(NULL, &err, "image --restore '%s.cut' '%s'", z, t), 8);
