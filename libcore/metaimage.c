@@ -20,6 +20,7 @@
 struct mi_ctx {
 	struct cache_set	*c;
 	struct bt_dev		*dev;
+	uint64_t		nbuckets;	/* c->nbuckets, bounded by the device size */
 	uint8_t			*want;		/* nbuckets entries: 1 = copy */
 	struct printbuf		*warn;
 	unsigned		nr_problems;
@@ -36,7 +37,7 @@ static void want_bucket(struct mi_ctx *m, uint64_t b)
 {
 	struct cache_set *c = m->c;
 
-	if (b < c->first_bucket || b >= c->nbuckets)
+	if (b < c->first_bucket || b >= m->nbuckets)
 		return;
 	if ((bt_bucket_to_sector(c, b + 1) << SECTOR_SHIFT) > m->dev->size)
 		return;
@@ -75,7 +76,7 @@ static void scan_magics(struct mi_ctx *m)
 	struct printbuf e = PRINTBUF;
 	unsigned unreadable = 0;
 
-	for (uint64_t b = c->first_bucket; b < c->nbuckets; b++) {
+	for (uint64_t b = c->first_bucket; b < m->nbuckets; b++) {
 		uint64_t off = bt_bucket_to_sector(c, b) << SECTOR_SHIFT, magic;
 
 		if (m->want[b] || off + sizeof(buf) > m->dev->size)
@@ -100,12 +101,12 @@ static void scan_magics(struct mi_ctx *m)
 }
 
 /* Fill m->want from an opened (perhaps partly) cache set. */
-static int collect(struct mi_ctx *m, int open_ret)
+static void collect(struct mi_ctx *m, int open_ret)
 {
 	struct cache_set *c = m->c;
 	unsigned nj = c->sb.keys < SB_JOURNAL_BUCKETS ? c->sb.keys : SB_JOURNAL_BUCKETS;
 	struct printbuf e = PRINTBUF;
-	int ret = 0;
+	int ret;
 
 	for (unsigned i = 0; i < nj; i++)
 		want_bucket(m, c->sb.d[i]);
@@ -123,22 +124,18 @@ static int collect(struct mi_ctx *m, int open_ret)
 					   c->buckets ? BT_WALK_RAISE_GENS : 0 };
 		struct bt_node_cache *nc = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
 
-		if (!nc)
-			return -ENOMEM;
-		ret = bt_btree_walk(nc, (const struct bkey *)&c->root_key, c->root_level, &wo, &e);
-		if (ret == -ENOMEM) {
-			bt_node_cache_free(nc);
-			printbuf_exit(&e);
-			return ret;
-		}
-		if (ret)
+		/* even out of memory: the magic scan below still finds the nodes */
+		ret = nc ? bt_btree_walk(nc, (const struct bkey *)&c->root_key, c->root_level,
+					 &wo, &e) : -ENOMEM;
+		if (ret) {
+			prt_printf(&e, "%sbtree walk of '%s' stopped: %s", e.pos ? " -- " : "",
+				   m->dev->path, bt_err_str(ret));
 			mi_problem(m, printbuf_str(&e));
+		}
 		bt_node_cache_free(nc);
-		ret = 0;
 	}
 	printbuf_exit(&e);
 	scan_magics(m);
-	return ret;
 }
 
 /* ---- extent list ------------------------------------------------------ */
@@ -207,7 +204,7 @@ static int build_extents(struct mi_ctx *m, struct mi_extents *x, uint8_t *buf)
 	uint64_t run_start = 0, run_end = sb_end;
 	int ret = 0;
 
-	for (uint64_t b = 0; m->want && b < m->c->nbuckets && !ret; b++) {
+	for (uint64_t b = 0; m->want && b < m->nbuckets && !ret; b++) {
 		uint64_t s, e;
 
 		if (!m->want[b])
@@ -368,7 +365,7 @@ int bt_metaimage_create(struct bt_dev *dev, int out_fd, int level,
 			struct printbuf *err)
 {
 	struct cache_set *c = calloc(1, sizeof(*c));
-	struct mi_ctx m = { c, dev, NULL, warn, 0 };
+	struct mi_ctx m = { c, dev, 0, NULL, warn, 0 };
 	struct mi_extents x = { 0 };
 	uint8_t *buf = malloc(MI_CHUNK);
 	struct printbuf e = PRINTBUF;
@@ -392,17 +389,17 @@ int bt_metaimage_create(struct bt_dev *dev, int out_fd, int level,
 		mi_problem(&m, printbuf_str(&e));
 	}
 	if (c->nbuckets && c->bucket_size && c->sb.keys) {
-		m.want = calloc(c->nbuckets, 1);
+		/* a damaged superblock may claim more buckets than the device holds */
+		m.nbuckets = dev->size / ((uint64_t)c->bucket_size << SECTOR_SHIFT);
+		if (m.nbuckets > c->nbuckets)
+			m.nbuckets = c->nbuckets;
+		m.want = calloc(m.nbuckets ? m.nbuckets : 1, 1);
 		if (!m.want) {
 			ret = -ENOMEM;
 			prt_printf(err, "out of memory imaging '%s'", dev->path);
 			goto out_c;
 		}
-		ret = collect(&m, open_ret);
-		if (ret) {
-			prt_printf(err, "out of memory walking the btree of '%s'", dev->path);
-			goto out_c;
-		}
+		collect(&m, open_ret);
 	}
 	ret = build_extents(&m, &x, buf);
 	if (!ret && x.nr > BT_METAIMAGE_MAX_EXTENTS)
@@ -412,7 +409,7 @@ int bt_metaimage_create(struct bt_dev *dev, int out_fd, int level,
 			   strerror(-ret));
 		goto out_c;
 	}
-	for (uint64_t b = 0; m.want && b < c->nbuckets; b++)
+	for (uint64_t b = 0; m.want && b < m.nbuckets; b++)
 		st->nr_buckets += m.want[b];
 	ret = write_image(&m, out_fd, level, &x, buf, st, err);
 	if (!ret)

@@ -241,6 +241,29 @@ Test(image, damaged_cache, .timeout = 300)
 	free(path);
 }
 
+/*
+ * A superblock claiming 2^50 buckets (field at byte 184 of the superblock
+ * block): the library cannot allocate for that many, the image is still
+ * made from the buckets inside the device and restores.
+ */
+Test(image, absurd_bucket_count, .timeout = 300)
+{
+	char *path = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst"), *z;
+	struct bt_metaimage_hdr h;
+
+	cr_assert(asprintf(&z, "%s.meta.zst", path) > 0);
+	cr_assert_eq(t_sh(NULL, NULL, "printf '\\000\\000\\000\\000\\000\\000\\004\\000' | "
+			  "dd of='%s' bs=1 seek=%d conv=notrunc status=none", path, 4096 + 184), 0);
+	cr_assert_eq(roundtrip(path, z, "s03, 2^50 buckets"), 1);
+	read_hdr(z, &h);
+	cr_assert_gt(h.nr, 1, "only the superblock was imaged");
+	free(h.ext);
+	unlink(z);
+	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s.orig'", path), 0);
+	free(z);
+	free(path);
+}
+
 /* A read error: the range is recorded as missing, reported, and the rest restores. */
 Test(image, read_error_recorded_missing, .timeout = 120)
 {
