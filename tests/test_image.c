@@ -242,19 +242,21 @@ Test(image, damaged_cache, .timeout = 300)
 }
 
 /*
- * A superblock claiming 2^50 buckets (field at byte 184 of the superblock
- * block): the library cannot allocate for that many, the image is still
- * made from the buckets inside the device and restores.
+ * A superblock claiming 2^22 buckets of 512 KiB (2 TiB; field at byte 184 of
+ * the superblock block) on a 64 MiB device: the image is still made from the
+ * buckets inside the device, with the problems reported, and restores.
+ * (2^50 would make the library's own allocations fail, which ASAN builds
+ * abort on instead of returning NULL.)
  */
-Test(image, absurd_bucket_count, .timeout = 300)
+Test(image, too_many_buckets, .timeout = 300)
 {
 	char *path = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst"), *z;
 	struct bt_metaimage_hdr h;
 
 	cr_assert(asprintf(&z, "%s.meta.zst", path) > 0);
-	cr_assert_eq(t_sh(NULL, NULL, "printf '\\000\\000\\000\\000\\000\\000\\004\\000' | "
+	cr_assert_eq(t_sh(NULL, NULL, "printf '\\000\\000\\100\\000\\000\\000\\000\\000' | "
 			  "dd of='%s' bs=1 seek=%d conv=notrunc status=none", path, 4096 + 184), 0);
-	cr_assert_eq(roundtrip(path, z, "s03, 2^50 buckets"), 1);
+	cr_assert_eq(roundtrip(path, z, "s03, 2^22 buckets"), 1);
 	read_hdr(z, &h);
 	cr_assert_gt(h.nr, 1, "only the superblock was imaged");
 	free(h.ext);
