@@ -19,6 +19,7 @@ static const struct bt_command commands[] = {
 	{ "dump-btree",	cmd_dump_btree,	"print a cache's btree nodes and keys" },
 	{ "extract",	cmd_extract,	"copy out the content a bcache device would serve" },
 	{ "undo",	cmd_undo,	"restore the blocks an undo file saved (fsck --undo)" },
+	{ "image",	cmd_image,	"metadata-only image of a cache device, and its restore" },
 };
 
 static void usage(FILE *f)
