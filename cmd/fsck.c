@@ -19,6 +19,8 @@ int cmd_fsck(int argc, const char **argv)
 {
 	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
 	int force = 0, list = 0, status, ret;
+	char *log_path = NULL;
+	FILE *log = NULL;
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
 		  "check only: open the device read-only, answer no to every question", NULL },
@@ -33,6 +35,8 @@ int cmd_fsck(int argc, const char **argv)
 		  "print problems and summary as one JSON object", NULL },
 		{ "force", 0, POPT_ARG_NONE, &force, 0,
 		  "check a device that is in use (mounted, registered, held)", NULL },
+		{ "log", 0, POPT_ARG_STRING, &log_path, 0,
+		  "append one line per repair made to FILE", "FILE" },
 		{ "list-problems", 0, POPT_ARG_NONE, &list, 0,
 		  "print the table of problem codes (troff, for the man page)", NULL },
 		POPT_AUTOHELP
@@ -69,7 +73,18 @@ int cmd_fsck(int argc, const char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (log_path) {
+		log = fopen(log_path, "a");
+		if (!log) {
+			bt_error("fsck: cannot open log file %s: %m", log_path);
+			free(log_path);
+			poptFreeContext(pc);
+			return EXIT_OPERATIONAL;
+		}
+	}
+
 	fsck_ctx_init(&ctx);
+	ctx.log = log;
 	ctx.opts.mode = no ? FSCK_MODE_NO : yes ? FSCK_MODE_YES :
 			preen ? FSCK_MODE_PREEN : FSCK_MODE_ASK;
 	ctx.opts.force_check = force_check;
@@ -84,6 +99,9 @@ int cmd_fsck(int argc, const char **argv)
 		bt_error_pb(&err);
 		printbuf_exit(&err);
 		fsck_ctx_exit(&ctx);
+		if (log)
+			fclose(log);
+		free(log_path);
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
 	}
@@ -101,6 +119,11 @@ int cmd_fsck(int argc, const char **argv)
 	}
 	fsck_ctx_exit(&ctx);
 	bt_dev_close(&dev);
+	if (log && fclose(log)) {
+		bt_error("fsck: writing log file %s: %m", log_path);
+		status |= EXIT_OPERATIONAL;
+	}
+	free(log_path);
 	printbuf_exit(&err);
 	poptFreeContext(pc);
 	return status;
