@@ -113,7 +113,13 @@ static void report_list(struct fsck_ctx *ctx)
 		p.num = jn->missing[i][0];
 		p.num2 = jn->missing[i][1];
 		p.jset_seq = jn->last_seq;
-		if (ask_later(ctx, PR_JOURNAL_SEQ_MISSING, &p,
+		if (jn->missing[i][0] > jn->missing[i][1] ?
+		    ask_later(ctx, PR_JOURNAL_SEQ_MISSING, &p,
+			      "journal of '%s': replay range starts at seq %llu, after the jset "
+			      "%llu it must start with; the %zu jsets found replayed", ctx->path,
+			      (unsigned long long)jn->missing[i][0],
+			      (unsigned long long)jn->missing[i][1] + 1, jn->nr) :
+		    ask_later(ctx, PR_JOURNAL_SEQ_MISSING, &p,
 			      "journal of '%s': seqs %llu-%llu missing, the keys they held "
 			      "are lost; the other %zu jsets of %llu-%llu replayed", ctx->path,
 			      (unsigned long long)jn->missing[i][0],
@@ -126,10 +132,11 @@ static void report_list(struct fsck_ctx *ctx)
 		p.jset_seq = jn->newest_seq;
 		p.num = jn->last_seq;
 		ask_later(ctx, PR_JSET_LAST_SEQ_AFTER_SEQ, &p,
-			  "newest jset %llu at sector %llu of '%s', last_seq %llu",
-			  (unsigned long long)jn->newest_seq,
+			  "newest jset %llu at sector %llu of '%s', last_seq %llu: only the "
+			  "%zu jsets found from last_seq on replayed, the keys of older jsets "
+			  "are lost", (unsigned long long)jn->newest_seq,
 			  (unsigned long long)bt_journal_newest(jn)->sector, ctx->path,
-			  (unsigned long long)jn->last_seq);
+			  (unsigned long long)jn->last_seq, jn->nr);
 	}
 	for (size_t i = 0; i < jn->nr_all; i++) {
 		const struct bt_journal_entry *e = &jn->all[i];

@@ -398,6 +398,9 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		fprintf(ctx->out, "%s: further messages of this kind are suppressed\n", pr->name);
 
 	if (pr->flags & PF_MSG_ONLY || pr->prompt == PROMPT_NONE) {
+		/* -p stops on any error it may not fix, asked about or not (e2fsck) */
+		if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
+			apply_answer(ctx, pr, ANSWER_HALT, quiet, &json_answer);
 		if (pr->severity == SEV_ERROR)
 			ctx->flags |= FSCK_UNCORRECTED;
 	} else {
