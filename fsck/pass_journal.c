@@ -176,7 +176,7 @@ static void check_keys(struct fsck_ctx *ctx)
 			p.jset_seq = le64toh(e->j->seq);
 			if (k + 2 > end || k + bkey_u64s(key) > end) {
 				ask_later(ctx, PR_JOURNAL_KEY_TRUNCATED, &p,
-					  "jset %llu at sector %llu of '%s', key %u: truncated",
+					  "jset %llu at sector %llu of '%s', key %u: truncated, not replayed",
 					  (unsigned long long)p.jset_seq,
 					  (unsigned long long)e->sector, ctx->path, n);
 				break;
@@ -188,7 +188,7 @@ static void check_keys(struct fsck_ctx *ctx)
 			p.str = KEY_SIZE(key) > KEY_OFFSET(key) ? "size larger than offset" :
 				bt_ptr_status_str(bt_ptr_status(ctx->c, key));
 			ask_later(ctx, PR_JOURNAL_KEY_INVALID, &p,
-				  "jset %llu at sector %llu of '%s', key %u (%s)",
+				  "jset %llu at sector %llu of '%s', key %u (%s) not replayed",
 				  (unsigned long long)p.jset_seq, (unsigned long long)e->sector,
 				  ctx->path, n, p.str);
 		}

@@ -96,7 +96,8 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 	} else {
 		struct printbuf how = PRINTBUF;
 
-		prt_printf(&how, "dropped: journal restarted by jset %llu (last_seq %llu)",
+		prt_printf(&how, "journal restarted by jset %llu (last_seq %llu): "
+			   "the old entries are unreachable",
 			   (unsigned long long)c->journal.newest_seq,
 			   (unsigned long long)c->journal.last_seq);
 		fsck_deferred_done(ctx, printbuf_str(&how));
