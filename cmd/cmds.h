@@ -24,6 +24,7 @@ int cmd_show_super(int argc, const char **argv);
 int cmd_dump_journal(int argc, const char **argv);
 int cmd_dump_btree(int argc, const char **argv);
 int cmd_extract(int argc, const char **argv);
+int cmd_undo(int argc, const char **argv);
 
 /* Print "bcache-tool: <msg>" to stderr. */
 void bt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

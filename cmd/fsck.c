@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "../fsck/fsck.h"
+#include "../libcore/undo.h"
 #include "cmds.h"
 
 static int list_problems(void)
@@ -21,6 +22,7 @@ int cmd_fsck(int argc, const char **argv)
 	int force = 0, list = 0, status, ret;
 	char *log_path = NULL;
 	FILE *log = NULL;
+	char *undo = NULL;	/* popt allocates it */
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
 		  "check only: open the device read-only, answer no to every question", NULL },
@@ -37,6 +39,9 @@ int cmd_fsck(int argc, const char **argv)
 		  "check a device that is in use (mounted, registered, held)", NULL },
 		{ "log", 0, POPT_ARG_STRING, &log_path, 0,
 		  "append one line per repair made to FILE", "FILE" },
+		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
+		  "save the old contents of every block before it is overwritten to FILE "
+		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
 		{ "list-problems", 0, POPT_ARG_NONE, &list, 0,
 		  "print the table of problem codes (troff, for the man page)", NULL },
 		POPT_AUTOHELP
@@ -48,9 +53,13 @@ int cmd_fsck(int argc, const char **argv)
 	struct bt_dev dev;
 	const char **args;
 
-	if (!pc)
+	if (!pc) {
+		free(undo);
 		return EXIT_USAGE;
+	}
 	if (list) {
+		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return list_problems();
 	}
@@ -59,16 +68,30 @@ int cmd_fsck(int argc, const char **argv)
 		bt_error("fsck: %s", args && args[0] ? "only one device can be checked" :
 			 "no device given");
 		poptPrintUsage(pc, stderr, 0);
+		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 	if (no + yes + preen > 1) {
 		bt_error("fsck: only one of -n, -y and -p can be given");
+		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 	if (json && !(no || yes || preen)) {
 		bt_error("fsck: --json needs -n, -y or -p (no questions can be asked)");
+		free(undo);
+		free(log_path);
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+
+	if (undo && no) {
+		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
+		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
@@ -78,6 +101,7 @@ int cmd_fsck(int argc, const char **argv)
 		if (!log) {
 			bt_error("fsck: cannot open log file %s: %m", log_path);
 			free(log_path);
+			free(undo);
 			poptFreeContext(pc);
 			return EXIT_OPERATIONAL;
 		}
@@ -102,14 +126,37 @@ int cmd_fsck(int argc, const char **argv)
 		if (log)
 			fclose(log);
 		free(log_path);
+		free(undo);
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
+	}
+	if (undo) {
+		ret = bt_undo_open(&dev, undo, &err);
+		if (ret) {
+			bt_error_pb(&err);
+			bt_dev_close(&dev);
+			printbuf_exit(&err);
+			fsck_ctx_exit(&ctx);
+			if (log)
+				fclose(log);
+			free(log_path);
+			free(undo);
+			poptFreeContext(pc);
+			return EXIT_OPERATIONAL;
+		}
+		if (!json)
+			printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
+			       undo, args[0]);
 	}
 	ctx.dev = &dev;
 	ret = fsck_run(&ctx, &err);
 	if (ret)
 		bt_error_pb(&err);
 	status = fsck_exit_status(&ctx);
+	if (bt_undo_close(&dev, &err)) {
+		bt_error_pb(&err);
+		status |= EXIT_OPERATIONAL;
+	}
 	if (json) {
 		json_t *report = fsck_report_json(&ctx);
 
@@ -125,6 +172,7 @@ int cmd_fsck(int argc, const char **argv)
 	}
 	free(log_path);
 	printbuf_exit(&err);
+	free(undo);
 	poptFreeContext(pc);
 	return status;
 }

@@ -18,6 +18,7 @@ static const struct bt_command commands[] = {
 	{ "dump-journal", cmd_dump_journal, "print a cache's journal entries" },
 	{ "dump-btree",	cmd_dump_btree,	"print a cache's btree nodes and keys" },
 	{ "extract",	cmd_extract,	"copy out the content a bcache device would serve" },
+	{ "undo",	cmd_undo,	"restore the blocks an undo file saved (fsck --undo)" },
 };
 
 static void usage(FILE *f)

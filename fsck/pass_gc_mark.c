@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "../libcore/bkey.h"
+#include "../libcore/mark.h"
 #include "../libcore/node_cache.h"
 #include "fsck.h"
 
@@ -75,62 +76,41 @@ static void check_ptrs(struct fsck_ctx *ctx, const struct bkey *k, unsigned leve
 	}
 }
 
+/* "inconsistent ptrs": a bucket marked both as metadata and as data. */
+static void report_conflict(void *arg, const struct bkey *k, unsigned level, unsigned ptr)
+{
+	struct fsck_ctx *ctx = arg;
+	struct problem_ctx p;
+
+	mpctx(ctx, &p, k, level, ptr);
+	fix_problem(ctx, PR_BUCKET_METADATA_AND_DATA, &p);
+}
+
+/* A node's bucket whose prio (as read from the prio chain) is not BTREE_PRIO. */
+static void report_btree_prio(void *arg, const struct bkey *k, unsigned level, unsigned ptr,
+			      unsigned prio)
+{
+	struct fsck_ctx *ctx = arg;
+	struct problem_ctx p;
+
+	mpctx(ctx, &p, k, level - 1, ptr);
+	p.num = prio;
+	fix_problem(ctx, PR_BTREE_BUCKET_PRIO_WRONG, &p);
+}
+
 /*
- * The kernel's initial mark of one key (btree.c bch_initial_mark_key() /
- * __bch_btree_mark_key(), FORMAT.md 9.3), on c->buckets in memory.
+ * The kernel's initial mark of one key (libcore mark.c, FORMAT.md 9.3), with
+ * its conflicts reported; prios are compared only when the chain was read.
  */
 static void mark_key(struct fsck_ctx *ctx, const struct bkey *k, unsigned level)
 {
-	struct cache_set *c = ctx->c;
-	struct problem_ctx p;
+	struct bt_mark_hooks h = {
+		.conflict = report_conflict,
+		.btree_prio = ctx->prios_ok ? report_btree_prio : NULL,
+		.arg = ctx,
+	};
 
-	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
-		uint64_t b = PTR_BUCKET_NR(c, k, i);
-		struct bt_bucket *g;
-
-		if (!bt_ptr_available(k, i) || b >= c->nbuckets || bt_ptr_stale(c, k, i))
-			continue;
-		g = &c->buckets[b];
-		g->gen = (uint8_t)PTR_GEN(k, i);
-		if (level && !bkey_is_zero_pos(k) && g->prio != BTREE_PRIO && ctx->prios_ok) {
-			/* the prio as read from the prio chain: nothing set it before */
-			mpctx(ctx, &p, k, level - 1, i);
-			p.num = g->prio;
-			fix_problem(ctx, PR_BTREE_BUCKET_PRIO_WRONG, &p);
-		}
-		if (level && !bkey_is_zero_pos(k))
-			g->prio = BTREE_PRIO;
-		else if (!level && g->prio == BTREE_PRIO)
-			g->prio = INITIAL_PRIO;
-	}
-	if (bkey_is_zero_pos(k))
-		return;
-	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
-		uint64_t b = PTR_BUCKET_NR(c, k, i);
-		struct bt_bucket *g;
-		unsigned sectors;
-
-		if (!bt_ptr_available(k, i) || b >= c->nbuckets)
-			continue;
-		g = &c->buckets[b];
-		if (gen_after(g->last_gc, (uint8_t)PTR_GEN(k, i)))
-			g->last_gc = (uint8_t)PTR_GEN(k, i);
-		if (bt_ptr_stale(c, k, i))
-			continue;
-		if (g->mark && (g->mark == GC_MARK_METADATA) != (level != 0)) {
-			mpctx(ctx, &p, k, level, i);
-			fix_problem(ctx, PR_BUCKET_METADATA_AND_DATA, &p);
-		}
-		if (level)
-			g->mark = GC_MARK_METADATA;
-		else if (KEY_DIRTY(k))
-			g->mark = GC_MARK_DIRTY;
-		else if (!g->mark)
-			g->mark = GC_MARK_RECLAIMABLE;
-		sectors = g->sectors_used + (unsigned)KEY_SIZE(k);
-		g->sectors_used = (uint16_t)(sectors > GC_SECTORS_USED_MAX ?
-					     GC_SECTORS_USED_MAX : sectors);
-	}
+	bt_mark_key_hooked(ctx->c, k, level, &h);
 }
 
 static int mark_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
@@ -228,21 +208,10 @@ int fsck_pass_gc_mark(struct fsck_ctx *ctx)
 	if (ret)
 		return ret;
 	/* bch_journal_mark(): journal keys, newest jset first, as leaf keys */
-	for (size_t i = c->journal.nr; i-- > 0; ) {
-		const struct jset *j = c->journal.entries[i].j;
-		const uint64_t *k = j->d, *end = j->d + le32toh(j->keys);
+	{
+		struct bt_mark_hooks h = { .conflict = report_conflict, .arg = ctx };
 
-		for (; k + 2 <= end && k + bkey_u64s((const struct bkey *)k) <= end;
-		     k += bkey_u64s((const struct bkey *)k)) {
-			const struct bkey *key = (const struct bkey *)k;
-
-			if (bt_extent_invalid(c, key) != BT_EXTENT_VALID)
-				continue;
-			for (unsigned p = 0; p < KEY_PTRS(key); p++)
-				if (PTR_BUCKET_NR(c, key, p) < c->nbuckets)
-					c->buckets[PTR_BUCKET_NR(c, key, p)].pinned = 1;
-			mark_key(ctx, key, 0);
-		}
+		bt_mark_journal_hooked(c, &h);
 	}
 	finish(ctx);
 	return 0;

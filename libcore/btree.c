@@ -11,6 +11,7 @@
 
 #include "bkey.h"
 #include "btree.h"
+#include "keylist.h"
 #include "errcode.h"
 
 static const char *devname(const struct cache_set *c)
@@ -229,33 +230,6 @@ static struct bkey *extent_sort_fixup(struct sort_iter *it, struct bkey *tmp)
 
 /* ---- output arrays -------------------------------------------------- */
 
-struct keyvec {
-	uint64_t	*d;
-	size_t		u64s, cap, nr;
-};
-
-static int keyvec_push(struct keyvec *v, const struct bkey *k)
-{
-	size_t n = bkey_u64s(k);
-
-	if (v->u64s + n > v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		uint64_t *d;
-
-		while (cap < v->u64s + n)
-			cap *= 2;
-		d = realloc(v->d, cap * 8);
-		if (!d)
-			return -ENOMEM;
-		v->d = d;
-		v->cap = cap;
-	}
-	memcpy(v->d + v->u64s, k, n * 8);
-	v->u64s += n;
-	v->nr++;
-	return 0;
-}
-
 /* Is k dropped by the kernel's read (bch_ptr_invalid())? Counts zero-size keys. */
 static bool read_invalid(const struct cache_set *c, struct bt_node *n,
 			 const struct bkey *k, bool *record)
@@ -285,7 +259,7 @@ static bool read_invalid(const struct cache_set *c, struct bt_node *n,
 static int mergesort(const struct cache_set *c, struct bt_node *n, struct sort_iter *it,
 		     unsigned flags)
 {
-	struct keyvec out = { 0 }, bad = { 0 };
+	struct bt_keylist out = { 0 }, bad = { 0 };
 	uint64_t tmpbuf[2 + 8];
 	struct bkey *tmp = (struct bkey *)tmpbuf;
 	size_t last = SIZE_MAX;
@@ -306,7 +280,7 @@ static int mergesort(const struct cache_set *c, struct bt_node *n, struct sort_i
 		if (!k)
 			k = iter_next(it);
 		if (read_invalid(c, n, k, &record)) {
-			if (record && (ret = keyvec_push(&bad, k)))
+			if (record && (ret = bt_keylist_push(&bad, k)))
 				break;
 			continue;
 		}
@@ -314,7 +288,7 @@ static int mergesort(const struct cache_set *c, struct bt_node *n, struct sort_i
 		    bt_extent_try_merge(c, (struct bkey *)(out.d + last), k))
 			continue;
 		last = out.u64s;
-		if ((ret = keyvec_push(&out, k)))
+		if ((ret = bt_keylist_push(&out, k)))
 			break;
 	}
 	n->keys = out.d;
@@ -323,7 +297,7 @@ static int mergesort(const struct cache_set *c, struct bt_node *n, struct sort_i
 	n->invalid = bad.d;
 	n->invalid_u64s = bad.u64s;
 	n->nr_invalid = bad.nr;
-	n->mem_bytes += (out.cap + bad.cap) * 8;
+	n->mem_bytes += (out.size + bad.size) * 8;
 	return ret;
 }
 

@@ -6,6 +6,7 @@
 
 #include "bkey.h"
 #include "btree_update.h"
+#include "keylist.h"
 #include "errcode.h"
 #include "extent_map.h"
 #include "node_cache.h"
@@ -27,33 +28,6 @@ struct bt_unode {
 	struct bt_uchild	*ch;	/* level > 0: live children in key order */
 	size_t			nr_ch, size_ch;
 };
-
-/* A growing array of packed keys. */
-struct keybuf {
-	uint64_t	*d;
-	size_t		u64s, size;
-};
-
-static int keybuf_add(struct keybuf *b, const struct bkey *k)
-{
-	size_t n = bkey_u64s(k);
-
-	if (b->u64s + n > b->size) {
-		size_t size = b->size ? b->size * 2 : 512;
-		uint64_t *d;
-
-		while (size < b->u64s + n)
-			size *= 2;
-		d = realloc(b->d, size * sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		b->d = d;
-		b->size = size;
-	}
-	memcpy(b->d + b->u64s, k, n * 8);
-	b->u64s += n;
-	return 0;
-}
 
 size_t bt_node_max_u64s(const struct cache_set *c, unsigned level)
 {
@@ -285,7 +259,7 @@ int bt_btree_insert_keys(struct bt_btree_update *u, const uint64_t *keys, size_t
 /* ---- writing -------------------------------------------------------- */
 
 /* The compacted key set of leaf n (bch_btree_sort_into(): bad keys dropped, merged). */
-static int leaf_keys(struct bt_btree_update *u, struct bt_unode *n, struct keybuf *out)
+static int leaf_keys(struct bt_btree_update *u, struct bt_unode *n, struct bt_keylist *out)
 {
 	const struct cache_set *c = u->w->c;
 	struct bkey_padded last;
@@ -301,21 +275,21 @@ static int leaf_keys(struct bt_btree_update *u, struct bt_unode *n, struct keybu
 		    bt_extent_try_merge(c, (struct bkey *)&last, (struct bkey *)&cur))
 			continue;
 		if (have_last) {
-			ret = keybuf_add(out, (struct bkey *)&last);
+			ret = bt_keylist_push(out, (struct bkey *)&last);
 			if (ret)
 				return ret;
 		}
 		last = cur;
 		have_last = true;
 	}
-	return have_last ? keybuf_add(out, (struct bkey *)&last) : 0;
+	return have_last ? bt_keylist_push(out, (struct bkey *)&last) : 0;
 }
 
-static int write_node(struct bt_btree_update *u, struct bt_unode *n, struct keybuf *ptrs,
+static int write_node(struct bt_btree_update *u, struct bt_unode *n, struct bt_keylist *ptrs,
 		      struct printbuf *err);
 
 /* The new key set of interior node n: its children, changed ones written first. */
-static int interior_keys(struct bt_btree_update *u, struct bt_unode *n, struct keybuf *out,
+static int interior_keys(struct bt_btree_update *u, struct bt_unode *n, struct bt_keylist *out,
 			 struct printbuf *err)
 {
 	for (size_t i = 0; i < n->nr_ch; i++) {
@@ -325,7 +299,7 @@ static int interior_keys(struct bt_btree_update *u, struct bt_unode *n, struct k
 		if (ch && ch->dirty)
 			ret = write_node(u, ch, out, err);
 		else
-			ret = keybuf_add(out, (const struct bkey *)&n->ch[i].key);
+			ret = bt_keylist_push(out, (const struct bkey *)&n->ch[i].key);
 		if (ret)
 			return ret;
 	}
@@ -363,11 +337,11 @@ static size_t split_points(const uint64_t *d, size_t u64s, size_t limit, size_t 
  * Write n (dirty) as one or more new nodes and append their pointer keys
  * to ptrs; the old node's bucket is freed after the commit.
  */
-static int write_node(struct bt_btree_update *u, struct bt_unode *n, struct keybuf *ptrs,
+static int write_node(struct bt_btree_update *u, struct bt_unode *n, struct bt_keylist *ptrs,
 		      struct printbuf *err)
 {
 	struct bt_write_ctx *w = u->w;
-	struct keybuf keys = { 0 };
+	struct bt_keylist keys = { 0 };
 	size_t limit = node_limit(u, n->level), *cuts = NULL, nr_cuts, start = 0;
 	int ret;
 
@@ -404,7 +378,7 @@ static int write_node(struct bt_btree_update *u, struct bt_unode *n, struct keyb
 		if (ret)
 			goto out;
 		u->st.nodes_written++;
-		ret = keybuf_add(ptrs, (struct bkey *)&ptr);
+		ret = bt_keylist_push(ptrs, (struct bkey *)&ptr);
 		if (ret)
 			goto out;
 		start = cuts[i];
@@ -425,7 +399,7 @@ out:
 int bt_btree_update_write(struct bt_btree_update *u, struct printbuf *err)
 {
 	struct bt_write_ctx *w = u->w;
-	struct keybuf ptrs = { 0 };
+	struct bt_keylist ptrs = { 0 };
 	unsigned level;
 	int ret;
 
@@ -436,7 +410,7 @@ int bt_btree_update_write(struct bt_btree_update *u, struct printbuf *err)
 	/* the root split: one more level above the new nodes, at MAX_KEY */
 	while (!ret && ptrs.u64s > bkey_u64s((const struct bkey *)ptrs.d)) {
 		struct bt_unode top = { .level = level + 1, .dirty = true, .is_new = true };
-		struct keybuf up = { 0 };
+		struct bt_keylist up = { 0 };
 		size_t nr = 0;
 
 		for (size_t o = 0; o < ptrs.u64s; o += bkey_u64s((const struct bkey *)(ptrs.d + o)))

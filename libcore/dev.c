@@ -15,6 +15,7 @@
 
 #include "dev.h"
 #include "errcode.h"
+#include "undo.h"
 
 /* Is the block device rdev mounted? Reads /proc/self/mountinfo (field 3 is major:minor). */
 static bool blockdev_is_mounted(dev_t rdev, char *where, size_t wlen)
@@ -235,6 +236,7 @@ void bt_dev_open_mem(struct bt_dev *out, const char *name, void *buf,
 
 void bt_dev_close(struct bt_dev *dev)
 {
+	bt_undo_free(dev);
 	if (dev->fd >= 0)
 		close(dev->fd);
 	free(dev->path);
@@ -314,10 +316,13 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 	ret = dev_range_check(dev, len, off, "write", what, err);
 	if (ret)
 		return ret;
+	ret = bt_undo_before_write(dev, off, len, err);
+	if (ret)
+		return ret;
 	dev->nr_writes++;
 	if (dev->mem) {
 		memcpy(dev->mem + off, buf, len);
-		return 0;
+		return bt_undo_after_write(dev, off, len, err);
 	}
 	while (done < len) {
 		ssize_t r = pwrite(dev->fd, (const char *)buf + done, len - done,
@@ -333,7 +338,7 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		}
 		done += (size_t)r;
 	}
-	return 0;
+	return bt_undo_after_write(dev, off, len, err);
 }
 
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err)

@@ -24,6 +24,8 @@ enum bt_dev_flags {
 	BT_DEV_FORCE	= 1 << 1,	/* skip the in-use checks and O_EXCL */
 };
 
+struct bt_undo;
+
 struct bt_dev {
 	char		*path;
 	int		fd;		/* -1 for a memory device */
@@ -39,6 +41,8 @@ struct bt_dev {
 	/* fault injection for tests: reads touching [fail_read_off, +fail_read_len) get -EIO */
 	uint64_t	fail_read_off;	/* bytes */
 	uint64_t	fail_read_len;	/* bytes; 0: none */
+	/* undo log (undo.h): old contents saved before each first overwrite; owned */
+	struct bt_undo	*undo;
 };
 
 /*
@@ -76,7 +80,9 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
  * -BT_ERR_DEV_READONLY, -BT_ERR_WRITE_LIMIT (simulated crash; checked in
  * that order, before the range), -BT_ERR_SHORT_READ when the range passes
  * the end of the device (a write never extends an image file), -EIO.
- * Counts the write in nr_writes only when it is attempted.
+ * Counts the write in nr_writes only when it is attempted. With an undo
+ * log attached, first saves the old contents (bt_undo_before_write(); its
+ * errors are returned and nothing is written).
  */
 int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		 const char *what, struct printbuf *err);

@@ -23,6 +23,12 @@ void bt_mark_reset(struct cache_set *c)
 
 unsigned bt_mark_key(struct cache_set *c, const struct bkey *k, unsigned level)
 {
+	return bt_mark_key_hooked(c, k, level, NULL);
+}
+
+unsigned bt_mark_key_hooked(struct cache_set *c, const struct bkey *k, unsigned level,
+			    const struct bt_mark_hooks *h)
+{
 	unsigned conflicts = 0;
 
 	/* step 1: gens of live pointers, prios */
@@ -34,6 +40,8 @@ unsigned bt_mark_key(struct cache_set *c, const struct bkey *k, unsigned level)
 			continue;
 		g = &c->buckets[b];
 		g->gen = (uint8_t)PTR_GEN(k, i);
+		if (level && !bkey_is_zero_pos(k) && g->prio != BTREE_PRIO && h && h->btree_prio)
+			h->btree_prio(h->arg, k, level, i, g->prio);
 		if (level && !bkey_is_zero_pos(k))
 			g->prio = BTREE_PRIO;
 		else if (!level && g->prio == BTREE_PRIO)
@@ -57,6 +65,8 @@ unsigned bt_mark_key(struct cache_set *c, const struct bkey *k, unsigned level)
 		if (g->mark && (g->mark == GC_MARK_METADATA) != (level != 0)) {
 			/* "inconsistent ptrs" in the kernel; the first mark wins here */
 			conflicts++;
+			if (h && h->conflict)
+				h->conflict(h->arg, k, level, i);
 			continue;
 		}
 		if (level)
@@ -74,6 +84,11 @@ unsigned bt_mark_key(struct cache_set *c, const struct bkey *k, unsigned level)
 
 unsigned bt_mark_journal(struct cache_set *c)
 {
+	return bt_mark_journal_hooked(c, NULL);
+}
+
+unsigned bt_mark_journal_hooked(struct cache_set *c, const struct bt_mark_hooks *h)
+{
 	unsigned conflicts = 0;
 
 	for (size_t i = c->journal.nr; i-- > 0;) {
@@ -89,7 +104,7 @@ unsigned bt_mark_journal(struct cache_set *c)
 			for (unsigned n = 0; n < KEY_PTRS(k); n++)
 				if (bt_ptr_available(k, n) && PTR_BUCKET_NR(c, k, n) < c->nbuckets)
 					c->buckets[PTR_BUCKET_NR(c, k, n)].pinned = 1;
-			conflicts += bt_mark_key(c, k, 0);
+			conflicts += bt_mark_key_hooked(c, k, 0, h);
 		}
 	}
 	return conflicts;

@@ -26,12 +26,28 @@ void bt_mark_reset(struct cache_set *c);
  */
 unsigned bt_mark_key(struct cache_set *c, const struct bkey *k, unsigned level);
 
+/* Reports made while marking (fsck); any hook may be NULL. */
+struct bt_mark_hooks {
+	/* pointer ptr of k met a bucket already marked the other way */
+	void	(*conflict)(void *arg, const struct bkey *k, unsigned level, unsigned ptr);
+	/* pointer ptr of node key k found its bucket at a prio other than BTREE_PRIO */
+	void	(*btree_prio)(void *arg, const struct bkey *k, unsigned level, unsigned ptr,
+			      unsigned prio);
+	void	*arg;
+};
+
+/* bt_mark_key() with reports through h (may be NULL). */
+unsigned bt_mark_key_hooked(struct cache_set *c, const struct bkey *k, unsigned level,
+			    const struct bt_mark_hooks *h);
+
 /*
  * bt_mark_journal(): journal.c bch_journal_mark(): every valid key of the
  * replay list, newest jset first, pins its buckets and is marked as a leaf
  * key. Returns the conflicts of bt_mark_key().
  */
 unsigned bt_mark_journal(struct cache_set *c);
+/* bt_mark_journal() with reports through h (may be NULL). */
+unsigned bt_mark_journal_hooked(struct cache_set *c, const struct bt_mark_hooks *h);
 
 /*
  * bt_mark_finish(): btree.c bch_btree_gc_finish(): the uuid bucket(s), the

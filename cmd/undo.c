@@ -1,0 +1,104 @@
+/* undo.c --- bcache-tool undo: write back the blocks an undo file saved (as e2undo). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../libcore/errcode.h"
+#include "../libcore/undo.h"
+#include "cmds.h"
+
+static void list_ranges(const struct bt_undo_file *uf)
+{
+	unsigned long long bytes = 0;
+
+	for (size_t i = 0; i < uf->nr; i++) {
+		printf("would restore %u bytes at byte %llu\n", uf->recs[i].len,
+		       (unsigned long long)uf->recs[i].offset);
+		bytes += uf->recs[i].len;
+	}
+	printf("%zu ranges, %llu bytes\n", uf->nr, bytes);
+}
+
+static int undo_status(int ret)
+{
+	if (bt_err_matches(ret, EUCLEAN) || ret == -BT_ERR_UNDO_WRONG_DEV)
+		return EXIT_CORRECTED;	/* 1: refused or damaged */
+	return EXIT_OPERATIONAL;
+}
+
+int cmd_undo(int argc, const char **argv)
+{
+	int dry_run = 0, force = 0, status = EXIT_OK, ret;
+	struct poptOption opts[] = {
+		{ NULL, 'n', POPT_ARG_NONE, &dry_run, 0,
+		  "list the ranges that would be restored; write nothing", NULL },
+		{ "force", 0, POPT_ARG_NONE, &force, 0,
+		  "apply even if the device's size or superblock does not match; "
+		  "use a device that is in use", NULL },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	poptContext pc = bt_popt_parse("undo", argc, argv, opts, "[-n] [--force] FILE DEV");
+	struct printbuf err = PRINTBUF;
+	struct bt_undo_file uf;
+	struct bt_dev dev;
+	const char **args;
+	long n;
+
+	if (!pc)
+		return EXIT_USAGE;
+	args = poptGetArgs(pc);
+	if (!args || !args[0] || !args[1] || args[2]) {
+		bt_error("undo: give an undo file and a device");
+		poptPrintUsage(pc, stderr, 0);
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+	ret = bt_undo_file_load(args[0], &uf, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		status = undo_status(ret);
+		goto out_uf;
+	}
+	ret = bt_dev_open(args[1], (dry_run ? 0 : BT_DEV_RDWR) | (force ? BT_DEV_FORCE : 0),
+			  &dev, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		status = EXIT_OPERATIONAL;
+		goto out_uf;
+	}
+	ret = bt_undo_file_check_dev(&uf, &dev, &err);
+	if (ret && !(force && ret == -BT_ERR_UNDO_WRONG_DEV)) {
+		bt_error_pb(&err);
+		bt_error("undo: refusing to apply '%s' to '%s' (--force overrides)",
+			 args[0], args[1]);
+		status = undo_status(ret);
+		goto out_dev;
+	}
+	if (ret) {
+		bt_error_pb(&err);
+		bt_error("undo: applying anyway (--force)");
+	}
+	if (!uf.finished)
+		bt_error("undo: '%s' comes from a run that did not finish: restoring "
+			 "what it saved%s", args[0],
+			 uf.torn_tail ? " (its last, unsynced record is ignored)" : "");
+	if (dry_run) {
+		list_ranges(&uf);
+		goto out_dev;
+	}
+	n = bt_undo_file_apply(&uf, &dev, &err);
+	if (n < 0) {
+		bt_error_pb(&err);
+		bt_error("undo: '%s' is partly restored; run the undo again", args[1]);
+		status = EXIT_OPERATIONAL;
+		goto out_dev;
+	}
+	printf("restored %ld ranges of '%s' from '%s'\n", n, args[1], args[0]);
+out_dev:
+	bt_dev_close(&dev);
+out_uf:
+	bt_undo_file_exit(&uf);
+	printbuf_exit(&err);
+	poptFreeContext(pc);
+	return status;
+}

@@ -1,0 +1,434 @@
+/* test_undo.c --- fsck --undo saves what it overwrites; bcache-tool undo puts
+ * the device back to its bytes before the repair (the manifest's raw_sha256
+ * of the golden image), refuses another device and a damaged undo file, and
+ * restores what a crashed run saved.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libcore/cache_set.h"
+#include "libcore/errcode.h"
+#include "libcore/node_cache.h"
+#include "libcore/replay.h"
+#include "libcore/undo.h"
+#include "helpers.h"
+
+/* images/MANIFEST.json: cache_image.raw_sha256 of case name (malloc'ed). */
+static char *manifest_sha(const char *name)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL), *ret = NULL;
+	json_t *m = json_loads(text, 0, NULL);
+
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *c = json_array_get(m, i);
+
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			ret = strdup(json_string_value(json_object_get(
+				json_object_get(c, "cache_image"), "raw_sha256")));
+	}
+	json_decref(m);
+	free(text);
+	cr_assert(ret, "%s not in the manifest", name);
+	return ret;
+}
+
+/* images/MANIFEST.json: cache_image.size_bytes of case name. */
+static long long manifest_size(const char *name)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL);
+	json_t *m = json_loads(text, 0, NULL);
+	long long ret = -1;
+
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *c = json_array_get(m, i);
+
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			ret = json_integer_value(json_object_get(
+				json_object_get(c, "cache_image"), "size_bytes"));
+	}
+	json_decref(m);
+	free(text);
+	cr_assert_gt(ret, 0, "%s: no size in the manifest", name);
+	return ret;
+}
+
+static char *cache_of(const char *name)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
+	return t_image(rel);
+}
+
+static void *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	void *buf;
+	long n;
+
+	cr_assert(f, "%s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Every 4 KiB block where a and b differ lies in one of the "would restore" ranges of list. */
+static void assert_diff_covered(const char *a, const char *b, const char *list)
+{
+	size_t la, lb, changed = 0;
+	unsigned char *x = slurp(a, &la), *y = slurp(b, &lb);
+
+	cr_assert_eq(la, lb);
+	for (size_t off = 0; off < la; off += 4096) {
+		size_t n = la - off < 4096 ? la - off : 4096;
+		bool covered = false;
+		const char *p = list;
+
+		if (!memcmp(x + off, y + off, n))
+			continue;
+		changed++;
+		while ((p = strstr(p, "would restore "))) {
+			unsigned long long len, at;
+
+			cr_assert_eq(sscanf(p, "would restore %llu bytes at byte %llu", &len, &at), 2);
+			cr_assert_eq(at % 4096, 0, "range at %llu not 4 KiB aligned", at);
+			if (at <= off && off < at + len)
+				covered = true;
+			p++;
+		}
+		cr_assert(covered, "changed block at byte %zu is not in the undo file:\n%s", off, list);
+	}
+	cr_assert_gt(changed, 0, "fsck -y changed nothing");
+	free(x);
+	free(y);
+}
+
+static void check_undo(const char *name)
+{
+	char *img = cache_of(name), *want = manifest_sha(name), *undo = t_tmpfile(0);
+	char *before = t_tmpfile(0), *out = NULL, *err = NULL, sum[65], after[65];
+	int rc;
+
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, want, "%s: golden image differs from the manifest", name);
+	cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s'", img, before), 0);
+
+	rc = t_run(&out, &err, "fsck -y --undo '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 1, "%s: fsck -y rc %d: %s%s", name, rc, out, err);
+	cr_assert(strstr(out, "journal replayed:"), "%s", out);
+	free(out);
+	free(err);
+	t_sha256_file(img, after);
+	cr_assert_str_neq(after, want, "%s: the replay changed nothing", name);
+
+	/* -n lists, changes nothing */
+	rc = t_run(&out, &err, "undo -n '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 0, "%s: undo -n rc %d: %s", name, rc, err);
+	cr_assert_str_eq(err, "", "%s", err);
+	assert_diff_covered(before, img, out);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, after, "%s: undo -n wrote to the device", name);
+	free(out);
+	free(err);
+
+	rc = t_run(&out, &err, "undo '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 0, "%s: undo rc %d: %s", name, rc, err);
+	cr_assert(strstr(out, "restored "), "%s", out);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, want, "%s: undo did not restore the image's bytes", name);
+	free(out);
+	free(err);
+	free(img);
+	free(want);
+	free(undo);
+	free(before);
+}
+
+Test(undo, restores_s03, .timeout = 120) { check_undo("s03-writeback-dirty-clean-stop"); }
+Test(undo, restores_s04, .timeout = 120) { check_undo("s04-writeback-dirty-crash"); }
+Test(undo, restores_s05, .timeout = 120) { check_undo("s05-btree-depth2"); }
+Test(undo, restores_s06, .timeout = 120) { check_undo("s06-flash-volume"); }
+
+/* An undo file from a fsck -y on s04, and the repaired image. */
+static void make_undo(char **img, char **undo)
+{
+	int rc;
+
+	*img = cache_of("s04-writeback-dirty-crash");
+	*undo = t_tmpfile(0);
+	rc = t_run(NULL, NULL, "fsck -y --undo '%s' '%s'", *undo, *img);
+	cr_assert_eq(rc, 1, "fsck -y rc %d", rc);
+}
+
+Test(undo, refuses_another_device, .timeout = 120)
+{
+	char *img, *undo, *other = cache_of("s03-writeback-dirty-clean-stop"), *err = NULL;
+	char *want = manifest_sha("s03-writeback-dirty-clean-stop"), sum[65], msg[128];
+	int rc;
+
+	make_undo(&img, &undo);
+	rc = t_run(NULL, &err, "undo '%s' '%s'", undo, other);
+	cr_assert_eq(rc, 1, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "does not match undo file"), "%s", err);
+	t_sha256_file(other, sum);
+	cr_assert_str_eq(sum, want, "the other device was written");
+	free(err);
+	/* a device of another size */
+	rc = t_sh(NULL, NULL, "truncate -s +4096 '%s'", other);
+	cr_assert_eq(rc, 0);
+	rc = t_run(NULL, &err, "undo '%s' '%s'", undo, other);
+	cr_assert_eq(rc, 1, "rc %d: %s", rc, err);
+	snprintf(msg, sizeof(msg), "is for a %lld-byte device",
+		 manifest_size("s04-writeback-dirty-crash"));
+	cr_assert(strstr(err, msg), "%s", err);
+	free(err);
+	free(img);
+	free(undo);
+	free(other);
+	free(want);
+}
+
+/* Flip one byte of the undo file at byte at; undo must refuse with msg and write nothing. */
+static void check_damage(uint64_t at, const char *msg)
+{
+	char *img, *undo, *err = NULL, before[65], sum[65];
+	int rc;
+
+	make_undo(&img, &undo);
+	t_sha256_file(img, before);
+	rc = t_sh(NULL, NULL, "printf '\\377' | dd of='%s' bs=1 seek=%llu conv=notrunc "
+		  "status=none", undo, (unsigned long long)at);
+	cr_assert_eq(rc, 0);
+	rc = t_run(NULL, &err, "undo '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 1, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, msg), "expected '%s' in: %s", msg, err);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, before, "a damaged undo file was applied");
+	free(err);
+	rc = t_run(NULL, &err, "undo -n '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 1, "rc %d: %s", rc, err);
+	free(err);
+	free(img);
+	free(undo);
+}
+
+#define REC0 sizeof(struct bt_undo_hdr)
+
+Test(undo, refuses_damaged_data, .timeout = 120)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "bad checksum in undo file '");
+	check_damage(REC0 + sizeof(struct bt_undo_rec_hdr) + 100, msg);
+	snprintf(msg, sizeof(msg), "': record at byte %zu (device bytes ", REC0);
+	check_damage(REC0 + sizeof(struct bt_undo_rec_hdr) + 100, msg);
+}
+
+Test(undo, refuses_damaged_record_header, .timeout = 120)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "bad record header in undo file '");
+	check_damage(REC0 + 9, msg);
+}
+
+Test(undo, refuses_damaged_header, .timeout = 120)
+{
+	check_damage(5000, "bad checksum in the header of undo file");
+	check_damage(0, "is not a bcache-tool undo file");
+}
+
+/* A second run adds to the same file; undo goes back to before the first. */
+Test(undo, resumed_file_goes_back_to_first_state, .timeout = 120)
+{
+	char *img, *undo, *out = NULL, *want = manifest_sha("s04-writeback-dirty-crash"), sum[65];
+	int rc;
+
+	make_undo(&img, &undo);
+	rc = t_run(&out, NULL, "fsck -y --undo '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 0, "second fsck -y rc %d: %s", rc, out);
+	free(out);
+	rc = t_run(NULL, NULL, "undo '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 0);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, want);
+	free(img);
+	free(undo);
+	free(want);
+}
+
+/* An existing file that is not an undo file for this device is not overwritten. */
+Test(undo, fsck_refuses_existing_other_file, .timeout = 120)
+{
+	char *img = cache_of("s04-writeback-dirty-crash"), *junk = t_tmpfile(0), *err = NULL;
+	char *want = manifest_sha("s04-writeback-dirty-crash"), sum[65];
+	FILE *f = fopen(junk, "w");
+	int rc;
+
+	fputs("precious\n", f);
+	fclose(f);
+	rc = t_run(NULL, &err, "fsck -y --undo '%s' '%s'", junk, img);
+	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "refusing to overwrite"), "%s", err);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, want, "fsck wrote to the device without its undo file");
+	free(err);
+	cr_assert_eq(t_sh(&err, NULL, "cat '%s'", junk), 0);
+	cr_assert_str_eq(err, "precious\n");
+	free(err);
+	rc = t_run(NULL, NULL, "fsck -n --undo '%s' '%s'", junk, img);
+	cr_assert_eq(rc, 16);
+	free(img);
+	free(junk);
+	free(want);
+}
+
+/* Replay with the undo log attached, failing after write_limit writes (< 0: none). */
+static int replay_with_undo(const char *img, const char *undo, long write_limit,
+			    unsigned long *writes)
+{
+	struct printbuf err = PRINTBUF;
+	struct bt_replay_stats st;
+	struct bt_node_cache *nc;
+	struct cache_set c;
+	struct bt_dev dev;
+	int ret;
+
+	cr_assert_eq(bt_dev_open(img, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0, "%s",
+		     printbuf_str(&err));
+	cr_assert_eq(bt_undo_open(&dev, undo, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	dev.write_limit = write_limit;
+	ret = bt_journal_replay(&c, nc, 0, &st, NULL, &err);
+	*writes = dev.nr_writes;
+	bt_node_cache_free(nc);
+	bt_cache_set_exit(&c);
+	if (!ret)
+		cr_assert_eq(bt_undo_close(&dev, &err), 0, "%s", printbuf_str(&err));
+	bt_dev_close(&dev);	/* after a failure: the undo file is left unfinished */
+	printbuf_exit(&err);
+	return ret;
+}
+
+/* A replay that stops after k writes (a crash): undo still restores the image. */
+Test(undo, crashed_run_restores, .timeout = 300)
+{
+	char *want = manifest_sha("s04-writeback-dirty-crash"), sum[65];
+	unsigned long total, writes;
+	char *img = cache_of("s04-writeback-dirty-crash"), *undo = t_tmpfile(0);
+
+	cr_assert_eq(replay_with_undo(img, undo, -1, &total), 0);
+	cr_assert_gt(total, 1);
+	free(img);
+	free(undo);
+	for (long k = 1; k < (long)total; k++) {
+		char *err = NULL;
+		int rc;
+
+		img = cache_of("s04-writeback-dirty-crash");
+		undo = t_tmpfile(0);
+		cr_assert_eq(replay_with_undo(img, undo, k, &writes), -BT_ERR_WRITE_LIMIT);
+		cr_assert_eq(writes, (unsigned long)k);
+		rc = t_run(NULL, &err, "undo '%s' '%s'", undo, img);
+		cr_assert_eq(rc, 0, "k=%ld: rc %d: %s", k, rc, err);
+		cr_assert(strstr(err, "did not finish"), "%s", err);
+		t_sha256_file(img, sum);
+		cr_assert_str_eq(sum, want, "k=%ld: not restored", k);
+		free(err);
+		free(img);
+		free(undo);
+	}
+	free(want);
+}
+
+/* Blocks are saved once, 4 KiB aligned, before the first overwrite; a torn last record is ignored. */
+Test(undo, saves_each_block_once)
+{
+	enum { SIZE = 64 * 4096 };
+	unsigned char *mem = malloc(SIZE), *orig = malloc(SIZE), buf[10000];
+	char *undo = t_tmpfile(0);
+	struct printbuf err = PRINTBUF;
+	struct bt_undo_file uf;
+	struct bt_dev dev;
+
+	for (size_t i = 0; i < SIZE; i++)
+		mem[i] = (unsigned char)(i * 7 + (i >> 12));
+	memcpy(orig, mem, SIZE);
+	memset(buf, 0xab, sizeof(buf));
+	bt_dev_open_mem(&dev, "mem", mem, SIZE, false);
+	cr_assert_eq(bt_undo_open(&dev, undo, &err), 0, "%s", printbuf_str(&err));
+	/* 100+10000 bytes at 5000: blocks 1..3 */
+	cr_assert_eq(bt_dev_write(&dev, buf, 10000, 5000, "a", &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_dev_write(&dev, buf, 10000, 5000, "a again", &err), 0);
+	/* blocks 3..5: only 4 and 5 are new */
+	cr_assert_eq(bt_dev_write(&dev, buf, 8192, 3 * 4096 + 10, "b", &err), 0);
+	/* the last, partial-to-the-end block */
+	cr_assert_eq(bt_dev_write(&dev, buf, 1, SIZE - 1, "c", &err), 0);
+	cr_assert_eq(bt_undo_close(&dev, &err), 0, "%s", printbuf_str(&err));
+
+	cr_assert_eq(bt_undo_file_load(undo, &uf, &err), 0, "%s", printbuf_str(&err));
+	cr_assert(uf.finished);
+	cr_assert_not(uf.torn_tail);
+	cr_assert_eq(uf.nr, 3);
+	cr_assert_eq(uf.recs[0].offset, 4096);
+	cr_assert_eq(uf.recs[0].len, 3 * 4096);
+	cr_assert_eq(uf.recs[1].offset, 4 * 4096);
+	cr_assert_eq(uf.recs[1].len, 2 * 4096);
+	cr_assert_eq(uf.recs[2].offset, SIZE - 4096);
+	cr_assert_eq(uf.recs[2].len, 4096);
+	/* the superblock block (byte 4096) was written: sb_final is the new one */
+	cr_assert(!memcmp(uf.hdr.sb_open, orig + 4096, 4096));
+	cr_assert(!memcmp(uf.hdr.sb_final, mem + 4096, 4096));
+	cr_assert_eq(bt_undo_file_check_dev(&uf, &dev, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_undo_file_apply(&uf, &dev, &err), 3, "%s", printbuf_str(&err));
+	cr_assert(!memcmp(mem, orig, SIZE));
+	bt_undo_file_exit(&uf);
+
+	/* cut the last record short: it is ignored, the others still load */
+	cr_assert_eq(truncate(undo, (off_t)(REC0 + 3 * sizeof(struct bt_undo_rec_hdr) +
+					     5 * 4096 + 100)), 0);
+	cr_assert_eq(bt_undo_file_load(undo, &uf, &err), 0, "%s", printbuf_str(&err));
+	cr_assert(uf.torn_tail);
+	cr_assert_eq(uf.nr, 2);
+	bt_undo_file_exit(&uf);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	free(mem);
+	free(orig);
+	free(undo);
+}
+
+/* A write whose old contents cannot be saved is not done. */
+Test(undo, unsaved_write_not_done)
+{
+	enum { SIZE = 16 * 4096 };
+	unsigned char *mem = calloc(1, SIZE), buf[4096];
+	char *undo = t_tmpfile(0);
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev;
+
+	memset(buf, 0xab, sizeof(buf));
+	bt_dev_open_mem(&dev, "mem", mem, SIZE, false);
+	cr_assert_eq(bt_undo_open(&dev, undo, &err), 0, "%s", printbuf_str(&err));
+	dev.fail_read_off = 8 * 4096;
+	dev.fail_read_len = 1;
+	cr_assert_eq(bt_dev_write(&dev, buf, 4096, 8 * 4096, "node", &err), -EIO);
+	cr_assert(strstr(printbuf_str(&err), "could not be saved to the undo file"), "%s",
+		  printbuf_str(&err));
+	cr_assert_eq(mem[8 * 4096], 0, "written without its old contents saved");
+	cr_assert_eq(dev.nr_writes, 0);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	free(mem);
+	free(undo);
+}
