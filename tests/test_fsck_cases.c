@@ -23,7 +23,9 @@
  * bytes (sha256) before and after the repair -- the journal repairs drop
  * only what the kernel would not replay or would crash on, so not one
  * sector changes for any of the journal cases, and (c) append one --log
- * line per fix, each naming a code of expect.2. And on a fresh copy,
+ * line per fix, each naming a code of expect.2, and (d) 'bcache-tool undo'
+ * with the run's --undo file gives back the image's exact bytes before the
+ * repair (sha256). And on a fresh copy,
  * 'fsck -p' exits 1 when every error code of expect.1 is PREEN_OK in the
  * registry, else 4 with the image unchanged (a preen halt writes nothing).
  * With expect.2 exit 4, 'fsck -y' must leave the image unchanged too: today
@@ -190,7 +192,7 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 		       const char *expect1, const char *filter)
 {
 	char path[512], before[65], after[65], *expect, *out = NULL, *got, *log, *bdev, *logtext;
-	char psha[65], *pimg;
+	char psha[65], *pimg, *undo;
 	int rc, want;
 
 	snprintf(path, sizeof(path), "tests/fsck/%s/expect.2", dir);
@@ -221,8 +223,9 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 	free(pimg);
 
 	log = t_tmpfile(0);
+	undo = t_tmpfile(0);
 	t_sha256_file(img, psha);
-	rc = t_run(&out, NULL, "fsck -y --json --log '%s' '%s'", log, img);
+	rc = t_run(&out, NULL, "fsck -y --json --log '%s' --undo '%s' '%s'", log, undo, img);
 	if (want == 4) {
 		/* an accepted journal repair is not made while another error remains */
 		t_sha256_file(img, after);
@@ -264,7 +267,16 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 			n++;
 		}
 		cr_expect_gt(n, 0, "%s: the repair logged nothing", dir);
+
+		/* the undo file of the repair gives back the exact bytes */
+		rc = t_run(&out, NULL, "undo '%s' '%s'", undo, img);
+		cr_expect_eq(rc, 0, "%s: undo exit %d: %s", dir, rc, out);
+		free(out);
+		t_sha256_file(img, after);
+		cr_expect_str_eq(psha, after, "%s: undo did not restore the image", dir);
 	}
+	unlink(undo);
+	free(undo);
 	free(logtext);
 	unlink(log);
 	free(log);
