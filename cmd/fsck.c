@@ -20,6 +20,8 @@ int cmd_fsck(int argc, const char **argv)
 {
 	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
 	int force = 0, list = 0, status, ret;
+	char *log_path = NULL;
+	FILE *log = NULL;
 	char *undo = NULL;	/* popt allocates it */
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
@@ -35,6 +37,8 @@ int cmd_fsck(int argc, const char **argv)
 		  "print problems and summary as one JSON object", NULL },
 		{ "force", 0, POPT_ARG_NONE, &force, 0,
 		  "check a device that is in use (mounted, registered, held)", NULL },
+		{ "log", 0, POPT_ARG_STRING, &log_path, 0,
+		  "append one line per repair made to FILE", "FILE" },
 		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
 		  "save the old contents of every block before it is overwritten to FILE "
 		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
@@ -55,6 +59,7 @@ int cmd_fsck(int argc, const char **argv)
 	}
 	if (list) {
 		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return list_problems();
 	}
@@ -64,18 +69,21 @@ int cmd_fsck(int argc, const char **argv)
 			 "no device given");
 		poptPrintUsage(pc, stderr, 0);
 		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 	if (no + yes + preen > 1) {
 		bt_error("fsck: only one of -n, -y and -p can be given");
 		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 	if (json && !(no || yes || preen)) {
 		bt_error("fsck: --json needs -n, -y or -p (no questions can be asked)");
 		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
@@ -83,11 +91,24 @@ int cmd_fsck(int argc, const char **argv)
 	if (undo && no) {
 		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
 		free(undo);
+		free(log_path);
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
 
+	if (log_path) {
+		log = fopen(log_path, "a");
+		if (!log) {
+			bt_error("fsck: cannot open log file %s: %m", log_path);
+			free(log_path);
+			free(undo);
+			poptFreeContext(pc);
+			return EXIT_OPERATIONAL;
+		}
+	}
+
 	fsck_ctx_init(&ctx);
+	ctx.log = log;
 	ctx.opts.mode = no ? FSCK_MODE_NO : yes ? FSCK_MODE_YES :
 			preen ? FSCK_MODE_PREEN : FSCK_MODE_ASK;
 	ctx.opts.force_check = force_check;
@@ -102,6 +123,9 @@ int cmd_fsck(int argc, const char **argv)
 		bt_error_pb(&err);
 		printbuf_exit(&err);
 		fsck_ctx_exit(&ctx);
+		if (log)
+			fclose(log);
+		free(log_path);
 		free(undo);
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
@@ -113,6 +137,9 @@ int cmd_fsck(int argc, const char **argv)
 			bt_dev_close(&dev);
 			printbuf_exit(&err);
 			fsck_ctx_exit(&ctx);
+			if (log)
+				fclose(log);
+			free(log_path);
 			free(undo);
 			poptFreeContext(pc);
 			return EXIT_OPERATIONAL;
@@ -139,6 +166,11 @@ int cmd_fsck(int argc, const char **argv)
 	}
 	fsck_ctx_exit(&ctx);
 	bt_dev_close(&dev);
+	if (log && fclose(log)) {
+		bt_error("fsck: writing log file %s: %m", log_path);
+		status |= EXIT_OPERATIONAL;
+	}
+	free(log_path);
 	printbuf_exit(&err);
 	free(undo);
 	poptFreeContext(pc);

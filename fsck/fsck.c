@@ -51,6 +51,7 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 		free(ctx->latches[i].ranges);
 	free(ctx->stats.dirty_per_slot);
 	free(ctx->node_bucket);
+	fsck_deferred_failed(ctx, NULL);
 	if (ctx->c) {
 		if (ctx->c->node_cache)
 			bt_node_cache_free(ctx->c->node_cache);
@@ -130,6 +131,8 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 			ctx->abort = true;
 		}
 	}
+	/* accepted repairs that no pass made (an abort before the replay pass) */
+	fsck_deferred_failed(ctx, "checking stopped before the replay pass");
 	ctx->err = NULL;
 	return (ctx->flags & FSCK_OPERATIONAL) ? -EIO : 0;
 }

@@ -96,6 +96,16 @@ struct fsck_ctx {
 	const char		*unavailable[FSCK_PASS_NR];	/* passes whose checks are missing */
 
 	json_t			*json_problems;	/* --json: array of problem objects */
+	FILE			*log;		/* --log FILE: repair lines appended, not owned */
+
+	/* repairs accepted but made by a later pass (PF_LATER, problem.h) */
+	struct fsck_deferred {
+		enum problem	code;
+		char		*what;
+	}			*deferred;
+	size_t			nr_deferred;
+	/* the journal repair must replay over missing seqs (BT_REPLAY_FORCE) */
+	bool			replay_force;
 
 	/* handed from the btree pass to the mark pass */
 	bool			prios_ok;	/* every bucket's gen and prio were read */

@@ -17,6 +17,7 @@
  *   stats.journal_entries, stats.journal_keys_to_replay
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 
 #include "../libcore/bkey.h"
@@ -38,6 +39,34 @@ static void jpctx(struct fsck_ctx *ctx, struct problem_ctx *p, unsigned idx, uin
 	}
 }
 
+/*
+ * Ask about a journal problem whose repair is the replay pass's commit
+ * (PF_LATER): on a yes, record "where: old state" for the fix line.
+ */
+static bool ask_later(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static bool ask_later(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p,
+		      const char *fmt, ...)
+{
+	struct printbuf what = PRINTBUF;
+	char buf[512];
+	va_list args;
+
+	if (!fix_problem(ctx, code, p))
+		return false;
+	va_start(args, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, args);
+	va_end(args);
+	prt_str(&what, buf);
+	if (p->key) {
+		prt_str(&what, ": ");
+		fsck_bkey_to_text(&what, p->key);
+	}
+	fsck_defer_fix(ctx, code, printbuf_str(&what));
+	printbuf_exit(&what);
+	return true;
+}
+
 /* Damaged positions: where the kernel's scan of a bucket stops on a valid magic. */
 static void report_damage(struct fsck_ctx *ctx)
 {
@@ -52,12 +81,19 @@ static void report_damage(struct fsck_ctx *ctx)
 		switch (d->kind) {
 		case BT_JDAMAGE_BAD_CSUM:
 			p.jset_seq = d->seq;
-			fix_problem(ctx, PR_JSET_BAD_CSUM, &p);
+			ask_later(ctx, PR_JSET_BAD_CSUM, &p,
+				  "jset (stored seq %llu) at sector %llu of '%s': bad csum, "
+				  "its keys not replayed by the kernel", (unsigned long long)d->seq,
+				  (unsigned long long)d->sector, ctx->path);
 			break;
 		case BT_JDAMAGE_TOO_BIG:
 			p.jset_seq = d->seq;
 			p.num2 = d->bytes;
-			fix_problem(ctx, PR_JSET_TOO_BIG, &p);
+			ask_later(ctx, PR_JSET_TOO_BIG, &p,
+				  "jset (stored seq %llu) at sector %llu of '%s': %llu bytes, "
+				  "its keys not replayed by the kernel", (unsigned long long)d->seq,
+				  (unsigned long long)d->sector, ctx->path,
+				  (unsigned long long)d->bytes);
 			break;
 		default:
 			fix_problem(ctx, PR_JOURNAL_READ_ERROR, &p);
@@ -77,13 +113,30 @@ static void report_list(struct fsck_ctx *ctx)
 		p.num = jn->missing[i][0];
 		p.num2 = jn->missing[i][1];
 		p.jset_seq = jn->last_seq;
-		fix_problem(ctx, PR_JOURNAL_SEQ_MISSING, &p);
+		if (jn->missing[i][0] > jn->missing[i][1] ?
+		    ask_later(ctx, PR_JOURNAL_SEQ_MISSING, &p,
+			      "journal of '%s': replay range starts at seq %llu, after the jset "
+			      "%llu it must start with; the %zu jsets found replayed", ctx->path,
+			      (unsigned long long)jn->missing[i][0],
+			      (unsigned long long)jn->missing[i][1] + 1, jn->nr) :
+		    ask_later(ctx, PR_JOURNAL_SEQ_MISSING, &p,
+			      "journal of '%s': seqs %llu-%llu missing, the keys they held "
+			      "are lost; the other %zu jsets of %llu-%llu replayed", ctx->path,
+			      (unsigned long long)jn->missing[i][0],
+			      (unsigned long long)jn->missing[i][1], jn->nr,
+			      (unsigned long long)jn->last_seq, (unsigned long long)jn->newest_seq))
+			ctx->replay_force = true;
 	}
 	if (jn->nr && !jn->sane_last_seq) {
 		jpctx(ctx, &p, ~0u, bt_journal_newest(jn)->sector);
 		p.jset_seq = jn->newest_seq;
 		p.num = jn->last_seq;
-		fix_problem(ctx, PR_JSET_LAST_SEQ_AFTER_SEQ, &p);
+		ask_later(ctx, PR_JSET_LAST_SEQ_AFTER_SEQ, &p,
+			  "newest jset %llu at sector %llu of '%s', last_seq %llu: only the "
+			  "%zu jsets found from last_seq on replayed, the keys of older jsets "
+			  "are lost", (unsigned long long)jn->newest_seq,
+			  (unsigned long long)bt_journal_newest(jn)->sector, ctx->path,
+			  (unsigned long long)jn->last_seq, jn->nr);
 	}
 	for (size_t i = 0; i < jn->nr_all; i++) {
 		const struct bt_journal_entry *e = &jn->all[i];
@@ -92,7 +145,10 @@ static void report_list(struct fsck_ctx *ctx)
 			continue;
 		jpctx(ctx, &p, e->bucket_idx, e->sector);
 		p.jset_seq = le64toh(e->j->seq);
-		fix_problem(ctx, PR_JSET_PAST_KERNEL_SCAN, &p);
+		ask_later(ctx, PR_JSET_PAST_KERNEL_SCAN, &p,
+			  "jset %llu at sector %llu of '%s': past the kernel's scan, "
+			  "its %u keys not replayed by the kernel", (unsigned long long)p.jset_seq,
+			  (unsigned long long)e->sector, ctx->path, bt_jset_nr_keys(e->j, NULL));
 	}
 	if (jn->kernel_differs) {
 		jpctx(ctx, &p, jn->kernel_cur_idx, PCTX_UNSET);
@@ -119,7 +175,10 @@ static void check_keys(struct fsck_ctx *ctx)
 			jpctx(ctx, &p, e->bucket_idx, e->sector);
 			p.jset_seq = le64toh(e->j->seq);
 			if (k + 2 > end || k + bkey_u64s(key) > end) {
-				fix_problem(ctx, PR_JOURNAL_KEY_TRUNCATED, &p);
+				ask_later(ctx, PR_JOURNAL_KEY_TRUNCATED, &p,
+					  "jset %llu at sector %llu of '%s', key %u: truncated, not replayed",
+					  (unsigned long long)p.jset_seq,
+					  (unsigned long long)e->sector, ctx->path, n);
 				break;
 			}
 			if (bt_extent_invalid(ctx->c, key) != BT_EXTENT_INVALID)
@@ -128,7 +187,10 @@ static void check_keys(struct fsck_ctx *ctx)
 			p.num = n;
 			p.str = KEY_SIZE(key) > KEY_OFFSET(key) ? "size larger than offset" :
 				bt_ptr_status_str(bt_ptr_status(ctx->c, key));
-			fix_problem(ctx, PR_JOURNAL_KEY_INVALID, &p);
+			ask_later(ctx, PR_JOURNAL_KEY_INVALID, &p,
+				  "jset %llu at sector %llu of '%s', key %u (%s) not replayed",
+				  (unsigned long long)p.jset_seq, (unsigned long long)e->sector,
+				  ctx->path, n, p.str);
 		}
 	}
 }

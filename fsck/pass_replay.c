@@ -6,7 +6,16 @@
  * replays them at the next registration), -y and -p replay them onto the
  * device with libcore's bt_journal_replay() -- one copy-on-write
  * transaction committed by a single jset (write.h). The replay is refused
- * while an earlier pass found errors: a damaged tree is not written to.
+ * while an earlier pass left an error uncorrected: a damaged tree is not
+ * written to.
+ *
+ * Repairs: the journal problems of pass 2 answered yes (PF_LATER: invalid
+ * or truncated keys, damaged jsets, jsets past the kernel's scan, missing
+ * seqs, last_seq after seq) are made here, by the same commit: the replay
+ * skips invalid keys, replays what the kernel would replay (over missing
+ * seqs with BT_REPLAY_FORCE) and the new jset's last_seq is its own seq, so
+ * no damaged or dropped entry is reachable any more. One fix line per
+ * repair after the commit (fsck_deferred_done()).
  *
  * Hands on: stats.keys_after_replay, stats.dirty_keys_after_replay.
  */
@@ -48,10 +57,12 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 	struct problem_ctx p;
 	int ret = 0;
 
-	if (!c->node_cache || !c->buckets)
+	if (!c->node_cache || !c->buckets) {
+		fsck_deferred_failed(ctx, "the btree could not be read");
 		return 0;
+	}
 	count_view(ctx);
-	if (!c->journal.nr_keys)
+	if (!c->journal.nr_keys && !ctx->nr_deferred)
 		return 0;
 
 	clear_problem_context(&p);
@@ -60,21 +71,39 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 	p.num = c->journal.nr_keys;
 	p.num2 = c->journal.nr;
 	p.jset_seq = c->journal.last_seq;
-	if (ctx->flags & FSCK_ERRORS_FOUND) {
+	/* errors found and fixed, or to be fixed by this commit, do not count */
+	if (ctx->flags & FSCK_UNCORRECTED) {
 		if (!ctx->opts.json)
 			fprintf(ctx->out, "%s: the journal is not replayed while errors remain\n",
 				ctx->path);
+		fsck_deferred_failed(ctx, "other errors remain");
 		return 0;
 	}
-	if (!fix_problem(ctx, PR_JOURNAL_REPLAY, &p))
+	if (c->journal.nr_keys && !fix_problem(ctx, PR_JOURNAL_REPLAY, &p)) {
+		fsck_deferred_failed(ctx, "the journal is not replayed");
 		return 0;
+	}
 
-	ret = bt_journal_replay(c, c->node_cache, 0, &st, &report, &msg);
+	ret = bt_journal_replay(c, c->node_cache,
+				(ctx->replay_force ? BT_REPLAY_FORCE : 0) |
+				(ctx->nr_deferred ? BT_REPLAY_COMMIT : 0),
+				&st, &report, &msg);
 	if (ret) {
 		prt_printf(ctx->err, "journal replay failed, the device holds its old state: %s",
 			   printbuf_str(&msg));
+		fsck_deferred_failed(ctx, "the replay failed");
 		ctx->flags |= FSCK_UNCORRECTED;
-	} else if (!ctx->opts.json) {
+	} else {
+		struct printbuf how = PRINTBUF;
+
+		prt_printf(&how, "journal restarted by jset %llu (last_seq %llu): "
+			   "the old entries are unreachable",
+			   (unsigned long long)c->journal.newest_seq,
+			   (unsigned long long)c->journal.last_seq);
+		fsck_deferred_done(ctx, printbuf_str(&how));
+		printbuf_exit(&how);
+	}
+	if (!ret && !ctx->opts.json) {
 		fputs(printbuf_str(&report), ctx->out);
 		fprintf(ctx->out, "%s: journal replayed: %llu keys of %llu jsets, %llu nodes written, "
 			"%llu invalid keys skipped\n", ctx->path, (unsigned long long)st.keys,

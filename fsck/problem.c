@@ -269,6 +269,13 @@ static bool apply_answer(struct fsck_ctx *ctx, const struct problem_def *pr,
 
 	switch (a) {
 	case ANSWER_YES:
+		if ((pr->flags & PF_REPAIR) && (pr->flags & PF_LATER)) {
+			/* counted as fixed when the later pass makes the repair */
+			if (text)
+				fprintf(ctx->out, "%s yes\n", q);
+			*json_answer = "yes";
+			return true;
+		}
 		if (pr->flags & PF_REPAIR) {
 			if (text)
 				fprintf(ctx->out, "%s yes\n", q);
@@ -391,6 +398,9 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		fprintf(ctx->out, "%s: further messages of this kind are suppressed\n", pr->name);
 
 	if (pr->flags & PF_MSG_ONLY || pr->prompt == PROMPT_NONE) {
+		/* -p stops on any error it may not fix, asked about or not (e2fsck) */
+		if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
+			apply_answer(ctx, pr, ANSWER_HALT, quiet, &json_answer);
 		if (pr->severity == SEV_ERROR)
 			ctx->flags |= FSCK_UNCORRECTED;
 	} else {
@@ -445,6 +455,73 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 	return ret;
 }
 
+/* ---- repairs made by a later pass ----------------------------------- */
+
+void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line)
+{
+	const char *name = (unsigned)code < PR_NR ? problem_table[code].name : "?";
+
+	if (!ctx->opts.json)
+		fprintf(ctx->out, "%s: %s\n", name, line);
+	if (ctx->log) {
+		fprintf(ctx->log, "%s: %s: %s\n", ctx->path ? ctx->path : "?", name, line);
+		fflush(ctx->log);
+	}
+}
+
+void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what)
+{
+	struct fsck_deferred *d = realloc(ctx->deferred,
+					  (ctx->nr_deferred + 1) * sizeof(*d));
+	char *w = strdup(what);
+
+	if (!d || !w) {
+		free(w);
+		if (d)
+			ctx->deferred = d;
+		ctx->flags |= FSCK_UNCORRECTED;	/* the repair is not made */
+		return;
+	}
+	ctx->deferred = d;
+	d[ctx->nr_deferred].code = code;
+	d[ctx->nr_deferred].what = w;
+	ctx->nr_deferred++;
+}
+
+static void deferred_forget(struct fsck_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_deferred; i++)
+		free(ctx->deferred[i].what);
+	free(ctx->deferred);
+	ctx->deferred = NULL;
+	ctx->nr_deferred = 0;
+}
+
+void fsck_deferred_done(struct fsck_ctx *ctx, const char *how)
+{
+	for (size_t i = 0; i < ctx->nr_deferred; i++) {
+		struct printbuf line = PRINTBUF;
+
+		prt_printf(&line, "%s -> %s", ctx->deferred[i].what, how);
+		fsck_fix_line(ctx, ctx->deferred[i].code, printbuf_str(&line));
+		printbuf_exit(&line);
+	}
+	if (ctx->nr_deferred)
+		ctx->flags |= FSCK_PROBLEMS_FIXED;
+	deferred_forget(ctx);
+}
+
+void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why)
+{
+	if (!ctx->nr_deferred)
+		return;
+	if (!ctx->opts.json && why)
+		fprintf(ctx->out, "%s: %zu accepted journal repairs not made: %s\n",
+			ctx->path ? ctx->path : "?", ctx->nr_deferred, why);
+	ctx->flags |= FSCK_UNCORRECTED;
+	deferred_forget(ctx);
+}
+
 /* ---- man page table ------------------------------------------------- */
 
 /* troff-escape s: backslashes, and a leading dot or quote. */
@@ -481,6 +558,12 @@ void problem_table_to_troff(struct printbuf *out)
 			prt_printf(out, "\"%s\"", prompt_question[pr->prompt]);
 		if (pr->latch != LATCH_NONE)
 			prt_str(out, " lists them all");
+		if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))
+			prt_str(out, ", repaired by the commit of the replay pass");
+		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX)) == PF_REPAIR)
+			prt_str(out, ", repaired");
+		else if (pr->severity == SEV_ERROR && !(pr->flags & PF_FATAL))
+			prt_str(out, ", no repair yet");
 		if (pr->flags & PF_PREEN_OK)
 			prt_str(out, ", fixed by \\-p");
 		prt_str(out, ".\n.br\n");

@@ -46,7 +46,8 @@ enum problem_severity {
 	x(CLEAR,	"Clear?",			"CLEARED",	"would clear") \
 	x(DROP_KEY,	"Drop key?",			"DROPPED",	"would drop key") \
 	x(REPLAY,	"Replay journal?",		"REPLAYED",	"would replay journal") \
-	x(SET_GEN,	"Update gen?",			"UPDATED",	"would update gen")
+	x(SET_GEN,	"Update gen?",			"UPDATED",	"would update gen") \
+	x(DROP_JSET,	"Drop from the journal?",	"DROPPED",	"would drop from the journal")
 
 enum problem_prompt {
 #define x(name, q, past, cond) PROMPT_##name,
@@ -63,6 +64,13 @@ enum problem_flags {
 	PF_FATAL	= 1 << 4,	/* checking stops after this problem */
 	PF_AFTER_CODE	= 1 << 5,	/* continues the previous message */
 	PF_REPAIR	= 1 << 6,	/* the repair exists: a yes lets the caller make it */
+	/*
+	 * the repair is made later, by another pass (the journal problems:
+	 * by the replay pass's commit): a yes is recorded with
+	 * fsck_defer_fix() and counts as a fix only when that pass makes it
+	 * (fsck_deferred_done()); otherwise the problem stays uncorrected
+	 */
+	PF_LATER	= 1 << 7,
 };
 
 /*
@@ -136,8 +144,10 @@ void clear_problem_context(struct problem_ctx *p);
  * Counts the problem in ctx, records it for --json, suppresses messages
  * after ctx->opts.max_msgs of the same code, sets the ctx flags the exit
  * status is computed from, and sets ctx->abort on FATAL problems, on a
- * preen halt and on a 'q' answer. Repairs do not exist yet: it prints what
- * would be fixed and returns false.
+ * preen halt and on a 'q' answer. Returns true only for a yes to a
+ * problem whose repair exists (PF_REPAIR); for the others it prints what
+ * would be fixed and returns false. A PF_LATER yes is not counted as a fix
+ * until the repairing pass reports it (fsck_defer_fix()).
  */
 bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p);
 
@@ -154,6 +164,24 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch);
  * message in err.
  */
 int fsck_answer_mode_ok(struct fsck_ctx *ctx, struct printbuf *err);
+
+/*
+ * The repairs of PF_LATER problems. fsck_defer_fix(): fix_problem() said
+ * yes to code; what names the place and the old state ("jset 2 at sector
+ * 1032 of 'img': key 0 0:4 len 8 dirty (size past offset)"), copied.
+ * fsck_deferred_done(): the later pass made them all: one line per repair,
+ * "CODE: what -> how", on ctx->out (not in JSON mode) and appended to the
+ * --log file; sets FSCK_PROBLEMS_FIXED. fsck_deferred_failed(): they were
+ * not made: says why once and sets FSCK_UNCORRECTED. Both forget the list;
+ * fsck_run() calls fsck_deferred_failed() for a list no pass dealt with.
+ * Out of memory in fsck_defer_fix() marks the set uncorrected.
+ */
+void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what);
+void fsck_deferred_done(struct fsck_ctx *ctx, const char *how);
+void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why);
+
+/* One repair line "CODE: line" on ctx->out (not in JSON mode) and in the --log file. */
+void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line);
 
 /* Expand the template of code with p into out. */
 void problem_msg_to_text(struct printbuf *out, enum problem code,

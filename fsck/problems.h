@@ -18,7 +18,12 @@
  *	  leaves a usable cache set), PF_NOT_A_FIX (the action is not a repair
  *	  of corruption: journal replay), PF_MSG_ONLY (no question), PF_FATAL
  *	  (checking cannot go on after it), PF_AFTER_CODE (printed without the
- *	  code prefix, continuing the previous line).
+ *	  code prefix, continuing the previous line), PF_REPAIR (the repair
+ *	  exists: fix_problem() returns true on a yes), PF_LATER (with
+ *	  PF_REPAIR: a later pass makes the repair -- the journal problems,
+ *	  by the replay pass's commit -- and only then is it counted as fixed;
+ *	  problem.h). PF_PREEN_OK on an error only where the repair loses
+ *	  nothing the kernel would have kept.
  * latch  LATCH_* group (problem.h): a flood of the same problem prints one
  *	  header, a compressed list of numbers and one question.
  * template  the message; %-fields expand from struct problem_ctx:
@@ -126,23 +131,23 @@
 	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
 	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\")") \
-	x(JSET_BAD_CSUM,		0x010002, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(JSET_BAD_CSUM,		0x010002, SEV_ERROR, PROMPT_DROP_JSET,	\
+	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "bad checksum in jset (stored seq %j) at sector %S of %d, journal bucket %n (bucket %b): the kernel stops reading the bucket there") \
-	x(JSET_TOO_BIG,			0x010003, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(JSET_TOO_BIG,			0x010003, SEV_ERROR, PROMPT_DROP_JSET,	\
+	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "jset (stored seq %j) at sector %S of %d, journal bucket %n (bucket %b) claims %m bytes: more than 32 KiB or past its bucket") \
 	x(JOURNAL_READ_ERROR,		0x010004, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "cannot read journal bucket %n (bucket %b) of %d: %t")		\
-	x(JOURNAL_SEQ_MISSING,		0x010005, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(JOURNAL_SEQ_MISSING,		0x010005, SEV_ERROR, PROMPT_DROP_JSET,	\
+	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "journal entries %n-%m of %d are missing from the replay range starting at %j: the kernel refuses to replay (\"journal entries missing\")") \
-	x(JSET_LAST_SEQ_AFTER_SEQ,	0x010006, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(JSET_LAST_SEQ_AFTER_SEQ,	0x010006, SEV_ERROR, PROMPT_DROP_JSET,	\
+	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "newest jset %j of %d has last_seq %n after its own seq")		\
-	x(JSET_PAST_KERNEL_SCAN,	0x010007, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(JSET_PAST_KERNEL_SCAN,	0x010007, SEV_ERROR, PROMPT_DROP_JSET,	\
+	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "jset %j at sector %S of %d (journal bucket %n) lies past the point where the kernel's scan of the bucket stops: the kernel will not replay it") \
 	x(JOURNAL_KERNEL_DIFFERS,	0x010008, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
@@ -150,11 +155,11 @@
 	x(JOURNAL_BAD_BTREE_ROOT,	0x010009, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
 	  "bad btree root %k in newest jset %j of %d: the kernel refuses the cache set (\"bad btree root\")") \
-	x(JOURNAL_KEY_INVALID,		0x01000a, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(JOURNAL_KEY_INVALID,		0x01000a, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_PREEN_OK, LATCH_NONE,	\
 	  "invalid key %k (%t) number %n of jset %j at sector %S of %d")	\
-	x(JOURNAL_KEY_TRUNCATED,	0x01000b, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(JOURNAL_KEY_TRUNCATED,	0x01000b, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_PREEN_OK, LATCH_NONE,	\
 	  "last key of jset %j at sector %S of %d runs past the end of the jset") \
 	x(JOURNAL_REPLAY_NEEDED,	0x01000c, SEV_INFO, PROMPT_NONE,	\
 	  PF_MSG_ONLY | PF_NOT_A_FIX, LATCH_NONE,				\

@@ -78,7 +78,7 @@ int bt_journal_replay(struct cache_set *c, struct bt_node_cache *nc, unsigned fl
 		report_missing(c, err);
 		return -BT_ERR_JOURNAL_MISSING_ENTRIES;
 	}
-	if (!c->journal.nr_keys)
+	if (!c->journal.nr_keys && !(flags & BT_REPLAY_COMMIT))
 		return 0;
 
 	ret = bt_mark_buckets(c, nc, err);

@@ -25,6 +25,12 @@
 enum bt_replay_flags {
 	/* replay even when seqs of the replay range are missing */
 	BT_REPLAY_FORCE		= 1 << 0,
+	/*
+	 * commit a new jset (last_seq = its own seq) even when the replay
+	 * range holds no key: fsck's journal repairs make a damaged journal
+	 * unreachable this way
+	 */
+	BT_REPLAY_COMMIT	= 1 << 1,
 };
 
 struct bt_replay_stats {
@@ -49,7 +55,8 @@ struct bt_replay_stats {
  * "journal entries X-Y missing!"), unless flags has BT_REPLAY_FORCE.
  * Invalid keys (extents.c __bch_extent_invalid(), zero size excepted) are
  * skipped and each is described on one line of report (may be NULL).
- * When the range holds no key nothing is written (st->committed false).
+ * When the range holds no key nothing is written (st->committed false),
+ * unless flags has BT_REPLAY_COMMIT.
  *
  * Returns 0 or a negative code with a message (node read errors,
  * -BT_ERR_NO_FREE_BUCKET, -BT_ERR_WRITE_LIMIT and I/O errors from the

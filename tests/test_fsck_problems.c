@@ -37,6 +37,16 @@ Test(fsck_problems, table_sorted_and_complete)
 		if (pr->severity != SEV_ERROR)
 			cr_assert(pr->flags & (PF_MSG_ONLY | PF_NOT_A_FIX),
 				  "%s: warnings and info only report", pr->name);
+		/* a repair is asked for; a later repair is a repair */
+		if (pr->flags & PF_REPAIR)
+			cr_assert(pr->prompt != PROMPT_NONE && !(pr->flags & PF_MSG_ONLY),
+				  "%s: a repair without a question", pr->name);
+		if (pr->flags & PF_LATER)
+			cr_assert(pr->flags & PF_REPAIR, "%s: LATER without REPAIR", pr->name);
+		/* -p answers yes only where a yes repairs something */
+		if (pr->severity == SEV_ERROR && (pr->flags & PF_PREEN_OK))
+			cr_assert(pr->flags & PF_REPAIR, "%s: PREEN_OK error without a repair",
+				  pr->name);
 		/* names are stable identifiers: upper case, digits, underscores */
 		for (const char *s = pr->name; *s; s++)
 			cr_assert((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_',
@@ -338,4 +348,82 @@ Test(fsck_problems, json_records_locations_and_suppressed_problems)
 	cr_assert_str_eq(json_string_value(json_object_get(o, "key")), "2:56 len 8 -> []");
 	cr_assert_null(json_object_get(o, "jset_seq"), "unset fields are left out");
 	cap_exit(&c);
+}
+
+/* ---- repairs made by a later pass (PF_LATER) -------------------------- */
+
+static void key_pctx(struct problem_ctx *p)
+{
+	clear_problem_context(p);
+	p->dev = "img";
+	p->jset_seq = 2;
+	p->sector = 264;
+	p->num = 0;
+	p->str = "size larger than offset";
+}
+
+Test(fsck_problems, later_repair_counts_only_when_made)
+{
+	struct captured c;
+	struct problem_ctx p;
+	char *logbuf = NULL;
+	size_t loglen = 0;
+
+	cap_init(&c, FSCK_MODE_YES);
+	c.ctx.log = open_memstream(&logbuf, &loglen);
+	key_pctx(&p);
+	cr_assert(fix_problem(&c.ctx, PR_JOURNAL_KEY_INVALID, &p), "a yes to a repair");
+	cr_assert(strstr(cap_text(&c), "Drop key? yes\n"));
+	/* accepted, not made yet: neither fixed nor left */
+	cr_assert_eq(fsck_exit_status(&c.ctx), 0);
+	fsck_defer_fix(&c.ctx, PR_JOURNAL_KEY_INVALID, "jset 2 at sector 264 of 'img', key 0");
+	cr_assert_eq(c.ctx.nr_deferred, 1);
+	fsck_deferred_done(&c.ctx, "journal restarted by jset 6 (last_seq 6)");
+	cr_assert_eq(c.ctx.nr_deferred, 0);
+	cr_assert(strstr(cap_text(&c), "JOURNAL_KEY_INVALID: jset 2 at sector 264 of 'img', key 0"
+			 " -> journal restarted by jset 6 (last_seq 6)\n"));
+	fclose(c.ctx.log);
+	c.ctx.log = NULL;
+	cr_assert_str_eq(logbuf, "img: JOURNAL_KEY_INVALID: jset 2 at sector 264 of 'img', key 0"
+			 " -> journal restarted by jset 6 (last_seq 6)\n");
+	cr_assert_eq(fsck_exit_status(&c.ctx), 1);
+	free(logbuf);
+	cap_exit(&c);
+}
+
+Test(fsck_problems, later_repair_not_made_is_uncorrected)
+{
+	struct captured c;
+	struct problem_ctx p;
+
+	cap_init(&c, FSCK_MODE_YES);
+	key_pctx(&p);
+	cr_assert(fix_problem(&c.ctx, PR_JOURNAL_KEY_INVALID, &p));
+	fsck_defer_fix(&c.ctx, PR_JOURNAL_KEY_INVALID, "key 0");
+	fsck_deferred_failed(&c.ctx, "other errors remain");
+	cr_assert(strstr(cap_text(&c), "img: 1 accepted journal repairs not made: other errors remain\n"));
+	cr_assert_eq(fsck_exit_status(&c.ctx), 4);
+	cap_exit(&c);
+}
+
+Test(fsck_problems, preen_drops_invalid_journal_keys_but_not_jsets)
+{
+	struct captured c;
+	struct problem_ctx p;
+
+	/* an invalid key crashes the kernel's replay: dropping it loses nothing */
+	cap_init(&c, FSCK_MODE_PREEN);
+	key_pctx(&p);
+	cr_assert(fix_problem(&c.ctx, PR_JOURNAL_KEY_INVALID, &p));
+	cr_assert_not(c.ctx.flags & FSCK_PREEN_HALT);
+	/* dropping a jset or replaying over missing seqs loses keys: a person decides */
+	cr_assert_not(fix_problem(&c.ctx, PR_JSET_BAD_CSUM, &p));
+	cr_assert(c.ctx.flags & FSCK_PREEN_HALT);
+	cr_assert(strstr(cap_text(&c), "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"));
+	cr_assert_eq(fsck_exit_status(&c.ctx), 4);
+	cap_exit(&c);
+	for (enum problem pr = PR_JSET_BAD_CSUM; pr <= PR_JSET_PAST_KERNEL_SCAN; pr++)
+		if (pr != PR_JOURNAL_READ_ERROR)
+			cr_assert_not(problem_table[pr].flags & PF_PREEN_OK, "%s",
+				      problem_table[pr].name);
 }
