@@ -32,6 +32,13 @@ static int open_sb(struct cache_set *c, struct bt_dev *dev, unsigned flags,
 			   (unsigned long long)c->nbuckets);
 		return -BT_ERR_SB_BAD_BUCKET_SIZE;
 	}
+	/* a superblock read without validation must not size our arrays past the device */
+	if (c->nbuckets > bt_dev_sectors(dev) / c->bucket_size) {
+		prt_printf(err, "'%s': the superblock claims %llu buckets of %u sectors, the device "
+			   "holds %llu", dev->path, (unsigned long long)c->nbuckets, c->bucket_size,
+			   (unsigned long long)(bt_dev_sectors(dev) / c->bucket_size));
+		return -BT_ERR_SB_DEVICE_TOO_SMALL;
+	}
 	if (!CACHE_SYNC(c->sb.flags)) {
 		prt_printf(err, "no cache set yet on '%s': CACHE_SYNC is not set in the "
 			   "superblock (the cache was never registered)", dev->path);
