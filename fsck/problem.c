@@ -353,6 +353,17 @@ static void latch_add(struct fsck_latch *l, uint64_t n)
 	l->nr++;
 }
 
+/* A yes to a PF_REBUILD problem: the replay pass rebuilds the tree. */
+static void defer_rebuild(struct fsck_ctx *ctx, enum problem code, const struct problem_ctx *p)
+{
+	struct printbuf what = PRINTBUF;
+
+	problem_msg_to_text(&what, code, p);
+	ctx->rebuild = true;
+	fsck_defer_fix(ctx, code, printbuf_str(&what));
+	printbuf_exit(&what);
+}
+
 bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 {
 	const struct problem_def *pr;
@@ -408,6 +419,8 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		ret = apply_answer(ctx, pr, a, quiet, &json_answer);
 	}
 	json_record(ctx, code, p, json_answer);
+	if (ret && (pr->flags & PF_REBUILD))
+		defer_rebuild(ctx, code, p);
 	if (pr->flags & PF_FATAL)
 		ctx->abort = true;
 	return ret;
@@ -558,7 +571,9 @@ void problem_table_to_troff(struct printbuf *out)
 			prt_printf(out, "\"%s\"", prompt_question[pr->prompt]);
 		if (pr->latch != LATCH_NONE)
 			prt_str(out, " lists them all");
-		if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))
+		if (pr->flags & PF_REBUILD)
+			prt_str(out, ", repaired by rebuilding the btree (replay pass)");
+		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))
 			prt_str(out, ", repaired by the commit of the replay pass");
 		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX)) == PF_REPAIR)
 			prt_str(out, ", repaired");

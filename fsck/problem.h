@@ -71,6 +71,13 @@ enum problem_flags {
 	 * (fsck_deferred_done()); otherwise the problem stays uncorrected
 	 */
 	PF_LATER	= 1 << 7,
+	/*
+	 * with PF_REPAIR | PF_LATER: the repair is the btree rebuild
+	 * (fsck/rebuild.c, libcore/rebuild.h): a yes sets ctx->rebuild and
+	 * records the problem for the fix line; the replay pass then rebuilds
+	 * the tree (journal included) in one copy-on-write commit
+	 */
+	PF_REBUILD	= 1 << 8,
 };
 
 /*
