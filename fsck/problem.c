@@ -15,6 +15,7 @@
 #include "../libcore/errcode.h"
 #include "fsck.h"
 #include "problem.h"
+#include "nofix.h"
 
 const struct problem_def problem_table[PR_NR] = {
 #define x(_name, _id, _sev, _prompt, _flags, _latch, _msg)		\
@@ -149,6 +150,20 @@ static void json_set_hex(json_t *o, const char *key, uint64_t v)
 	json_object_set_new(o, key, json_string(buf));
 }
 
+const char *problem_nofix(enum problem code)
+{
+	static const struct { enum problem code; const char *why; } nofix[] = {
+#define x(name, why) { PR_##name, why },
+		BT_PROBLEM_NOFIX(x)
+#undef x
+	};
+
+	for (size_t i = 0; i < sizeof(nofix) / sizeof(nofix[0]); i++)
+		if (nofix[i].code == code)
+			return nofix[i].why;
+	return NULL;
+}
+
 static void json_record(struct fsck_ctx *ctx, enum problem code,
 			const struct problem_ctx *p, const char *answer)
 {
@@ -195,6 +210,8 @@ static void json_record(struct fsck_ctx *ctx, enum problem code,
 		json_object_set_new(o, "errcode", json_string(bt_err_str(p->errcode)));
 	if (p->str)
 		json_object_set_new(o, "str", json_string(p->str));
+	if (problem_nofix(code))
+		json_object_set_new(o, "no_fix", json_string(problem_nofix(code)));
 	json_array_append_new(ctx->json_problems, o);
 	printbuf_exit(&msg);
 }
@@ -409,6 +426,10 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		fprintf(ctx->out, "%s: further messages of this kind are suppressed\n", pr->name);
 
 	if (pr->flags & PF_MSG_ONLY || pr->prompt == PROMPT_NONE) {
+		/* asked to repair: say why this one is not */
+		if (!ctx->opts.json && !quiet && ctx->opts.mode != FSCK_MODE_NO &&
+		    problem_nofix(code))
+			fprintf(ctx->out, "%s: no safe repair: %s\n", pr->name, problem_nofix(code));
 		/* -p stops on any error it may not fix, asked about or not (e2fsck) */
 		if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
 			apply_answer(ctx, pr, ANSWER_HALT, quiet, &json_answer);
@@ -577,8 +598,10 @@ void problem_table_to_troff(struct printbuf *out)
 			prt_str(out, ", repaired by the commit of the replay pass");
 		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX)) == PF_REPAIR)
 			prt_str(out, ", repaired");
-		else if (pr->severity == SEV_ERROR && !(pr->flags & PF_FATAL))
-			prt_str(out, ", no repair yet");
+		else if (problem_nofix(i)) {
+			prt_str(out, ", no repair: ");
+			prt_troff(out, problem_nofix(i));
+		}
 		if (pr->flags & PF_PREEN_OK)
 			prt_str(out, ", fixed by \\-p");
 		prt_str(out, ".\n.br\n");

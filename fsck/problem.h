@@ -194,6 +194,9 @@ void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line);
 void problem_msg_to_text(struct printbuf *out, enum problem code,
 			 const struct problem_ctx *p);
 
+/* Why problem code has no repair (nofix.h), or NULL when it has one. */
+const char *problem_nofix(enum problem code);
+
 /* The troff (tbl) table of every problem, for the man page. */
 void problem_table_to_troff(struct printbuf *out);
 

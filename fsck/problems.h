@@ -276,8 +276,8 @@
 	x(META_BUCKET_ALSO_USED,		0x050002, SEV_ERROR, PROMPT_DROP_KEY,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%t bucket %b of %d is also used by the btree or by data")	\
-	x(PTR_GEN_IN_FUTURE,		0x050003, SEV_WARNING, PROMPT_SET_GEN,	\
-	  PF_REPAIR | PF_LATER | PF_PREEN_OK, LATCH_NONE,						\
+	x(PTR_GEN_IN_FUTURE,		0x050003, SEV_ERROR, PROMPT_SET_GEN,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD | PF_PREEN_OK, LATCH_NONE,						\
 	  "extent %k of %d has gen %n, ahead of gen %m of bucket %b in the prio chain (the allocator writes the prios before it hands out a bucket)")	\
 	x(DIRTY_PTR_STALE,		0x050004, SEV_ERROR, PROMPT_DROP_KEY,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
