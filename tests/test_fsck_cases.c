@@ -33,6 +33,7 @@
  * repair is made while an error without a fix remains.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -456,37 +457,67 @@ static bool run_case(const char *dir, const char *filter)
 	return repaired;
 }
 
-Test(fsck_cases, every_case, .timeout = 600)
+/* The case directories (those with a recipe), sorted; *nr set. The caller frees. */
+static char **case_names(size_t *nr)
 {
-	char path[512], *filter;
+	char path[512], recipe[1024], **out;
 	struct dirent **names;
-	int n, ran = 0, repaired = 0;
+	int n;
 
 	snprintf(path, sizeof(path), "%s/tests/fsck", t_srcdir());
-	filter = t_read_text("tests/fsck/filter", NULL);
 	n = scandir(path, &names, NULL, alphasort);
-	cr_assert_gt(n, 0, "no %s", path);
+	*nr = 0;
+	out = calloc(n > 0 ? (size_t)n : 1, sizeof(*out));
 	for (int i = 0; i < n; i++) {
-		char recipe[1024];
-		FILE *f;
-
 		snprintf(recipe, sizeof(recipe), "%s/%s/recipe", path, names[i]->d_name);
-		/* BT_FSCK_CASE=name runs one case (by hand: the counts below then fail) */
-		if (getenv("BT_FSCK_CASE") && strcmp(getenv("BT_FSCK_CASE"), names[i]->d_name)) {
-			free(names[i]);
-			continue;
-		}
-		f = fopen(recipe, "r");
-		if (f) {
-			fclose(f);
-			repaired += run_case(names[i]->d_name, filter);
-			ran++;
-		}
+		if (out && !access(recipe, R_OK))
+			out[(*nr)++] = strdup(names[i]->d_name);
 		free(names[i]);
 	}
 	free(names);
+	return out;
+}
+
+struct fsck_case {
+	char	name[128];
+};
+
+/* One parameter per case directory, so that Criterion runs them in parallel. */
+ParameterizedTestParameters(fsck_cases, each)
+{
+	size_t nr, n = 0;
+	char **names = case_names(&nr);
+	struct fsck_case *cases = cr_malloc((nr ? nr : 1) * sizeof(*cases));
+
+	for (size_t i = 0; i < nr; i++) {
+		/* BT_FSCK_CASE=name runs one case */
+		if (!getenv("BT_FSCK_CASE") || !strcmp(getenv("BT_FSCK_CASE"), names[i]))
+			snprintf(cases[n++].name, sizeof(cases[0].name), "%s", names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return cr_make_param_array(struct fsck_case, cases, n);
+}
+
+ParameterizedTest(struct fsck_case *fc, fsck_cases, each, .timeout = 300)
+{
+	char *filter = t_read_text("tests/fsck/filter", NULL);
+
+	run_case(fc->name, filter);
 	free(filter);
-	cr_assert_geq(ran, 10, "only %d cases ran", ran);
-	/* issue 6: every corruption case has expect.2 */
-	cr_assert_eq(repaired, ran, "only %d of the %d cases have expect.2", repaired, ran);
+}
+
+/* issue 6: every corruption case has expect.1 and expect.2 */
+Test(fsck_cases, every_case_has_both_runs)
+{
+	size_t nr;
+	char **names = case_names(&nr);
+
+	cr_assert_geq(nr, 10, "only %zu cases", nr);
+	for (size_t i = 0; i < nr; i++) {
+		cr_expect(case_file_exists(names[i], "expect.1"), "%s: no expect.1", names[i]);
+		cr_expect(case_file_exists(names[i], "expect.2"), "%s: no expect.2", names[i]);
+		free(names[i]);
+	}
+	free(names);
 }
