@@ -53,6 +53,8 @@ static void print_stats(const char *path, const struct bt_gc_stats *st, bool dry
 	printf("nodes rewritten        %llu\n", (unsigned long long)st->nodes_rewritten);
 	printf("nodes coalesced        %llu (%llu groups)\n",
 	       (unsigned long long)st->nodes_coalesced, (unsigned long long)st->coalesce_groups);
+	printf("nodes emptied          %llu\n", (unsigned long long)st->nodes_emptied);
+	printf("root levels removed    %u\n", st->levels_removed);
 	printf("nodes written          %llu\n", (unsigned long long)st->nodes_written);
 	printf("buckets invalidated    %llu\n", (unsigned long long)st->buckets_invalidated);
 	if (!st->changed)

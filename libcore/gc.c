@@ -34,6 +34,20 @@ struct gc_win {
 	unsigned		nr;
 };
 
+/* One old node of an interior level, in key order. */
+struct gc_unit {
+	struct bkey_padded	key;		/* the pointer that referenced it */
+	struct bt_keylist	orig;		/* its live child pointers as read */
+	struct bt_keylist	kids;		/* its child pointers in the new state */
+	bool			dirty;		/* it held bad keys */
+};
+
+struct gc_level {
+	struct gc_unit		*u;		/* level >= 1: the old nodes, in key order */
+	size_t			nr, size;
+	struct bt_keylist	out;		/* pointers to the level's new nodes, in key order */
+};
+
 struct gc {
 	struct cache_set	*c;
 	struct bt_node_cache	*nc;
@@ -43,6 +57,9 @@ struct gc {
 	uint8_t			*ref;		/* per bucket: a kept leaf key points into it */
 	unsigned		fill_blocks;	/* 2/3 of a node, in blocks */
 	size_t			node_u64s;	/* key words that fit in a node */
+	struct printbuf		*err;
+	struct gc_level		lv[BT_BTREE_MAX_DEPTH];
+	struct gc_win		win0;		/* the leaves' coalesce window */
 };
 
 static void pend_exit(struct gc_pend *p)
@@ -155,8 +172,7 @@ static void count_after(struct gc *g, unsigned level, size_t nr, size_t u64s)
  * one) and append the pointer(s) its parent needs to out; unchanged, its
  * old pointer. Frees p's keys.
  */
-static int pend_flush(struct gc *g, struct gc_pend *p, struct bt_keylist *out,
-		      struct printbuf *err)
+static int pend_flush(struct gc *g, struct gc_pend *p, struct bt_keylist *out)
 {
 	struct cache_set *c = g->c;
 	size_t cuts[8], nr, start = 0;
@@ -189,9 +205,9 @@ static int pend_flush(struct gc *g, struct gc_pend *p, struct bt_keylist *out,
 		bkey_init_pos((struct bkey *)&max, KEY_INODE(end), KEY_OFFSET(end), 0);
 		if (g->w)
 			ret = bt_node_write(g->w, p->keys.d + start, cuts[i] - start, p->level,
-					    (struct bkey *)&max, &ptr, err);
+					    (struct bkey *)&max, &ptr, g->err);
 		else	/* dry run: a pointer of the right size and position */
-			bt_node_ptr_key(c, c->first_bucket, 0, (struct bkey *)&max, &ptr);
+			bt_node_ptr_key(c, c->nbuckets, 0, (struct bkey *)&max, &ptr);
 		if (!ret)
 			ret = bt_keylist_push(out, (struct bkey *)&ptr);
 		count_after(g, p->level, keys, cuts[i] - start);
@@ -209,12 +225,37 @@ out:
 }
 
 /*
+ * The keys of the window's nodes in order; leaf extents that continue each
+ * other across a node boundary are merged, as one node's read merges them.
+ */
+static int concat(struct gc *g, const struct gc_win *win, struct bt_keylist *all)
+{
+	size_t last = 0;
+	int ret = 0;
+
+	for (unsigned i = 0; i < win->nr && !ret; i++)
+		for (size_t o = 0; o < win->p[i].keys.u64s && !ret;
+		     o += bkey_u64s((const struct bkey *)(win->p[i].keys.d + o))) {
+			struct bkey_padded cur;
+
+			memset(&cur, 0, sizeof(cur));
+			bt_bkey_copy((struct bkey *)&cur, (const struct bkey *)(win->p[i].keys.d + o));
+			if (!win->p[i].level && all->nr &&
+			    bt_extent_try_merge(g->c, (struct bkey *)(all->d + last), (struct bkey *)&cur))
+				continue;
+			last = all->u64s;
+			ret = bt_keylist_push(all, (struct bkey *)&cur);
+		}
+	return ret;
+}
+
+/*
  * btree_gc_coalesce(): when the live keys of the window's nodes fit in one
  * node fewer filled to 2/3, replace them by nodes filled to 2/3 in key
  * order, the last taking the rest (if it fits a node). Returns 0 (done or
  * not) or -ENOMEM.
  */
-static int win_coalesce(struct gc *g, struct gc_win *win, bool *changed)
+static int win_coalesce(struct gc *g, struct gc_win *win)
 {
 	struct bt_keylist all = { 0 };
 	struct gc_pend np[BT_GC_MERGE_NODES];
@@ -229,10 +270,7 @@ static int win_coalesce(struct gc *g, struct gc_win *win, bool *changed)
 		total += win->p[i].keys.u64s;
 	if (set_blocks(g, total) > g->fill_blocks * (win->nr - 1))
 		return 0;
-	for (unsigned i = 0; i < win->nr && !ret; i++)
-		for (size_t o = 0; o < win->p[i].keys.u64s && !ret;
-		     o += bkey_u64s((const struct bkey *)(win->p[i].keys.d + o)))
-			ret = bt_keylist_push(&all, (const struct bkey *)(win->p[i].keys.d + o));
+	ret = concat(g, win, &all);
 	if (ret)
 		goto out;
 	/* chunks of at most 2/3 of a node; the (nr - 1)th takes what is left */
@@ -271,107 +309,202 @@ static int win_coalesce(struct gc *g, struct gc_win *win, bool *changed)
 	g->st->nodes_coalesced += win->nr - nr;
 	memcpy(win->p, np, nr * sizeof(np[0]));
 	win->nr = (unsigned)nr;
-	*changed = true;
 out:
 	bt_keylist_exit(&all);
 	return ret;
 }
 
-static int gc_node(struct gc *g, const struct bkey *k, unsigned level, unsigned depth,
-		   struct gc_pend *p, struct printbuf *err);
-
-/* The children of interior node p (its old keys in src), collected and coalesced. */
-static int interior_keys(struct gc *g, const struct bt_keylist *src, struct gc_pend *p,
-			 unsigned depth, struct printbuf *err)
+/* Push the newest node into the window: coalesce, and flush the oldest of a full window to out. */
+static int win_step(struct gc *g, struct gc_win *win, struct bt_keylist *out)
 {
+	int ret;
+
+	win->nr++;
+	ret = win_coalesce(g, win);
+	if (!ret && win->nr == BT_GC_MERGE_NODES) {
+		ret = pend_flush(g, &win->p[0], out);
+		memmove(win->p, win->p + 1, --win->nr * sizeof(win->p[0]));
+	}
+	return ret;
+}
+
+/* Flush what is left in the window (or, after an error, free it). */
+static int win_drain(struct gc *g, struct gc_win *win, struct bt_keylist *out, int ret)
+{
+	for (unsigned i = 0; i < win->nr; i++) {
+		if (!ret)
+			ret = pend_flush(g, &win->p[i], out);
+		else
+			pend_exit(&win->p[i]);
+	}
+	win->nr = 0;
+	return ret;
+}
+
+/* A leaf met by the walk (in key order): its live keys join the level-0 window. */
+static int walk_leaf(struct gc *g, const struct bt_node *n)
+{
+	struct gc_pend *p = &g->win0.p[g->win0.nr];
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	bt_bkey_copy((struct bkey *)&p->key, (const struct bkey *)n->key);
+	p->has_old = true;
+	p->old_bucket = n->bucket;
+	p->dirty = n->nr_invalid != 0;
+	ret = leaf_keys(g, n, p);
+	if (ret) {
+		pend_exit(p);
+		prt_printf(g->err, "out of memory collecting the leaf at bucket %llu",
+			   (unsigned long long)n->bucket);
+		return ret;
+	}
+	return win_step(g, &g->win0, &g->lv[0].out);
+}
+
+/* An interior node met by the walk: recorded with its live child pointers. */
+static int walk_interior(struct gc *g, const struct bt_node *n)
+{
+	struct gc_level *lv = &g->lv[n->level];
 	const struct cache_set *c = g->c;
-	struct gc_win win = { .nr = 0 };
+	const struct bkey *k;
+	struct gc_unit *u;
 	int ret = 0;
 
-	for (size_t o = 0; o < src->u64s && !ret;) {
-		const struct bkey *k = (const struct bkey *)(src->d + o);
+	if (lv->nr == lv->size) {
+		size_t size = lv->size ? lv->size * 2 : 16;
+		struct gc_unit *nu = realloc(lv->u, size * sizeof(*nu));
 
-		o += bkey_u64s(k);
+		if (!nu)
+			return -ENOMEM;
+		lv->u = nu;
+		lv->size = size;
+	}
+	u = &lv->u[lv->nr++];
+	memset(u, 0, sizeof(*u));
+	bt_bkey_copy((struct bkey *)&u->key, (const struct bkey *)n->key);
+	u->dirty = n->nr_invalid != 0;
+	for_each_node_key(n, k) {
 		g->st->keys_visited++;
 		if (bt_btree_ptr_bad(c, k)) {
 			if (!bkey_is_zero_pos(k) && bt_ptr_status(c, k) == BT_PTR_STALE)
 				g->st->stale_keys_dropped++;
 			else
 				g->st->bad_keys_dropped++;
-			p->dirty = true;
+			u->dirty = true;
 			continue;
 		}
-		ret = gc_node(g, k, p->level - 1, depth + 1, &win.p[win.nr], err);
+		ret = bt_keylist_push(&u->orig, k);
 		if (ret)
-			break;
-		win.nr++;
-		ret = win_coalesce(g, &win, &p->dirty);
-		if (!ret && win.nr == BT_GC_MERGE_NODES) {
-			p->dirty |= win.p[0].dirty;
-			ret = pend_flush(g, &win.p[0], &p->keys, err);
-			memmove(win.p, win.p + 1, --win.nr * sizeof(win.p[0]));
-		}
+			return ret;
 	}
-	for (unsigned i = 0; i < win.nr; i++) {
-		p->dirty |= win.p[i].dirty;
-		if (!ret)
-			ret = pend_flush(g, &win.p[i], &p->keys, err);
-		else
-			pend_exit(&win.p[i]);
-	}
-	return ret;
+	return 0;
 }
 
-/* Collect the subtree of the node k references at level into p (not written yet). */
-static int gc_node(struct gc *g, const struct bkey *k, unsigned level, unsigned depth,
-		   struct gc_pend *p, struct printbuf *err)
+static int walk_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
 {
-	struct bt_keylist src = { 0 };
-	struct bt_node *n;
-	int ret;
+	struct gc *g = arg;
 
-	memset(p, 0, sizeof(*p));
-	bt_bkey_copy((struct bkey *)&p->key, k);
-	p->level = level;
-	p->has_old = true;
-	p->old_bucket = PTR_BUCKET_NR(g->c, k, 0);
-	if (depth >= BT_BTREE_MAX_DEPTH) {
-		prt_printf(err, "btree of '%s' deeper than %u levels", g->c->dev->path,
-			   BT_BTREE_MAX_DEPTH);
+	(void)pos;
+	if (n->level >= BT_BTREE_MAX_DEPTH)
 		return -BT_ERR_BTREE_TOO_DEEP;
-	}
-	ret = bt_node_cache_get(g->nc, k, level, &n, err);
-	if (ret)
-		return ret;
 	g->st->before.nodes++;
 	g->st->before.key_bytes += n->u64s * 8;
-	if (n->nr_invalid) {
-		/* keys the kernel refuses ("spotted extent"/"btree ptr") */
+	if (n->nr_invalid)	/* keys the kernel refuses: "spotted extent" / "btree ptr" */
 		g->st->bad_keys_dropped += n->nr_invalid;
-		p->dirty = true;
-	}
-	if (!level) {
-		ret = leaf_keys(g, n, p);
-		bt_node_cache_put(g->nc, n);
-	} else {
-		src.d = malloc(n->u64s ? n->u64s * 8 : 8);
-		if (src.d) {
-			memcpy(src.d, n->keys, n->u64s * 8);
-			src.u64s = src.size = n->u64s;
-		}
-		bt_node_cache_put(g->nc, n);
-		ret = src.d ? interior_keys(g, &src, p, depth, err) : -ENOMEM;
-		bt_keylist_exit(&src);
-	}
-	if (ret) {
-		if (ret == -ENOMEM)
-			prt_printf(err, "out of memory collecting the btree node at bucket %llu",
-				   (unsigned long long)p->old_bucket);
-		pend_exit(p);
-	}
-	return ret;
+	return n->level ? walk_interior(g, n) : walk_leaf(g, n);
 }
 
+/*
+ * Hand the new nodes of the level below (pointers in key order) to the old
+ * nodes of level L: each goes to the first whose range ends at or after it.
+ */
+static int assign_children(struct gc *g, unsigned L)
+{
+	struct bt_keylist *below = &g->lv[L - 1].out;
+	struct gc_level *lv = &g->lv[L];
+	size_t j = 0;
+
+	for (size_t o = 0; o < below->u64s;) {
+		const struct bkey *k = (const struct bkey *)(below->d + o);
+		int ret;
+
+		while (j < lv->nr && bkey_cmp(k, (const struct bkey *)&lv->u[j].key) > 0)
+			j++;
+		if (j == lv->nr) {
+			prt_printf(g->err, "btree of '%s': a node at level %u ending at ",
+				   g->c->dev->path, L - 1);
+			bt_bkey_to_text(g->err, k);
+			prt_printf(g->err, " lies past every node of level %u", L);
+			return -BT_ERR_BTREE_TOPOLOGY;
+		}
+		ret = bt_keylist_push(&lv->u[j].kids, k);
+		if (ret)
+			return ret;
+		o += bkey_u64s(k);
+	}
+	return 0;
+}
+
+static bool same_keys(const struct bt_keylist *a, const struct bt_keylist *b)
+{
+	return a->u64s == b->u64s && (!a->u64s || !memcmp(a->d, b->d, a->u64s * 8));
+}
+
+/* Rebuild interior level L from its old nodes and the new children. */
+static int gc_level(struct gc *g, unsigned L)
+{
+	struct gc_level *lv = &g->lv[L];
+	struct gc_win win = { .nr = 0 };
+	int ret = assign_children(g, L);
+
+	for (size_t j = 0; j < lv->nr && !ret; j++) {
+		struct gc_unit *u = &lv->u[j];
+		struct gc_pend *p = &win.p[win.nr];
+		const struct bkey *last;
+
+		if (!u->kids.nr) {
+			/* every child went to a coalesced node of another parent */
+			g->st->nodes_emptied++;
+			if (g->w)
+				ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(g->c, (struct bkey *)&u->key, 0));
+			continue;
+		}
+		memset(p, 0, sizeof(*p));
+		p->level = L;
+		p->has_old = true;
+		p->old_bucket = PTR_BUCKET_NR(g->c, (const struct bkey *)&u->key, 0);
+		p->dirty = u->dirty || !same_keys(&u->kids, &u->orig);
+		p->key = u->key;
+		last = last_key(u->kids.d, 0, u->kids.u64s);
+		if (L < g->c->root_level && bkey_cmp(last, (const struct bkey *)&u->key)) {
+			/* its last child moved: the node's range ends there now */
+			p->dirty = true;
+			memset(&p->key, 0, sizeof(p->key));
+			bkey_init_pos((struct bkey *)&p->key, KEY_INODE(last), KEY_OFFSET(last), 0);
+		}
+		p->keys = u->kids;
+		memset(&u->kids, 0, sizeof(u->kids));
+		ret = win_step(g, &win, &lv->out);
+	}
+	return win_drain(g, &win, &lv->out, ret);
+}
+
+static void levels_exit(struct gc *g)
+{
+	for (unsigned L = 0; L < BT_BTREE_MAX_DEPTH; L++) {
+		for (size_t j = 0; j < g->lv[L].nr; j++) {
+			bt_keylist_exit(&g->lv[L].u[j].orig);
+			bt_keylist_exit(&g->lv[L].u[j].kids);
+		}
+		free(g->lv[L].u);
+		bt_keylist_exit(&g->lv[L].out);
+	}
+	for (unsigned i = 0; i < g->win0.nr; i++)
+		pend_exit(&g->win0.p[i]);
+	memset(g->lv, 0, sizeof(g->lv));
+	g->win0.nr = 0;
+}
 void bt_gc_figures_marked(const struct cache_set *c, struct bt_gc_figures *f)
 {
 	f->buckets_in_use = f->free_buckets = 0;
@@ -416,37 +549,84 @@ static int invalidate_unreferenced(struct gc *g)
 	return ret;
 }
 
-/* Walk, rewrite and coalesce the whole tree; sets the new root in g->w. */
-static int gc_tree(struct gc *g, struct printbuf *err)
+/*
+ * The root would keep a single child: that child becomes the root, and so
+ * on down while a level holds one node (bch_btree_gc_root() keeps the depth;
+ * offline a shorter tree costs nothing and saves nodes). *level gets the
+ * new root's level; the nodes above it are freed after the commit.
+ */
+static int collapse_root(struct gc *g, unsigned *level)
 {
 	struct cache_set *c = g->c;
+	unsigned L = c->root_level;
+	int ret = 0;
+
+	while (L > 0 && g->lv[L - 1].out.nr == 1)
+		L--;
+	/* the old root, then the single nodes written (or kept) between it and level L */
+	if (g->w)
+		ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(c, (const struct bkey *)&c->root_key, 0));
+	for (unsigned l = L + 1; l < c->root_level && !ret; l++) {
+		if (g->w)
+			ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(c, (const struct bkey *)g->lv[l].out.d, 0));
+		g->st->after.nodes--;
+		g->st->after.key_bytes -= g->lv[l - 1].out.u64s * 8;
+	}
+	g->st->levels_removed = c->root_level - L;
+	*level = L;
+	return ret;
+}
+
+/*
+ * The whole tree, level by level: the walk (key order) streams the leaves
+ * through the level-0 window; each interior level is then rebuilt from
+ * its old nodes and the new children; the root last. Sets the new root.
+ */
+static int gc_tree(struct gc *g)
+{
+	struct cache_set *c = g->c;
+	const struct bkey *root = (const struct bkey *)&c->root_key;
+	struct bt_walk_opts wo = { walk_node, NULL, g, 0, 0 };
 	struct bt_keylist top = { 0 };
-	struct gc_pend root;
 	unsigned level = c->root_level;
-	bool changed;
 	int ret;
 
-	ret = gc_node(g, (const struct bkey *)&c->root_key, c->root_level, 0, &root, err);
+	if (c->root_level >= BT_BTREE_MAX_DEPTH) {
+		prt_printf(g->err, "btree root of '%s' at level %u: deeper than %u levels",
+			   c->dev->path, c->root_level, BT_BTREE_MAX_DEPTH);
+		return -BT_ERR_BTREE_TOO_DEEP;
+	}
+	ret = bt_btree_walk(g->nc, root, c->root_level, &wo, g->err);
+	if (ret == -BT_ERR_BTREE_TOO_DEEP && !printbuf_str(g->err)[0])
+		prt_printf(g->err, "btree of '%s' deeper than %u levels", c->dev->path,
+			   BT_BTREE_MAX_DEPTH);
+	ret = win_drain(g, &g->win0, &g->lv[0].out, ret);
+	for (unsigned L = 1; L < c->root_level && !ret; L++)
+		ret = gc_level(g, L);
+	if (!ret && c->root_level && g->lv[c->root_level - 1].out.nr == 1)
+		ret = collapse_root(g, &level);
+	else if (!ret && c->root_level)
+		ret = gc_level(g, c->root_level);
 	if (ret)
 		return ret;
-	changed = root.dirty;
-	ret = pend_flush(g, &root, &top, err);
-	/* the root's keys no longer fit one node: one more level (bch_btree_gc_root() never needs it) */
-	while (!ret && top.nr > 1) {
+	top = g->lv[level].out;
+	memset(&g->lv[level].out, 0, sizeof(top));
+	g->st->changed = !(top.nr == 1 && !memcmp(top.d, root, bkey_bytes(root)));
+	/* the root's keys no longer fit one node: one more level (never happens in the kernel's gc) */
+	while (top.nr > 1 && !ret) {
 		struct gc_pend up = { .keys = top, .level = level + 1, .dirty = true };
 
 		memset(&top, 0, sizeof(top));
 		bkey_init_pos((struct bkey *)&up.key, MAX_KEY_INODE, MAX_KEY_OFFSET, 0);
-		ret = pend_flush(g, &up, &top, err);
+		ret = pend_flush(g, &up, &top);
 		level++;
 	}
-	if (!ret && changed && g->w) {
+	if (!ret && g->st->changed && g->w) {
 		memset(&g->w->new_root, 0, sizeof(g->w->new_root));
 		bt_bkey_copy((struct bkey *)&g->w->new_root, (const struct bkey *)top.d);
 		g->w->new_root_level = level;
 		g->w->root_changed = true;
 	}
-	g->st->changed = changed;
 	bt_keylist_exit(&top);
 	return ret;
 }
@@ -467,7 +647,7 @@ int bt_gc(struct cache_set *c, struct bt_node_cache *nc, const struct bt_gc_opts
 	  struct bt_gc_stats *st, struct printbuf *err)
 {
 	struct bt_write_ctx w;
-	struct gc g = { .c = c, .nc = nc, .o = o, .st = st };
+	struct gc g = { .c = c, .nc = nc, .o = o, .st = st, .err = err };
 	size_t node_bytes = (size_t)c->btree_node_sectors << SECTOR_SHIFT;
 	int ret;
 
@@ -509,7 +689,8 @@ int bt_gc(struct cache_set *c, struct bt_node_cache *nc, const struct bt_gc_opts
 		}
 		g.w = &w;
 	}
-	ret = gc_tree(&g, err);
+	ret = gc_tree(&g);
+	levels_exit(&g);
 	if (!ret && st->changed)
 		ret = invalidate_unreferenced(&g);
 	if (ret || !st->changed || o->dry_run) {

@@ -29,7 +29,9 @@
  *    to 2/3, the last one taking the rest. Unlike the kernel, children are
  *    coalesced after their own subtree was collected (bottom-up), so the
  *    counts are the final ones.
- * 5. Every changed node makes its parent change (no freeing keys: the
+ * 5. A root left with a single child is replaced by that child, down to
+ *    the first level with more than one node (the kernel keeps the depth).
+ *    Every changed node makes its parent change (no freeing keys: the
  *    parent is rewritten without the old pointer, as btree_update.h does),
  *    up to the root; the root is rewritten when it changed, and gets a new
  *    level above it in the (unexpected) case its keys no longer fit.
@@ -87,6 +89,8 @@ struct bt_gc_stats {
 	uint64_t	nodes_rewritten;	/* nodes replaced one for one */
 	uint64_t	nodes_coalesced;	/* nodes removed by coalescing */
 	uint64_t	coalesce_groups;	/* coalesce operations */
+	uint64_t	nodes_emptied;		/* interior nodes whose children all moved away */
+	unsigned	levels_removed;		/* root levels collapsed (a root with one child) */
 	uint64_t	nodes_written;		/* new nodes, all reasons */
 	uint64_t	buckets_invalidated;	/* data buckets freed, gen incremented */
 	uint64_t	keys_visited;		/* keys of all nodes read (throughput) */
