@@ -224,64 +224,113 @@ out:
 	return ret;
 }
 
+/* Append u64s words holding nr keys to l. Returns 0 or -ENOMEM. */
+static int keylist_append(struct bt_keylist *l, const uint64_t *d, size_t u64s, size_t nr)
+{
+	if (l->u64s + u64s > l->size) {
+		size_t size = l->size ? l->size : 64;
+		uint64_t *n;
+
+		while (size < l->u64s + u64s)
+			size *= 2;
+		n = realloc(l->d, size * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		l->d = n;
+		l->size = size;
+	}
+	memcpy(l->d + l->u64s, d, u64s * sizeof(*d));
+	l->u64s += u64s;
+	l->nr += nr;
+	return 0;
+}
+
 /*
- * The keys of the window's nodes in order; leaf extents that continue each
- * other across a node boundary are merged, as one node's read merges them.
+ * The keys of the window's nodes in order into all (which takes over the
+ * first node's keys when steal is set); leaf extents that continue each
+ * other across a node boundary are merged, as one node's read merges them
+ * (within a node they already are).
  */
-static int concat(struct gc *g, const struct gc_win *win, struct bt_keylist *all)
+static int concat(struct gc *g, struct gc_pend *q, unsigned n, struct bt_keylist *all, bool steal)
 {
 	size_t last = 0;
+	unsigned i = 0;
 	int ret = 0;
 
-	for (unsigned i = 0; i < win->nr && !ret; i++)
-		for (size_t o = 0; o < win->p[i].keys.u64s && !ret;
-		     o += bkey_u64s((const struct bkey *)(win->p[i].keys.d + o))) {
+	if (steal) {
+		*all = q[0].keys;
+		memset(&q[0].keys, 0, sizeof(q[0].keys));
+		if (all->nr)
+			last = (size_t)((const uint64_t *)last_key(all->d, 0, all->u64s) - all->d);
+		i = 1;
+	}
+	for (; i < n && !ret; i++) {
+		const struct bt_keylist *k = &q[i].keys;
+		size_t o = 0, nr = k->nr;
+
+		if (!k->nr)
+			continue;
+		if (!q[i].level && all->nr) {
 			struct bkey_padded cur;
 
 			memset(&cur, 0, sizeof(cur));
-			bt_bkey_copy((struct bkey *)&cur, (const struct bkey *)(win->p[i].keys.d + o));
-			if (!win->p[i].level && all->nr &&
-			    bt_extent_try_merge(g->c, (struct bkey *)(all->d + last), (struct bkey *)&cur))
-				continue;
-			last = all->u64s;
-			ret = bt_keylist_push(all, (struct bkey *)&cur);
+			bt_bkey_copy((struct bkey *)&cur, (const struct bkey *)k->d);
+			o = bkey_u64s((const struct bkey *)k->d);
+			nr--;
+			if (!bt_extent_try_merge(g->c, (struct bkey *)(all->d + last),
+						 (struct bkey *)&cur)) {
+				last = all->u64s;
+				ret = bt_keylist_push(all, (struct bkey *)&cur);
+			}
 		}
+		if (!ret && o < k->u64s) {
+			last = all->u64s + (size_t)((const uint64_t *)last_key(k->d, o, k->u64s) -
+						    (k->d + o));
+			ret = keylist_append(all, k->d + o, k->u64s - o, nr);
+		}
+	}
 	return ret;
 }
 
 /*
- * btree_gc_coalesce(): when the live keys of the window's nodes fit in one
- * node fewer filled to 2/3, replace them by nodes filled to 2/3 in key
- * order, the last taking the rest (if it fits a node). Returns 0 (done or
- * not) or -ENOMEM.
+ * btree_gc_coalesce(): when the live keys of the window's nodes from
+ * p[skip] on fit in one node fewer filled to 2/3, replace them by nodes
+ * filled to 2/3 in key order, the last taking the rest (if it fits a
+ * node). Returns 0 (done or not) or -ENOMEM.
  */
-static int win_coalesce(struct gc *g, struct gc_win *win)
+static int coalesce(struct gc *g, struct gc_win *win, unsigned skip)
 {
+	struct gc_pend *q = win->p + skip;
+	unsigned n = win->nr - skip;
 	struct bt_keylist all = { 0 };
 	struct gc_pend np[BT_GC_MERGE_NODES];
-	size_t total = 0, cuts[BT_GC_MERGE_NODES], nr, start = 0;
-	unsigned level = win->p[0].level;
-	const struct bkey *end = (const struct bkey *)&win->p[win->nr - 1].key;
+	size_t total = 0, cuts[BT_GC_MERGE_NODES], nr = 1, start = 0;
+	unsigned level = q[0].level;
+	const struct bkey *end = (const struct bkey *)&q[n - 1].key;
+	bool one;
 	int ret = 0;
 
-	if (win->nr < 2)
+	if (n < 2)
 		return 0;
-	for (unsigned i = 0; i < win->nr; i++)
-		total += win->p[i].keys.u64s;
-	if (set_blocks(g, total) > g->fill_blocks * (win->nr - 1))
+	for (unsigned i = 0; i < n; i++)
+		total += q[i].keys.u64s;
+	if (set_blocks(g, total) > g->fill_blocks * (n - 1))
 		return 0;
-	ret = concat(g, win, &all);
+	/* the usual case in a sparse tree: everything fits one node at 2/3 */
+	one = set_blocks(g, total) <= g->fill_blocks;
+	ret = concat(g, q, n, &all, one);
 	if (ret)
 		goto out;
-	/* chunks of at most 2/3 of a node; the (nr - 1)th takes what is left */
-	{
+	cuts[0] = all.u64s;
+	if (!one) {
+		/* chunks of at most 2/3 of a node; the (nr - 1)th takes what is left */
 		size_t limit = ((size_t)g->fill_blocks * (g->c->block_size << SECTOR_SHIFT) -
 				BSET_HEADER_BYTES) / 8;
 
-		nr = cut_chunks(&all, limit, cuts, win->nr - 1);
+		nr = cut_chunks(&all, limit, cuts, n - 1);
+		if (cuts[nr - 1] - (nr > 1 ? cuts[nr - 2] : 0) > g->node_u64s)
+			goto out;	/* the last node would not fit: no coalescing (as the kernel) */
 	}
-	if (cuts[nr - 1] - (nr > 1 ? cuts[nr - 2] : 0) > g->node_u64s)
-		goto out;	/* the last node would not fit: no coalescing (as the kernel) */
 	memset(np, 0, sizeof(np));
 	for (size_t i = 0; i < nr && !ret; i++) {
 		const struct bkey *last = last_key(all.d, start, cuts[i]);
@@ -290,6 +339,11 @@ static int win_coalesce(struct gc *g, struct gc_win *win)
 		np[i].level = level;
 		np[i].dirty = true;
 		bkey_init_pos((struct bkey *)&np[i].key, KEY_INODE(e), KEY_OFFSET(e), 0);
+		if (one) {
+			np[i].keys = all;
+			memset(&all, 0, sizeof(all));
+			break;
+		}
 		for (size_t o = start; o < cuts[i] && !ret;
 		     o += bkey_u64s((const struct bkey *)(all.d + o)))
 			ret = bt_keylist_push(&np[i].keys, (const struct bkey *)(all.d + o));
@@ -300,18 +354,34 @@ static int win_coalesce(struct gc *g, struct gc_win *win)
 			pend_exit(&np[i]);
 		goto out;
 	}
-	for (unsigned i = 0; i < win->nr && !ret; i++) {
-		if (win->p[i].has_old && g->w)
-			ret = bt_free_after_commit(g->w, win->p[i].old_bucket);
-		pend_exit(&win->p[i]);
+	for (unsigned i = 0; i < n && !ret; i++) {
+		if (q[i].has_old && g->w)
+			ret = bt_free_after_commit(g->w, q[i].old_bucket);
+		pend_exit(&q[i]);
 	}
 	g->st->coalesce_groups++;
-	g->st->nodes_coalesced += win->nr - nr;
-	memcpy(win->p, np, nr * sizeof(np[0]));
-	win->nr = (unsigned)nr;
+	g->st->nodes_coalesced += n - nr;
+	memcpy(q, np, nr * sizeof(np[0]));
+	win->nr = skip + (unsigned)nr;
 out:
 	bt_keylist_exit(&all);
 	return ret;
+}
+
+/* The window's coalescing, nodes already full to 2/3 left out. */
+static int win_coalesce(struct gc *g, struct gc_win *win)
+{
+	unsigned skip = 0;
+
+	/*
+	 * Nodes already full to 2/3 would come out unchanged as the first
+	 * chunks: leave them out, so that a filled node is not copied again
+	 * for every sparse node that follows it.
+	 */
+	while (skip + 1 < win->nr && set_blocks(g, win->p[skip].keys.u64s + KEY_MAX_U64S) >
+	       g->fill_blocks)
+		skip++;
+	return coalesce(g, win, skip);
 }
 
 /* Push the newest node into the window: coalesce, and flush the oldest of a full window to out. */

@@ -535,6 +535,23 @@ Test(gc, crash_at_every_step_keeps_the_old_state)
 	gen_free(&g);
 }
 
+/* A dry run cannot replay: it says so, plans without the journal keys and writes nothing. */
+Test(gc, dry_run_with_journal_keys)
+{
+	char *cache = t_image("images/s04-writeback-dirty-crash/cache.img.zst"), h1[65], h2[65];
+	struct gc_out o = { 0 };
+
+	t_sha256_file(cache, h1);
+	cr_assert_eq(gc(cache, "-n", &o), 0, "%s", o.text);
+	t_sha256_file(cache, h2);
+	cr_expect_str_eq(h1, h2);
+	/* MANIFEST: 120 dirty keys, all in the journal (the btree root is empty) */
+	cr_expect(strstr(o.text, "journal: 120 keys to replay"), "%s", o.text);
+	cr_expect_eq(o.keys[0], 0);
+	free(o.text);
+	free(cache);
+}
+
 Test(gc, usage_errors)
 {
 	char *err = NULL;
