@@ -1,6 +1,7 @@
-/* gc.c --- offline garbage collection (gc.h): the btree rewritten bottom-up
- * without bad keys, adjacent sparse nodes coalesced, data buckets left
- * without keys invalidated, all in one copy-on-write transaction.
+/* gc.c --- offline garbage collection (gc.h): the btree rewritten level by
+ * level, leaves first, without bad keys, adjacent sparse nodes coalesced,
+ * data buckets left without keys invalidated, all in one copy-on-write
+ * transaction.
  * Rules from btree.c btree_gc_mark_node(), btree_gc_coalesce(),
  * btree_gc_rewrite_node(), bch_btree_gc_root(), bch_btree_gc_finish() and
  * alloc.c bch_inc_gen() / __bch_invalidate_one_bucket().
@@ -18,7 +19,7 @@
 #include "uuid.h"
 #include "write.h"
 
-/* A node whose key set is final, waiting in its parent's coalesce window. */
+/* A node whose key set is final, waiting in its level's coalesce window. */
 struct gc_pend {
 	struct bt_keylist	keys;		/* live keys, sorted */
 	struct bkey_padded	key;		/* old pointer, or (new node) its end position */
@@ -28,7 +29,7 @@ struct gc_pend {
 	uint64_t		old_bucket;
 };
 
-/* The last adjacent children of an interior node (btree_gc_recurse() r[]). */
+/* The last adjacent nodes of one level, across parents (btree_gc_recurse() r[]). */
 struct gc_win {
 	struct gc_pend		p[BT_GC_MERGE_NODES];
 	unsigned		nr;
@@ -631,8 +632,12 @@ static int collapse_root(struct gc *g, unsigned *level)
 	unsigned L = c->root_level;
 	int ret = 0;
 
-	while (L > 0 && g->lv[L - 1].out.nr == 1)
+	/* the root's range (MAX_KEY) must stay that of the node taking its place */
+	while (L > 0 && g->lv[L - 1].out.nr == 1 &&
+	       !bkey_cmp((const struct bkey *)g->lv[L - 1].out.d, (const struct bkey *)&c->root_key))
 		L--;
+	if (L == c->root_level)
+		return gc_level(g, L);
 	/* the old root, then the single nodes written (or kept) between it and level L */
 	if (g->w)
 		ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(c, (const struct bkey *)&c->root_key, 0));

@@ -12,23 +12,29 @@
  *    A journal with missing entries is refused (run fsck first). A dry run
  *    cannot replay: it reports the keys and plans on the btree without them.
  * 2. The mark pass (bt_mark_buckets()) gives the gens of the current state.
- * 3. The tree is walked bottom-up, children before parents, children in
- *    key order. Every node's live key set is built: bad keys dropped
- *    (stale pointers, freeing keys, no pointer, invalid and zero-size
- *    keys: bch_ptr_bad()), with bt_gc_opts.invalidate_clean also every
- *    clean leaf key outside flash-only volumes. A node is rewritten
- *    (sorted, one bset, adjacent extents merged) when it dropped any key.
- *    This is stricter than btree_gc_mark_node() (stale > 10, or more than
- *    half the keys bad): offline there is no later gc, and a stale pointer
- *    left in a node keeps its bucket's gc gen lag (gen - oldest referenced
- *    gen) from returning to 0.
- * 4. Coalescing (btree_gc_coalesce()): in each interior node, a window of
- *    the last GC_MERGE_NODES (4) adjacent children whose live keys fit in
+ * 3. The tree is walked in key order (bt_btree_walk()); leaves are
+ *    collected as they come, then each interior level from the new nodes
+ *    of the level below. Every node's live key set is built: bad keys
+ *    dropped (stale pointers, freeing keys, no pointer, invalid keys:
+ *    bch_ptr_bad()), with bt_gc_opts.invalidate_clean also every clean
+ *    leaf key outside flash-only volumes. A node is rewritten (sorted, one
+ *    bset, adjacent extents merged) when it dropped any key. This is
+ *    stricter than btree_gc_mark_node() (stale > 10, or more than half the
+ *    keys bad): offline there is no later gc, and a stale pointer left in a
+ *    node keeps its bucket's gc gen lag (gen - oldest referenced gen) from
+ *    returning to 0.
+ * 4. Coalescing (btree_gc_coalesce()): a window of the last
+ *    GC_MERGE_NODES (4) adjacent nodes of a level whose live keys fit in
  *    one node fewer filled to 2/3 (set blocks <= 2/3 of the node's blocks
  *    times (nodes - 1)) is replaced by that many nodes fewer, each filled
- *    to 2/3, the last one taking the rest. Unlike the kernel, children are
- *    coalesced after their own subtree was collected (bottom-up), so the
- *    counts are the final ones.
+ *    to 2/3, the last one taking the rest; nodes already full to 2/3 are
+ *    left out of the window (they would come out unchanged). Unlike the
+ *    kernel, whose window is the children of one node, the window slides
+ *    over the whole level, across parents: every new node then goes to the
+ *    old parent whose range holds its end, a parent's range ends at its
+ *    last child, a parent left without children disappears. So one run
+ *    reaches what the kernel reaches in several, and a second run finds
+ *    nothing to do.
  * 5. A root left with a single child is replaced by that child, down to
  *    the first level with more than one node (the kernel keeps the depth).
  *    Every changed node makes its parent change (no freeing keys: the

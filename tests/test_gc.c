@@ -80,7 +80,7 @@ static void gen_free(struct gen *g)
 
 /* fsck -n --json's summary. */
 struct fsck_sum {
-	long long	nodes, keys, key_bytes, in_use, max_lag, dirty_keys;
+	long long	nodes, keys, key_bytes, in_use, max_lag, dirty_keys, depth;
 	int		status;
 };
 
@@ -100,6 +100,7 @@ static void fsck_sum(const char *img, struct fsck_sum *s)
 	s->in_use = json_integer_value(json_object_get(sum, "buckets_in_use"));
 	s->max_lag = json_integer_value(json_object_get(sum, "max_gen_lag"));
 	s->dirty_keys = json_integer_value(json_object_get(sum, "dirty_keys_after_replay"));
+	s->depth = json_integer_value(json_object_get(sum, "btree_depth"));
 	s->status = rc;
 	json_decref(j);
 	free(out);
@@ -109,7 +110,7 @@ static void fsck_sum(const char *img, struct fsck_sum *s)
 /* What gc printed. */
 struct gc_out {
 	long long	nodes[2], keys[2], key_bytes[2], in_use[2], free_b[2], lag[2];
-	long long	stale, bad, clean, coalesced, written, invalidated;
+	long long	stale, bad, clean, coalesced, written, invalidated, levels;
 	bool		nothing, committed;
 	char		*text;
 };
@@ -160,6 +161,7 @@ static int gc(const char *img, const char *opts, struct gc_out *o)
 	o->coalesced = field(o->text, "nodes coalesced");
 	o->written = field(o->text, "nodes written");
 	o->invalidated = field(o->text, "buckets invalidated");
+	o->levels = field(o->text, "root levels removed");
 	o->nothing = strstr(o->text, "nothing to do") != NULL;
 	o->committed = strstr(o->text, "committed:") != NULL;
 	free(err);
@@ -253,6 +255,9 @@ Test(gc, stale_and_sparse)
 	cr_expect_lt(a.in_use, b.in_use);
 	cr_expect_eq(a.keys, b.keys, "live keys lost or gained");
 	cr_expect_eq(a.max_lag, 0);
+	/* the root left with one child gave way to it: the tree is shallower by what gc says */
+	cr_expect_gt(o.levels, 0, "%s", o.text);
+	cr_expect_eq(a.depth, b.depth - o.levels);
 	check_content(&g, g.cache);
 
 	/* idempotent: nothing to do, nothing written */
