@@ -57,7 +57,9 @@ static void print_stats(const char *path, const struct bt_gc_stats *st, bool dry
 	printf("root levels removed    %u\n", st->levels_removed);
 	printf("nodes written          %llu\n", (unsigned long long)st->nodes_written);
 	printf("buckets invalidated    %llu\n", (unsigned long long)st->buckets_invalidated);
-	if (!st->changed)
+	if (!st->changed && st->replayed)
+		printf("nothing else to do: the journal replay was the only change\n");
+	else if (!st->changed)
 		printf("nothing to do: no node to rewrite or coalesce\n");
 	else if (st->committed)
 		printf("committed: btree and prio chain rewritten, one journal entry written\n");
