@@ -20,6 +20,7 @@ static const struct bt_command commands[] = {
 	{ "extract",	cmd_extract,	"copy out the content a bcache device would serve" },
 	{ "undo",	cmd_undo,	"restore the blocks an undo file saved (fsck --undo)" },
 	{ "image",	cmd_image,	"metadata-only image of a cache device, and its restore" },
+	{ "gc",		cmd_gc,		"garbage-collect a cache: drop stale keys, coalesce nodes" },
 };
 
 static void usage(FILE *f)
