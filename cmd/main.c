@@ -20,6 +20,7 @@ static const struct bt_command commands[] = {
 	{ "extract",	cmd_extract,	"copy out the content a bcache device would serve" },
 	{ "undo",	cmd_undo,	"restore the blocks an undo file saved (fsck --undo)" },
 	{ "image",	cmd_image,	"metadata-only image of a cache device, and its restore" },
+	{ "migrate",	cmd_migrate,	"copy a cache set to another cache device (new geometry)" },
 };
 
 static void usage(FILE *f)
