@@ -376,6 +376,13 @@ static int plan_dst(struct mig *m)
 	printbuf_exit(&warn);
 	if (ret)
 		return ret;
+	if (m->fo.bucket_size <= BT_PAGE_SECTORS && !m->o->force) {
+		prt_printf(m->err, "buckets of %u sectors (one page) on '%s': Linux 6.1 "
+			   "registers such a cache but reads through it hang (cache_lookup() "
+			   "waits forever), even on a newly formatted one; give a larger --bucket "
+			   "(or --force)", m->fo.bucket_size, m->dst_path);
+		return -BT_ERR_FORMAT_BAD_OPTION;
+	}
 	bt_format_build_sb(&m->fo, true, m->fo.block_size, sectors, uuid, &mb);
 	if (mb.nbuckets < BT_FORMAT_MIN_BUCKETS) {
 		prt_printf(m->err, "'%s' is too small: %llu sectors make %llu buckets of %u "
