@@ -14,8 +14,11 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "libcore/cache_set.h"
 #include "libcore/errcode.h"
 #include "libcore/migrate.h"
+#include "libcore/node_cache.h"
+#include "libcore/write.h"
 
 TestSuite(migrate, .timeout = 180);
 
@@ -427,4 +430,47 @@ Test(migrate, small_blocks_two_slots, .timeout = 300)
 	free(err);
 	free(dst);
 	gen_free(&g);
+}
+
+/*
+ * A uuid slot in use past the end of DST's smaller uuid bucket (buckets of
+ * 8k hold 64 slots) is refused before DST is written. SRC is s06 with its
+ * flash volume's slot copied to slot 100 by a write transaction.
+ */
+Test(migrate, uuid_slot_past_dst)
+{
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev;
+	struct cache_set c;
+	struct bt_node_cache *nc;
+	struct bt_write_ctx w;
+	char *src = image_of("s06-flash-volume", "cache"), *dst = t_tmpfile(8 << 20);
+	char *serr = NULL, before[65], after[65];
+	int rc;
+
+	cr_assert_eq(bt_dev_open(src, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0);
+	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_gt(c.nr_uuids, 100);
+	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	cr_assert(nc);
+	cr_assert_eq(bt_mark_buckets(&c, nc, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_write_begin(&w, &c, nc), 0);
+	c.uuids[100] = c.uuids[0];
+	w.uuids_changed = true;
+	cr_assert_eq(bt_commit(&w, &err), 0, "%s", printbuf_str(&err));
+	bt_node_cache_free(nc);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+
+	t_sha256_file(dst, before);
+	rc = t_run(NULL, &serr, "migrate --bucket 8k '%s' '%s'", src, dst);
+	cr_assert_eq(rc, 8, "rc %d: %s", rc, serr);
+	cr_assert(strstr(serr, "uuid slot 100 of"), "%s", serr);
+	cr_assert(strstr(serr, "but buckets of 16 sectors hold only 64 uuid slots"), "%s", serr);
+	t_sha256_file(dst, after);
+	cr_assert_str_eq(before, after, "DST was written");
+	free(serr);
+	printbuf_exit(&err);
+	free(src);
+	free(dst);
 }
