@@ -21,6 +21,7 @@ static const struct bt_command commands[] = {
 	{ "undo",	cmd_undo,	"restore the blocks an undo file saved (fsck --undo)" },
 	{ "image",	cmd_image,	"metadata-only image of a cache device, and its restore" },
 	{ "gc",		cmd_gc,		"garbage-collect a cache: drop stale keys, coalesce nodes" },
+	{ "migrate",	cmd_migrate,	"copy a cache set to another cache device (new geometry)" },
 };
 
 static void usage(FILE *f)
