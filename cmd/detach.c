@@ -35,6 +35,7 @@ struct detach_cache {
 	long			slot;		/* -1: none */
 	uint64_t		dirty, extents, stale;
 	uint64_t		unreadable_nodes;
+	bool			damaged;	/* the cache set did not open cleanly */
 };
 
 static const uint8_t zero_uuid[16];
@@ -55,6 +56,7 @@ static int inspect_cache(const struct detach_opts *o, const struct cache_sb *bsb
 		if (ret && !(ret == -BT_ERR_NO_CACHE_SET || !dc->c.buckets || !dc->c.uuids ||
 			     !KEY_PTRS((struct bkey *)&dc->c.root_key))) {
 			bt_error_pb(err);
+			dc->damaged = true;
 			ret = 0;
 		}
 	}
@@ -210,7 +212,13 @@ static int run_detach(poptContext pc, const struct detach_opts *o)
 		}
 		printf("%s: detached: state none, no cache set\n", args[0]);
 	}
-	if (dc.slot >= 0) {
+	if (dc.slot >= 0 && (dc.unreadable_nodes || dc.damaged)) {
+		bt_error("uuid slot %ld of '%s' was not invalidated: the cache set is damaged "
+			 "(a copy-on-write update needs every bucket in use known); the kernel "
+			 "invalidates it when the cache set meets '%s' again (state none)",
+			 dc.slot, o->cache, args[0]);
+		status = DETACH_EXIT_SLOT;
+	} else if (dc.slot >= 0) {
 		ret = bt_detach_invalidate_slot(&dc.c, dc.nc, (unsigned)dc.slot,
 						(uint32_t)time(NULL), &err);
 		if (ret) {

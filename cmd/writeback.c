@@ -195,7 +195,7 @@ int cmd_writeback(int argc, const char **argv)
 
 static int writeback_open(const char **args, size_t nr, const struct wb_opts *o,
 			  struct bt_dev *cdev, struct cache_set *c, struct bt_wb_bdev *bdevs,
-			  struct printbuf *err)
+			  bool *damaged, struct printbuf *err)
 {
 	unsigned flags = (o->dry_run ? 0 : BT_DEV_RDWR) | (o->force ? BT_DEV_FORCE : 0);
 	int ret;
@@ -209,8 +209,10 @@ static int writeback_open(const char **args, size_t nr, const struct wb_opts *o,
 	if (ret && (ret == -BT_ERR_NO_CACHE_SET || !c->buckets || !c->uuids ||
 		    !KEY_PTRS((struct bkey *)&c->root_key)))
 		return ret;
-	if (ret)		/* e.g. a bad prio chain: go on with what was read */
+	if (ret) {		/* e.g. a bad prio chain: copy the data, leave the cache */
 		bt_error_pb(err);
+		*damaged = true;
+	}
 	if (o->undo && !o->dry_run) {
 		ret = bt_undo_open(cdev, o->undo, err);
 		if (ret)
@@ -234,6 +236,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 	struct wb_cli cli = { 0 };
 	struct bt_wb_req req = { 0 };
 	size_t nr = 0;
+	bool damaged = false;
 	int status = EXIT_OK, ret;
 
 	memset(&c, 0, sizeof(c));
@@ -254,7 +257,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 		bt_error("writeback: out of memory");
 		return EXIT_OPERATIONAL;
 	}
-	ret = writeback_open(args, nr, o, &cdev, &c, bdevs, &err);
+	ret = writeback_open(args, nr, o, &cdev, &c, bdevs, &damaged, &err);
 	if (!ret && !(nc = bt_node_cache_new(&c, cache_bytes, 0)))
 		ret = -ENOMEM;
 	if (ret) {
@@ -271,6 +274,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 	req = (struct bt_wb_req){
 		.bdevs = bdevs, .nr_bdevs = nr, .dry_run = o->dry_run, .force = o->force,
 		.list = list_extent, .progress = progress, .priv = &cli,
+		.no_cache_update = damaged ? "the cache set did not open cleanly" : NULL,
 	};
 	ret = bt_writeback(&c, nc, &req, &res, &err);
 	if (ret) {

@@ -490,6 +490,8 @@ static int verify_pieces(struct wb_run *r)
 /* Why the cache must not be written, or NULL. */
 static const char *commit_blocker(const struct wb_run *r)
 {
+	if (r->req->no_cache_update)
+		return r->req->no_cache_update;
 	if (r->res->unreadable_nodes)
 		return "its btree has unreadable nodes";
 	if (r->c->journal.nr_missing)

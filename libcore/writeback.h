@@ -87,6 +87,11 @@ struct bt_wb_req {
 	bool			dry_run;	/* list what would be copied, write nothing */
 	/* skip the state / set uuid checks of bt_writeback_check_bdev() */
 	bool			force;
+	/*
+	 * do not write the cache; the reason ends "the cache '...' was not
+	 * updated: <reason>" (e.g. the cache set did not open cleanly)
+	 */
+	const char		*no_cache_update;
 	/* dry run: one call per extent (k as in the view, [start, start + sectors) written) */
 	void			(*list)(void *priv, size_t bdev, const struct bkey *k,
 					uint64_t start, uint64_t sectors);

@@ -571,3 +571,31 @@ Test(detach, with_cache_after_writeback, .timeout = 120)
 	printbuf_exit(&pb);
 	json_decref(m);
 }
+
+/* A damaged cache: refused without --force; forced, the backing device is detached, the cache untouched. */
+Test(detach, damaged_cache_force, .timeout = 240)
+{
+	char *cache = image_of(S05, "cache"), *bdev = image_of(S05, "backing");
+	char *out = NULL, *err = NULL, before[65], after[65];
+	struct leaf l = pick_leaf(cache, 4);
+	struct cache_sb sb;
+	int rc;
+
+	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/corrupt' '%s' bytes %llu 0102030405060708",
+			  getenv("BT_BUILD"), cache, (unsigned long long)l.byte), 0);
+	t_sha256_file(cache, before);
+	rc = t_run(NULL, &err, "detach --cache '%s' '%s'", cache, bdev);
+	cr_assert_eq(rc, 1, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "refusing to detach: 1 btree nodes of '"), "%s", err);
+	free(err);
+	rc = t_run(&out, &err, "detach --force --cache '%s' '%s'", cache, bdev);
+	cr_assert_eq(rc, 2, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "abandoning: the cache '"), "%s", err);
+	cr_assert(strstr(err, "was not invalidated: the cache set is damaged"), "%s", err);
+	read_bdev_sb(bdev, &sb);
+	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_NONE);
+	t_sha256_file(cache, after);
+	cr_assert_str_eq(before, after, "the damaged cache was written");
+	free(out);
+	free(err);
+}
