@@ -599,3 +599,80 @@ Test(detach, damaged_cache_force, .timeout = 240)
 	free(out);
 	free(err);
 }
+
+/* the sha256 gen-cache's model gives for slot in its report */
+static void report_sha(const char *report, unsigned slot, char sha[65])
+{
+	char *text = NULL, want[32];
+	const char *p;
+
+	cr_assert_eq(t_sh(&text, NULL, "cat '%s'", report), 0);
+	snprintf(want, sizeof(want), "\nslot %u ", slot);
+	p = strstr(text, want);
+	cr_assert(p, "%s", text);
+	p = strstr(p, " sha256 ");
+	cr_assert(p && sscanf(p, " sha256 %64s", sha) == 1);
+	free(text);
+}
+
+/*
+ * Two backing devices (given out of slot order) and a flash volume, depth-4
+ * tree, journaled and stale keys (tests/tools/gen-cache): each device gets
+ * the content gen-cache's model computed; the flash volume keeps its data.
+ */
+Test(writeback, two_bdevs_gen_cache, .timeout = 240)
+{
+	char *dir = t_tmpfile(0), *out = NULL, *err = NULL, sha[65], got[65];
+	char cache[512], b0[512], b1[512], rep[512], fl[512];
+	struct cache_sb sb;
+	json_t *j, *per;
+	int rc;
+
+	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && mkdir '%s'", dir, dir), 0);
+	snprintf(cache, sizeof(cache), "%s/c.img", dir);
+	snprintf(b0, sizeof(b0), "%s/b0.img", dir);
+	snprintf(b1, sizeof(b1), "%s/b1.img", dir);
+	snprintf(rep, sizeof(rep), "%s/report", dir);
+	snprintf(fl, sizeof(fl), "%s/flash.img", dir);
+	cr_assert_eq(t_sh(NULL, &err, "'%s/tests/tools/gen-cache' -q -n 20000 --bdevs 2 --flash 1 "
+			  "--journal-keys 50 --stale 30 --leaf-keys 100 --fanout 8 -o '%s' '%s' '%s' '%s'",
+			  getenv("BT_BUILD"), rep, cache, b0, b1), 0, "%s", err);
+	free(err);
+	rc = t_run(&out, &err, "writeback --no-progress '%s' '%s' '%s'", cache, b1, b0);
+	cr_assert_eq(rc, 0, "rc %d: %s %s", rc, out, err);
+	report_sha(rep, 0, sha);
+	sha256_from(b0, 16 * 512, got);
+	cr_assert_str_eq(got, sha, "backing device of slot 0");
+	report_sha(rep, 1, sha);
+	sha256_from(b1, 16 * 512, got);
+	cr_assert_str_eq(got, sha, "backing device of slot 1");
+	read_bdev_sb(b0, &sb);
+	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_CLEAN);
+	read_bdev_sb(b1, &sb);
+	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_CLEAN);
+	free(out);
+	free(err);
+	/* fsck: clean; no dirty data left for slots 0 and 1, the flash volume keeps its own */
+	rc = t_run(&out, &err, "fsck -n --json '%s'", cache);
+	cr_assert_eq(rc, 0, "fsck rc %d: %s", rc, err);
+	j = json_loads(out, 0, NULL);
+	per = json_object_get(json_object_get(j, "summary"), "dirty_sectors_per_device");
+	cr_assert_gt(json_array_size(per), 0);
+	for (size_t i = 0; i < json_array_size(per); i++) {
+		json_t *d = json_array_get(per, i);
+		bool flash = json_is_true(json_object_get(d, "flash_only"));
+
+		cr_assert_eq(json_integer_value(json_object_get(d, "dirty_sectors")) > 0, flash,
+			     "slot %lld", json_integer_value(json_object_get(d, "uuid_slot")));
+	}
+	json_decref(j);
+	free(out);
+	free(err);
+	rc = t_run(NULL, &err, "extract '%s' --slot 2 -o '%s'", cache, fl);
+	cr_assert_eq(rc, 0, "extract rc %d: %s", rc, err);
+	report_sha(rep, 2, sha);
+	t_sha256_file(fl, got);
+	cr_assert_str_eq(got, sha, "flash volume");
+	free(err);
+	t_sh(NULL, NULL, "rm -rf '%s'", dir);
+}
