@@ -676,3 +676,82 @@ Test(writeback, two_bdevs_gen_cache, .timeout = 240)
 	free(err);
 	t_sh(NULL, NULL, "rm -rf '%s'", dir);
 }
+
+/*
+ * A crash after every possible number of cache writes (dev.h write_limit):
+ * the cache always opens and serves the kernel's content; a rerun finishes.
+ * Then a crash at the backing superblock write: the cache is clean, the
+ * device still DIRTY (the kernel finds nothing to write and sets it CLEAN).
+ */
+Test(writeback, crash_at_every_cache_write, .timeout = 600)
+{
+	json_t *m = manifest_case(S04);
+	char *cache0 = image_of(S04, "cache"), *bdev0 = image_of(S04, "backing");
+	char *cache = t_tmpfile(0), *bdev = t_tmpfile(0), *out = NULL, *err = NULL, sum[65];
+	const char *want = mstr(m, "expected_logical_sha256", "bcache0");
+	unsigned long total;
+	struct lib_run r;
+	struct cache_sb sb;
+	int rc;
+
+	cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s' && cp '%s' '%s'", cache0, cache, bdev0, bdev), 0);
+	lib_open(&r, cache, bdev);
+	cr_assert_eq(bt_writeback(&r.c, r.nc, &r.req, &r.res, &r.err), 0);
+	cr_assert(r.res.cache_committed);
+	total = r.cdev.nr_writes;
+	lib_close(&r);
+	cr_assert_gt(total, 2, "a commit writes nodes, prios and a jset");
+
+	for (unsigned long lim = 0; lim < total; lim++) {
+		cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s' && cp '%s' '%s'", cache0, cache, bdev0,
+				  bdev), 0);
+		lib_open(&r, cache, bdev);
+		r.cdev.write_limit = (long)lim;
+		cr_assert_eq(bt_writeback(&r.c, r.nc, &r.req, &r.res, &r.err), 0, "limit %lu: %s",
+			     lim, printbuf_str(&r.err));
+		cr_assert_not(r.res.cache_committed, "limit %lu", lim);
+		cr_assert_not(r.wb.set_clean);
+		lib_close(&r);
+		/* the old state: both devices together still serve the kernel's content */
+		rc = t_run(NULL, &err, "extract '%s' '%s' -o '%s.x'", cache, bdev, cache);
+		cr_assert_eq(rc, 0, "limit %lu: extract rc %d: %s", lim, rc, err);
+		free(err);
+		cr_assert_eq(t_sh(&out, NULL, "sha256sum < '%s.x' && rm -f '%s.x'", cache, cache), 0);
+		cr_assert(!strncmp(out, want, 64), "limit %lu: content %.64s", lim, out);
+		free(out);
+		rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
+		cr_assert_eq(rc, 0, "limit %lu: rerun rc %d: %s", lim, rc, err);
+		free(out);
+		free(err);
+	}
+	check_fsck_clean(cache);
+
+	/* crash at the backing superblock write (the last backing write) */
+	cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s' && cp '%s' '%s'", cache0, cache, bdev0, bdev), 0);
+	lib_open(&r, cache, bdev);
+	r.bdev.write_limit = 0;
+	cr_assert_eq(bt_writeback(&r.c, r.nc, &r.req, &r.res, &r.err), 0);
+	cr_assert_gt(r.res.nr_lost, 0, "every data write failed");
+	lib_close(&r);
+	cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s' && cp '%s' '%s'", cache0, cache, bdev0, bdev), 0);
+	lib_open(&r, cache, bdev);
+	/* one data write per dirty extent (8 sectors each in s04), then the superblock */
+	r.bdev.write_limit = (long)strtoul(mstr(m, "truth_after_reregister", "ndirty_keys"), NULL, 10);
+	rc = bt_writeback(&r.c, r.nc, &r.req, &r.res, &r.err);
+	cr_assert_neq(rc, 0, "the superblock write should have failed");
+	cr_assert(r.res.cache_committed);
+	cr_assert_eq(r.res.nr_lost, 0);
+	lib_close(&r);
+	read_bdev_sb(bdev, &sb);
+	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_DIRTY);
+	sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
+	cr_assert_str_eq(sum, want);
+	check_fsck_clean(cache);
+	rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	read_bdev_sb(bdev, &sb);
+	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_CLEAN);
+	free(out);
+	free(err);
+	json_decref(m);
+}
