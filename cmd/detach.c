@@ -34,6 +34,7 @@ struct detach_cache {
 	struct bt_node_cache	*nc;
 	long			slot;		/* -1: none */
 	uint64_t		dirty, extents, stale;
+	uint64_t		on_bdev, unreadable;	/* dirty sectors already on BDEV, unreadable */
 	uint64_t		unreadable_nodes;
 	bool			damaged;	/* the cache set did not open cleanly */
 };
@@ -42,7 +43,7 @@ static const uint8_t zero_uuid[16];
 
 /* Open the cache, find the slot and count its dirty data. 0, or an EXIT_* status. */
 static int inspect_cache(const struct detach_opts *o, const struct cache_sb *bsb,
-			 const char *bpath, struct detach_cache *dc, struct printbuf *err)
+			 struct bt_dev *bdev, struct detach_cache *dc, struct printbuf *err)
 {
 	unsigned flags = (o->dry_run ? 0 : BT_DEV_RDWR) | (o->force ? BT_DEV_FORCE : 0);
 	struct bt_extmap view;
@@ -65,7 +66,7 @@ static int inspect_cache(const struct detach_opts *o, const struct cache_sb *bsb
 		return EXIT_OPERATIONAL;
 	}
 	if (memcmp(dc->c.sb.set_uuid, bsb->set_uuid, 16) && memcmp(bsb->set_uuid, zero_uuid, 16)) {
-		prt_printf(err, "'%s' belongs to cache set ", bpath);
+		prt_printf(err, "'%s' belongs to cache set ", bdev->path);
 		prt_uuid(err, bsb->set_uuid);
 		prt_printf(err, ", not to the cache set of '%s' (", o->cache);
 		prt_uuid(err, dc->c.sb.set_uuid);
@@ -91,7 +92,15 @@ static int inspect_cache(const struct detach_opts *o, const struct cache_sb *bsb
 	printbuf_reset(err);	/* unreadable nodes: counted below */
 	dc->unreadable_nodes = ost.unreadable_nodes;
 	dc->dirty = bt_slot_dirty(&dc->c, &view, (unsigned)dc->slot, &dc->extents, &dc->stale);
+	ret = 0;
+	if (dc->dirty)	/* what a writeback that could not update the cache already copied */
+		ret = bt_slot_dirty_on_bdev(&dc->c, &view, (unsigned)dc->slot, bdev,
+					    bsb->data_offset, &dc->on_bdev, &dc->unreadable, err);
 	bt_extmap_exit(&view);
+	if (ret) {
+		bt_error_pb(err);
+		return EXIT_OPERATIONAL;
+	}
 	return 0;
 }
 
@@ -104,12 +113,25 @@ static int check_dirty(const struct detach_opts *o, const struct cache_sb *bsb,
 	int status = 0;
 
 	prt_uuid(&u, bsb->set_uuid);
-	if (o->cache && dc->slot >= 0 && (dc->dirty || dc->unreadable_nodes)) {
+	if (o->cache && dc->slot >= 0 && dc->dirty && dc->on_bdev == dc->dirty &&
+	    !dc->unreadable_nodes) {
+		printf("%s: the cache '%s' still marks %llu sectors in %llu extents dirty, but the "
+		       "backing device holds every one of them: nothing is abandoned\n", bpath,
+		       o->cache, (unsigned long long)dc->dirty, (unsigned long long)dc->extents);
+	} else if (o->cache && dc->slot >= 0 && (dc->dirty || dc->unreadable_nodes)) {
+		struct printbuf why = PRINTBUF;
+
+		if (dc->unreadable)
+			prt_printf(&why, " (%llu unreadable from the cache)",
+				   (unsigned long long)dc->unreadable);
 		if (dc->dirty)
 			bt_error("%s: the cache '%s' holds %llu dirty sectors in %llu extents for '%s' "
-				 "(uuid slot %ld)", o->force ? "abandoning" : "refusing to detach",
+				 "(uuid slot %ld), %llu of them not on the backing device%s",
+				 o->force ? "abandoning" : "refusing to detach",
 				 o->cache, (unsigned long long)dc->dirty,
-				 (unsigned long long)dc->extents, bpath, dc->slot);
+				 (unsigned long long)dc->extents, bpath, dc->slot,
+				 (unsigned long long)(dc->dirty - dc->on_bdev), printbuf_str(&why));
+		printbuf_exit(&why);
 		if (dc->unreadable_nodes)
 			bt_error("%s: %llu btree nodes of '%s' are unreadable: they may hold more "
 				 "dirty data for '%s'", o->force ? "abandoning" : "refusing to detach",
@@ -188,7 +210,7 @@ static int run_detach(poptContext pc, const struct detach_opts *o)
 		status = EXIT_OPERATIONAL;
 		goto out;
 	}
-	if (o->cache && (status = inspect_cache(o, &sb, args[0], &dc, &err)))
+	if (o->cache && (status = inspect_cache(o, &sb, &bdev, &dc, &err)))
 		goto out;
 	if (BDEV_STATE(sb.flags) == BDEV_STATE_NONE && !memcmp(sb.set_uuid, zero_uuid, 16) &&
 	    dc.slot < 0) {

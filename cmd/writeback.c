@@ -124,7 +124,7 @@ static int report(const struct bt_wb_req *req, const struct bt_wb_result *res)
 				 res->cache_committed || !res->cache_msg.pos
 				 ? "dirty data for it is left in the cache"
 				 : "the cache still marks its data dirty; do not use it "
-				   "without this cache except through 'bcache-tool detach --force'");
+				   "without this cache except through 'bcache-tool detach'");
 			status |= WB_EXIT_INCOMPLETE;
 		}
 	}

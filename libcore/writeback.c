@@ -756,3 +756,58 @@ int bt_detach_invalidate_slot(struct cache_set *c, struct bt_node_cache *nc, uns
 		bt_write_abort(&w);
 	return ret;
 }
+
+/* Equal 512-byte sectors of a and b, n sectors each. */
+static uint64_t same_sectors(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t same = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		same += !memcmp(a + ((size_t)i << SECTOR_SHIFT), b + ((size_t)i << SECTOR_SHIFT),
+				1u << SECTOR_SHIFT);
+	return same;
+}
+
+int bt_slot_dirty_on_bdev(struct cache_set *c, const struct bt_extmap *view, unsigned slot,
+			  struct bt_dev *bdev, uint64_t data_offset, uint64_t *same,
+			  uint64_t *unreadable, struct printbuf *err)
+{
+	size_t bytes = (size_t)WB_CHUNK_SECTORS << SECTOR_SHIFT;
+	uint8_t *cb = malloc(bytes), *bb = malloc(bytes);
+	uint64_t hi = bt_dev_sectors(bdev);
+	struct printbuf msg = PRINTBUF;
+	int ret = 0;
+
+	*same = *unreadable = 0;
+	if (!cb || !bb)
+		ret = -ENOMEM;
+	for (size_t i = bt_extmap_seek(view, slot, 0); i < view->nr && !ret; i++) {
+		const struct bkey *k = bt_extmap_key(view, i);
+		uint64_t s = KEY_START(k), t = KEY_OFFSET(k);
+
+		if (KEY_INODE(k) != slot)
+			break;
+		if (!KEY_DIRTY(k) || !KEY_SIZE(k) || bt_extent_bad(c, k, NULL))
+			continue;
+		s = s < data_offset ? data_offset : s;
+		t = t > hi ? hi : t;
+		while (s < t && !ret) {
+			uint32_t n = t - s > WB_CHUNK_SECTORS ? WB_CHUNK_SECTORS : (uint32_t)(t - s);
+			uint64_t cs = PTR_OFFSET(k, 0) + (s - KEY_START(k));
+
+			ret = bt_dev_read(bdev, bb, (size_t)n << SECTOR_SHIFT, s << SECTOR_SHIFT,
+					  "backing data", err);
+			if (!ret && bt_dev_read(c->dev, cb, (size_t)n << SECTOR_SHIFT,
+						cs << SECTOR_SHIFT, "dirty data", &msg))
+				*unreadable += n;
+			else if (!ret)
+				*same += same_sectors(cb, bb, n);
+			printbuf_reset(&msg);
+			s += n;
+		}
+	}
+	free(cb);
+	free(bb);
+	printbuf_exit(&msg);
+	return ret;
+}

@@ -175,4 +175,17 @@ int bt_detach_invalidate_slot(struct cache_set *c, struct bt_node_cache *nc, uns
 uint64_t bt_slot_dirty(const struct cache_set *c, const struct bt_extmap *view, unsigned slot,
 		       uint64_t *extents, uint64_t *stale);
 
+/*
+ * bt_slot_dirty_on_bdev(): of the live dirty sectors of slot in view, how
+ * many the backing device bdev (data from sector data_offset on) already
+ * holds: the cache's copy and the backing device's sectors are read and
+ * compared sector by sector. *same gets the sectors equal on both, *unreadable
+ * the dirty sectors the cache cannot deliver (never on the backing device
+ * then). Used by detach to say what is really abandoned. Returns 0, -ENOMEM,
+ * or a read error of the backing device with its message.
+ */
+int bt_slot_dirty_on_bdev(struct cache_set *c, const struct bt_extmap *view, unsigned slot,
+			  struct bt_dev *bdev, uint64_t data_offset, uint64_t *same,
+			  uint64_t *unreadable, struct printbuf *err);
+
 #endif /* BCACHE_TOOL_WRITEBACK_H */

@@ -444,6 +444,13 @@ Test(writeback, crash_before_commit, .timeout = 120)
 	/* the data is already there: the kernel (or this rerun) writes it again */
 	sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
 	cr_assert_str_eq(sum, mstr(m, "expected_logical_sha256", "bcache0"));
+	/* detach compares: the dirty data is all on the backing device, nothing abandoned */
+	rc = t_run(&out, &err, "detach --dry-run --cache '%s' '%s'", cache, bdev);
+	cr_assert_eq(rc, 0, "detach rc %d: %s", rc, err);
+	cr_assert(strstr(out, "but the backing device holds every one of them: nothing is abandoned"),
+		  "%s", out);
+	free(out);
+	free(err);
 	rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 	check_fsck_clean(cache);
