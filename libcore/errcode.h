@@ -75,7 +75,8 @@
 	x(ECANCELED,	WRITE_LIMIT)					\
 	x(ENOSPC,	JOURNAL_FULL)					\
 	x(EUCLEAN,	UNDO_BAD)					\
-	x(EINVAL,	UNDO_WRONG_DEV)
+	x(EINVAL,	UNDO_WRONG_DEV)					\
+	x(EINVAL,	BDEV_STATE)
 
 enum bt_errcode {
 	BT_ERR_START = 2048,
