@@ -1,0 +1,72 @@
+/* test_scan.c --- libcore/scan.c: on every registered golden image, the scan
+ * that ignores the journal finds what the kernel's newest jset names: the
+ * btree root (bucket, gen, level), the uuid bucket and the prio chain.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libcore/cache_set.h"
+#include "libcore/dev.h"
+#include "libcore/scan.h"
+#include "helpers.h"
+
+static void check_image(const char *name)
+{
+	char rel[256], *img;
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev;
+	struct cache_set c, s;
+	struct bt_scan_result r;
+	const struct bkey *root, *found, *uk;
+	int ret;
+
+	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
+	img = t_image(rel);
+	cr_assert_eq(bt_dev_open(img, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s: %s", name, printbuf_str(&err));
+
+	memset(&s, 0, sizeof(s));
+	s.dev = &dev;
+	memcpy(&s.sb, &c.sb, sizeof(s.sb));
+	cr_assert_eq(bt_cache_set_geometry(&s, &err), 0);
+	ret = bt_scan_cache(&s, NULL, &r, &err);
+	cr_assert_eq(ret, 0, "%s: %s", name, printbuf_str(&err));
+
+	root = (const struct bkey *)&c.root_key;
+	found = (const struct bkey *)&r.root_key;
+	cr_expect_eq(r.root_level, c.root_level, "%s: level %u, jset says %u", name,
+		     r.root_level, c.root_level);
+	cr_expect_eq(PTR_OFFSET(found, 0), PTR_OFFSET(root, 0), "%s: root at sector %llu, "
+		     "jset says %llu", name, (unsigned long long)PTR_OFFSET(found, 0),
+		     (unsigned long long)PTR_OFFSET(root, 0));
+	cr_expect_eq(PTR_GEN(found, 0), PTR_GEN(root, 0), "%s: root gen", name);
+	cr_expect_eq(KEY_SIZE(found), KEY_SIZE(root), "%s: root size", name);
+	cr_expect_eq(r.nr_root_candidates, 1, "%s: %u roots", name, r.nr_root_candidates);
+
+	cr_expect(r.prio_found);
+	cr_expect_eq(r.prio_start, c.prio_start, "%s: prio chain at %llu, jset says %llu", name,
+		     (unsigned long long)r.prio_start, (unsigned long long)c.prio_start);
+	cr_expect_eq(r.prio_seq, c.prio_seq, "%s: prio seq", name);
+
+	uk = (const struct bkey *)&c.uuid_key;
+	cr_expect(r.uuid_found, "%s: no uuid bucket", name);
+	cr_expect_eq(r.uuid_bucket, PTR_BUCKET_NR(&c, uk, 0), "%s: uuid bucket %llu, jset says "
+		     "%llu", name, (unsigned long long)r.uuid_bucket,
+		     (unsigned long long)PTR_BUCKET_NR(&c, uk, 0));
+	cr_expect_eq(r.uuid_gen, PTR_GEN(uk, 0), "%s: uuid gen", name);
+	cr_expect_eq(r.read_errors, 0);
+
+	bt_cache_set_exit(&s);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	free(img);
+}
+
+Test(scan, s03_leaf_root) { check_image("s03-writeback-dirty-clean-stop"); }
+Test(scan, s04_crash) { check_image("s04-writeback-dirty-crash"); }
+Test(scan, s05_level1_root) { check_image("s05-btree-depth2"); }
+Test(scan, s06_flash_volume) { check_image("s06-flash-volume"); }
+Test(scan, s07_writethrough) { check_image("s07-writethrough-clean"); }
