@@ -50,6 +50,7 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	for (unsigned i = 0; i < LATCH_NR; i++)
 		free(ctx->latches[i].ranges);
 	free(ctx->stats.dirty_per_slot);
+	free(ctx->backing_uuids);
 	free(ctx->node_bucket);
 	fsck_deferred_failed(ctx, NULL);
 	if (ctx->c) {

@@ -107,6 +107,10 @@ struct fsck_ctx {
 	/* the journal repair must replay over missing seqs (BT_REPLAY_FORCE) */
 	bool			replay_force;
 
+	/* backing device uuids (--backing DEV): hints for the journal rebuild's uuid scan */
+	uint8_t			(*backing_uuids)[16];
+	size_t			nr_backing_uuids;
+
 	/* handed from the btree pass to the mark pass */
 	bool			prios_ok;	/* every bucket's gen and prio were read */
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
@@ -138,6 +142,9 @@ const char *fsck_pass_name(enum fsck_pass pass);
 
 /* Progress of the current pass on stderr when it is a terminal. */
 void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total);
+
+/* journal_rebuild.c: the repair of JOURNAL_NO_ENTRIES (pass 2). */
+int fsck_journal_rebuild(struct fsck_ctx *ctx);
 
 /* Note that pass's checks are not available in this build (summary warns). */
 void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what);
