@@ -145,6 +145,11 @@ void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total);
 
 /* journal_rebuild.c: the repair of JOURNAL_NO_ENTRIES (pass 2). */
 int fsck_journal_rebuild(struct fsck_ctx *ctx);
+/*
+ * journal_rebuild.c: close the SB_JOURNAL latch of pass 1 and, on a yes,
+ * rewrite d[i] = first_bucket + i in the superblock. Returns whether it did.
+ */
+bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx);
 
 /* Note that pass's checks are not available in this build (summary warns). */
 void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what);

@@ -25,6 +25,7 @@
 #include "../libcore/mark.h"
 #include "../libcore/node_cache.h"
 #include "../libcore/scan.h"
+#include "../libcore/sb.h"
 #include "../libcore/write.h"
 #include "fsck.h"
 
@@ -148,4 +149,109 @@ out:
 	printbuf_exit(&msg);
 	printbuf_exit(&line);
 	return ret;
+}
+
+/* ---- the journal bucket list of the superblock ---------------------- */
+
+/*
+ * May d[] become first_bucket + i? The kernel only ever writes that list
+ * (run_cache_set() on first registration) and refuses any other
+ * (read_super_common(): "journal buckets not sequential"), so the journal
+ * is there unless those buckets hold something else: a prio set, a btree
+ * node or uuid slots mean the list was not the kernel's, and it is left
+ * alone (SB_JOURNAL_BUCKETS_NOT_JOURNAL). *jsets counts the buckets whose
+ * head is a jset.
+ */
+static bool sequential_is_journal(struct fsck_ctx *ctx, unsigned *jsets, unsigned *bad,
+				  enum bt_bucket_kind *bad_kind)
+{
+	struct cache_set *c = ctx->c;
+	unsigned n = c->sb.keys < SB_JOURNAL_BUCKETS ? c->sb.keys : SB_JOURNAL_BUCKETS;
+	struct printbuf msg = PRINTBUF;
+	bool ok = !bt_cache_set_geometry(c, &msg);
+
+	*jsets = 0;
+	*bad = ~0u;
+	for (unsigned i = 0; ok && i < n; i++) {
+		enum bt_bucket_kind kind = BT_BUCKET_OTHER;
+
+		printbuf_reset(&msg);
+		if (bt_scan_bucket_kind(c, (uint64_t)c->sb.first_bucket + i, &kind, &msg))
+			kind = BT_BUCKET_OTHER;	/* unreadable: the kernel would find no jset there either */
+		*jsets += kind == BT_BUCKET_JSET;
+		if (kind != BT_BUCKET_OTHER && kind != BT_BUCKET_JSET) {
+			*bad = i;
+			*bad_kind = kind;
+			ok = false;
+		}
+	}
+	printbuf_exit(&msg);
+	return ok;
+}
+
+static void report_not_journal(struct fsck_ctx *ctx, unsigned i, enum bt_bucket_kind kind)
+{
+	struct cache_set *c = ctx->c;
+	struct problem_ctx p;
+
+	clear_problem_context(&p);
+	p.dev = ctx->path;
+	p.structure = "superblock";
+	p.num = i;
+	p.str = bt_bucket_kind_str(kind);
+	if (i != ~0u) {
+		p.bucket = (uint64_t)c->sb.first_bucket + i;
+		p.sector = bt_bucket_to_sector(c, p.bucket);
+		p.byte_offset = p.sector << SECTOR_SHIFT;
+	}
+	fix_problem(ctx, PR_SB_JOURNAL_BUCKETS_NOT_JOURNAL, &p);
+}
+
+bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx)
+{
+	struct cache_set *c = ctx->c;
+	unsigned n = c->sb.keys < SB_JOURNAL_BUCKETS ? c->sb.keys : SB_JOURNAL_BUCKETS, jsets, bad;
+	struct printbuf msg = PRINTBUF, line = PRINTBUF;
+	enum bt_bucket_kind bad_kind = BT_BUCKET_OTHER;
+	bool ok;
+	int ret;
+
+	if (!ctx->latches[LATCH_SB_JOURNAL].open)
+		return false;
+	ok = sequential_is_journal(ctx, &jsets, &bad, &bad_kind);
+	if (!ok)
+		ctx->abort = true;	/* the latch is then answered no */
+	if (!end_problem_latch(ctx, LATCH_SB_JOURNAL)) {
+		if (!ok && bad != ~0u)
+			report_not_journal(ctx, bad, bad_kind);
+		ctx->abort = true;	/* the kernel refuses this superblock: nothing more to check */
+		return false;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t want = (uint64_t)c->sb.first_bucket + i;
+
+		if (c->sb.d[i] == want)
+			continue;
+		prt_printf(&line, "%sd[%u] %llu", line.pos ? ", " : "", i,
+			   (unsigned long long)c->sb.d[i]);
+		c->sb.d[i] = want;
+	}
+	prt_printf(&line, " -> d[i] = first_bucket + i (%u buckets from %u; %u of them begin "
+		   "with a jset), superblock csum recomputed", n, c->sb.first_bucket, jsets);
+	ret = bt_sb_write(ctx->dev, c->sb_block, &c->sb, &msg);
+	if (!ret)
+		ret = bt_dev_flush(ctx->dev, &msg);
+	/* the decoded copy gets the new csum too */
+	bt_sb_decode((const struct cache_sb_disk *)c->sb_block, &c->sb);
+	if (ret) {
+		prt_printf(ctx->err, "rewriting the superblock of '%s' failed: %s", ctx->path,
+			   printbuf_str(&msg));
+		ctx->flags |= FSCK_UNCORRECTED | FSCK_OPERATIONAL;
+		ctx->abort = true;
+	} else {
+		fsck_fix_line(ctx, PR_SB_JOURNAL_BUCKETS_LATCH, printbuf_str(&line));
+	}
+	printbuf_exit(&msg);
+	printbuf_exit(&line);
+	return !ret;
 }

@@ -106,8 +106,8 @@
 	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, 0x000015, SEV_ERROR, PROMPT_NONE,	\
 	  0, LATCH_SB_JOURNAL,							\
 	  "journal bucket d[%n] of %d (byte %o) is %m, expected first_bucket + %n")	\
-	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_NONE,	\
-	  PF_FATAL, LATCH_NONE,							\
+	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR, LATCH_NONE,						\
 	  "journal bucket list d[] in superblock of %d is not first_bucket, first_bucket + 1, ...; wrong entries:") \
 	x(SB_JOURNAL_PAST_END,		0x000017, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
@@ -127,6 +127,9 @@
 	x(SB_BACKING_DEVICE,		0x00001c, SEV_INFO, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%d is a backing device (superblock version %n): its superblock is all there is to check") \
+	x(SB_JOURNAL_BUCKETS_NOT_JOURNAL, 0x00001d, SEV_ERROR, PROMPT_NONE,	\
+	  PF_FATAL, LATCH_NONE,							\
+	  "bucket %b (first_bucket + %n) of %d holds %t, not the journal: the journal bucket list d[] cannot be rewritten as first_bucket + i") \
 	/* ---- pass 2: journal (01) ------------------------------------- */	\
 	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_REBUILD_JOURNAL, \
 	  PF_REPAIR, LATCH_NONE,						\

@@ -117,6 +117,54 @@ static bool uuid_slots_ok(const void *buf, size_t n)
 
 /* ---- phase 1: the head of every bucket ------------------------------ */
 
+static enum bt_bucket_kind head_kind(const struct cache_set *c, const void *buf)
+{
+	const uint64_t *w = buf;
+	uint64_t magic = le64toh(w[1]);
+
+	if (magic == c->pset_magic)
+		return BT_BUCKET_PSET;
+	if (magic == c->bset_magic && w[2])
+		return BT_BUCKET_BSET;
+	if (magic == c->jset_magic)
+		return BT_BUCKET_JSET;
+	if (uuid_slots_ok(buf, HEAD_BYTES / sizeof(struct uuid_entry)))
+		return BT_BUCKET_UUID;
+	return BT_BUCKET_OTHER;
+}
+
+int bt_scan_bucket_kind(struct cache_set *c, uint64_t b, enum bt_bucket_kind *kind,
+			struct printbuf *err)
+{
+	void *buf;
+	int ret;
+
+	if (b >= c->nbuckets) {
+		prt_printf(err, "bucket %llu is past the %llu buckets of '%s'",
+			   (unsigned long long)b, (unsigned long long)c->nbuckets, c->dev->path);
+		return -EINVAL;
+	}
+	buf = malloc(HEAD_BYTES);
+	if (!buf) {
+		prt_str(err, "out of memory");
+		return -ENOMEM;
+	}
+	ret = bt_dev_read(c->dev, buf, HEAD_BYTES, bucket_byte(c, b), "bucket", err);
+	if (!ret)
+		*kind = head_kind(c, buf);
+	free(buf);
+	return ret;
+}
+
+const char *bt_bucket_kind_str(enum bt_bucket_kind kind)
+{
+	static const char *const names[] = {
+		"other", "journal", "prio set", "btree node", "uuid slots",
+	};
+	return (unsigned)kind < 5 ? names[kind] : "?";
+}
+
+
 static int scan_heads(struct scan *s, struct printbuf *err)
 {
 	struct cache_set *c = s->c;
@@ -134,7 +182,7 @@ static int scan_heads(struct scan *s, struct printbuf *err)
 			journal[c->sb.d[i] >> 3] |= (uint8_t)(1u << (c->sb.d[i] & 7));
 	for (uint64_t b = c->first_bucket; b < c->nbuckets && !ret; b++) {
 		struct printbuf tmp = PRINTBUF;
-		uint64_t magic;
+		enum bt_bucket_kind kind;
 
 		progress(s, b, c->nbuckets);
 		if (journal[b >> 3] & (1u << (b & 7)))
@@ -146,8 +194,8 @@ static int scan_heads(struct scan *s, struct printbuf *err)
 			continue;
 		}
 		printbuf_exit(&tmp);
-		magic = le64toh(((const uint64_t *)buf)[1]);
-		if (magic == c->pset_magic) {
+		kind = head_kind(c, buf);
+		if (kind == BT_BUCKET_PSET) {
 			if (s->nr_psets == s->size_psets) {
 				size_t n = s->size_psets ? s->size_psets * 2 : 16;
 				struct pset_cand *p = realloc(s->psets, n * sizeof(*p));
@@ -160,9 +208,9 @@ static int scan_heads(struct scan *s, struct printbuf *err)
 				s->size_psets = n;
 			}
 			s->psets[s->nr_psets++] = (struct pset_cand) { .b = b };
-		} else if (magic == c->bset_magic && ((const uint64_t *)buf)[2]) {
+		} else if (kind == BT_BUCKET_BSET) {
 			ret = push_u64(&s->node_b, &s->nr_node_b, &s->size_node_b, b);
-		} else if (uuid_slots_ok(buf, HEAD_BYTES / sizeof(struct uuid_entry))) {
+		} else if (kind == BT_BUCKET_UUID) {
 			ret = push_u64(&s->uuid_b, &s->nr_uuid_b, &s->size_uuid_b, b);
 		}
 	}

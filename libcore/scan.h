@@ -125,6 +125,27 @@ int bt_scan_cache(struct cache_set *c, const struct bt_scan_opts *o,
  */
 int bt_scan_apply(struct cache_set *c, const struct bt_scan_result *r, struct printbuf *err);
 
+/* What the head of a bucket holds (bt_scan_bucket_kind()). */
+enum bt_bucket_kind {
+	BT_BUCKET_OTHER	= 0,	/* zeroes, data, garbage */
+	BT_BUCKET_JSET	= 1,	/* the set's jset magic at byte 8 */
+	BT_BUCKET_PSET	= 2,	/* a prio_set: pset magic */
+	BT_BUCKET_BSET	= 3,	/* a btree node: bset magic, non-zero seq */
+	BT_BUCKET_UUID	= 4,	/* well-formed uuid slots, slot 0 used */
+};
+
+/*
+ * bt_scan_bucket_kind(): classify bucket b by its first 4 KiB with the
+ * rules of bt_scan_cache() (magics only: no csum is checked). c needs its
+ * superblock and geometry. Returns 0 and *kind, or a negative code (read
+ * error, bucket out of range) with a message.
+ */
+int bt_scan_bucket_kind(struct cache_set *c, uint64_t b, enum bt_bucket_kind *kind,
+			struct printbuf *err);
+
+/* "journal", "prio set", "btree node", "uuid slots", "other". */
+const char *bt_bucket_kind_str(enum bt_bucket_kind kind);
+
 /* One line: what was found ("prio chain at bucket B seq S, root ..."). */
 void bt_scan_result_to_text(struct printbuf *out, const struct bt_scan_result *r);
 
