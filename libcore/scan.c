@@ -36,6 +36,7 @@ struct scan_node {
 	bool		verified, referenced, max_key;
 	int		level;		/* -1 unknown, -2 being computed, -3 in a loop */
 	uint32_t	stamp;		/* subtree walk marker */
+	bool		fresh;		/* its gen moved since the previous prio chain */
 };
 
 struct scan {
@@ -49,6 +50,7 @@ struct scan {
 	struct scan_node	*nodes;
 	size_t			nr_nodes;
 	uint32_t		*node_at;	/* per bucket: index into nodes[] or NO_NODE */
+	uint8_t			*prev_gen;	/* gens of the previous prio chain, or NULL */
 };
 
 static int push_u64(uint64_t **v, size_t *nr, size_t *size, uint64_t x)
@@ -310,6 +312,55 @@ static int scan_prios(struct scan *s, struct printbuf *err)
 	return -BT_ERR_SCAN_NO_PRIOS;
 }
 
+/*
+ * The previous prio chain: the last next_bucket of the chosen one points
+ * at its head (write.h, super.c bch_prio_write()). Its gens, when it is
+ * still whole (every bucket a good prio set of one older seq), say which
+ * buckets were allocated since: their gen moved. NULL otherwise.
+ */
+static int read_prev_chain(struct scan *s)
+{
+	struct cache_set *c = s->c;
+	const struct pset_cand *last = find_pset(s, c->prio_chain[c->prio_buckets - 1]), *q;
+	struct prio_set *p;
+	uint64_t b, seq;
+	bool ok = true;
+
+	if (!last || !c->prio_buckets)
+		return 0;
+	q = find_pset(s, last->next);
+	if (!q || q->seq >= s->r->prio_seq)
+		return 0;
+	seq = q->seq;
+	p = malloc(c->meta_bucket_bytes);
+	s->prev_gen = malloc(c->nbuckets);
+	if (!p || !s->prev_gen) {
+		free(p);
+		return -ENOMEM;
+	}
+	b = q->b;
+	for (unsigned i = 0; ok && i < c->prio_buckets; i++) {
+		struct printbuf tmp = PRINTBUF;
+		uint64_t first = (uint64_t)i * c->prios_per_bucket;
+
+		q = find_pset(s, b);
+		ok = q && q->seq == seq &&
+		     !bt_dev_read(c->dev, p, c->meta_bucket_bytes, bucket_byte(c, b), "prio_set", &tmp) &&
+		     le64toh(p->csum) == bt_pset_csum(p, c->meta_bucket_bytes);
+		printbuf_exit(&tmp);
+		for (uint64_t k = 0; ok && k < c->prios_per_bucket && first + k < c->nbuckets; k++)
+			s->prev_gen[first + k] = p->data[k].gen;
+		b = ok ? le64toh(p->next_bucket) : 0;
+	}
+	free(p);
+	if (!ok) {
+		free(s->prev_gen);
+		s->prev_gen = NULL;
+	}
+	s->r->prev_prio_found = ok;
+	return 0;
+}
+
 /* ---- phase 3: the nodes --------------------------------------------- */
 
 static void max_key(struct bkey_padded *k)
@@ -555,17 +606,20 @@ static bool better(const struct scan_node *a, const struct subtree *ta,
 {
 	if (a->level != b->level)
 		return a->level > b->level;
+	if (a->fresh != b->fresh)
+		return a->fresh;
+	if (ta->keys - ta->stale != tb->keys - tb->stale)
+		return ta->keys - ta->stale > tb->keys - tb->stale;
 	if (ta->stale != tb->stale)
 		return ta->stale < tb->stale;
-	if (ta->keys != tb->keys)
-		return ta->keys > tb->keys;
 	return a->b > b->b;
 }
 
 static bool same_score(const struct scan_node *a, const struct subtree *ta,
 		       const struct scan_node *b, const struct subtree *tb)
 {
-	return a->level == b->level && ta->stale == tb->stale && ta->keys == tb->keys;
+	return a->level == b->level && a->fresh == b->fresh && ta->stale == tb->stale &&
+	       ta->keys == tb->keys;
 }
 
 static int choose_root(struct scan *s, struct printbuf *err)
@@ -591,6 +645,7 @@ static int choose_root(struct scan *s, struct printbuf *err)
 		if (sn->referenced)
 			continue;
 		walk_subtree(s, i, ++stamp, &ts[i]);
+		sn->fresh = s->prev_gen && s->prev_gen[sn->b] != (uint8_t)(sn->seed & 0xff);
 		if (sn->level < 0 || ts[i].bad || ts[i].dangling || (sn->level > 0 && !sn->max_key)) {
 			r->nr_rejected_roots++;
 			continue;
@@ -736,6 +791,7 @@ static void scan_exit(struct scan *s)
 	free(s->psets);
 	free(s->node_b);
 	free(s->uuid_b);
+	free(s->prev_gen);
 }
 
 int bt_scan_cache(struct cache_set *c, const struct bt_scan_opts *o,
@@ -748,6 +804,10 @@ int bt_scan_cache(struct cache_set *c, const struct bt_scan_opts *o,
 	ret = scan_heads(&s, err);
 	if (!ret)
 		ret = scan_prios(&s, err);
+	if (!ret && read_prev_chain(&s)) {
+		prt_printf(err, "out of memory reading the previous prio chain of '%s'", c->dev->path);
+		ret = -ENOMEM;
+	}
 	if (!ret)
 		ret = scan_nodes(&s, err);
 	if (!ret)

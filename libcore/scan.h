@@ -29,14 +29,23 @@
  * subtree is not whole: an interior key (not a freeing key at 0:0, not
  * stale against the prio gens) that points to no verifying node means a
  * child bucket was reused since, so that tree is older than the reuse. An
- * interior candidate must also end at MAX_KEY. Among the rest: the highest
- * level (bcache trees only grow), then the fewest stale pointers in the
- * subtree (pointers into buckets reused since the node was written: the
- * older the tree, the more), then the most keys, then the highest bucket.
- * Limits: an old root whose children all still verify and that holds no
- * more stale pointers than the real one (a root replaced moments before
- * the journal was lost, its buckets not reused yet) cannot be told from
- * it; nr_root_candidates > 1 says so and the caller must warn.
+ * interior candidate must also end at MAX_KEY. Among the rest:
+ *  1. the highest level (bcache trees only grow);
+ *  2. a root allocated since the previous prio write: the previous chain
+ *     (the last next_bucket of the chosen one points at it) is read when
+ *     still whole, and a node whose pointer gen differs from that chain's
+ *     gen of its bucket was allocated after it (every allocation raises the
+ *     gen and writes the prios first). This is what tells a root replaced
+ *     moments before the journal was lost from its replacement;
+ *  3. the most live (not stale) pointers in the subtree: an old tree's data
+ *     buckets get reused (its pointers go stale), and an empty first root
+ *     holds none;
+ *  4. the fewest stale pointers, then the highest bucket.
+ * Limits: an old root whose buckets were not reused, replaced before the
+ * previous prio write (or with no previous chain left on disk), and holding
+ * as many live pointers as the real one cannot be told from it (its
+ * content then mostly equals the real one's); nr_root_candidates > 1 says
+ * so when the two score the same, and the caller must warn.
  *
  * The uuid rule: a candidate must hold a live slot for every KEY_INODE of
  * the live extents of the chosen tree and, when backing device uuids are
@@ -74,6 +83,7 @@ struct bt_scan_result {
 	uint64_t	prio_start;
 	uint64_t	prio_seq;
 	unsigned	nr_psets;		/* prio_sets with a good csum */
+	bool		prev_prio_found;	/* the chain before it is whole (root rule) */
 
 	/* btree */
 	bool		root_found;
