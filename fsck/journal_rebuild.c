@@ -125,6 +125,13 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 		p.bucket = r.root_bucket;
 		fix_problem(ctx, PR_JOURNAL_REBUILD_ROOT_AMBIGUOUS, &p);
 	}
+	if (r.prio_newest_seq > r.prio_seq) {
+		rpctx(ctx, &p);
+		p.num = r.prio_newest_seq;
+		p.num2 = r.prio_seq;
+		p.bucket = r.prio_start;
+		fix_problem(ctx, PR_JOURNAL_REBUILD_OLDER_PRIOS, &p);
+	}
 	ret = bt_scan_apply(c, &r, &msg);
 	if (!ret)
 		ret = commit_found_state(ctx, &msg);

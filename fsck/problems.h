@@ -179,7 +179,10 @@
 	x(JOURNAL_REBUILD_ROOT_AMBIGUOUS, 0x010010, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%n btree roots of %d are equally good by the scan's rule (level, stale pointers, keys): the root at bucket %b was taken; an older copy may have been chosen") \
-	x(JOURNAL_REBUILD_KEYS_UNKNOWN,	0x010011, SEV_WARNING, PROMPT_NONE,	\
+	x(JOURNAL_REBUILD_OLDER_PRIOS,	0x010011, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "the newest prio sets of %d (seq %n) do not form a whole chain: the gens of the older chain seq %m are used; pointers newer than it raise their bucket's gen in the mark pass, but a stale pointer whose newer key is gone would look live") \
+	x(JOURNAL_REBUILD_KEYS_UNKNOWN,	0x010012, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "the journal of %d was rebuilt over the btree as found: keys that were only in the lost journal (written after their leaf was last written, e.g. before a crash) are lost, and which ones cannot be known; a cache stopped cleanly loses none") \
 	/* ---- pass 3: prios (02) ---------------------------------------- */	\

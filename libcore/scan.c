@@ -209,7 +209,9 @@ static int scan_heads(struct scan *s, struct printbuf *err)
 				s->psets = p;
 				s->size_psets = n;
 			}
-			s->psets[s->nr_psets++] = (struct pset_cand) { .b = b };
+			/* seq as stored, csum not checked yet: for prio_newest_seq */
+			s->psets[s->nr_psets++] = (struct pset_cand) {
+				.b = b, .seq = le64toh(((const uint64_t *)buf)[2]) };
 		} else if (kind == BT_BUCKET_BSET) {
 			ret = push_u64(&s->node_b, &s->nr_node_b, &s->size_node_b, b);
 		} else if (kind == BT_BUCKET_UUID) {
@@ -282,6 +284,9 @@ static int scan_prios(struct scan *s, struct printbuf *err)
 		prt_printf(err, "out of memory scanning the prio sets of '%s'", c->dev->path);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < s->nr_psets; i++)
+		if (s->psets[i].seq > s->r->prio_newest_seq)
+			s->r->prio_newest_seq = s->psets[i].seq;
 	for (size_t i = 0; i < s->nr_psets; i++) {
 		struct printbuf tmp = PRINTBUF;
 		uint64_t b = s->psets[i].b;
@@ -861,9 +866,9 @@ void bt_scan_result_to_text(struct printbuf *out, const struct bt_scan_result *r
 		prt_str(out, ")");
 	}
 	if (r->uuid_found)
-		prt_printf(out, ", uuid bucket %llu (%u used slots, %u candidates)",
-			   (unsigned long long)r->uuid_bucket, r->uuid_live_slots,
-			   r->nr_uuid_candidates);
+		prt_printf(out, ", uuid bucket %llu (%u used slots, %u candidates, %u backing "
+			   "uuids matched)", (unsigned long long)r->uuid_bucket, r->uuid_live_slots,
+			   r->nr_uuid_candidates, r->uuid_backing_matches);
 	else
 		prt_printf(out, ", no uuid bucket (%u candidates)", r->nr_uuid_candidates);
 }

@@ -83,6 +83,9 @@ struct bt_scan_result {
 	uint64_t	prio_start;
 	uint64_t	prio_seq;
 	unsigned	nr_psets;		/* prio_sets with a good csum */
+	uint64_t	prio_newest_seq;	/* highest seq of a prio set with the magic, csum
+						   good or not (> prio_seq: the newest chain
+						   is not whole) */
 	bool		prev_prio_found;	/* the chain before it is whole (root rule) */
 
 	/* btree */
