@@ -179,6 +179,45 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 }
 
 /* Validate; on a bad csum report it and validate a copy with the csum made right. */
+/*
+ * SB_BAD_CSUM answered yes: write the block with the computed csum, but
+ * only when every other rule holds (valid is bt_sb_validate()'s verdict on
+ * the corrected copy): a superblock that is wrong in another way is not
+ * made to look valid. One 4 KiB write at byte 4096, flushed.
+ */
+static int fix_sb_csum(struct fsck_ctx *ctx, struct cache_set *c,
+		       const struct cache_sb_disk *fixed, int valid)
+{
+	struct printbuf what = PRINTBUF, err = PRINTBUF;
+	int ret = 0;
+
+	prt_printf(&what, "superblock of %s (byte 4096): csum %#llx", ctx->path,
+		   (unsigned long long)c->sb.csum);
+	fsck_defer_fix(ctx, PR_SB_BAD_CSUM, printbuf_str(&what));
+	if (valid) {
+		fsck_deferred_failed(ctx, "other superblock rules are broken");
+		goto out;
+	}
+	ret = bt_dev_write(ctx->dev, fixed, SB_SIZE, SB_OFFSET_BYTES, "superblock", &err);
+	if (!ret)
+		ret = bt_dev_flush(ctx->dev, &err);
+	if (ret) {
+		prt_printf(ctx->err, "cannot write the superblock: %s", printbuf_str(&err));
+		fsck_deferred_failed(ctx, "the write failed");
+		ctx->flags |= FSCK_UNCORRECTED;
+		goto out;
+	}
+	memcpy(c->sb_block, fixed, SB_SIZE);
+	c->sb.csum = le64toh(fixed->csum);
+	printbuf_reset(&what);
+	prt_printf(&what, "csum %#llx", (unsigned long long)c->sb.csum);
+	fsck_deferred_done(ctx, printbuf_str(&what));
+out:
+	printbuf_exit(&what);
+	printbuf_exit(&err);
+	return ret;
+}
+
 static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 {
 	struct printbuf msg = PRINTBUF;
@@ -188,11 +227,12 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 		struct cache_sb_disk *copy = malloc(SB_SIZE);
 		struct problem_ctx p;
 		uint64_t csum = bt_sb_csum((void *)c->sb_block);
+		bool fix;
 
 		sb_pctx(ctx, &p, SB_BYTE(csum));
 		p.csum_expected = csum;
 		p.csum_got = c->sb.csum;
-		fix_problem(ctx, PR_SB_BAD_CSUM, &p);
+		fix = fix_problem(ctx, PR_SB_BAD_CSUM, &p);
 		if (!copy) {
 			printbuf_exit(&msg);
 			return -ENOMEM;
@@ -203,6 +243,15 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 		c->sb.csum = csum;
 		ret = bt_sb_validate(copy, &c->sb, ctx->dev, &msg);
 		c->sb.csum = p.csum_got;
+		if (fix) {
+			int wret = fix_sb_csum(ctx, c, copy, ret);
+
+			if (wret) {
+				free(copy);
+				printbuf_exit(&msg);
+				return wret;
+			}
+		}
 		free(copy);
 	}
 	if (ret)

@@ -15,6 +15,7 @@
 #include "../libcore/errcode.h"
 #include "fsck.h"
 #include "problem.h"
+#include "nofix.h"
 
 const struct problem_def problem_table[PR_NR] = {
 #define x(_name, _id, _sev, _prompt, _flags, _latch, _msg)		\
@@ -149,6 +150,20 @@ static void json_set_hex(json_t *o, const char *key, uint64_t v)
 	json_object_set_new(o, key, json_string(buf));
 }
 
+const char *problem_nofix(enum problem code)
+{
+	static const struct { enum problem code; const char *why; } nofix[] = {
+#define x(name, why) { PR_##name, why },
+		BT_PROBLEM_NOFIX(x)
+#undef x
+	};
+
+	for (size_t i = 0; i < sizeof(nofix) / sizeof(nofix[0]); i++)
+		if (nofix[i].code == code)
+			return nofix[i].why;
+	return NULL;
+}
+
 static void json_record(struct fsck_ctx *ctx, enum problem code,
 			const struct problem_ctx *p, const char *answer)
 {
@@ -195,6 +210,8 @@ static void json_record(struct fsck_ctx *ctx, enum problem code,
 		json_object_set_new(o, "errcode", json_string(bt_err_str(p->errcode)));
 	if (p->str)
 		json_object_set_new(o, "str", json_string(p->str));
+	if (problem_nofix(code))
+		json_object_set_new(o, "no_fix", json_string(problem_nofix(code)));
 	json_array_append_new(ctx->json_problems, o);
 	printbuf_exit(&msg);
 }
@@ -353,6 +370,17 @@ static void latch_add(struct fsck_latch *l, uint64_t n)
 	l->nr++;
 }
 
+/* A yes to a PF_REBUILD problem: the replay pass rebuilds the tree. */
+static void defer_rebuild(struct fsck_ctx *ctx, enum problem code, const struct problem_ctx *p)
+{
+	struct printbuf what = PRINTBUF;
+
+	problem_msg_to_text(&what, code, p);
+	ctx->rebuild = true;
+	fsck_defer_fix(ctx, code, printbuf_str(&what));
+	printbuf_exit(&what);
+}
+
 bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 {
 	const struct problem_def *pr;
@@ -400,6 +428,10 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		fprintf(ctx->out, "%s: further messages of this kind are suppressed\n", pr->name);
 
 	if (pr->flags & PF_MSG_ONLY || pr->prompt == PROMPT_NONE) {
+		/* asked to repair: say why this one is not */
+		if (!ctx->opts.json && !quiet && ctx->opts.mode != FSCK_MODE_NO &&
+		    problem_nofix(code))
+			fprintf(ctx->out, "%s: no safe repair: %s\n", pr->name, problem_nofix(code));
 		/* -p stops on any error it may not fix, asked about or not (e2fsck) */
 		if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
 			apply_answer(ctx, pr, ANSWER_HALT, quiet, &json_answer);
@@ -410,6 +442,8 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		ret = apply_answer(ctx, pr, a, quiet, &json_answer);
 	}
 	json_record(ctx, code, p, json_answer);
+	if (ret && (pr->flags & PF_REBUILD))
+		defer_rebuild(ctx, code, p);
 	if (pr->flags & PF_FATAL)
 		ctx->abort = true;
 	return ret;
@@ -562,12 +596,16 @@ void problem_table_to_troff(struct printbuf *out)
 			prt_printf(out, "\"%s\"", prompt_question[pr->prompt]);
 		if (pr->latch != LATCH_NONE)
 			prt_str(out, " lists them all");
-		if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))
+		if (pr->flags & PF_REBUILD)
+			prt_str(out, ", repaired by rebuilding the btree (replay pass)");
+		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))
 			prt_str(out, ", repaired by the commit of the replay pass");
 		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX)) == PF_REPAIR)
 			prt_str(out, ", repaired");
-		else if (pr->severity == SEV_ERROR && !(pr->flags & PF_FATAL))
-			prt_str(out, ", no repair yet");
+		else if (problem_nofix(i)) {
+			prt_str(out, ", no repair: ");
+			prt_troff(out, problem_nofix(i));
+		}
 		if (pr->flags & PF_PREEN_OK)
 			prt_str(out, ", fixed by \\-p");
 		prt_str(out, ".\n.br\n");

@@ -23,6 +23,13 @@
 /* Options of the merge; 0 = the kernel's behaviour. */
 enum bt_node_read_flags {
 	BT_NODE_NO_MERGE	= 1 << 0,	/* keep adjacent extents separate */
+	/*
+	 * fsck's repair read: keep every bset of the node's seq that verifies
+	 * and skip the others (n->bad_bsets counts them) instead of failing;
+	 * blocks left over and a last key past the node key are not errors.
+	 * Still fails when block 0 carries no seq or no bset verifies.
+	 */
+	BT_NODE_SALVAGE		= 1 << 1,
 };
 
 /* One btree node, read and merged. All memory is owned by the node. */
@@ -36,6 +43,7 @@ struct bt_node {
 	unsigned		written;	/* blocks covered by the accepted bsets */
 	unsigned		btree_blocks;	/* KEY_SIZE in blocks */
 	uint64_t		bset_u64s;	/* sum of the accepted bsets' keys fields */
+	unsigned		bad_bsets;	/* BT_NODE_SALVAGE: bsets skipped */
 
 	/* the merged keys, packed like a bset's, in the kernel's order */
 	uint64_t		*keys;
