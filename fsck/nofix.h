@@ -30,7 +30,7 @@
 	x(SB_DEVICE_TOO_SMALL, "the device, or the bucket count, is wrong: neither can be guessed") \
 	x(SB_BAD_SET_UUID, "the cache set uuid ties backing devices to the cache: it cannot be guessed") \
 	x(SB_BAD_DEV_NUMBER, "the device's place in its cache set cannot be guessed") \
-	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, "repaired for the whole list by the answer to SB_JOURNAL_BUCKETS_LATCH") \
+	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, "one question for the whole list: SB_JOURNAL_BUCKETS_LATCH") \
 	x(SB_JOURNAL_PAST_END, "the geometry cannot be guessed from a damaged superblock") \
 	x(SB_FIRST_BUCKET_IN_SB, "the geometry cannot be guessed from a damaged superblock") \
 	x(SB_BAD_VERSION, "the version decides the layout: it cannot be guessed") \

@@ -485,6 +485,9 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 	if (!(pr->flags & PF_MSG_ONLY) && pr->prompt != PROMPT_NONE)
 		ret = apply_answer(ctx, pr, ctx->abort ? ANSWER_NO : decide(ctx, pr, false),
 				   false, &json_answer);
+	else if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
+		/* -p stops on any error it may not fix (as fix_problem()) */
+		apply_answer(ctx, pr, ANSWER_HALT, false, &json_answer);
 	json_record(ctx, latch_header[latch], &l->hdr, json_answer);
 	if (pr->flags & PF_FATAL)
 		ctx->abort = true;

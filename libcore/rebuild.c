@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "bkey.h"
+#include "bset.h"
+#include "dev.h"
 #include "errcode.h"
 #include "mark.h"
 #include "node_cache.h"
@@ -38,6 +40,8 @@ const char *bt_lost_kind_str(enum bt_lost_kind kind)
 struct collect {
 	struct cache_set	*c;
 	struct bt_rebuild	*rb;
+	/* dirty leaf keys found in bsets that do not verify (reported where not covered) */
+	struct bt_extmap	unverified;
 	uint8_t			*meta;		/* per bucket: holds metadata (bitmap) */
 	bool			root_lost;
 	int			ret;		/* -ENOMEM seen in a callback */
@@ -118,6 +122,87 @@ static bool is_meta(const struct collect *co, uint64_t b)
 	return b < co->c->nbuckets && (co->meta[b / 8] & (1u << (b % 8)));
 }
 
+/*
+ * The dirty extents a damaged leaf held, as far as its bsets that do not
+ * verify can still be parsed (magic right, keys inside the node): they
+ * are not kept -- nothing vouches for them -- but they say which dirty
+ * ranges are gone. Bsets that verify are skipped (their keys are kept).
+ * Best effort: read errors and garbage just end the scan.
+ */
+static void scan_unverified(struct collect *co, const struct bkey *k)
+{
+	struct cache_set *c = co->c;
+	unsigned blocks = (unsigned)(KEY_SIZE(k) >> c->block_bits);
+	size_t bytes = (size_t)KEY_SIZE(k) << SECTOR_SHIFT;
+	uint64_t seed = bk_ptr(k, 0);
+	struct printbuf msg = PRINTBUF;
+	struct bt_node_where w;
+	void *buf;
+
+	if (!KEY_PTRS(k) || !blocks || KEY_SIZE(k) > c->bucket_size ||
+	    PTR_BUCKET_NR(c, k, 0) >= c->nbuckets || !(buf = malloc(bytes)))
+		return;
+	w.dev = c->dev->path;
+	w.bucket = PTR_BUCKET_NR(c, k, 0);
+	w.byte = PTR_OFFSET(k, 0) << SECTOR_SHIFT;
+	if (bt_dev_read(c->dev, buf, bytes, w.byte, "btree node", &msg))
+		goto out;
+	for (unsigned b = 0; b < blocks; ) {
+		const struct bset *i = bt_node_bset(c, buf, b);
+		size_t room = bytes - (size_t)b * bt_block_bytes(c) - BSET_HEADER_BYTES;
+		size_t u64s = le32toh(i->keys), pos = 0;
+		struct bt_bset_info info;
+		bool overrun = false;
+		const struct bkey *uk;
+
+		printbuf_reset(&msg);
+		if (le64toh(i->magic) != c->bset_magic || u64s * 8 > room) {
+			b++;
+			continue;
+		}
+		if (!bt_bset_check(c, buf, blocks, b, seed, b == 0, &w, &info, &msg)) {
+			b += info.blocks ? (unsigned)info.blocks : 1;
+			continue;
+		}
+		while ((uk = bt_bset_next_key(i, &pos, &overrun)) && !overrun)
+			if (KEY_DIRTY(uk) && KEY_PTRS(uk) && KEY_SIZE(uk) &&
+			    bt_extent_invalid(c, uk) == BT_EXTENT_VALID &&
+			    bt_extmap_insert(&co->unverified, uk))
+				break;
+		b += bt_set_blocks(c, BSET_HEADER_BYTES + u64s * 8) ?: 1;
+	}
+out:
+	printbuf_exit(&msg);
+	free(buf);
+}
+
+/* Dirty ranges of the damaged bsets that no kept key covers: lost. */
+static void report_unverified(struct collect *co)
+{
+	struct bt_rebuild *rb = co->rb;
+
+	for (size_t i = 0; i < co->unverified.nr; i++) {
+		const struct bkey *u = bt_extmap_key(&co->unverified, i);
+		uint64_t inode = KEY_INODE(u), s = KEY_START(u), e = KEY_OFFSET(u);
+		size_t j = bt_extmap_seek(&rb->keys, inode, s);
+
+		for (; j < rb->keys.nr && s < e; j++) {
+			const struct bkey *k = bt_extmap_key(&rb->keys, j);
+
+			if (KEY_INODE(k) != inode || KEY_START(k) >= e)
+				break;
+			if (KEY_START(k) > s)
+				lost_add(co, inode, s, KEY_START(k), BT_LOST_DIRTY,
+					 PTR_BUCKET_NR(co->c, u, 0),
+					 "dirty extent of a damaged bset (key unverified)");
+			s = KEY_OFFSET(k);
+		}
+		if (s < e)
+			lost_add(co, inode, s, e, BT_LOST_DIRTY, PTR_BUCKET_NR(co->c, u, 0),
+				 "dirty extent of a damaged bset (key unverified)");
+	}
+}
+
 static void collect_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
 {
 	struct collect *co = arg;
@@ -146,6 +231,8 @@ static void collect_node(const struct bt_node *n, const struct bt_walk_pos *pos,
 		rb->st.nodes_salvaged++;
 		lost_range(co, pos->start_inode, pos->start_offset, pos->end, n->bucket,
 			   BT_LOST_UNKNOWN, "damaged bsets of this btree node were skipped");
+		if (!n->level)
+			scan_unverified(co, (const struct bkey *)n->key);
 	}
 	if (n->level)
 		return;
@@ -159,7 +246,6 @@ static void collect_lost(const struct bkey *k, unsigned level, const struct bt_w
 {
 	struct collect *co = arg;
 
-	(void)level;
 	(void)msg;
 	co->rb->st.nodes_unreadable++;
 	if (!pos->depth)
@@ -167,6 +253,8 @@ static void collect_lost(const struct bkey *k, unsigned level, const struct bt_w
 	lost_range(co, pos->start_inode, pos->start_offset, pos->end,
 		   KEY_PTRS(k) ? PTR_BUCKET_NR(co->c, k, 0) : 0, BT_LOST_UNKNOWN,
 		   "btree node could not be read");
+	if (!level)
+		scan_unverified(co, k);
 }
 
 static void collect_journal_invalid(const struct bkey *k, void *arg)
@@ -282,6 +370,7 @@ int bt_rebuild_collect(struct cache_set *c, struct bt_rebuild *rb, struct printb
 		return -ENOMEM;
 	}
 	bt_extmap_init(&view);
+	bt_extmap_init(&co.unverified);
 	/* bt_mark_buckets() in pieces: the walk below marks the nodes and keys */
 	bt_mark_reset(c);
 	bt_raise_ptr_gens(c, (const struct bkey *)&c->root_key);
@@ -298,11 +387,14 @@ int bt_rebuild_collect(struct cache_set *c, struct bt_rebuild *rb, struct printb
 		for (size_t i = 0; i < view.nr && !ret; i++)
 			ret = filter_key(&co, bt_extmap_key(&view, i));
 		if (!ret)
+			report_unverified(&co);
+		if (!ret)
 			ret = co.ret;
 		if (ret == -ENOMEM)
 			prt_str(err, "out of memory collecting the btree's keys");
 	}
 	bt_extmap_exit(&view);
+	bt_extmap_exit(&co.unverified);
 	bt_node_cache_free(nc);
 	free(co.meta);
 	printbuf_exit(&msgs);
