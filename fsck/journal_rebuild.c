@@ -106,6 +106,8 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 	}
 	rpctx(ctx, &p);
 	p.num = c->sb.keys;
+	bt_scan_result_to_text(&line, &r);
+	p.str = printbuf_str(&line);
 	if (!fix_problem(ctx, PR_JOURNAL_NO_ENTRIES, &p)) {
 		ret = 1;
 		goto out;
@@ -141,6 +143,7 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 			   "its old state: %s", ctx->path, printbuf_str(&msg));
 		goto out;
 	}
+	printbuf_reset(&line);
 	prt_str(&line, "no valid jset -> ");
 	bt_scan_result_to_text(&line, &r);
 	prt_printf(&line, "; new jset %llu at sector %llu names them, with a new prio chain "

@@ -133,7 +133,7 @@
 	/* ---- pass 2: journal (01) ------------------------------------- */	\
 	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_REBUILD_JOURNAL, \
 	  PF_REPAIR, LATCH_NONE,						\
-	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\")") \
+	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\"); a scan of the buckets found what a new jset can name: %t") \
 	x(JSET_BAD_CSUM,		0x010002, SEV_ERROR, PROMPT_DROP_JSET,	\
 	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "bad checksum in jset (stored seq %j) at sector %S of %d, journal bucket %n (bucket %b): the kernel stops reading the bucket there") \

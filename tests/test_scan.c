@@ -9,6 +9,8 @@
 
 #include "libcore/cache_set.h"
 #include "libcore/dev.h"
+#include "libcore/errcode.h"
+#include "libcore/sb.h"
 #include "libcore/scan.h"
 #include "helpers.h"
 
@@ -54,6 +56,9 @@ static void check_path(const char *name, const char *img, bool zero_journal)
 	cr_expect_eq(r.prio_start, c.prio_start, "%s: prio chain at %llu, jset says %llu", name,
 		     (unsigned long long)r.prio_start, (unsigned long long)c.prio_start);
 	cr_expect_eq(r.prio_seq, c.prio_seq, "%s: prio seq", name);
+	cr_expect_eq(r.prio_newest_seq, c.prio_seq, "%s: newest prio set seq", name);
+	/* FORMAT.md 6.2: the chain's last next_bucket is the previous chain's head */
+	cr_expect(r.prev_prio_found, "%s: the previous prio chain is not whole", name);
 
 	uk = (const struct bkey *)&c.uuid_key;
 	cr_expect(r.uuid_found, "%s: no uuid bucket", name);
@@ -107,3 +112,48 @@ Test(scan, s07_writethrough) { check_image("s07-writethrough-clean"); }
 Test(scan, s03_new_root_after_replay) { check_after_replay("s03-writeback-dirty-clean-stop"); }
 Test(scan, s04_new_root_after_replay) { check_after_replay("s04-writeback-dirty-crash"); }
 Test(scan, s05_new_root_after_replay) { check_after_replay("s05-btree-depth2"); }
+
+/*
+ * Hostile input: every bucket of s03 after the superblock overwritten with
+ * pseudo-random bytes. The scan must read them all, find nothing it can
+ * trust and say so, within its bounds (run under 'make asan' too).
+ */
+Test(scan, random_buckets_find_nothing)
+{
+	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
+	struct printbuf err = PRINTBUF;
+	struct bt_scan_result r;
+	struct cache_set s;
+	struct bt_dev dev;
+	uint64_t x = 88172645463325252ULL, *buf;
+	FILE *f = fopen(img, "r+b");
+	size_t words = 1 << 16;
+
+	cr_assert(f);
+	buf = malloc(words * 8);
+	cr_assert(buf);
+	cr_assert_eq(fseek(f, 65536, SEEK_SET), 0);	/* bucket 1 on: the superblock stays */
+	for (unsigned chunk = 0; chunk < (64u << 20) / (words * 8) - 1; chunk++) {
+		for (size_t i = 0; i < words; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = x;
+		}
+		cr_assert_eq(fwrite(buf, 8, words, f), words);
+	}
+	fclose(f);
+	free(buf);
+	cr_assert_eq(bt_dev_open(img, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
+	memset(&s, 0, sizeof(s));
+	s.dev = &dev;
+	cr_assert_eq(bt_sb_read(&dev, s.sb_block, &s.sb, true, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_cache_set_geometry(&s, &err), 0);
+	cr_expect_eq(bt_scan_cache(&s, NULL, &r, &err), -BT_ERR_SCAN_NO_PRIOS);
+	cr_expect(strstr(printbuf_str(&err), "no whole prio chain"), "%s", printbuf_str(&err));
+	cr_expect_eq(r.buckets_scanned, s.nbuckets - s.first_bucket - s.sb.keys);
+	bt_cache_set_exit(&s);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	free(img);
+}
