@@ -68,9 +68,10 @@ static int push_u64(uint64_t **v, size_t *nr, size_t *size, uint64_t x)
 	return 0;
 }
 
+/* Report progress every 1024 steps and at the end. */
 static void progress(struct scan *s, uint64_t done, uint64_t total)
 {
-	if (s->o && s->o->progress)
+	if (s->o && s->o->progress && (!(done & 1023) || done >= total))
 		s->o->progress(s->o->progress_arg, done, total);
 }
 
@@ -586,10 +587,15 @@ struct subtree {
 	bool		bad;		/* a child at the wrong level */
 };
 
-static void walk_subtree(struct scan *s, uint32_t i, uint32_t stamp, struct subtree *t)
+static void walk_subtree(struct scan *s, uint32_t i, uint32_t stamp, unsigned depth,
+			 struct subtree *t)
 {
 	struct scan_node *sn = &s->nodes[i];
 
+	if (depth > BT_BTREE_MAX_DEPTH) {	/* node_level() rejected it already: bound the stack */
+		t->bad = true;
+		return;
+	}
 	if (sn->stamp == stamp)
 		return;
 	sn->stamp = stamp;
@@ -601,7 +607,7 @@ static void walk_subtree(struct scan *s, uint32_t i, uint32_t stamp, struct subt
 	for (uint32_t k = 0; k < sn->nchildren; k++) {
 		if (s->nodes[sn->children[k]].level != sn->level - 1)
 			t->bad = true;
-		walk_subtree(s, sn->children[k], stamp, t);
+		walk_subtree(s, sn->children[k], stamp, depth + 1, t);
 	}
 }
 
@@ -649,7 +655,7 @@ static int choose_root(struct scan *s, struct printbuf *err)
 
 		if (sn->referenced)
 			continue;
-		walk_subtree(s, i, ++stamp, &ts[i]);
+		walk_subtree(s, i, ++stamp, 0, &ts[i]);
 		sn->fresh = s->prev_gen && s->prev_gen[sn->b] != (uint8_t)(sn->seed & 0xff);
 		if (sn->level < 0 || ts[i].bad || ts[i].dangling || (sn->level > 0 && !sn->max_key)) {
 			r->nr_rejected_roots++;
@@ -687,12 +693,12 @@ static int choose_root(struct scan *s, struct printbuf *err)
 /* ---- phase 5: the uuid bucket --------------------------------------- */
 
 /* The distinct KEY_INODEs of the live extents under node i (NULL: too many to say). */
-static void tree_inodes(struct scan *s, uint32_t i, uint32_t stamp, uint8_t *seen,
-			unsigned nr, bool *overflow)
+static void tree_inodes(struct scan *s, uint32_t i, uint32_t stamp, unsigned depth,
+			uint8_t *seen, unsigned nr, bool *overflow)
 {
 	struct scan_node *sn = &s->nodes[i];
 
-	if (sn->stamp == stamp)
+	if (sn->stamp == stamp || depth > BT_BTREE_MAX_DEPTH)
 		return;
 	sn->stamp = stamp;
 	if (!sn->nchildren) {
@@ -704,7 +710,7 @@ static void tree_inodes(struct scan *s, uint32_t i, uint32_t stamp, uint8_t *see
 				*overflow = true;
 	}
 	for (uint32_t k = 0; k < sn->nchildren; k++)
-		tree_inodes(s, sn->children[k], stamp, seen, nr, overflow);
+		tree_inodes(s, sn->children[k], stamp, depth + 1, seen, nr, overflow);
 }
 
 static uint32_t slots_newest(const struct uuid_entry *u, unsigned n, unsigned *live,
@@ -746,7 +752,7 @@ static int scan_uuids(struct scan *s, uint32_t root, struct printbuf *err)
 		prt_printf(err, "out of memory scanning the uuid buckets of '%s'", c->dev->path);
 		return -ENOMEM;
 	}
-	tree_inodes(s, root, UINT32_MAX, need, c->nr_uuids, &overflow);
+	tree_inodes(s, root, UINT32_MAX, 0, need, c->nr_uuids, &overflow);
 	for (unsigned i = 0; i < c->nr_uuids; i++)
 		r->nr_inodes += need[i];
 	for (size_t i = 0; i < s->nr_uuid_b; i++) {

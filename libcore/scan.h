@@ -47,6 +47,12 @@
  * content then mostly equals the real one's); nr_root_candidates > 1 says
  * so when the two score the same, and the caller must warn.
  *
+ * Other limits: child pointers are recognised by KEY_SIZE equal to the
+ * node size this kernel version gives new nodes (c->btree_node_sectors):
+ * nodes written with another size by an older kernel are not linked; a
+ * leaf keeps at most 16 distinct KEY_INODEs for the uuid rule (beyond, only
+ * those are required).
+ *
  * The uuid rule: a candidate must hold a live slot for every KEY_INODE of
  * the live extents of the chosen tree and, when backing device uuids are
  * given, the more of them the better; then the newest by the highest
