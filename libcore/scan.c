@@ -304,7 +304,8 @@ static int scan_prios(struct scan *s, struct printbuf *err)
 	free(p);
 	s->nr_psets = n;
 	s->r->nr_psets = (unsigned)n;
-	qsort(s->psets, n, sizeof(*s->psets), cmp_pset_seq_desc);
+	if (n)
+		qsort(s->psets, n, sizeof(*s->psets), cmp_pset_seq_desc);
 	for (size_t i = 0; i < n; i++) {
 		if (pset_has_prev(s, &s->psets[i]) || !try_chain(s, &s->psets[i]))
 			continue;
