@@ -110,6 +110,7 @@ struct fsck_ctx {
 	struct fsck_deferred {
 		enum problem	code;
 		char		*what;
+		json_t		*json;	/* its --json problem object (a reference), or NULL */
 	}			*deferred;
 	size_t			nr_deferred;
 	/* the journal repair must replay over missing seqs (BT_REPLAY_FORCE) */

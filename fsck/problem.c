@@ -526,13 +526,34 @@ void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what)
 	ctx->deferred = d;
 	d[ctx->nr_deferred].code = code;
 	d[ctx->nr_deferred].what = w;
+	/* --json: the problem just recorded learns whether its repair was made */
+	d[ctx->nr_deferred].json = NULL;
+	if (ctx->json_problems && json_array_size(ctx->json_problems))
+		d[ctx->nr_deferred].json = json_incref(json_array_get(ctx->json_problems,
+					json_array_size(ctx->json_problems) - 1));
 	ctx->nr_deferred++;
+}
+
+/* Set "repaired" (and "repair") of the deferred problems' JSON objects. */
+static void deferred_json(struct fsck_ctx *ctx, bool made, const char *how)
+{
+	for (size_t i = 0; i < ctx->nr_deferred; i++) {
+		json_t *o = ctx->deferred[i].json;
+
+		if (!o)
+			continue;
+		json_object_set_new(o, "repaired", json_boolean(made));
+		if (how)
+			json_object_set_new(o, "repair", json_string(how));
+	}
 }
 
 static void deferred_forget(struct fsck_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->nr_deferred; i++)
+	for (size_t i = 0; i < ctx->nr_deferred; i++) {
 		free(ctx->deferred[i].what);
+		json_decref(ctx->deferred[i].json);
+	}
 	free(ctx->deferred);
 	ctx->deferred = NULL;
 	ctx->nr_deferred = 0;
@@ -549,6 +570,7 @@ void fsck_deferred_done(struct fsck_ctx *ctx, const char *how)
 	}
 	if (ctx->nr_deferred)
 		ctx->flags |= FSCK_PROBLEMS_FIXED;
+	deferred_json(ctx, true, how);
 	deferred_forget(ctx);
 }
 
@@ -557,9 +579,10 @@ void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why)
 	if (!ctx->nr_deferred)
 		return;
 	if (!ctx->opts.json && why)
-		fprintf(ctx->out, "%s: %zu accepted journal repairs not made: %s\n",
+		fprintf(ctx->out, "%s: %zu accepted repairs not made: %s\n",
 			ctx->path ? ctx->path : "?", ctx->nr_deferred, why);
 	ctx->flags |= FSCK_UNCORRECTED;
+	deferred_json(ctx, false, why);
 	deferred_forget(ctx);
 }
 
@@ -601,6 +624,8 @@ void problem_table_to_troff(struct printbuf *out)
 			prt_str(out, " lists them all");
 		if (pr->flags & PF_REBUILD)
 			prt_str(out, ", repaired by rebuilding the btree (replay pass)");
+		else if ((pr->flags & PF_REPAIR) && !(pr->id >> 16))
+			prt_str(out, ", repaired by rewriting the superblock");
 		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))
 			prt_str(out, ", repaired by the commit of the replay pass");
 		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX)) == PF_REPAIR)

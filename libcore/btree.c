@@ -333,6 +333,54 @@ static void take_bset(struct bt_node *n, struct sort_iter *it, size_t *off,
 }
 
 /*
+ * BT_NODE_SALVAGE: queue the keys of a verified bset that keep its order;
+ * a key above its successor or below its predecessor goes to n->suspect
+ * instead (the bset verified, so the damage was written with it: which of
+ * the two keys is wrong cannot be told, neither is trusted).
+ */
+static int take_bset_salvage(struct bt_node *n, struct sort_iter *it, size_t *off,
+			     const struct bset *i, const struct bt_bset_info *info)
+{
+	const struct bkey *k, *prev = NULL, **keys;
+	size_t nr = 0, pos = 0, start = *off;
+	bool overrun = false;
+
+	keys = malloc(((size_t)info->keys / 2 + 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while ((k = bt_bset_next_key(i, &pos, &overrun)) && !overrun)
+		keys[nr++] = k;
+	for (size_t j = 0; j < nr; j++) {
+		bool bad = (j && bkey_cmp(keys[j - 1], keys[j]) > 0) ||
+			   (j + 1 < nr && bkey_cmp(keys[j], keys[j + 1]) > 0);
+		size_t u64s = bkey_u64s(keys[j]);
+
+		if (bad) {
+			uint64_t *sp = realloc(n->suspect, (n->suspect_u64s + u64s) * 8);
+
+			if (!sp) {
+				free(keys);
+				return -ENOMEM;
+			}
+			memcpy(sp + n->suspect_u64s, keys[j], u64s * 8);
+			n->suspect = sp;
+			n->suspect_u64s += u64s;
+			continue;
+		}
+		memcpy(it->w + *off, keys[j], u64s * 8);
+		*off += u64s;
+		prev = keys[j];
+	}
+	(void)prev;
+	free(keys);
+	if (*off > start)
+		heap_add(it, (struct iter_set){ start, *off }, push_cmp);
+	n->nsets++;
+	n->bset_u64s += *off - start;
+	return 0;
+}
+
+/*
  * BT_NODE_SALVAGE: every block that starts a bset of the node's seq which
  * verifies is taken; a block that does not is skipped (one block at a
  * time, so a bset after a damaged one is still found).
@@ -359,7 +407,10 @@ static int salvage_bsets(const struct cache_set *c, struct bt_node *n, const voi
 			b++;
 			continue;
 		}
-		take_bset(n, it, &off, i, &info);
+		if (take_bset_salvage(n, it, &off, i, &info)) {
+			printbuf_exit(&skip);
+			return -ENOMEM;
+		}
 		b += (unsigned)info.blocks;
 		n->written = b;
 	}
@@ -546,6 +597,7 @@ void bt_node_free(struct bt_node *n)
 		return;
 	free(n->keys);
 	free(n->invalid);
+	free(n->suspect);
 	free(n);
 }
 

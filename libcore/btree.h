@@ -56,6 +56,14 @@ struct bt_node {
 	size_t			nr_invalid;
 	size_t			nr_zero_size;	/* zero-size leaf keys dropped silently */
 
+	/*
+	 * BT_NODE_SALVAGE: keys dropped because they break the order of their
+	 * bset (a key above the next one, or below the previous one: one of
+	 * them was damaged and which cannot be told), packed like keys
+	 */
+	uint64_t		*suspect;
+	size_t			suspect_u64s;
+
 	bool			key_past_node;	/* last key > node key (found at any size) */
 	size_t			mem_bytes;	/* memory held by this node */
 	void			*cache_entry;	/* node_cache.c bookkeeping, NULL outside a cache */
@@ -65,6 +73,12 @@ struct bt_node {
 #define for_each_node_key(n, k)						\
 	for (k = (struct bkey *)(n)->keys;				\
 	     (uint64_t *)k < (n)->keys + (n)->u64s;			\
+	     k = bkey_next(k))
+
+/* Iterate the keys dropped as out of order (BT_NODE_SALVAGE). */
+#define for_each_node_suspect_key(n, k)					\
+	for (k = (struct bkey *)(n)->suspect;				\
+	     (uint64_t *)k < (n)->suspect + (n)->suspect_u64s;		\
 	     k = bkey_next(k))
 
 /* Iterate the keys dropped as invalid. */

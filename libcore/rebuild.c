@@ -239,6 +239,10 @@ static void collect_node(const struct bt_node *n, const struct bt_walk_pos *pos,
 	for_each_node_invalid_key(n, k)
 		if (KEY_DIRTY(k) && KEY_SIZE(k))
 			lost_key(co, k, BT_LOST_DIRTY, "invalid key");
+	for_each_node_suspect_key(n, k)
+		if (KEY_SIZE(k) && KEY_PTRS(k))
+			lost_key(co, k, KEY_DIRTY(k) ? BT_LOST_DIRTY : BT_LOST_CLEAN,
+				 "key out of order in its bset");
 }
 
 static void collect_lost(const struct bkey *k, unsigned level, const struct bt_walk_pos *pos,

@@ -340,6 +340,22 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 	cr_expect_eq(rc, want, "%s: fsck -y exit %d, expect.2 says %d", dir, rc, want);
 	report = json_loads(out, 0, NULL);
 	cr_assert(report, "%s: fsck -y --json output is not JSON", dir);
+	{
+		/* a repair made after the question (PF_LATER) says so in the report */
+		json_t *p;
+		size_t i;
+
+		json_array_foreach(json_object_get(report, "problems"), i, p) {
+			const char *a = json_string_value(json_object_get(p, "answer"));
+
+			if (a && !strcmp(a, "yes"))
+				cr_expect(json_is_boolean(json_object_get(p, "repaired")) &&
+					  json_is_true(json_object_get(p, "repaired")) == (want == 1),
+					  "%s: %s answered yes: \"repaired\" should be %s", dir,
+					  json_string_value(json_object_get(p, "code")),
+					  want == 1 ? "true" : "false");
+		}
+	}
 	free(out);
 	out = NULL;
 
