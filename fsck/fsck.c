@@ -51,6 +51,7 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	for (unsigned i = 0; i < LATCH_NR; i++)
 		free(ctx->latches[i].ranges);
 	free(ctx->stats.dirty_per_slot);
+	free(ctx->backing_uuids);
 	free(ctx->node_bucket);
 	free(ctx->uuid_fix);
 	free(ctx->lost);

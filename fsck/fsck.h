@@ -123,6 +123,10 @@ struct fsck_ctx {
 	struct bt_lost		*lost;
 	size_t			nr_lost;
 
+	/* backing device uuids (--backing DEV): hints for the journal rebuild's uuid scan */
+	uint8_t			(*backing_uuids)[16];
+	size_t			nr_backing_uuids;
+
 	/* handed from the btree pass to the mark pass */
 	bool			prios_ok;	/* every bucket's gen and prio were read */
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
@@ -155,6 +159,13 @@ const char *fsck_pass_name(enum fsck_pass pass);
 /* Progress of the current pass on stderr when it is a terminal. */
 void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total);
 
+/* journal_rebuild.c: the repair of JOURNAL_NO_ENTRIES (pass 2). */
+int fsck_journal_rebuild(struct fsck_ctx *ctx);
+/*
+ * journal_rebuild.c: close the SB_JOURNAL latch of pass 1 and, on a yes,
+ * rewrite d[i] = first_bucket + i in the superblock. Returns whether it did.
+ */
+bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx);
 /*
  * fsck_rebuild(): the repair of every PF_REBUILD problem (fsck/rebuild.c):
  * rebuild the btree from what can be read, journal included, apply the

@@ -30,12 +30,12 @@
 	x(SB_DEVICE_TOO_SMALL, "the device, or the bucket count, is wrong: neither can be guessed") \
 	x(SB_BAD_SET_UUID, "the cache set uuid ties backing devices to the cache: it cannot be guessed") \
 	x(SB_BAD_DEV_NUMBER, "the device's place in its cache set cannot be guessed") \
-	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, "the journal buckets cannot be told from the superblock alone") \
-	x(SB_JOURNAL_BUCKETS_LATCH, "the journal buckets cannot be told from the superblock alone") \
+	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, "one question for the whole list: SB_JOURNAL_BUCKETS_LATCH") \
 	x(SB_JOURNAL_PAST_END, "the geometry cannot be guessed from a damaged superblock") \
 	x(SB_FIRST_BUCKET_IN_SB, "the geometry cannot be guessed from a damaged superblock") \
 	x(SB_BAD_VERSION, "the version decides the layout: it cannot be guessed") \
-	x(JOURNAL_NO_ENTRIES, "the btree root, prio chain and uuid bucket are recorded only in the journal") \
+	x(JOURNAL_REBUILD_NOT_FOUND, "without a whole prio chain (the gens) or a btree root the scan has nothing to name in a new jset") \
+	x(SB_JOURNAL_BUCKETS_NOT_JOURNAL, "those buckets hold other metadata: the list was not first_bucket + i, and the right one cannot be guessed") \
 	x(JOURNAL_READ_ERROR, "the entries of an unreadable journal bucket cannot be known; the journal repairs handle the rest") \
 	x(JOURNAL_KERNEL_DIFFERS, "reported for the repairs of the damaged jsets it comes with") \
 	x(JOURNAL_BAD_BTREE_ROOT, "an older jset's root may point to reused buckets: no root can be trusted") \

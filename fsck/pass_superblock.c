@@ -37,8 +37,11 @@ static void sb_pctx(struct fsck_ctx *ctx, struct problem_ctx *p, uint64_t byte)
 	p->byte_offset = byte;
 }
 
-/* Every d[i] that is not first_bucket + i, as one latched report. */
-static void report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
+/*
+ * Every d[i] that is not first_bucket + i, as one latched report; the
+ * answer rewrites d[] (journal_rebuild.c). Returns whether it did.
+ */
+static bool report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
 {
 	struct problem_ctx p;
 
@@ -50,13 +53,14 @@ static void report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
 		p.num2 = sb->d[i];
 		fix_problem(ctx, PR_SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, &p);
 	}
-	end_problem_latch(ctx, LATCH_SB_JOURNAL);
+	return fsck_sb_journal_list_fix(ctx);
 }
 
 /*
  * Report the failure ret of bt_sb_validate() as its problem code. Where
  * libcore gives one code to two kernel rules, the decoded fields say which.
- * Returns 0, or ret when it is not a superblock rule (operational error).
+ * Returns 0, 1 when the superblock was rewritten (validate it again), or
+ * ret when it is not a superblock rule (operational error).
  */
 static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int ret)
 {
@@ -156,8 +160,7 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 		p.num2 = sb->nr_this_dev;
 		break;
 	case BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL:
-		report_journal_list(ctx, sb);
-		return 0;
+		return report_journal_list(ctx, sb) ? 1 : 0;
 	case BT_ERR_SB_BAD_FIRST_BUCKET:
 		code = PR_SB_FIRST_BUCKET_IN_SB;
 		p.byte_offset = SB_BYTE(first_bucket);
@@ -253,7 +256,7 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 	}
 	if (ret)
 		ret = report_sb_error(ctx, &c->sb, ret);
-	if (ret && ctx->err)
+	if (ret < 0 && ctx->err)
 		prt_str(ctx->err, printbuf_str(&msg));
 	printbuf_exit(&msg);
 	return ret;
@@ -275,6 +278,8 @@ int fsck_pass_superblock(struct fsck_ctx *ctx)
 	if (ret)
 		return ret;
 	ret = check_sb_rules(ctx, c);
+	if (ret == 1)	/* d[] rewritten: the rules after it were not checked yet */
+		ret = check_sb_rules(ctx, c);
 	if (ret || ctx->abort)
 		return ret;
 

@@ -414,7 +414,9 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		if (ctx->opts.verbose && !ctx->opts.json)
 			print_msg(ctx, code, p);
 		json_record(ctx, code, p, "latched");
-		if (pr->severity == SEV_ERROR)
+		/* a latch whose header has a repair is corrected (or not) by its answer */
+		if (pr->severity == SEV_ERROR &&
+		    !(problem_table[latch_header[pr->latch]].flags & PF_REPAIR))
 			ctx->flags |= FSCK_UNCORRECTED;
 		return false;	/* answered by end_problem_latch() */
 	}
@@ -478,9 +480,11 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 	}
 	ctx->counts[latch_header[latch]]++;
 	if (pr->severity == SEV_ERROR)
-		ctx->flags |= FSCK_ERRORS_FOUND | FSCK_UNCORRECTED;
+		ctx->flags |= FSCK_ERRORS_FOUND | (pr->flags & PF_REPAIR ? 0 : FSCK_UNCORRECTED);
+	/* after a fatal problem nothing more is repaired: the answer is no */
 	if (!(pr->flags & PF_MSG_ONLY) && pr->prompt != PROMPT_NONE)
-		ret = apply_answer(ctx, pr, decide(ctx, pr, false), false, &json_answer);
+		ret = apply_answer(ctx, pr, ctx->abort ? ANSWER_NO : decide(ctx, pr, false),
+				   false, &json_answer);
 	else if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
 		/* -p stops on any error it may not fix (as fix_problem()) */
 		apply_answer(ctx, pr, ANSWER_HALT, false, &json_answer);

@@ -47,7 +47,9 @@ enum problem_severity {
 	x(DROP_KEY,	"Drop key?",			"DROPPED",	"would drop key") \
 	x(REPLAY,	"Replay journal?",		"REPLAYED",	"would replay journal") \
 	x(SET_GEN,	"Update gen?",			"UPDATED",	"would update gen") \
-	x(DROP_JSET,	"Drop from the journal?",	"DROPPED",	"would drop from the journal")
+	x(DROP_JSET,	"Drop from the journal?",	"DROPPED",	"would drop from the journal") \
+	x(REBUILD_JOURNAL, "Scan the cache and write a new journal entry?", "REBUILT", "would rebuild the journal") \
+	x(EMPTY_UUIDS,	"Rebuild with empty uuid slots?", "EMPTIED",	"would rebuild with empty uuid slots")
 
 enum problem_prompt {
 #define x(name, q, past, cond) PROMPT_##name,

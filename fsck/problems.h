@@ -106,8 +106,8 @@
 	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, 0x000015, SEV_ERROR, PROMPT_NONE,	\
 	  0, LATCH_SB_JOURNAL,							\
 	  "journal bucket d[%n] of %d (byte %o) is %m, expected first_bucket + %n")	\
-	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_NONE,	\
-	  PF_FATAL, LATCH_NONE,							\
+	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR, LATCH_NONE,						\
 	  "journal bucket list d[] in superblock of %d is not first_bucket, first_bucket + 1, ...; wrong entries:") \
 	x(SB_JOURNAL_PAST_END,		0x000017, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
@@ -127,10 +127,13 @@
 	x(SB_BACKING_DEVICE,		0x00001c, SEV_INFO, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%d is a backing device (superblock version %n): its superblock is all there is to check") \
-	/* ---- pass 2: journal (01) ------------------------------------- */	\
-	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_NONE,	\
+	x(SB_JOURNAL_BUCKETS_NOT_JOURNAL, 0x00001d, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
-	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\")") \
+	  "bucket %b (first_bucket + %n) of %d holds %t, not the journal: the journal bucket list d[] cannot be rewritten as first_bucket + i") \
+	/* ---- pass 2: journal (01) ------------------------------------- */	\
+	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_REBUILD_JOURNAL, \
+	  PF_REPAIR, LATCH_NONE,						\
+	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\"); a scan of the buckets found what a new jset can name: %t") \
 	x(JSET_BAD_CSUM,		0x010002, SEV_ERROR, PROMPT_DROP_JSET,	\
 	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "bad checksum in jset (stored seq %j) at sector %S of %d, journal bucket %n (bucket %b): the kernel stops reading the bucket there") \
@@ -167,6 +170,21 @@
 	x(JOURNAL_REPLAY,		0x01000d, SEV_INFO, PROMPT_REPLAY,	\
 	  PF_PREEN_OK | PF_NOT_A_FIX | PF_REPAIR, LATCH_NONE,		\
 	  "the %n journal keys can be written into the btree of %d now, in one copy-on-write transaction committed by a single jset") \
+	x(JOURNAL_REBUILD_NOT_FOUND,	0x01000e, SEV_ERROR, PROMPT_NONE,	\
+	  PF_FATAL, LATCH_NONE,							\
+	  "the journal of %d cannot be rebuilt: %t")				\
+	x(JOURNAL_REBUILD_NO_UUIDS,	0x01000f, SEV_ERROR, PROMPT_EMPTY_UUIDS, \
+	  PF_REPAIR, LATCH_NONE,						\
+	  "no uuid bucket found on %d (%n well-formed candidates; the btree holds extents of %m devices): with empty uuid slots the cache set registers, but no backing device or flash volume attaches to its cached data; a dirty backing device is refused (\"Couldn't find uuid\")") \
+	x(JOURNAL_REBUILD_ROOT_AMBIGUOUS, 0x010010, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "%n btree roots of %d are equally good by the scan's rule (level, stale pointers, keys): the root at bucket %b was taken; an older copy may have been chosen") \
+	x(JOURNAL_REBUILD_OLDER_PRIOS,	0x010011, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "the newest prio sets of %d (seq %n) do not form a whole chain: the gens of the older chain seq %m are used; pointers newer than it raise their bucket's gen in the mark pass, but a stale pointer whose newer key is gone would look live") \
+	x(JOURNAL_REBUILD_KEYS_UNKNOWN,	0x010012, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "the journal of %d was rebuilt over the btree as found: keys that were only in the lost journal (written after their leaf was last written, e.g. before a crash) are lost, and which ones cannot be known; a cache stopped cleanly loses none") \
 	/* ---- pass 3: prios (02) ---------------------------------------- */	\
 	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_REWRITE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\

@@ -76,7 +76,9 @@
 	x(ENOSPC,	JOURNAL_FULL)					\
 	x(EUCLEAN,	UNDO_BAD)					\
 	x(EINVAL,	UNDO_WRONG_DEV)					\
-	x(EINVAL,	BDEV_STATE)
+	x(EINVAL,	BDEV_STATE)					\
+	x(EUCLEAN,	SCAN_NO_PRIOS)					\
+	x(EUCLEAN,	SCAN_NO_ROOT)
 
 enum bt_errcode {
 	BT_ERR_START = 2048,
