@@ -146,8 +146,15 @@ static void count_leaf_key(struct btree_pass *bp, const struct bkey *k)
 	    bt_uuid_flash_only(&c->uuids[slot]) &&
 	    KEY_OFFSET(k) > bt_uuid_sectors(&c->uuids[slot]))
 		bp->past_end[slot]++;
+	/*
+	 * Keys of a slot the kernel invalidated at a detach stay until its gc
+	 * drops them: clean ones are no error (the kernel leaves them there
+	 * itself); dirty ones are data that no device will get.
+	 */
 	if (c->uuids && (slot >= c->nr_uuids ||
-			 bt_uuid_slot_state(&c->uuids[slot]) != BT_UUID_LIVE)) {
+			 bt_uuid_slot_state(&c->uuids[slot]) != BT_UUID_LIVE) &&
+	    !(slot < c->nr_uuids && !KEY_DIRTY(k) &&
+	      bt_uuid_slot_state(&c->uuids[slot]) == BT_UUID_INVALIDATED)) {
 		/* counted here, reported once per slot at the end of the pass */
 		if (slot >= bp->nr_orphan_slots) {
 			size_t n = slot + 1;

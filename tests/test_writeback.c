@@ -575,6 +575,10 @@ Test(detach, with_cache_after_writeback, .timeout = 120)
 	cr_assert(strstr(out, "already detached"), "%s", out);
 	free(out);
 	free(err);
+	/* clean keys under the invalidated slot are what the kernel's own detach leaves */
+	rc = t_run(&out, NULL, "fsck -n '%s'", cache);
+	cr_assert_eq(rc, 0, "fsck -n after detach exits %d:\n%s", rc, out);
+	free(out);
 	printbuf_exit(&pb);
 	json_decref(m);
 }
