@@ -37,15 +37,44 @@ static void slot_to_text(struct printbuf *out, const struct cache_set *c, uint64
 	prt_char(out, ')');
 }
 
-/* One line per lost range, on ctx->out and the log. */
+/* How many lost ranges share one reason (reasons are static strings: few). */
+struct lost_tally {
+	const char	*reason;
+	size_t		total, shown;
+};
+
+static struct lost_tally *tally_of(struct lost_tally *t, size_t *nr, const char *reason)
+{
+	for (size_t i = 0; i < *nr; i++)
+		if (t[i].reason == reason)
+			return &t[i];
+	if (*nr == 32)
+		return &t[31];	/* more reasons than exist: share the last entry */
+	t[*nr] = (struct lost_tally){ .reason = reason };
+	return &t[(*nr)++];
+}
+
+/*
+ * One line per lost range in the --log file; on ctx->out the first
+ * max_msgs of each reason, then how many more (all are in --log and
+ * --json).
+ */
 static void report_lost(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
 {
+	struct lost_tally tally[32];
+	size_t nr_tally = 0;
+
+	for (size_t i = 0; i < rb->nr_lost; i++)
+		if (rb->lost[i].kind != BT_LOST_CLEAN)
+			tally_of(tally, &nr_tally, rb->lost[i].reason)->total++;
 	for (size_t i = 0; i < rb->nr_lost; i++) {
 		const struct bt_lost *l = &rb->lost[i];
 		struct printbuf line = PRINTBUF;
+		struct lost_tally *t;
 
 		if (l->kind == BT_LOST_CLEAN)
 			continue;
+		t = tally_of(tally, &nr_tally, l->reason);
 		prt_printf(&line, "%s: lost: ", ctx->path);
 		slot_to_text(&line, ctx->c, l->inode);
 		if (l->end == BT_LOST_TO_END)
@@ -55,8 +84,12 @@ static void report_lost(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
 				   (unsigned long long)l->end - 1);
 		prt_printf(&line, "%s (%s, bucket %llu)", bt_lost_kind_str(l->kind), l->reason,
 			   (unsigned long long)l->bucket);
-		if (!ctx->opts.json)
+		if (!ctx->opts.json && t->shown < ctx->opts.max_msgs)
 			fprintf(ctx->out, "%s\n", printbuf_str(&line));
+		else if (!ctx->opts.json && t->shown == ctx->opts.max_msgs)
+			fprintf(ctx->out, "%s: lost: %zu more ranges (%s), all listed in --log and --json\n",
+				ctx->path, t->total - t->shown, l->reason);
+		t->shown++;
 		if (ctx->log) {
 			fprintf(ctx->log, "%s\n", printbuf_str(&line));
 			fflush(ctx->log);
