@@ -56,12 +56,14 @@ struct bt_node {
 /* Iterate the merged keys of a node. */
 #define for_each_node_key(n, k)						\
 	for (k = (struct bkey *)(n)->keys;				\
-	     (uint64_t *)k < (n)->keys + (n)->u64s;			\
+	     (n)->u64s && (uint64_t *)k < (n)->keys + (n)->u64s;	\
 	     k = bkey_next(k))
 
-/* Iterate the keys dropped as invalid. */
+/* Iterate the keys dropped as invalid (the arrays may be NULL when empty:
+ * no pointer arithmetic on them then). */
 #define for_each_node_invalid_key(n, k)					\
 	for (k = (struct bkey *)(n)->invalid;				\
+	     (n)->invalid_u64s &&						\
 	     (uint64_t *)k < (n)->invalid + (n)->invalid_u64s;		\
 	     k = bkey_next(k))
 
