@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!fz_image_load(&image, data, size))
 		return 0;
+	fz_dump(image.buf, image.size);
 	status = fz_fsck(image.buf, image.size, FSCK_MODE_NO, devnull, NULL);
 	if (status & 1) {
 		fprintf(stderr, "fsck -n exit status %d: it claims a repair\n", status);

@@ -34,6 +34,20 @@ static inline int fz_fsck(unsigned char *buf, uint64_t bytes, enum fsck_mode mod
 	return status;
 }
 
+/* BT_FUZZ_DUMP=FILE: write the decoded image to FILE (to run the real
+ * bcache-tool on a finding: fsck_y CRASH-FILE with BT_FUZZ_DUMP set). */
+static inline void fz_dump(const unsigned char *buf, uint64_t bytes)
+{
+	const char *path = getenv("BT_FUZZ_DUMP");
+	FILE *f;
+
+	if (!path)
+		return;
+	f = fopen(path, "w");
+	if (!f || fwrite(buf, 1, bytes, f) != bytes || fclose(f))
+		fz_die("cannot write BT_FUZZ_DUMP");
+}
+
 static inline FILE *fz_devnull(void)
 {
 	FILE *f = fopen("/dev/null", "w");
