@@ -26,6 +26,10 @@ int cmd_dump_btree(int argc, const char **argv);
 int cmd_extract(int argc, const char **argv);
 int cmd_undo(int argc, const char **argv);
 int cmd_image(int argc, const char **argv);
+int cmd_gc(int argc, const char **argv);
+int cmd_migrate(int argc, const char **argv);
+int cmd_writeback(int argc, const char **argv);
+int cmd_detach(int argc, const char **argv);
 
 /* Print "bcache-tool: <msg>" to stderr. */
 void bt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

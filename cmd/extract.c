@@ -235,7 +235,13 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 			goto out;
 		}
 	}
-	ret = bt_cache_set_open(&c, &cdev, BT_OPEN_KEEP_GOING, &err);
+	ret = bt_cache_set_open(&c, &cdev, BT_OPEN_KEEP_GOING | BT_OPEN_SB_IGNORE_CSUM, &err);
+	if (!ret && c.sb_csum_bad) {
+		bt_error("warning: the superblock of '%s' has a bad checksum (every other field is "
+			 "valid): the kernel refuses it until 'bcache-tool fsck' recomputes it",
+			 cdev.path);
+		status = 1;
+	}
 	if (ret && (ret == -BT_ERR_NO_CACHE_SET || !c.buckets || !c.uuids ||
 		    !KEY_PTRS((struct bkey *)&c.root_key))) {
 		bt_error_pb(&err);

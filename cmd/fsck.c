@@ -1,8 +1,10 @@
 /* fsck.c --- bcache-tool fsck: check a cache device (e2fsck-style options). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../fsck/fsck.h"
+#include "../libcore/sb.h"
 #include "../libcore/undo.h"
 #include "cmds.h"
 
@@ -16,6 +18,58 @@ static int list_problems(void)
 	return EXIT_OK;
 }
 
+static void free_argv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * --backing DEV: the uuid of each backing device's superblock, a hint for
+ * the uuid bucket scan of the journal rebuild (journal_rebuild.c). The
+ * devices are only read. Frees paths. Returns 0 or -1 with a message.
+ */
+static int load_backing_hints(struct fsck_ctx *ctx, char **paths)
+{
+	size_t n = 0;
+	int ret = 0;
+
+	for (; paths && paths[n]; n++)
+		;
+	if (n)
+		ctx->backing_uuids = calloc(n, sizeof(*ctx->backing_uuids));
+	for (size_t i = 0; i < n; i++) {
+		struct printbuf err = PRINTBUF;
+		uint8_t block[SB_SIZE];
+		struct cache_sb sb;
+		struct bt_dev dev;
+
+		if (!ret && !ctx->backing_uuids) {
+			bt_error("fsck: out of memory");
+			ret = -1;
+		}
+		if (!ret && bt_dev_open(paths[i], BT_DEV_FORCE, &dev, &err)) {
+			bt_error_pb(&err);
+			ret = -1;
+		} else if (!ret) {
+			if (bt_sb_read(&dev, block, &sb, true, &err)) {
+				bt_error_pb(&err);
+				ret = -1;
+			} else if (!bt_sb_is_bdev(&sb)) {
+				bt_error("fsck: --backing %s is not a backing device", paths[i]);
+				ret = -1;
+			} else {
+				memcpy(ctx->backing_uuids[ctx->nr_backing_uuids++], sb.uuid, 16);
+			}
+			bt_dev_close(&dev);
+		}
+		printbuf_exit(&err);
+	}
+	free_argv(paths);
+	return ret;
+}
+
 int cmd_fsck(int argc, const char **argv)
 {
 	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
@@ -23,6 +77,7 @@ int cmd_fsck(int argc, const char **argv)
 	char *log_path = NULL;
 	FILE *log = NULL;
 	char *undo = NULL;	/* popt allocates it */
+	char **backing = NULL;	/* popt allocates it */
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
 		  "check only: open the device read-only, answer no to every question", NULL },
@@ -42,6 +97,9 @@ int cmd_fsck(int argc, const char **argv)
 		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
 		  "save the old contents of every block before it is overwritten to FILE "
 		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
+		{ "backing", 0, POPT_ARG_ARGV, &backing, 0,
+		  "a backing device of the set (may be repeated): its uuid helps the journal "
+		  "rebuild find the uuid bucket; only read", "DEV" },
 		{ "list-problems", 0, POPT_ARG_NONE, &list, 0,
 		  "print the table of problem codes (troff, for the man page)", NULL },
 		POPT_AUTOHELP
@@ -55,12 +113,14 @@ int cmd_fsck(int argc, const char **argv)
 
 	if (!pc) {
 		free(undo);
+		free_argv(backing);
 		return EXIT_USAGE;
 	}
 	if (list) {
 		free(undo);
 		free(log_path);
 		poptFreeContext(pc);
+		free_argv(backing);
 		return list_problems();
 	}
 	args = poptGetArgs(pc);
@@ -71,6 +131,7 @@ int cmd_fsck(int argc, const char **argv)
 		free(undo);
 		free(log_path);
 		poptFreeContext(pc);
+		free_argv(backing);
 		return EXIT_USAGE;
 	}
 	if (no + yes + preen > 1) {
@@ -78,6 +139,7 @@ int cmd_fsck(int argc, const char **argv)
 		free(undo);
 		free(log_path);
 		poptFreeContext(pc);
+		free_argv(backing);
 		return EXIT_USAGE;
 	}
 	if (json && !(no || yes || preen)) {
@@ -85,6 +147,7 @@ int cmd_fsck(int argc, const char **argv)
 		free(undo);
 		free(log_path);
 		poptFreeContext(pc);
+		free_argv(backing);
 		return EXIT_USAGE;
 	}
 
@@ -93,6 +156,7 @@ int cmd_fsck(int argc, const char **argv)
 		free(undo);
 		free(log_path);
 		poptFreeContext(pc);
+		free_argv(backing);
 		return EXIT_USAGE;
 	}
 
@@ -103,6 +167,7 @@ int cmd_fsck(int argc, const char **argv)
 			free(log_path);
 			free(undo);
 			poptFreeContext(pc);
+			free_argv(backing);
 			return EXIT_OPERATIONAL;
 		}
 	}
@@ -115,6 +180,17 @@ int cmd_fsck(int argc, const char **argv)
 	ctx.opts.verbose = verbose;
 	ctx.opts.json = json;
 	ctx.path = args[0];
+	ret = load_backing_hints(&ctx, backing);
+	backing = NULL;
+	if (ret) {
+		fsck_ctx_exit(&ctx);
+		if (log)
+			fclose(log);
+		free(log_path);
+		free(undo);
+		poptFreeContext(pc);
+		return EXIT_OPERATIONAL;
+	}
 
 	/* -n: the I/O layer refuses writes too, a second barrier under the policy */
 	ret = bt_dev_open(args[0], (no ? 0 : BT_DEV_RDWR) | (force ? BT_DEV_FORCE : 0),

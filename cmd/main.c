@@ -20,6 +20,10 @@ static const struct bt_command commands[] = {
 	{ "extract",	cmd_extract,	"copy out the content a bcache device would serve" },
 	{ "undo",	cmd_undo,	"restore the blocks an undo file saved (fsck --undo)" },
 	{ "image",	cmd_image,	"metadata-only image of a cache device, and its restore" },
+	{ "gc",		cmd_gc,		"garbage-collect a cache: drop stale keys, coalesce nodes" },
+	{ "migrate",	cmd_migrate,	"copy a cache set to another cache device (new geometry)" },
+	{ "writeback",	cmd_writeback,	"copy a cache's dirty data to its backing devices offline" },
+	{ "detach",	cmd_detach,	"detach a backing device from its cache set offline" },
 };
 
 static void usage(FILE *f)

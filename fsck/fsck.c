@@ -8,6 +8,7 @@
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
 #include "../libcore/uuid.h"
+#include "../libcore/rebuild.h"
 #include "fsck.h"
 
 struct fsck_pass_def {
@@ -50,7 +51,10 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	for (unsigned i = 0; i < LATCH_NR; i++)
 		free(ctx->latches[i].ranges);
 	free(ctx->stats.dirty_per_slot);
+	free(ctx->backing_uuids);
 	free(ctx->node_bucket);
+	free(ctx->uuid_fix);
+	free(ctx->lost);
 	fsck_deferred_failed(ctx, NULL);
 	if (ctx->c) {
 		if (ctx->c->node_cache)
@@ -155,6 +159,27 @@ static void json_stat(json_t *o, const char *key, int64_t v)
 	json_object_set_new(o, key, v < 0 ? json_null() : json_integer(v));
 }
 
+/* What a rebuild did not keep (fsck/rebuild.c), one object per range. */
+static json_t *lost_json(const struct fsck_ctx *ctx)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ctx->nr_lost; i++) {
+		const struct bt_lost *l = &ctx->lost[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "slot", json_integer((json_int_t)l->inode));
+		json_object_set_new(o, "start", json_integer((json_int_t)l->start));
+		json_object_set_new(o, "end", l->end == BT_LOST_TO_END ? json_null() :
+				    json_integer((json_int_t)l->end));
+		json_object_set_new(o, "kind", json_string(bt_lost_kind_str(l->kind)));
+		json_object_set_new(o, "reason", json_string(l->reason));
+		json_object_set_new(o, "bucket", json_integer((json_int_t)l->bucket));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *fsck_report_json(const struct fsck_ctx *ctx)
 {
 	json_t *top = json_object(), *sum = json_object(), *passes = json_array();
@@ -175,6 +200,7 @@ json_t *fsck_report_json(const struct fsck_ctx *ctx)
 		json_array_append_new(passes, p);
 	}
 	json_object_set_new(top, "passes", passes);
+	json_object_set_new(top, "lost", lost_json(ctx));
 
 	json_object_set_new(sum, "cache_set", json_boolean(!(ctx->flags & FSCK_NO_CACHE_SET)));
 	json_stat(sum, "btree_nodes", s->btree_nodes);

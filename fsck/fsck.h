@@ -74,6 +74,14 @@ struct fsck_stats {
 	size_t		nr_slots;
 };
 
+struct bt_lost;
+
+enum fsck_uuid_fix {
+	FSCK_UUID_KEEP		= 0,
+	FSCK_UUID_CLEAR_SLOT	= 1,	/* duplicate: the kernel never finds it */
+	FSCK_UUID_CLEAR_FLAGS	= 2,	/* unknown flag bits cleared */
+};
+
 struct fsck_ctx {
 	struct fsck_opts	opts;
 	const char		*path;		/* the cache (or backing) device */
@@ -102,10 +110,22 @@ struct fsck_ctx {
 	struct fsck_deferred {
 		enum problem	code;
 		char		*what;
+		json_t		*json;	/* its --json problem object (a reference), or NULL */
 	}			*deferred;
 	size_t			nr_deferred;
 	/* the journal repair must replay over missing seqs (BT_REPLAY_FORCE) */
 	bool			replay_force;
+	/* a PF_REBUILD repair was accepted: the replay pass rebuilds the btree */
+	bool			rebuild;
+	/* uuid slot repairs for the rebuild's commit, per slot (enum fsck_uuid_fix) */
+	uint8_t			*uuid_fix;
+	/* what the rebuild did not keep (libcore/rebuild.h), owned */
+	struct bt_lost		*lost;
+	size_t			nr_lost;
+
+	/* backing device uuids (--backing DEV): hints for the journal rebuild's uuid scan */
+	uint8_t			(*backing_uuids)[16];
+	size_t			nr_backing_uuids;
 
 	/* handed from the btree pass to the mark pass */
 	bool			prios_ok;	/* every bucket's gen and prio were read */
@@ -138,6 +158,22 @@ const char *fsck_pass_name(enum fsck_pass pass);
 
 /* Progress of the current pass on stderr when it is a terminal. */
 void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total);
+
+/* journal_rebuild.c: the repair of JOURNAL_NO_ENTRIES (pass 2). */
+int fsck_journal_rebuild(struct fsck_ctx *ctx);
+/*
+ * journal_rebuild.c: close the SB_JOURNAL latch of pass 1 and, on a yes,
+ * rewrite d[i] = first_bucket + i in the superblock. Returns whether it did.
+ */
+bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx);
+/*
+ * fsck_rebuild(): the repair of every PF_REBUILD problem (fsck/rebuild.c):
+ * rebuild the btree from what can be read, journal included, apply the
+ * uuid slot repairs, commit once, report what was lost. Called by the
+ * replay pass. Returns 0 (the outcome is in ctx: deferred repairs done or
+ * failed) or a negative operational error.
+ */
+int fsck_rebuild(struct fsck_ctx *ctx);
 
 /* Note that pass's checks are not available in this build (summary warns). */
 void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what);

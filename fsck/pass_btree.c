@@ -124,6 +124,8 @@ static void check_key_range(struct fsck_ctx *ctx, const struct bt_node *n,
 	printbuf_exit(&r);
 }
 
+static void note_slot(struct btree_pass *bp, const struct bkey *k);
+
 static void count_leaf_key(struct btree_pass *bp, const struct bkey *k)
 {
 	struct fsck_ctx *ctx = bp->ctx;
@@ -141,13 +143,33 @@ static void count_leaf_key(struct btree_pass *bp, const struct bkey *k)
 		if (slot < s->nr_slots)
 			s->dirty_per_slot[slot] += KEY_SIZE(k);
 	}
+	note_slot(bp, k);
+}
+
+/*
+ * The slot checks of a live leaf key, from the btree or from the journal's
+ * replay range (the replay would put it in the btree): extents past a flash
+ * volume's end, extents of a slot that holds no device.
+ */
+static void note_slot(struct btree_pass *bp, const struct bkey *k)
+{
+	const struct cache_set *c = bp->ctx->c;
+	uint64_t slot = KEY_INODE(k);
+
 	if (c->uuids && slot < c->nr_uuids && bp->past_end &&
 	    bt_uuid_slot_state(&c->uuids[slot]) == BT_UUID_LIVE &&
 	    bt_uuid_flash_only(&c->uuids[slot]) &&
 	    KEY_OFFSET(k) > bt_uuid_sectors(&c->uuids[slot]))
 		bp->past_end[slot]++;
+	/*
+	 * Keys of a slot the kernel invalidated at a detach stay until its gc
+	 * drops them: clean ones are no error (the kernel leaves them there
+	 * itself); dirty ones are data that no device will get.
+	 */
 	if (c->uuids && (slot >= c->nr_uuids ||
-			 bt_uuid_slot_state(&c->uuids[slot]) != BT_UUID_LIVE)) {
+			 bt_uuid_slot_state(&c->uuids[slot]) != BT_UUID_LIVE) &&
+	    !(slot < c->nr_uuids && !KEY_DIRTY(k) &&
+	      bt_uuid_slot_state(&c->uuids[slot]) == BT_UUID_INVALIDATED)) {
 		/* counted here, reported once per slot at the end of the pass */
 		if (slot >= bp->nr_orphan_slots) {
 			size_t n = slot + 1;
@@ -162,6 +184,25 @@ static void count_leaf_key(struct btree_pass *bp, const struct bkey *k)
 		}
 		bp->orphans[slot][0]++;
 		bp->orphans[slot][1] += KEY_SIZE(k);
+	}
+}
+
+/* The journal keys the replay would insert (valid, live), through note_slot(). */
+static void note_journal_slots(struct btree_pass *bp)
+{
+	const struct cache_set *c = bp->ctx->c;
+
+	for (size_t e = 0; e < c->journal.nr; e++) {
+		const struct jset *j = c->journal.entries[e].j;
+		const uint64_t *p = j->d, *end = j->d + le32toh(j->keys);
+
+		while (p < end && end - p >= 2 && (size_t)(end - p) >= bkey_u64s((const struct bkey *)p)) {
+			const struct bkey *k = (const struct bkey *)p;
+
+			if (bt_extent_invalid(c, k) == BT_EXTENT_VALID && !bt_extent_bad(c, k, NULL))
+				note_slot(bp, k);
+			p += bkey_u64s(k);
+		}
 	}
 }
 
@@ -355,6 +396,7 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	ret = bt_btree_walk(c->node_cache, root, c->root_level, &wo, ctx->err);
 	if (ret == -ECANCELED && ctx->abort)
 		ret = 0;
+	note_journal_slots(&bp);
 	report_orphans(&bp);
 	return ret;
 }

@@ -6,7 +6,7 @@
  * the kernel stops reading the bucket); jsets of the replay range that lie
  * past such a stop; seqs missing from [last_seq, newest seq]; last_seq
  * after seq; a kernel search that would end elsewhere; no jset at all
- * (fatal); the newest jset's btree root (bt_journal_check_newest(),
+ * (repaired by journal_rebuild.c: a scan and one new jset); the newest jset's btree root (bt_journal_check_newest(),
  * fatal); every key of every jset of the replay range, bounded by the
  * jset's keys field (invalid extents, a truncated last key). Zero-size keys
  * are dropped silently, as the kernel does.
@@ -210,11 +210,13 @@ int fsck_pass_journal(struct fsck_ctx *ctx)
 	}
 	report_damage(ctx);
 	if (ret == -BT_ERR_JOURNAL_EMPTY) {
-		jpctx(ctx, &p, ~0u, PCTX_UNSET);
-		p.num = c->sb.keys;
-		fix_problem(ctx, PR_JOURNAL_NO_ENTRIES, &p);
-		printbuf_exit(&msg);
-		return 0;
+		/* JOURNAL_NO_ENTRIES: a scan finds the btree, one new jset names it */
+		ret = fsck_journal_rebuild(ctx);
+		if (ret) {
+			ctx->abort = true;
+			printbuf_exit(&msg);
+			return ret < 0 ? ret : 0;
+		}
 	}
 	report_list(ctx);
 

@@ -17,6 +17,10 @@
  * no damaged or dropped entry is reachable any more. One fix line per
  * repair after the commit (fsck_deferred_done()).
  *
+ * Rebuild: when a PF_REBUILD problem was answered yes, the journal's keys
+ * go into the rebuilt tree instead (fsck_rebuild(), fsck/rebuild.c): one
+ * commit for both.
+ *
  * Hands on: stats.keys_after_replay, stats.dirty_keys_after_replay.
  */
 #include "../libcore/errcode.h"
@@ -79,6 +83,9 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 		fsck_deferred_failed(ctx, "other errors remain");
 		return 0;
 	}
+	/* the rebuild takes the journal's keys into the new tree */
+	if (ctx->rebuild)
+		return fsck_rebuild(ctx);
 	if (c->journal.nr_keys && !fix_problem(ctx, PR_JOURNAL_REPLAY, &p)) {
 		fsck_deferred_failed(ctx, "the journal is not replayed");
 		return 0;

@@ -37,8 +37,11 @@ static void sb_pctx(struct fsck_ctx *ctx, struct problem_ctx *p, uint64_t byte)
 	p->byte_offset = byte;
 }
 
-/* Every d[i] that is not first_bucket + i, as one latched report. */
-static void report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
+/*
+ * Every d[i] that is not first_bucket + i, as one latched report; the
+ * answer rewrites d[] (journal_rebuild.c). Returns whether it did.
+ */
+static bool report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
 {
 	struct problem_ctx p;
 
@@ -50,13 +53,14 @@ static void report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
 		p.num2 = sb->d[i];
 		fix_problem(ctx, PR_SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, &p);
 	}
-	end_problem_latch(ctx, LATCH_SB_JOURNAL);
+	return fsck_sb_journal_list_fix(ctx);
 }
 
 /*
  * Report the failure ret of bt_sb_validate() as its problem code. Where
  * libcore gives one code to two kernel rules, the decoded fields say which.
- * Returns 0, or ret when it is not a superblock rule (operational error).
+ * Returns 0, 1 when the superblock was rewritten (validate it again), or
+ * ret when it is not a superblock rule (operational error).
  */
 static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int ret)
 {
@@ -156,8 +160,7 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 		p.num2 = sb->nr_this_dev;
 		break;
 	case BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL:
-		report_journal_list(ctx, sb);
-		return 0;
+		return report_journal_list(ctx, sb) ? 1 : 0;
 	case BT_ERR_SB_BAD_FIRST_BUCKET:
 		code = PR_SB_FIRST_BUCKET_IN_SB;
 		p.byte_offset = SB_BYTE(first_bucket);
@@ -176,6 +179,45 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 }
 
 /* Validate; on a bad csum report it and validate a copy with the csum made right. */
+/*
+ * SB_BAD_CSUM answered yes: write the block with the computed csum, but
+ * only when every other rule holds (valid is bt_sb_validate()'s verdict on
+ * the corrected copy): a superblock that is wrong in another way is not
+ * made to look valid. One 4 KiB write at byte 4096, flushed.
+ */
+static int fix_sb_csum(struct fsck_ctx *ctx, struct cache_set *c,
+		       const struct cache_sb_disk *fixed, int valid)
+{
+	struct printbuf what = PRINTBUF, err = PRINTBUF;
+	int ret = 0;
+
+	prt_printf(&what, "superblock of %s (byte 4096): csum %#llx", ctx->path,
+		   (unsigned long long)c->sb.csum);
+	fsck_defer_fix(ctx, PR_SB_BAD_CSUM, printbuf_str(&what));
+	if (valid) {
+		fsck_deferred_failed(ctx, "other superblock rules are broken");
+		goto out;
+	}
+	ret = bt_dev_write(ctx->dev, fixed, SB_SIZE, SB_OFFSET_BYTES, "superblock", &err);
+	if (!ret)
+		ret = bt_dev_flush(ctx->dev, &err);
+	if (ret) {
+		prt_printf(ctx->err, "cannot write the superblock: %s", printbuf_str(&err));
+		fsck_deferred_failed(ctx, "the write failed");
+		ctx->flags |= FSCK_UNCORRECTED;
+		goto out;
+	}
+	memcpy(c->sb_block, fixed, SB_SIZE);
+	c->sb.csum = le64toh(fixed->csum);
+	printbuf_reset(&what);
+	prt_printf(&what, "csum %#llx", (unsigned long long)c->sb.csum);
+	fsck_deferred_done(ctx, printbuf_str(&what));
+out:
+	printbuf_exit(&what);
+	printbuf_exit(&err);
+	return ret;
+}
+
 static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 {
 	struct printbuf msg = PRINTBUF;
@@ -185,11 +227,12 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 		struct cache_sb_disk *copy = malloc(SB_SIZE);
 		struct problem_ctx p;
 		uint64_t csum = bt_sb_csum((void *)c->sb_block);
+		bool fix;
 
 		sb_pctx(ctx, &p, SB_BYTE(csum));
 		p.csum_expected = csum;
 		p.csum_got = c->sb.csum;
-		fix_problem(ctx, PR_SB_BAD_CSUM, &p);
+		fix = fix_problem(ctx, PR_SB_BAD_CSUM, &p);
 		if (!copy) {
 			printbuf_exit(&msg);
 			return -ENOMEM;
@@ -200,11 +243,20 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 		c->sb.csum = csum;
 		ret = bt_sb_validate(copy, &c->sb, ctx->dev, &msg);
 		c->sb.csum = p.csum_got;
+		if (fix) {
+			int wret = fix_sb_csum(ctx, c, copy, ret);
+
+			if (wret) {
+				free(copy);
+				printbuf_exit(&msg);
+				return wret;
+			}
+		}
 		free(copy);
 	}
 	if (ret)
 		ret = report_sb_error(ctx, &c->sb, ret);
-	if (ret && ctx->err)
+	if (ret < 0 && ctx->err)
 		prt_str(ctx->err, printbuf_str(&msg));
 	printbuf_exit(&msg);
 	return ret;
@@ -226,6 +278,8 @@ int fsck_pass_superblock(struct fsck_ctx *ctx)
 	if (ret)
 		return ret;
 	ret = check_sb_rules(ctx, c);
+	if (ret == 1)	/* d[] rewritten: the rules after it were not checked yet */
+		ret = check_sb_rules(ctx, c);
 	if (ret || ctx->abort)
 		return ret;
 

@@ -8,6 +8,7 @@
  * Hands on:
  *   c->uuids[]		the slots: which KEY_INODE values are live
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../libcore/errcode.h"
@@ -21,6 +22,15 @@ static void upctx(struct fsck_ctx *ctx, struct problem_ctx *p)
 	p->structure = "uuid bucket";
 	if (KEY_PTRS((const struct bkey *)&ctx->c->uuid_key))
 		p->bucket = PTR_BUCKET_NR(ctx->c, (const struct bkey *)&ctx->c->uuid_key, 0);
+}
+
+/* Record a uuid slot repair for the rebuild's commit (fsck/rebuild.c). */
+static void uuid_fix(struct fsck_ctx *ctx, unsigned slot, enum fsck_uuid_fix fix)
+{
+	if (!ctx->uuid_fix)
+		ctx->uuid_fix = calloc(ctx->c->nr_uuids, 1);
+	if (ctx->uuid_fix && !ctx->uuid_fix[slot])
+		ctx->uuid_fix[slot] = fix;
 }
 
 /* Live slots: no uuid twice (super.c uuid_find() takes the first); known flags only. */
@@ -38,7 +48,8 @@ static void check_slots(struct fsck_ctx *ctx)
 			upctx(ctx, &p);
 			p.uuid_slot = i;
 			p.num = le32toh(u->flags) & ~UUID_FLASH_ONLY;
-			fix_problem(ctx, PR_UUID_BAD_FLAGS, &p);
+			if (fix_problem(ctx, PR_UUID_BAD_FLAGS, &p))
+				uuid_fix(ctx, i, FSCK_UUID_CLEAR_FLAGS);
 		}
 		for (unsigned j = 0; j < i; j++) {
 			struct printbuf s = PRINTBUF;
@@ -50,7 +61,8 @@ static void check_slots(struct fsck_ctx *ctx)
 			p.num = j;
 			prt_uuid(&s, u->uuid);
 			p.str = printbuf_str(&s);
-			fix_problem(ctx, PR_UUID_DUPLICATE, &p);
+			if (fix_problem(ctx, PR_UUID_DUPLICATE, &p))
+				uuid_fix(ctx, i, FSCK_UUID_CLEAR_SLOT);
 			printbuf_exit(&s);
 			break;
 		}

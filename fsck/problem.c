@@ -15,6 +15,7 @@
 #include "../libcore/errcode.h"
 #include "fsck.h"
 #include "problem.h"
+#include "nofix.h"
 
 const struct problem_def problem_table[PR_NR] = {
 #define x(_name, _id, _sev, _prompt, _flags, _latch, _msg)		\
@@ -149,6 +150,20 @@ static void json_set_hex(json_t *o, const char *key, uint64_t v)
 	json_object_set_new(o, key, json_string(buf));
 }
 
+const char *problem_nofix(enum problem code)
+{
+	static const struct { enum problem code; const char *why; } nofix[] = {
+#define x(name, why) { PR_##name, why },
+		BT_PROBLEM_NOFIX(x)
+#undef x
+	};
+
+	for (size_t i = 0; i < sizeof(nofix) / sizeof(nofix[0]); i++)
+		if (nofix[i].code == code)
+			return nofix[i].why;
+	return NULL;
+}
+
 static void json_record(struct fsck_ctx *ctx, enum problem code,
 			const struct problem_ctx *p, const char *answer)
 {
@@ -195,6 +210,8 @@ static void json_record(struct fsck_ctx *ctx, enum problem code,
 		json_object_set_new(o, "errcode", json_string(bt_err_str(p->errcode)));
 	if (p->str)
 		json_object_set_new(o, "str", json_string(p->str));
+	if (problem_nofix(code))
+		json_object_set_new(o, "no_fix", json_string(problem_nofix(code)));
 	json_array_append_new(ctx->json_problems, o);
 	printbuf_exit(&msg);
 }
@@ -353,6 +370,17 @@ static void latch_add(struct fsck_latch *l, uint64_t n)
 	l->nr++;
 }
 
+/* A yes to a PF_REBUILD problem: the replay pass rebuilds the tree. */
+static void defer_rebuild(struct fsck_ctx *ctx, enum problem code, const struct problem_ctx *p)
+{
+	struct printbuf what = PRINTBUF;
+
+	problem_msg_to_text(&what, code, p);
+	ctx->rebuild = true;
+	fsck_defer_fix(ctx, code, printbuf_str(&what));
+	printbuf_exit(&what);
+}
+
 bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 {
 	const struct problem_def *pr;
@@ -386,7 +414,9 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		if (ctx->opts.verbose && !ctx->opts.json)
 			print_msg(ctx, code, p);
 		json_record(ctx, code, p, "latched");
-		if (pr->severity == SEV_ERROR)
+		/* a latch whose header has a repair is corrected (or not) by its answer */
+		if (pr->severity == SEV_ERROR &&
+		    !(problem_table[latch_header[pr->latch]].flags & PF_REPAIR))
 			ctx->flags |= FSCK_UNCORRECTED;
 		return false;	/* answered by end_problem_latch() */
 	}
@@ -398,6 +428,10 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		fprintf(ctx->out, "%s: further messages of this kind are suppressed\n", pr->name);
 
 	if (pr->flags & PF_MSG_ONLY || pr->prompt == PROMPT_NONE) {
+		/* asked to repair: say why this one is not */
+		if (!ctx->opts.json && !quiet && ctx->opts.mode != FSCK_MODE_NO &&
+		    problem_nofix(code))
+			fprintf(ctx->out, "%s: no safe repair: %s\n", pr->name, problem_nofix(code));
 		/* -p stops on any error it may not fix, asked about or not (e2fsck) */
 		if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
 			apply_answer(ctx, pr, ANSWER_HALT, quiet, &json_answer);
@@ -408,6 +442,8 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		ret = apply_answer(ctx, pr, a, quiet, &json_answer);
 	}
 	json_record(ctx, code, p, json_answer);
+	if (ret && (pr->flags & PF_REBUILD))
+		defer_rebuild(ctx, code, p);
 	if (pr->flags & PF_FATAL)
 		ctx->abort = true;
 	return ret;
@@ -444,9 +480,14 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 	}
 	ctx->counts[latch_header[latch]]++;
 	if (pr->severity == SEV_ERROR)
-		ctx->flags |= FSCK_ERRORS_FOUND | FSCK_UNCORRECTED;
+		ctx->flags |= FSCK_ERRORS_FOUND | (pr->flags & PF_REPAIR ? 0 : FSCK_UNCORRECTED);
+	/* after a fatal problem nothing more is repaired: the answer is no */
 	if (!(pr->flags & PF_MSG_ONLY) && pr->prompt != PROMPT_NONE)
-		ret = apply_answer(ctx, pr, decide(ctx, pr, false), false, &json_answer);
+		ret = apply_answer(ctx, pr, ctx->abort ? ANSWER_NO : decide(ctx, pr, false),
+				   false, &json_answer);
+	else if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
+		/* -p stops on any error it may not fix (as fix_problem()) */
+		apply_answer(ctx, pr, ANSWER_HALT, false, &json_answer);
 	json_record(ctx, latch_header[latch], &l->hdr, json_answer);
 	if (pr->flags & PF_FATAL)
 		ctx->abort = true;
@@ -485,13 +526,34 @@ void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what)
 	ctx->deferred = d;
 	d[ctx->nr_deferred].code = code;
 	d[ctx->nr_deferred].what = w;
+	/* --json: the problem just recorded learns whether its repair was made */
+	d[ctx->nr_deferred].json = NULL;
+	if (ctx->json_problems && json_array_size(ctx->json_problems))
+		d[ctx->nr_deferred].json = json_incref(json_array_get(ctx->json_problems,
+					json_array_size(ctx->json_problems) - 1));
 	ctx->nr_deferred++;
+}
+
+/* Set "repaired" (and "repair") of the deferred problems' JSON objects. */
+static void deferred_json(struct fsck_ctx *ctx, bool made, const char *how)
+{
+	for (size_t i = 0; i < ctx->nr_deferred; i++) {
+		json_t *o = ctx->deferred[i].json;
+
+		if (!o)
+			continue;
+		json_object_set_new(o, "repaired", json_boolean(made));
+		if (how)
+			json_object_set_new(o, "repair", json_string(how));
+	}
 }
 
 static void deferred_forget(struct fsck_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->nr_deferred; i++)
+	for (size_t i = 0; i < ctx->nr_deferred; i++) {
 		free(ctx->deferred[i].what);
+		json_decref(ctx->deferred[i].json);
+	}
 	free(ctx->deferred);
 	ctx->deferred = NULL;
 	ctx->nr_deferred = 0;
@@ -508,6 +570,7 @@ void fsck_deferred_done(struct fsck_ctx *ctx, const char *how)
 	}
 	if (ctx->nr_deferred)
 		ctx->flags |= FSCK_PROBLEMS_FIXED;
+	deferred_json(ctx, true, how);
 	deferred_forget(ctx);
 }
 
@@ -516,9 +579,10 @@ void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why)
 	if (!ctx->nr_deferred)
 		return;
 	if (!ctx->opts.json && why)
-		fprintf(ctx->out, "%s: %zu accepted journal repairs not made: %s\n",
+		fprintf(ctx->out, "%s: %zu accepted repairs not made: %s\n",
 			ctx->path ? ctx->path : "?", ctx->nr_deferred, why);
 	ctx->flags |= FSCK_UNCORRECTED;
+	deferred_json(ctx, false, why);
 	deferred_forget(ctx);
 }
 
@@ -558,12 +622,18 @@ void problem_table_to_troff(struct printbuf *out)
 			prt_printf(out, "\"%s\"", prompt_question[pr->prompt]);
 		if (pr->latch != LATCH_NONE)
 			prt_str(out, " lists them all");
-		if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))
+		if (pr->flags & PF_REBUILD)
+			prt_str(out, ", repaired by rebuilding the btree (replay pass)");
+		else if ((pr->flags & PF_REPAIR) && !(pr->id >> 16))
+			prt_str(out, ", repaired by rewriting the superblock");
+		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))
 			prt_str(out, ", repaired by the commit of the replay pass");
 		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX)) == PF_REPAIR)
 			prt_str(out, ", repaired");
-		else if (pr->severity == SEV_ERROR && !(pr->flags & PF_FATAL))
-			prt_str(out, ", no repair yet");
+		else if (problem_nofix(i)) {
+			prt_str(out, ", no repair: ");
+			prt_troff(out, problem_nofix(i));
+		}
 		if (pr->flags & PF_PREEN_OK)
 			prt_str(out, ", fixed by \\-p");
 		prt_str(out, ".\n.br\n");

@@ -47,7 +47,9 @@ enum problem_severity {
 	x(DROP_KEY,	"Drop key?",			"DROPPED",	"would drop key") \
 	x(REPLAY,	"Replay journal?",		"REPLAYED",	"would replay journal") \
 	x(SET_GEN,	"Update gen?",			"UPDATED",	"would update gen") \
-	x(DROP_JSET,	"Drop from the journal?",	"DROPPED",	"would drop from the journal")
+	x(DROP_JSET,	"Drop from the journal?",	"DROPPED",	"would drop from the journal") \
+	x(REBUILD_JOURNAL, "Scan the cache and write a new journal entry?", "REBUILT", "would rebuild the journal") \
+	x(EMPTY_UUIDS,	"Rebuild with empty uuid slots?", "EMPTIED",	"would rebuild with empty uuid slots")
 
 enum problem_prompt {
 #define x(name, q, past, cond) PROMPT_##name,
@@ -71,6 +73,13 @@ enum problem_flags {
 	 * (fsck_deferred_done()); otherwise the problem stays uncorrected
 	 */
 	PF_LATER	= 1 << 7,
+	/*
+	 * with PF_REPAIR | PF_LATER: the repair is the btree rebuild
+	 * (fsck/rebuild.c, libcore/rebuild.h): a yes sets ctx->rebuild and
+	 * records the problem for the fix line; the replay pass then rebuilds
+	 * the tree (journal included) in one copy-on-write commit
+	 */
+	PF_REBUILD	= 1 << 8,
 };
 
 /*
@@ -186,6 +195,9 @@ void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line);
 /* Expand the template of code with p into out. */
 void problem_msg_to_text(struct printbuf *out, enum problem code,
 			 const struct problem_ctx *p);
+
+/* Why problem code has no repair (nofix.h), or NULL when it has one. */
+const char *problem_nofix(enum problem code);
 
 /* The troff (tbl) table of every problem, for the man page. */
 void problem_table_to_troff(struct printbuf *out);

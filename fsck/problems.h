@@ -50,7 +50,7 @@
 	  PF_FATAL, LATCH_NONE,							\
 	  "not a bcache superblock at byte %o of %d: bad magic")		\
 	x(SB_BAD_CSUM,			0x000003, SEV_ERROR, PROMPT_RECOMPUTE_CSUM, \
-	  0, LATCH_NONE,							\
+	  PF_REPAIR | PF_LATER, LATCH_NONE,							\
 	  "bad checksum in superblock of %d (byte %o): stored %g, computed %e")	\
 	x(SB_BAD_UUID,			0x000004, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
@@ -106,8 +106,8 @@
 	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, 0x000015, SEV_ERROR, PROMPT_NONE,	\
 	  0, LATCH_SB_JOURNAL,							\
 	  "journal bucket d[%n] of %d (byte %o) is %m, expected first_bucket + %n")	\
-	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_NONE,	\
-	  PF_FATAL, LATCH_NONE,							\
+	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR, LATCH_NONE,						\
 	  "journal bucket list d[] in superblock of %d is not first_bucket, first_bucket + 1, ...; wrong entries:") \
 	x(SB_JOURNAL_PAST_END,		0x000017, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
@@ -127,10 +127,13 @@
 	x(SB_BACKING_DEVICE,		0x00001c, SEV_INFO, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%d is a backing device (superblock version %n): its superblock is all there is to check") \
-	/* ---- pass 2: journal (01) ------------------------------------- */	\
-	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_NONE,	\
+	x(SB_JOURNAL_BUCKETS_NOT_JOURNAL, 0x00001d, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
-	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\")") \
+	  "bucket %b (first_bucket + %n) of %d holds %t, not the journal: the journal bucket list d[] cannot be rewritten as first_bucket + i") \
+	/* ---- pass 2: journal (01) ------------------------------------- */	\
+	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_REBUILD_JOURNAL, \
+	  PF_REPAIR, LATCH_NONE,						\
+	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\"); a scan of the buckets found what a new jset can name: %t") \
 	x(JSET_BAD_CSUM,		0x010002, SEV_ERROR, PROMPT_DROP_JSET,	\
 	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "bad checksum in jset (stored seq %j) at sector %S of %d, journal bucket %n (bucket %b): the kernel stops reading the bucket there") \
@@ -167,18 +170,33 @@
 	x(JOURNAL_REPLAY,		0x01000d, SEV_INFO, PROMPT_REPLAY,	\
 	  PF_PREEN_OK | PF_NOT_A_FIX | PF_REPAIR, LATCH_NONE,		\
 	  "the %n journal keys can be written into the btree of %d now, in one copy-on-write transaction committed by a single jset") \
+	x(JOURNAL_REBUILD_NOT_FOUND,	0x01000e, SEV_ERROR, PROMPT_NONE,	\
+	  PF_FATAL, LATCH_NONE,							\
+	  "the journal of %d cannot be rebuilt: %t")				\
+	x(JOURNAL_REBUILD_NO_UUIDS,	0x01000f, SEV_ERROR, PROMPT_EMPTY_UUIDS, \
+	  PF_REPAIR, LATCH_NONE,						\
+	  "no uuid bucket found on %d (%n well-formed candidates; the btree holds extents of %m devices): with empty uuid slots the cache set registers, but no backing device or flash volume attaches to its cached data; a dirty backing device is refused (\"Couldn't find uuid\")") \
+	x(JOURNAL_REBUILD_ROOT_AMBIGUOUS, 0x010010, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "%n btree roots of %d are equally good by the scan's rule (level, stale pointers, keys): the root at bucket %b was taken; an older copy may have been chosen") \
+	x(JOURNAL_REBUILD_OLDER_PRIOS,	0x010011, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "the newest prio sets of %d (seq %n) do not form a whole chain: the gens of the older chain seq %m are used; pointers newer than it raise their bucket's gen in the mark pass, but a stale pointer whose newer key is gone would look live") \
+	x(JOURNAL_REBUILD_KEYS_UNKNOWN,	0x010012, SEV_WARNING, PROMPT_NONE,	\
+	  PF_MSG_ONLY, LATCH_NONE,						\
+	  "the journal of %d was rebuilt over the btree as found: keys that were only in the lost journal (written after their leaf was last written, e.g. before a crash) are lost, and which ones cannot be known; a cache stopped cleanly loses none") \
 	/* ---- pass 3: prios (02) ---------------------------------------- */	\
-	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
-	x(PRIO_BAD_MAGIC,		0x020002, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(PRIO_BAD_MAGIC,		0x020002, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
-	x(PRIO_BAD_CHAIN,		0x020003, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(PRIO_BAD_CHAIN,		0x020003, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d starting at bucket %b: %t")			\
-	x(PRIO_READ_ERROR,		0x020004, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(PRIO_READ_ERROR,		0x020004, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
 	/* ---- pass 4: uuids (03) ---------------------------------------- */	\
 	x(UUID_BAD_PTR,			0x030001, SEV_ERROR, PROMPT_NONE,	\
@@ -187,103 +205,103 @@
 	x(UUID_READ_ERROR,		0x030002, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "uuid bucket of %d: %t")						\
-	x(UUID_DUPLICATE,		0x030003, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(UUID_DUPLICATE,		0x030003, SEV_ERROR, PROMPT_CLEAR,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "uuid slots %n and %u of %d (bucket %b) hold the same uuid %t")	\
-	x(UUID_BAD_FLAGS,		0x030004, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(UUID_BAD_FLAGS,		0x030004, SEV_ERROR, PROMPT_CLEAR,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "uuid slot %u of %d (bucket %b) has unknown flag bits %x")		\
 	/* ---- pass 5: btree (04) ---------------------------------------- */	\
-	x(BSET_BAD_MAGIC,		0x040001, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BSET_BAD_MAGIC,		0x040001, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_BAD_CSUM,			0x040002, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BSET_BAD_CSUM,			0x040002, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_BAD_VERSION,		0x040003, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BSET_BAD_VERSION,		0x040003, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_PAST_NODE_END,		0x040004, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BSET_PAST_NODE_END,		0x040004, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_EMPTY,			0x040005, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BSET_EMPTY,			0x040005, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_KEY_OVERRUN,		0x040006, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BSET_KEY_OVERRUN,		0x040006, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_SEQ_ZERO,		0x040007, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_NODE_SEQ_ZERO,		0x040007, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_CORRUPTED,		0x040008, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_NODE_CORRUPTED,		0x040008, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_SHORT_KEY,		0x040009, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_SHORT_KEY,		0x040009, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_PTR_INVALID,		0x04000a, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_PTR_INVALID,		0x04000a, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_CYCLE,			0x04000b, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_CYCLE,			0x04000b, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_TOO_DEEP,		0x04000c, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_TOO_DEEP,		0x04000c, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_REACHED_TWICE,	0x04000d, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_NODE_REACHED_TWICE,	0x04000d, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_READ_ERROR,		0x04000e, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_NODE_READ_ERROR,		0x04000e, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_BAD,		0x04000f, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_NODE_BAD,		0x04000f, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_KEY_INVALID,		0x040010, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_KEY_INVALID,		0x040010, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "invalid interior key %k (%t) in node at bucket %b, level %l of %d")	\
-	x(EXTENT_INVALID,		0x040011, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(EXTENT_INVALID,		0x040011, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "invalid extent %k (%t) in leaf at bucket %b of %d")	\
-	x(BTREE_KEY_OUTSIDE_NODE,	0x040012, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_KEY_OUTSIDE_NODE,	0x040012, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "key %k lies outside the range %t of its node at bucket %b, level %l of %d")	\
-	x(BTREE_CHILD_GAP,		0x040013, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_CHILD_GAP,		0x040013, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "children of node at bucket %b, level %l of %d stop at %t, before the node's own key: the rest of its range is not covered")	\
-	x(BTREE_ROOT_NOT_MAX_KEY,	0x040014, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_ROOT_NOT_MAX_KEY,	0x040014, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree root %k of %d does not end at MAX_KEY: keys after it cannot be reached")	\
-	x(BTREE_BUCKET_SHARED,		0x040015, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_BUCKET_SHARED,		0x040015, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "bucket %b of %d holds two btree nodes (levels %n and %l): key %k")	\
-	x(EXTENT_NO_UUID_SLOT,		0x040016, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(EXTENT_NO_UUID_SLOT,		0x040016, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%n extents (%m sectors) in the btree of %d belong to uuid slot %u, which holds no device")	\
-	x(BTREE_KEYS_UNSORTED,		0x040017, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_KEYS_UNSORTED,		0x040017, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "keys out of order in the bset at block %n of node at bucket %b, level %l of %d: %k comes after %t")	\
-	x(BTREE_EXTENTS_OVERLAP,		0x040018, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BTREE_EXTENTS_OVERLAP,		0x040018, SEV_ERROR, PROMPT_REWRITE,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "overlapping extents in the bset at block %n of leaf at bucket %b of %d: %k overlaps %t")	\
-	x(EXTENT_PAST_FLASH_VOLUME,	0x040019, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(EXTENT_PAST_FLASH_VOLUME,	0x040019, SEV_ERROR, PROMPT_FIX,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%n extents in the btree of %d end past the %m sectors of the flash volume in uuid slot %u")	\
 	/* ---- pass 6: gc_mark (05) ------------------------------------- */	\
-	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "bucket %b of %d is used by both btree nodes and data (key %k at level %l): the kernel stops at registration (\"inconsistent ptrs\")")	\
-	x(META_BUCKET_ALSO_USED,		0x050002, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(META_BUCKET_ALSO_USED,		0x050002, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%t bucket %b of %d is also used by the btree or by data")	\
-	x(PTR_GEN_IN_FUTURE,		0x050003, SEV_WARNING, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(PTR_GEN_IN_FUTURE,		0x050003, SEV_ERROR, PROMPT_SET_GEN,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD | PF_PREEN_OK, LATCH_NONE,						\
 	  "extent %k of %d has gen %n, ahead of gen %m of bucket %b in the prio chain (the allocator writes the prios before it hands out a bucket)")	\
-	x(DIRTY_PTR_STALE,		0x050004, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(DIRTY_PTR_STALE,		0x050004, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "dirty extent %k of %d points to bucket %b, reused since (stale by %n): %m sectors of dirty data of uuid slot %u are lost")	\
-	x(KEY_TOO_STALE,			0x050005, SEV_ERROR, PROMPT_NONE,	\
-	  PF_MSG_ONLY, LATCH_NONE,						\
+	x(KEY_TOO_STALE,			0x050005, SEV_ERROR, PROMPT_DROP_KEY,	\
+	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "key %k (level %l) of %d is stale by %n gens, more than 96: the kernel stops (\"key too stale\")")	\
 	x(BUCKET_GC_GEN_LAG,		0x050006, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_GEN_LAG,						\

@@ -319,10 +319,115 @@ static void node_msg(struct printbuf *err, const char *what, const struct bt_nod
 		   (unsigned long long)(w->byte + block * block_bytes), w->dev);
 }
 
+/* Queue the keys of the checked bset i for the merge. */
+static void take_bset(struct bt_node *n, struct sort_iter *it, size_t *off,
+		      const struct bset *i, const struct bt_bset_info *info)
+{
+	if (info->keys) {
+		memcpy(it->w + *off, i->d, (size_t)info->keys * 8);
+		heap_add(it, (struct iter_set){ *off, *off + info->keys }, push_cmp);
+		*off += info->keys;
+	}
+	n->nsets++;
+	n->bset_u64s += info->keys;
+}
+
+/*
+ * BT_NODE_SALVAGE: queue the keys of a verified bset that keep its order;
+ * a key above its successor or below its predecessor goes to n->suspect
+ * instead (the bset verified, so the damage was written with it: which of
+ * the two keys is wrong cannot be told, neither is trusted).
+ */
+static int take_bset_salvage(struct bt_node *n, struct sort_iter *it, size_t *off,
+			     const struct bset *i, const struct bt_bset_info *info)
+{
+	const struct bkey *k, *prev = NULL, **keys;
+	size_t nr = 0, pos = 0, start = *off;
+	bool overrun = false;
+
+	keys = malloc(((size_t)info->keys / 2 + 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while ((k = bt_bset_next_key(i, &pos, &overrun)) && !overrun)
+		keys[nr++] = k;
+	for (size_t j = 0; j < nr; j++) {
+		bool bad = (j && bkey_cmp(keys[j - 1], keys[j]) > 0) ||
+			   (j + 1 < nr && bkey_cmp(keys[j], keys[j + 1]) > 0);
+		size_t u64s = bkey_u64s(keys[j]);
+
+		if (bad) {
+			uint64_t *sp = realloc(n->suspect, (n->suspect_u64s + u64s) * 8);
+
+			if (!sp) {
+				free(keys);
+				return -ENOMEM;
+			}
+			memcpy(sp + n->suspect_u64s, keys[j], u64s * 8);
+			n->suspect = sp;
+			n->suspect_u64s += u64s;
+			continue;
+		}
+		memcpy(it->w + *off, keys[j], u64s * 8);
+		*off += u64s;
+		prev = keys[j];
+	}
+	(void)prev;
+	free(keys);
+	if (*off > start)
+		heap_add(it, (struct iter_set){ start, *off }, push_cmp);
+	n->nsets++;
+	n->bset_u64s += *off - start;
+	return 0;
+}
+
+/*
+ * BT_NODE_SALVAGE: every block that starts a bset of the node's seq which
+ * verifies is taken; a block that does not is skipped (one block at a
+ * time, so a bset after a damaged one is still found).
+ */
+static int salvage_bsets(const struct cache_set *c, struct bt_node *n, const void *buf,
+			 const struct bt_node_where *w, struct sort_iter *it,
+			 struct printbuf *err)
+{
+	uint64_t seed = bk_ptr((const struct bkey *)&n->key, 0);
+	struct printbuf skip = PRINTBUF;
+	size_t off = 0;
+
+	for (unsigned b = 0; b < n->btree_blocks; ) {
+		const struct bset *i = bt_node_bset(c, buf, b);
+		struct bt_bset_info info;
+
+		if (le64toh(i->seq) != n->seq) {
+			b++;
+			continue;
+		}
+		printbuf_reset(&skip);
+		if (bt_bset_check(c, buf, n->btree_blocks, b, seed, b == 0, w, &info, &skip)) {
+			n->bad_bsets++;
+			b++;
+			continue;
+		}
+		if (take_bset_salvage(n, it, &off, i, &info)) {
+			printbuf_exit(&skip);
+			return -ENOMEM;
+		}
+		b += (unsigned)info.blocks;
+		n->written = b;
+	}
+	printbuf_exit(&skip);
+	if (!n->nsets) {
+		node_msg(err, "no bset verifies", w, 0, 0, bt_block_bytes(c));
+		prt_printf(err, ": %u bsets of seq %#llx are damaged", n->bad_bsets,
+			   (unsigned long long)n->seq);
+		return -BT_ERR_BSET_BAD_CSUM;
+	}
+	return 0;
+}
+
 /* Accept bsets from block 0 while they carry the first seq; fill it. */
 static int accept_bsets(const struct cache_set *c, struct bt_node *n, const void *buf,
 			const struct bt_node_where *w, struct sort_iter *it,
-			struct printbuf *err)
+			unsigned flags, struct printbuf *err)
 {
 	const struct bset *first = bt_node_bset(c, buf, 0);
 	uint64_t seed = bk_ptr((const struct bkey *)&n->key, 0);
@@ -335,6 +440,8 @@ static int accept_bsets(const struct cache_set *c, struct bt_node *n, const void
 		prt_str(err, ": first bset has seq 0");
 		return -BT_ERR_BTREE_NODE_SEQ_ZERO;
 	}
+	if (flags & BT_NODE_SALVAGE)
+		return salvage_bsets(c, n, buf, w, it, err);
 	while (n->written < n->btree_blocks &&
 	       le64toh(bt_node_bset(c, buf, n->written)->seq) == n->seq) {
 		struct bt_bset_info info;
@@ -344,13 +451,7 @@ static int accept_bsets(const struct cache_set *c, struct bt_node *n, const void
 				    n->written == 0, w, &info, err);
 		if (ret)
 			return ret;
-		if (info.keys) {
-			memcpy(it->w + off, i->d, (size_t)info.keys * 8);
-			heap_add(it, (struct iter_set){ off, off + info.keys }, push_cmp);
-			off += info.keys;
-		}
-		n->nsets++;
-		n->bset_u64s += info.keys;
+		take_bset(n, it, &off, i, &info);
 		n->written += (unsigned)info.blocks;
 	}
 	return 0;
@@ -436,8 +537,8 @@ int bt_btree_node_parse(const struct cache_set *c, const struct bkey *k, unsigne
 	if (!it.w || !it.data)
 		goto err;
 
-	ret = accept_bsets(c, n, buf, &w, &it, err);
-	if (!ret)
+	ret = accept_bsets(c, n, buf, &w, &it, flags, err);
+	if (!ret && !(flags & BT_NODE_SALVAGE))
 		ret = check_leftovers(c, n, buf, &w, err);
 	it.budget = 8 * (size_t)n->bset_u64s + 64;
 	if (!ret) {
@@ -448,6 +549,10 @@ int bt_btree_node_parse(const struct cache_set *c, const struct bkey *k, unsigne
 	}
 	if (!ret)
 		ret = check_last_key(c, n, &w, err);
+	if (ret == -BT_ERR_BTREE_NODE_SHORT_KEY && (flags & BT_NODE_SALVAGE)) {
+		printbuf_reset(err);
+		ret = 0;
+	}
 err:
 	free(it.w);
 	free(it.data);
@@ -492,6 +597,7 @@ void bt_node_free(struct bt_node *n)
 		return;
 	free(n->keys);
 	free(n->invalid);
+	free(n->suspect);
 	free(n);
 }
 

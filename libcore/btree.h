@@ -23,6 +23,13 @@
 /* Options of the merge; 0 = the kernel's behaviour. */
 enum bt_node_read_flags {
 	BT_NODE_NO_MERGE	= 1 << 0,	/* keep adjacent extents separate */
+	/*
+	 * fsck's repair read: keep every bset of the node's seq that verifies
+	 * and skip the others (n->bad_bsets counts them) instead of failing;
+	 * blocks left over and a last key past the node key are not errors.
+	 * Still fails when block 0 carries no seq or no bset verifies.
+	 */
+	BT_NODE_SALVAGE		= 1 << 1,
 };
 
 /* One btree node, read and merged. All memory is owned by the node. */
@@ -36,6 +43,7 @@ struct bt_node {
 	unsigned		written;	/* blocks covered by the accepted bsets */
 	unsigned		btree_blocks;	/* KEY_SIZE in blocks */
 	uint64_t		bset_u64s;	/* sum of the accepted bsets' keys fields */
+	unsigned		bad_bsets;	/* BT_NODE_SALVAGE: bsets skipped */
 
 	/* the merged keys, packed like a bset's, in the kernel's order */
 	uint64_t		*keys;
@@ -48,6 +56,14 @@ struct bt_node {
 	size_t			nr_invalid;
 	size_t			nr_zero_size;	/* zero-size leaf keys dropped silently */
 
+	/*
+	 * BT_NODE_SALVAGE: keys dropped because they break the order of their
+	 * bset (a key above the next one, or below the previous one: one of
+	 * them was damaged and which cannot be told), packed like keys
+	 */
+	uint64_t		*suspect;
+	size_t			suspect_u64s;
+
 	bool			key_past_node;	/* last key > node key (found at any size) */
 	size_t			mem_bytes;	/* memory held by this node */
 	void			*cache_entry;	/* node_cache.c bookkeeping, NULL outside a cache */
@@ -59,8 +75,15 @@ struct bt_node {
 	     (n)->u64s && (uint64_t *)k < (n)->keys + (n)->u64s;	\
 	     k = bkey_next(k))
 
-/* Iterate the keys dropped as invalid (the arrays may be NULL when empty:
- * no pointer arithmetic on them then). */
+/* Iterate the keys dropped as out of order (BT_NODE_SALVAGE); the arrays
+ * below may be NULL when empty: no pointer arithmetic on them then. */
+#define for_each_node_suspect_key(n, k)					\
+	for (k = (struct bkey *)(n)->suspect;				\
+	     (n)->suspect_u64s &&						\
+	     (uint64_t *)k < (n)->suspect + (n)->suspect_u64s;		\
+	     k = bkey_next(k))
+
+/* Iterate the keys dropped as invalid. */
 #define for_each_node_invalid_key(n, k)					\
 	for (k = (struct bkey *)(n)->invalid;				\
 	     (n)->invalid_u64s &&						\

@@ -61,6 +61,19 @@ void bt_btree_update_init(struct bt_btree_update *u, struct bt_write_ctx *w)
 	u->w = w;
 }
 
+int bt_btree_update_init_fresh(struct bt_btree_update *u, struct bt_write_ctx *w)
+{
+	bt_btree_update_init(u, w);
+	u->root = calloc(1, sizeof(*u->root));
+	if (!u->root)
+		return -ENOMEM;
+	bkey_init_pos((struct bkey *)&u->root->key, MAX_KEY_INODE, MAX_KEY_OFFSET, 0);
+	u->root->dirty = true;
+	u->root->is_new = true;
+	bt_extmap_init(&u->root->ext);
+	return 0;
+}
+
 void bt_btree_update_exit(struct bt_btree_update *u)
 {
 	unode_free(u->root);

@@ -75,6 +75,16 @@ struct bt_btree_update {
 
 /* Start collecting updates for transaction w (bt_write_begin() done). */
 void bt_btree_update_init(struct bt_btree_update *u, struct bt_write_ctx *w);
+/*
+ * bt_btree_update_init_fresh(): like bt_btree_update_init(), but the keys
+ * go into a new, empty tree (one empty leaf at MAX_KEY) instead of the
+ * current one: nothing of the old tree is read or freed (the caller frees
+ * the old nodes' buckets with bt_free_after_commit()). bt_btree_update_write()
+ * then writes the whole new tree, split into as many nodes and levels as
+ * the keys need, even when it holds no key. fsck's rebuild and migrate
+ * use it. Returns 0 or -ENOMEM.
+ */
+int bt_btree_update_init_fresh(struct bt_btree_update *u, struct bt_write_ctx *w);
 /* Free the in-memory tree; nothing is written. */
 void bt_btree_update_exit(struct bt_btree_update *u);
 

@@ -153,6 +153,7 @@ struct cache_set {
 	bool			uuids_converted;	/* read as v0 (64-byte) entries */
 
 	struct bt_node_cache	*node_cache;
+	bool			sb_csum_bad;	/* opened with BT_OPEN_SB_IGNORE_CSUM over a bad csum */
 };
 
 /*
@@ -197,6 +198,11 @@ enum bt_open_flags {
 	BT_OPEN_KEEP_GOING	= 1 << 2,
 	/* do not refuse an invalid superblock (still needs a cache version) */
 	BT_OPEN_NO_SB_VALIDATE	= 1 << 3,
+	/*
+	 * accept a superblock whose only fault is its checksum (recovery
+	 * tools: extract); sets c->sb_csum_bad
+	 */
+	BT_OPEN_SB_IGNORE_CSUM	= 1 << 4,
 };
 
 /*

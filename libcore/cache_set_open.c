@@ -19,6 +19,22 @@ static int open_sb(struct cache_set *c, struct bt_dev *dev, unsigned flags,
 	int ret;
 
 	ret = bt_sb_read(dev, c->sb_block, &c->sb, !(flags & BT_OPEN_NO_SB_VALIDATE), err);
+	if (ret == -BT_ERR_SB_BAD_CSUM && (flags & BT_OPEN_SB_IGNORE_CSUM)) {
+		/* every other rule must hold: validate a copy with the right csum */
+		struct cache_sb_disk copy;
+		struct printbuf msg = PRINTBUF;
+
+		memcpy(&copy, c->sb_block, sizeof(copy));
+		copy.csum = htole64(bt_sb_csum(&copy));
+		c->sb.csum = le64toh(copy.csum);
+		ret = bt_sb_validate(&copy, &c->sb, dev, &msg);
+		c->sb.csum = le64toh(((const struct cache_sb_disk *)c->sb_block)->csum);
+		if (!ret) {
+			printbuf_reset(err);
+			c->sb_csum_bad = true;
+		}
+		printbuf_exit(&msg);
+	}
 	if (ret)
 		return ret;
 	ret = bt_cache_set_geometry(c, err);

@@ -139,6 +139,35 @@ static uint64_t next_seq(const struct cache_set *c)
 	return seq + 1;
 }
 
+/*
+ * The same write zeroes the rest of the journal bucket after the new jset:
+ * the kernel's scan of the bucket (journal_read_bucket()) must end at the
+ * new jset. Whatever followed it there -- entries older than the old
+ * last_seq, or jsets hidden behind damage the new jset now overwrites --
+ * would otherwise be read after it, and one with a garbage last_seq above
+ * the new seq makes the kernel drop the new jset (FORMAT.md 5.3). Nothing
+ * there is needed by the old state (jset_place() put the jset after the
+ * newest entry the kernel reads, or in a bucket of older entries only);
+ * when a needed entry is there after all, nothing more is written. A torn
+ * write leaves a jset with a bad csum: the old state, as for any jset.
+ */
+static int pad_to_bucket_end(const struct cache_set *c, uint64_t at, void **buf, size_t *bytes)
+{
+	uint64_t end = (bt_sector_to_bucket(c, at) + 1) << c->bucket_bits;
+	size_t total = (size_t)(end - at) << SECTOR_SHIFT;
+	void *p;
+
+	if (total <= *bytes || hits_needed_entry(c, at, end - at))
+		return 0;
+	p = realloc(*buf, total);
+	if (!p)
+		return -ENOMEM;
+	memset((char *)p + *bytes, 0, total - *bytes);
+	*buf = p;
+	*bytes = total;
+	return 0;
+}
+
 /* Step (d): the jset that publishes root, uuid bucket and prio chain. */
 static int write_jset(struct bt_write_ctx *w, const struct bkey *uuid_key, uint64_t prio_start,
 		      struct printbuf *err)
@@ -170,6 +199,8 @@ static int write_jset(struct bt_write_ctx *w, const struct bkey *uuid_key, uint6
 	}
 	n = bt_jset_encode(c, buf, bytes, &f, err);
 	ret = n < 0 ? (int)n : jset_place(c, bytes >> SECTOR_SHIFT, &at, err);
+	if (!ret)
+		ret = pad_to_bucket_end(c, at, &buf, &bytes);
 	if (!ret)
 		ret = bt_dev_write(c->dev, buf, bytes, at << SECTOR_SHIFT, "jset", err);
 	free(buf);

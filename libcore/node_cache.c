@@ -186,9 +186,11 @@ struct walk {
 };
 
 /* Report a node that cannot be visited; returns 0 to go on. */
-static int walk_error(struct walk *w, const struct bkey *k, unsigned level, int ret,
-		      struct printbuf *msg)
+static int walk_error(struct walk *w, const struct bkey *k, unsigned level,
+		      const struct bt_walk_pos *pos, int ret, struct printbuf *msg)
 {
+	if (w->o->lost_fn)
+		w->o->lost_fn(k, level, pos, printbuf_str(msg), w->o->arg);
 	if (w->o->error_fn) {
 		int r = w->o->error_fn(k, level, ret, printbuf_str(msg), w->o->arg);
 
@@ -243,7 +245,7 @@ static int walk_node(struct walk *w, const struct bkey *k, unsigned level,
 	if (pos->depth > w->max_depth || level > w->max_depth) {
 		prt_printf(&msg, "btree too deep: node at bucket %llu would be at depth %u, level %u (limit %u)",
 			   (unsigned long long)b, pos->depth, level, w->max_depth);
-		ret = walk_error(w, k, level, -BT_ERR_BTREE_TOO_DEEP, &msg);
+		ret = walk_error(w, k, level, pos, -BT_ERR_BTREE_TOO_DEEP, &msg);
 		goto out;
 	}
 	for (unsigned d = 0; d < pos->depth; d++)
@@ -254,7 +256,7 @@ static int walk_node(struct walk *w, const struct bkey *k, unsigned level,
 				   (unsigned long long)w->path[pos->depth - 1], pos->depth - 1,
 				   (unsigned long long)b,
 				   d == pos->depth - 1 ? "the node itself" : "an ancestor");
-			ret = walk_error(w, k, level, -BT_ERR_BTREE_LOOP, &msg);
+			ret = walk_error(w, k, level, pos, -BT_ERR_BTREE_LOOP, &msg);
 			goto out;
 		}
 	if (w->seen && b < c->nbuckets) {
@@ -263,14 +265,14 @@ static int walk_node(struct walk *w, const struct bkey *k, unsigned level,
 				   (unsigned long long)b);
 			bt_bkey_to_text(&msg, k);
 			prt_printf(&msg, " at level %u)", level);
-			ret = walk_error(w, k, level, -BT_ERR_BTREE_TOPOLOGY, &msg);
+			ret = walk_error(w, k, level, pos, -BT_ERR_BTREE_TOPOLOGY, &msg);
 			goto out;
 		}
 		w->seen[b / 8] |= 1u << (b % 8);
 	}
 	ret = bt_node_cache_get(w->nc, k, level, &n, &msg);
 	if (ret) {
-		ret = walk_error(w, k, level, ret, &msg);
+		ret = walk_error(w, k, level, pos, ret, &msg);
 		goto out;
 	}
 	w->path[pos->depth] = b;

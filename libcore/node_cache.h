@@ -79,6 +79,14 @@ typedef int (*bt_walk_node_fn)(const struct bt_node *n, const struct bt_walk_pos
 typedef int (*bt_walk_error_fn)(const struct bkey *k, unsigned level, int err,
 				const char *msg, void *arg);
 
+/*
+ * Optional: called before error_fn for a node that cannot be visited, with
+ * its place in the tree (the key range it was to cover), for callers that
+ * report what the skipped subtree held (fsck's repair).
+ */
+typedef void (*bt_walk_lost_fn)(const struct bkey *k, unsigned level,
+				const struct bt_walk_pos *pos, const char *msg, void *arg);
+
 enum bt_walk_flags {
 	/*
 	 * Before visiting a node's children, raise c->buckets[].gen to every
@@ -95,6 +103,7 @@ struct bt_walk_opts {
 	void			*arg;
 	unsigned		max_depth;	/* 0: BT_BTREE_MAX_DEPTH */
 	unsigned		flags;		/* enum bt_walk_flags */
+	bt_walk_lost_fn		lost_fn;	/* NULL: none */
 };
 
 /*

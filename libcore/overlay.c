@@ -11,7 +11,7 @@ struct overlay_walk {
 	struct bt_extmap	*view;
 	struct bt_overlay_stats	*stats;
 	struct printbuf		*err;
-	bool			keep_going;
+	const struct bt_overlay_opts *o;
 };
 
 static int overlay_leaf(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
@@ -20,7 +20,8 @@ static int overlay_leaf(const struct bt_node *n, const struct bt_walk_pos *pos, 
 	const struct bkey *k;
 	int ret;
 
-	(void)pos;
+	if (w->o->node_fn)
+		w->o->node_fn(n, pos, w->o->arg);
 	if (n->level)
 		return 0;
 	w->stats->leaves++;
@@ -43,12 +44,21 @@ static int overlay_node_error(const struct bkey *k, unsigned level, int err,
 
 	(void)k;
 	(void)level;
-	if (!w->keep_going)
+	if (!w->o->keep_going)
 		return err;
 	prt_printf(w->err, "%s", msg);
 	prt_newline(w->err);
 	w->stats->unreadable_nodes++;
 	return 0;
+}
+
+/* The walk's arg is the overlay_walk: hand the caller its own arg. */
+static void overlay_lost(const struct bkey *k, unsigned level, const struct bt_walk_pos *pos,
+			 const char *msg, void *arg)
+{
+	struct overlay_walk *w = arg;
+
+	w->o->lost_fn(k, level, pos, msg, w->o->arg);
 }
 
 /* Call fn on every key of the replay range, oldest entry first. */
@@ -93,6 +103,7 @@ static int journal_mark_key(struct cache_set *c, const struct bkey *k, void *arg
 struct replay_arg {
 	struct bt_extmap	*view;
 	struct bt_overlay_stats	*stats;
+	const struct bt_overlay_opts *o;
 };
 
 static int journal_replay_key(struct cache_set *c, const struct bkey *k, void *arg)
@@ -102,40 +113,52 @@ static int journal_replay_key(struct cache_set *c, const struct bkey *k, void *a
 
 	if (v != BT_EXTENT_VALID && v != BT_EXTENT_ZERO_SIZE) {
 		r->stats->journal_invalid++;
+		if (r->o->journal_invalid_fn)
+			r->o->journal_invalid_fn(k, r->o->arg);
 		return 0;
 	}
 	r->stats->journal_keys++;
 	return bt_extmap_insert(r->view, k);
 }
 
-int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, bool with_journal,
-		     bool keep_going, struct bt_extmap *view, struct bt_overlay_stats *stats,
-		     struct printbuf *err)
+int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
+			  const struct bt_overlay_opts *oo, struct bt_extmap *view,
+			  struct bt_overlay_stats *stats, struct printbuf *err)
 {
-	struct overlay_walk w = {
-		.view = view, .stats = stats, .err = err, .keep_going = keep_going,
-	};
+	struct overlay_walk w = { .view = view, .stats = stats, .err = err, .o = oo };
 	struct bt_walk_opts o = {
 		.node_fn = overlay_leaf,
 		.error_fn = overlay_node_error,
 		.arg = &w,
 		.flags = BT_WALK_RAISE_GENS,
+		.lost_fn = oo->lost_fn,
 	};
-	struct replay_arg r = { .view = view, .stats = stats };
+	struct replay_arg r = { .view = view, .stats = stats, .o = oo };
 	int ret;
 
 	memset(stats, 0, sizeof(*stats));
+	if (oo->lost_fn)
+		o.lost_fn = overlay_lost;
 	/* run_cache_set(): bch_btree_check() first, then bch_journal_mark() */
 	ret = bt_btree_walk(nc, (const struct bkey *)&c->root_key, c->root_level, &o, err);
 	if (ret)
 		return ret;
-	if (!with_journal)
+	if (!oo->with_journal)
 		return 0;
 	journal_for_each_key(c, true, journal_mark_key, NULL);
 	ret = journal_for_each_key(c, false, journal_replay_key, &r);
 	if (ret)
 		prt_printf(err, "cannot apply journal keys to the view: %s", bt_err_str(ret));
 	return ret;
+}
+
+int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, bool with_journal,
+		     bool keep_going, struct bt_extmap *view, struct bt_overlay_stats *stats,
+		     struct printbuf *err)
+{
+	struct bt_overlay_opts o = { .with_journal = with_journal, .keep_going = keep_going };
+
+	return bt_overlay_build_opts(c, nc, &o, view, stats, err);
 }
 
 bool bt_overlay_key_live(const struct cache_set *c, const struct bkey *k)

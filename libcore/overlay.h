@@ -42,6 +42,25 @@ int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, bool with_jo
 		     bool keep_going, struct bt_extmap *view, struct bt_overlay_stats *stats,
 		     struct printbuf *err);
 
+/* What bt_overlay_build_opts() reports besides the view (all optional). */
+struct bt_overlay_opts {
+	bool		with_journal;
+	bool		keep_going;
+	/* a subtree that could not be read, with the key range it covered */
+	bt_walk_lost_fn	lost_fn;
+	/* every node read, interior ones included (to see n->invalid, n->bad_bsets) */
+	void		(*node_fn)(const struct bt_node *n, const struct bt_walk_pos *pos,
+				   void *arg);
+	/* a journal key of the replay range skipped as invalid */
+	void		(*journal_invalid_fn)(const struct bkey *k, void *arg);
+	void		*arg;
+};
+
+/* bt_overlay_build() with reports through o. Same returns. */
+int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
+			  const struct bt_overlay_opts *o, struct bt_extmap *view,
+			  struct bt_overlay_stats *stats, struct printbuf *err);
+
 /* A key of the view that serves data: a pointer, available, not stale, valid. */
 bool bt_overlay_key_live(const struct cache_set *c, const struct bkey *k);
 

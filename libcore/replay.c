@@ -65,6 +65,17 @@ static int replay_entry(struct bt_btree_update *u, const struct bt_journal_entry
 	return 0;
 }
 
+int bt_journal_replay_insert(struct bt_btree_update *u, struct bt_replay_stats *st,
+			     struct printbuf *report, struct printbuf *err)
+{
+	const struct bt_journal *jl = &u->w->c->journal;
+	int ret = 0;
+
+	for (size_t i = 0; i < jl->nr && !ret; i++)
+		ret = replay_entry(u, &jl->entries[i], st, report, err);
+	return ret;
+}
+
 int bt_journal_replay(struct cache_set *c, struct bt_node_cache *nc, unsigned flags,
 		      struct bt_replay_stats *st, struct printbuf *report, struct printbuf *err)
 {
@@ -90,8 +101,7 @@ int bt_journal_replay(struct cache_set *c, struct bt_node_cache *nc, unsigned fl
 		return ret;
 	}
 	bt_btree_update_init(&u, &w);
-	for (size_t i = 0; i < c->journal.nr && !ret; i++)
-		ret = replay_entry(&u, &c->journal.entries[i], st, report, err);
+	ret = bt_journal_replay_insert(&u, st, report, err);
 	if (!ret)
 		ret = bt_btree_update_write(&u, err);
 	st->nodes_written = u.st.nodes_written;

@@ -66,4 +66,18 @@ struct bt_replay_stats {
 int bt_journal_replay(struct cache_set *c, struct bt_node_cache *nc, unsigned flags,
 		      struct bt_replay_stats *st, struct printbuf *report, struct printbuf *err);
 
+struct bt_btree_update;
+
+/*
+ * bt_journal_replay_insert(): the insert step of bt_journal_replay() inside
+ * a caller's transaction: every valid key of the replay range of
+ * u->w->c, in journal order, goes into u (in memory; the caller writes and
+ * commits, with w->last_seq 0 so that nothing is left to replay). Counts
+ * into st (keys, zero_size, invalid; not zeroed first); invalid keys are
+ * reported into report (may be NULL) as bt_journal_replay() does. Does not
+ * check for missing seqs. Returns 0 or the code of bt_btree_insert_keys().
+ */
+int bt_journal_replay_insert(struct bt_btree_update *u, struct bt_replay_stats *st,
+			     struct printbuf *report, struct printbuf *err);
+
 #endif /* BCACHE_TOOL_REPLAY_H */

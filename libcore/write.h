@@ -17,7 +17,8 @@
  *    prio_bucket[nr_this_dev]) appended after the newest entry in the current
  *    journal bucket when it fits, else at the start of the next journal
  *    bucket provided that bucket holds no entry the old state still needs
- *    (seq >= old last_seq). Until (d) is durable the old state is intact and
+ *    (seq >= old last_seq); the same write zeroes the rest of that journal
+ *    bucket, so that the kernel's scan of it ends at the new jset. Until (d) is durable the old state is intact and
  *    is what the kernel (and bcache-tool) reads; after it, the new one.
  * 3. Old buckets (replaced nodes, the old prio chain, the old uuid bucket)
  *    become free only in memory after the commit; nothing is erased.

@@ -119,10 +119,7 @@ Test(fsck, modes_on_a_bad_checksum)
 	cr_assert(strstr(out, "SB_BAD_CSUM: ") && strstr(out, "Recompute checksum? no\n"), "%s", out);
 	free(out);
 
-	cr_assert_eq(t_run(&out, NULL, "fsck -y '%s'", img), 4, "repairs do not exist yet");
-	cr_assert(strstr(out, "would recompute checksum"), "%s", out);
-	free(out);
-
+	/* not preen-safe: -p halts and writes nothing */
 	cr_assert_eq(t_run(&out, NULL, "fsck -p '%s'", img), 4);
 	cr_assert(strstr(out, "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"), "%s", out);
 	free(out);
@@ -134,7 +131,16 @@ Test(fsck, modes_on_a_bad_checksum)
 	free(err);
 
 	t_sha256_file(img, after);
-	cr_assert_str_eq(before, after, "no mode may write while repairs do not exist");
+	cr_assert_str_eq(before, after, "-n, -p and a refused run wrote nothing");
+
+	/* -y recomputes it (every other rule holds): then the device is clean */
+	cr_assert_eq(t_run(&out, NULL, "fsck -y '%s'", img), 1, "%s", out);
+	cr_assert(strstr(out, "Recompute checksum? yes"), "%s", out);
+	free(out);
+	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 0, "%s", out);
+	free(out);
+	cr_assert_eq(t_run(&out, NULL, "show-super '%s'", img), 0, "%s", out);
+	free(out);
 	free(img);
 }
 
@@ -264,17 +270,18 @@ Test(fsck, interactive_answers_on_a_terminal)
 		  "%s", out);
 	cr_assert(strstr(out, "Pass 8: summary"), "'n' goes on checking:\n%s", out);
 	free(out);
-	cr_assert_eq(t_sh(&out, NULL, "printf 'y\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
-			  bin, img), 4, "%s", out);
-	cr_assert(strstr(out, "would recompute checksum (repair not implemented yet)"), "%s", out);
-	free(out);
 	cr_assert_eq(t_sh(&out, NULL, "printf 'q\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
 			  bin, img), 4, "%s", out);
 	cr_assert(strstr(out, "checking stopped"), "%s", out);
 	cr_assert_not(strstr(out, "Pass 2:"), "'q' stops before the next pass:\n%s", out);
 	free(out);
+	cr_assert_eq(t_sh(&out, NULL, "printf 'y\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
+			  bin, img), 1, "%s", out);
+	cr_assert(strstr(out, "SB_BAD_CSUM: superblock of") && strstr(out, " -> csum 0x"),
+		  "'y' makes the repair, one fix line:\n%s", out);
+	free(out);
 	t_sha256_file(img, after);
-	cr_assert_str_eq(before, after);
+	cr_assert_str_neq(before, after, "the superblock was rewritten");
 	free(img);
 }
 

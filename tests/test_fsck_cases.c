@@ -8,32 +8,32 @@
  *   expect.1	the problem codes of 'fsck -n --json', one per line in report
  *		order, then "exit N" -- codes, not prose, so that messages can
  *		change without touching the cases
- *   expect.2	(optional, e2fsprogs style) the codes and "exit N" of the
+ *   expect.2	(every case, e2fsprogs style) the codes and "exit N" of the
  *		repair run 'fsck -y --json' made after expect.1's -n run: exit 1
- *		when everything was fixed, 4 where the registry has no fix yet.
- *		Cases without expect.2 are not repaired by the suite (their
- *		repairs do not exist yet): only expect.1 is checked for them.
+ *		when everything was fixed, 4 where the registry has no fix for
+ *		one of the problems, 0 when there are warnings only.
  * Codes listed in tests/fsck/filter (volatile across builds) are dropped
  * before comparing. Every run hashes the image before and after: -n must not
  * change one byte.
  *
  * With expect.2 exit 1, the repair must also (a) leave an image a final
- * 'fsck -n' finds clean (exit 0), (b) keep the content the kernel would
- * serve: 'bcache-tool extract' of the case's backing device gives the same
- * bytes (sha256) before and after the repair -- the journal repairs drop
- * only what the kernel would not replay or would crash on, so not one
- * sector changes for any of the journal cases, and (c) append one --log
- * line per fix, each naming a code of expect.2, and (d) 'bcache-tool undo'
+ * 'fsck -n' finds clean (exit 0), (b) keep the content: 'bcache-tool
+ * extract' of the case's backing device (or flash volume) gives, sector by
+ * sector, the same bytes after the repair as before it -- before meaning
+ * what the kernel serves from the damaged image, or, when extract (like the
+ * kernel) refuses the damaged tree, the image before the fault -- except
+ * inside the ranges the repair's --json "lost" list declares (dirty data
+ * lost, contents unknown), (c) append one --log line per fix, each naming
+ * a code of expect.2 (plus the "lost:" lines), and (d) 'bcache-tool undo'
  * with the run's --undo file gives back the image's exact bytes before the
- * repair (sha256). And on a fresh copy,
- * 'fsck -p' exits 1 when every error code of expect.1 is PREEN_OK in the
- * registry, else 4 with the image unchanged (a preen halt writes nothing).
- * With expect.2 exit 4, 'fsck -y' must leave the image unchanged too: today
- * the only repairs are the journal ones, made by the replay commit, which is
- * refused while another error remains (change this when repairs of other
- * codes can leave a partly repaired set).
+ * repair (sha256). And on a fresh copy, 'fsck -p' exits 1 when every error
+ * code of expect.1 is PREEN_OK in the registry, else 4 with the image
+ * unchanged (a preen halt writes nothing).
+ * With expect.2 exit 4 or 0, 'fsck -y' must leave the image unchanged: no
+ * repair is made while an error without a fix remains.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -158,17 +158,110 @@ static char *backing_of(const char *rel)
 	return t_image(brel);
 }
 
-/* sha256 of what 'extract' copies out of img + bdev. */
-static void extract_sha(const char *dir, const char *img, const char *bdev, char hex[65])
+/* data_offset of a backing device (show-super --json). */
+static uint64_t data_offset(const char *bdev)
 {
-	char *out = t_tmpfile(0), *err = NULL;
+	char *out = NULL;
+	json_t *j;
+	uint64_t off;
 
-	cr_assert_eq(t_run(NULL, &err, "extract -o '%s' '%s' '%s'", out, img, bdev), 0,
-		     "%s: extract failed: %s", dir, err);
-	t_sha256_file(out, hex);
-	unlink(out);
+	cr_assert_eq(t_run(&out, NULL, "show-super --json '%s'", bdev), 0);
+	j = json_loads(out, 0, NULL);
+	cr_assert(j);
+	off = (uint64_t)json_integer_value(json_object_get(j, "data_offset"));
+	json_decref(j);
 	free(out);
-	free(err);
+	return off;
+}
+
+/*
+ * What 'extract' copies out of img (+ bdev, else uuid slot 0: the flash
+ * volume of s06) into a new temporary file, or NULL when extract refuses
+ * the image (a tree the kernel would not read either).
+ */
+static char *extract_file(const char *img, const char *bdev)
+{
+	char *out = t_tmpfile(0);
+	int rc;
+
+	if (bdev)
+		rc = t_run(NULL, NULL, "extract -o '%s' '%s' '%s'", out, img, bdev);
+	else
+		rc = t_run(NULL, NULL, "extract --slot 0 -o '%s' '%s'", out, img);
+	/* 1: written, with ranges it could not read or lost dirty data */
+	if (rc != 0 && rc != 1) {
+		unlink(out);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * Is sector s of slot 0's device inside a range the repair declared lost?
+ * Lost ranges are in key sectors: for a backing device those count from
+ * the device's start, data offset included (the kernel remaps a bcache
+ * device's bio by data_offset before the btree lookup); s counts from the
+ * data offset: base is the data offset (0 for a flash volume).
+ */
+static bool sector_lost(json_t *lost, uint64_t s, uint64_t base)
+{
+	size_t i;
+	json_t *l;
+
+	json_array_foreach(lost, i, l) {
+		json_t *end = json_object_get(l, "end");
+
+		if (json_integer_value(json_object_get(l, "slot")) != 0 ||
+		    !strcmp(json_string_value(json_object_get(l, "kind")), "clean data dropped"))
+			continue;
+		if (s + base >= (uint64_t)json_integer_value(json_object_get(l, "start")) &&
+		    (json_is_null(end) || s + base < (uint64_t)json_integer_value(end)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The repair keeps the content: every 512-byte sector of now (extract after
+ * the repair) equals the same sector of dmg (extract of the damaged image:
+ * what the kernel would serve; NULL when extract refuses it) or of orig
+ * (extract of the image before the fault: a repair may give back the true
+ * content), or lies inside a range the repair's --json report lists as
+ * lost (dirty data lost, contents unknown). Returns the number of sectors
+ * that match neither and were declared lost.
+ */
+static unsigned compare_content(const char *dir, const char *dmg, const char *orig,
+				const char *now, json_t *lost, uint64_t base)
+{
+	FILE *fd = dmg ? fopen(dmg, "rb") : NULL, *fo = fopen(orig, "rb"), *fn = fopen(now, "rb");
+	char sd[512], so[512], sn[512];
+	unsigned declared = 0;
+	uint64_t s = 0;
+
+	cr_assert(fo && fn && (fd || !dmg), "%s: cannot open the extracts", dir);
+	for (;; s++) {
+		size_t ro = fread(so, 1, sizeof(so), fo), rn = fread(sn, 1, sizeof(sn), fn);
+		size_t rd = fd ? fread(sd, 1, sizeof(sd), fd) : rn;
+
+		/* a repair keeps the device's size (a flash volume's was damaged: orig differs) */
+		cr_assert(rd == rn && (fd || ro == rn), "%s: extracts differ in size", dir);
+		if (!rn)
+			break;
+		if ((ro == rn && !memcmp(so, sn, rn)) || (fd && !memcmp(sd, sn, rn)))
+			continue;
+		cr_expect(sector_lost(lost, s, base),
+			  "%s: sector %llu changed by the repair but not reported lost",
+			  dir, (unsigned long long)s);
+		if (!sector_lost(lost, s, base))
+			break;
+		declared++;
+	}
+	if (fd)
+		fclose(fd);
+	fclose(fo);
+	fclose(fn);
+	return declared;
 }
 
 /* Every error-severity code of an expect file is PREEN_OK in the registry. */
@@ -191,8 +284,9 @@ static bool all_preen_ok(const char *expect)
 static void run_repair(const char *dir, const char *rel, const char *img,
 		       const char *expect1, const char *filter)
 {
-	char path[512], before[65], after[65], *expect, *out = NULL, *got, *log, *bdev, *logtext;
-	char psha[65], *pimg, *undo;
+	char path[512], after[65], *expect, *out = NULL, *got, *log, *bdev, *logtext;
+	char psha[65], *pimg, *undo, *before = NULL, *dmg = NULL;
+	json_t *report = NULL;
 	int rc, want;
 
 	snprintf(path, sizeof(path), "tests/fsck/%s/expect.2", dir);
@@ -200,8 +294,14 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 	want = atoi(strstr(expect, "exit ") + 5);
 	bdev = want == 1 ? backing_of(rel) : NULL;
 	if (want == 1) {
-		cr_assert(bdev, "%s: a repaired case needs the backing image to compare content", dir);
-		extract_sha(dir, img, bdev, before);
+		/* what the kernel serves now (NULL if extract refuses), and before the fault */
+		char *pristine = fresh_copy(rel);
+
+		dmg = extract_file(img, bdev);
+		before = extract_file(pristine, bdev);
+		unlink(pristine);
+		free(pristine);
+		cr_assert(before, "%s: extract of the image before the fault failed", dir);
 	}
 
 	/* -p first, on a copy */
@@ -209,7 +309,12 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 	cr_assert_eq(t_sh(NULL, NULL, "cp --sparse=always '%s' '%s'", img, pimg), 0);
 	t_sha256_file(pimg, psha);
 	rc = t_run(&out, NULL, "fsck -p '%s'", pimg);
-	if (want == 1 && all_preen_ok(expect1)) {
+	if (want == 0) {
+		/* warnings only: nothing to repair, nothing written */
+		t_sha256_file(pimg, after);
+		cr_expect_eq(rc, 0, "%s: fsck -p exit %d on warnings only:\n%s", dir, rc, out);
+		cr_expect_str_eq(psha, after, "%s: fsck -p changed an image with no error", dir);
+	} else if (want == 1 && all_preen_ok(expect1)) {
 		cr_expect_eq(rc, 1, "%s: fsck -p exit %d, every error is PREEN_OK:\n%s", dir, rc, out);
 	} else {
 		t_sha256_file(pimg, after);
@@ -226,14 +331,32 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 	undo = t_tmpfile(0);
 	t_sha256_file(img, psha);
 	rc = t_run(&out, NULL, "fsck -y --json --log '%s' --undo '%s' '%s'", log, undo, img);
-	if (want == 4) {
-		/* an accepted journal repair is not made while another error remains */
+	if (want != 1) {
+		/* an accepted repair is not made while an unfixable error remains */
 		t_sha256_file(img, after);
 		cr_expect_str_eq(psha, after, "%s: fsck -y left errors but changed the image", dir);
 	}
 	got = codes_of_report(dir, out, filter);
 	cr_expect_str_eq(got, expect, "%s: fsck -y: expected\n%sgot\n%s", dir, expect, got);
 	cr_expect_eq(rc, want, "%s: fsck -y exit %d, expect.2 says %d", dir, rc, want);
+	report = json_loads(out, 0, NULL);
+	cr_assert(report, "%s: fsck -y --json output is not JSON", dir);
+	{
+		/* a repair made after the question (PF_LATER) says so in the report */
+		json_t *p;
+		size_t i;
+
+		json_array_foreach(json_object_get(report, "problems"), i, p) {
+			const char *a = json_string_value(json_object_get(p, "answer"));
+
+			if (a && !strcmp(a, "yes"))
+				cr_expect(json_is_boolean(json_object_get(p, "repaired")) &&
+					  json_is_true(json_object_get(p, "repaired")) == (want == 1),
+					  "%s: %s answered yes: \"repaired\" should be %s", dir,
+					  json_string_value(json_object_get(p, "code")),
+					  want == 1 ? "true" : "false");
+		}
+	}
 	free(out);
 	out = NULL;
 
@@ -246,9 +369,18 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 		rc = t_run(&out, NULL, "fsck -n --json '%s'", img);
 		cr_expect_eq(rc, 0, "%s: fsck -n after the repair exits %d:\n%s", dir, rc, out);
 		free(out);
-		extract_sha(dir, img, bdev, after);
-		cr_expect_str_eq(before, after,
-				 "%s: the repair changed the content extract copies out", dir);
+		{
+			char *now = extract_file(img, bdev);
+
+			/* a device the damaged cache already did not know (its slot lost) stays unknown */
+			cr_assert(now || !dmg, "%s: extract fails after the repair", dir);
+			if (now)
+				compare_content(dir, dmg, before, now, json_object_get(report, "lost"),
+						bdev ? data_offset(bdev) : 0);
+			if (now)
+				unlink(now);
+			free(now);
+		}
 		cr_assert(logtext);
 		for (line = strtok_r(logtext, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			char pre[600];
@@ -257,6 +389,9 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 			snprintf(pre, sizeof(pre), "%s: ", img);
 			cr_expect(!strncmp(line, pre, strlen(pre)), "%s: log line %s", dir, line);
 			code = line + strlen(pre);
+			/* the rebuild's "lost:" lines follow its fix lines */
+			if (!strncmp(code, "lost: ", 6))
+				continue;
 			colon = strchr(code, ':');
 			cr_assert(colon, "%s: log line %s", dir, line);
 			snprintf(pre, sizeof(pre), "%.*s\n", (int)(colon - code), code);
@@ -285,6 +420,13 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 	if (bdev)
 		unlink(bdev);
 	free(bdev);
+	if (before)
+		unlink(before);
+	free(before);
+	if (dmg)
+		unlink(dmg);
+	free(dmg);
+	json_decref(report);
 }
 
 /* Returns whether the case has expect.2 (was repaired). */
@@ -315,32 +457,67 @@ static bool run_case(const char *dir, const char *filter)
 	return repaired;
 }
 
-Test(fsck_cases, every_case, .timeout = 600)
+/* The case directories (those with a recipe), sorted; *nr set. The caller frees. */
+static char **case_names(size_t *nr)
 {
-	char path[512], *filter;
+	char path[512], recipe[1024], **out;
 	struct dirent **names;
-	int n, ran = 0, repaired = 0;
+	int n;
 
 	snprintf(path, sizeof(path), "%s/tests/fsck", t_srcdir());
-	filter = t_read_text("tests/fsck/filter", NULL);
 	n = scandir(path, &names, NULL, alphasort);
-	cr_assert_gt(n, 0, "no %s", path);
+	*nr = 0;
+	out = calloc(n > 0 ? (size_t)n : 1, sizeof(*out));
 	for (int i = 0; i < n; i++) {
-		char recipe[1024];
-		FILE *f;
-
 		snprintf(recipe, sizeof(recipe), "%s/%s/recipe", path, names[i]->d_name);
-		f = fopen(recipe, "r");
-		if (f) {
-			fclose(f);
-			repaired += run_case(names[i]->d_name, filter);
-			ran++;
-		}
+		if (out && !access(recipe, R_OK))
+			out[(*nr)++] = strdup(names[i]->d_name);
 		free(names[i]);
 	}
 	free(names);
+	return out;
+}
+
+struct fsck_case {
+	char	name[128];
+};
+
+/* One parameter per case directory, so that Criterion runs them in parallel. */
+ParameterizedTestParameters(fsck_cases, each)
+{
+	size_t nr, n = 0;
+	char **names = case_names(&nr);
+	struct fsck_case *cases = cr_malloc((nr ? nr : 1) * sizeof(*cases));
+
+	for (size_t i = 0; i < nr; i++) {
+		/* BT_FSCK_CASE=name runs one case */
+		if (!getenv("BT_FSCK_CASE") || !strcmp(getenv("BT_FSCK_CASE"), names[i]))
+			snprintf(cases[n++].name, sizeof(cases[0].name), "%s", names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return cr_make_param_array(struct fsck_case, cases, n);
+}
+
+ParameterizedTest(struct fsck_case *fc, fsck_cases, each, .timeout = 300)
+{
+	char *filter = t_read_text("tests/fsck/filter", NULL);
+
+	run_case(fc->name, filter);
 	free(filter);
-	cr_assert_geq(ran, 10, "only %d cases ran", ran);
-	/* the journal cases of issue 6 (tests/fsck/{journal,jset}-*: expect.2) */
-	cr_assert_geq(repaired, 9, "only %d cases have expect.2", repaired);
+}
+
+/* issue 6: every corruption case has expect.1 and expect.2 */
+Test(fsck_cases, every_case_has_both_runs)
+{
+	size_t nr;
+	char **names = case_names(&nr);
+
+	cr_assert_geq(nr, 10, "only %zu cases", nr);
+	for (size_t i = 0; i < nr; i++) {
+		cr_expect(case_file_exists(names[i], "expect.1"), "%s: no expect.1", names[i]);
+		cr_expect(case_file_exists(names[i], "expect.2"), "%s: no expect.2", names[i]);
+		free(names[i]);
+	}
+	free(names);
 }

@@ -22,6 +22,10 @@
  *	set FIELD (size, offset, high, low, ptr0.., gen of ptr0) of the N-th key of the
  *	bset at block BLOCK of the btree root node; --fix-csum recomputes
  *	that bset's csum (version 1, seeded with the root's pointer).
+ *   corrupt IMAGE journal-fill zero|random SEED
+ *	overwrite every journal bucket d[0..keys-1] of the superblock with
+ *	zeroes (what a discard leaves on an SSD) or with pseudo-random bytes
+ *	from SEED (xorshift64, so a recipe always gives the same image).
  * Exit status 0, or 2 on a usage or I/O error (message on stderr).
  */
 #include <errno.h>
@@ -326,6 +330,40 @@ static int rw(int fd, void *buf, size_t len, off_t off, int write)
 	return r == (ssize_t)len ? 0 : -1;
 }
 
+/* Overwrite every journal bucket with zeroes (seed 0) or xorshift64 bytes from seed. */
+static int fill_journal(int fd, const char *path, uint64_t seed)
+{
+	uint8_t block[SB_SIZE];
+	struct cache_sb sb;
+	uint64_t *buf;
+	size_t bytes;
+	int ret = 0;
+
+	if (rw(fd, block, SB_SIZE, SB_OFFSET_BYTES, 0))
+		return die("cannot read the superblock of %s", path);
+	bt_sb_decode((const struct cache_sb_disk *)block, &sb);
+	if (!sb.bucket_size || sb.keys > SB_JOURNAL_BUCKETS)
+		return die("no journal in the superblock of %s", path);
+	bytes = (size_t)sb.bucket_size << SECTOR_SHIFT;
+	buf = malloc(bytes);
+	if (!buf)
+		return die("out of memory%s", "");
+	for (unsigned i = 0; i < sb.keys && !ret; i++) {
+		for (size_t w = 0; w < bytes / 8; w++) {
+			if (seed) {
+				seed ^= seed << 13;
+				seed ^= seed >> 7;
+				seed ^= seed << 17;
+			}
+			buf[w] = seed;
+		}
+		if (rw(fd, buf, bytes, (off_t)(sb.d[i] * sb.bucket_size) << SECTOR_SHIFT, 1))
+			ret = die("cannot write the journal of %s", path);
+	}
+	free(buf);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t block[SB_SIZE];
@@ -368,6 +406,14 @@ int main(int argc, char **argv)
 		if (argc == 8 && strcmp(argv[7], "--fix-csum"))
 			return die("unknown option %s", argv[7]);
 		ret = set_root_key(argv[1], fd, argv + 3, argc == 8);
+	} else if (!strcmp(argv[2], "journal-fill") && argc == 4 && !strcmp(argv[3], "zero")) {
+		ret = fill_journal(fd, argv[1], 0);
+	} else if (!strcmp(argv[2], "journal-fill") && argc == 5 && !strcmp(argv[3], "random")) {
+		uint64_t seed;
+
+		if (parse_u64(argv[4], &seed) || !seed)
+			return die("bad seed '%s' (a non-zero number)", argv[4]);
+		ret = fill_journal(fd, argv[1], seed);
 	} else {
 		ret = die("unknown fault '%s'", argv[2]);
 	}

@@ -1,0 +1,167 @@
+/* gc.c --- bcache-tool gc: offline garbage collection of a cache set
+ * (libcore/gc.h): stale and bad keys dropped, sparse nodes coalesced,
+ * optionally clean data invalidated, in one copy-on-write commit.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../libcore/cache_set.h"
+#include "../libcore/errcode.h"
+#include "../libcore/gc.h"
+#include "../libcore/node_cache.h"
+#include "../libcore/undo.h"
+#include "cmds.h"
+
+static void print_row(const char *name, uint64_t before, uint64_t after)
+{
+	printf("  %-22s %12llu %12llu\n", name, (unsigned long long)before,
+	       (unsigned long long)after);
+}
+
+static double pct(uint64_t n, uint64_t total)
+{
+	return total ? (double)n * 100.0 / (double)total : 0.0;
+}
+
+static void print_stats(const char *path, const struct bt_gc_stats *st, bool dry_run)
+{
+	const struct bt_gc_figures *b = &st->before, *a = &st->after;
+	const char *would = dry_run ? "would be " : "";
+
+	printf("gc of '%s'%s\n", path, dry_run ? " (dry run: nothing written)" : "");
+	if (st->replayed)
+		printf("journal: replayed %llu keys into the btree first (%llu nodes written)\n",
+		       (unsigned long long)st->replay.keys,
+		       (unsigned long long)st->replay.nodes_written);
+	else if (st->journal_keys)
+		printf("journal: %llu keys to replay: gc would replay them first "
+		       "(the figures below are for the btree without them)\n",
+		       (unsigned long long)st->journal_keys);
+	printf("  %-22s %12s %12s\n", "", "before", dry_run ? "after (est.)" : "after");
+	print_row("nodes", b->nodes, a->nodes);
+	print_row("keys", b->keys, a->keys);
+	print_row("key bytes", b->key_bytes, a->key_bytes);
+	print_row("buckets in use", b->buckets_in_use, a->buckets_in_use);
+	printf("  %-22s %11.1f%% %11.1f%%\n", "buckets in use (%)", pct(b->buckets_in_use, b->nbuckets),
+	       pct(a->buckets_in_use, a->nbuckets));
+	print_row("free buckets", b->free_buckets, a->free_buckets);
+	print_row("max gen lag", b->max_gen_lag, a->max_gen_lag);
+	printf("stale keys dropped     %llu\n", (unsigned long long)st->stale_keys_dropped);
+	printf("bad keys dropped       %llu\n", (unsigned long long)st->bad_keys_dropped);
+	printf("clean keys dropped     %llu\n", (unsigned long long)st->clean_keys_dropped);
+	printf("nodes rewritten        %llu\n", (unsigned long long)st->nodes_rewritten);
+	printf("nodes coalesced        %llu (%llu groups)\n",
+	       (unsigned long long)st->nodes_coalesced, (unsigned long long)st->coalesce_groups);
+	printf("nodes emptied          %llu\n", (unsigned long long)st->nodes_emptied);
+	printf("root levels removed    %u\n", st->levels_removed);
+	printf("nodes written          %llu\n", (unsigned long long)st->nodes_written);
+	printf("buckets invalidated    %llu\n", (unsigned long long)st->buckets_invalidated);
+	if (!st->changed && st->replayed)
+		printf("nothing else to do: the journal replay was the only change\n");
+	else if (!st->changed)
+		printf("nothing to do: no node to rewrite or coalesce\n");
+	else if (st->committed)
+		printf("committed: btree and prio chain rewritten, one journal entry written\n");
+	else
+		printf("the btree %srewritten (run without --dry-run to write it)\n", would);
+}
+
+static int run(const char *path, const struct bt_gc_opts *o, bool force, const char *undo)
+{
+	struct printbuf err = PRINTBUF;
+	struct bt_gc_stats st;
+	struct cache_set c;
+	struct bt_node_cache *nc = NULL;
+	struct bt_dev dev;
+	int ret, status = EXIT_OK;
+
+	ret = bt_dev_open(path, (o->dry_run ? 0 : BT_DEV_RDWR) | (force ? BT_DEV_FORCE : 0),
+			  &dev, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		printbuf_exit(&err);
+		return EXIT_OPERATIONAL;
+	}
+	if (undo) {
+		ret = bt_undo_open(&dev, undo, &err);
+		if (ret) {
+			bt_error_pb(&err);
+			status = EXIT_OPERATIONAL;
+			goto out_dev;
+		}
+		printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
+		       undo, path);
+	}
+	ret = bt_cache_set_open(&c, &dev, 0, &err);
+	if (!ret) {
+		nc = bt_node_cache_new(&c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
+		ret = nc ? bt_gc(&c, nc, o, &st, &err) : -ENOMEM;
+		if (!nc)
+			prt_str(&err, "out of memory for the btree node cache");
+	}
+	if (ret) {
+		bt_error_pb(&err);
+		bt_error("gc: '%s' not collected: %s", path, bt_err_str(ret));
+		status = EXIT_OPERATIONAL;
+	} else {
+		print_stats(path, &st, o->dry_run);
+	}
+	bt_node_cache_free(nc);
+	bt_cache_set_exit(&c);
+	if (bt_undo_close(&dev, &err)) {
+		bt_error_pb(&err);
+		status = EXIT_OPERATIONAL;
+	}
+out_dev:
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	return status;
+}
+
+int cmd_gc(int argc, const char **argv)
+{
+	int dry_run = 0, inval = 0, force = 0, status;
+	char *undo = NULL;	/* popt allocates it */
+	struct poptOption opts[] = {
+		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
+		  "print what would change; open the device read-only", NULL },
+		{ "invalidate-clean", 0, POPT_ARG_NONE, &inval, 0,
+		  "drop all clean cached data (dirty data and metadata stay), freeing its buckets",
+		  NULL },
+		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
+		  "save the blocks gc overwrites to FILE first "
+		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
+		{ "force", 'f', POPT_ARG_NONE, &force, 0,
+		  "use a device that is in use (mounted, registered)", NULL },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	poptContext pc = bt_popt_parse("gc", argc, argv, opts,
+				       "[-n] [--invalidate-clean] [--undo FILE] CACHE");
+	struct bt_gc_opts o = { 0 };
+	const char **args;
+
+	if (!pc)
+		return EXIT_USAGE;
+	args = poptGetArgs(pc);
+	if (!args || !args[0] || args[1]) {
+		bt_error("gc: give one cache device");
+		poptPrintUsage(pc, stderr, 0);
+		free(undo);
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+	if (undo && dry_run) {
+		bt_error("gc: --undo with --dry-run: a dry run writes nothing");
+		free(undo);
+		poptFreeContext(pc);
+		return EXIT_USAGE;
+	}
+	o.dry_run = dry_run;
+	o.invalidate_clean = inval;
+	status = run(args[0], &o, force, undo);
+	free(undo);
+	poptFreeContext(pc);
+	return status;
+}

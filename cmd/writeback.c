@@ -1,0 +1,305 @@
+/* writeback.c --- bcache-tool writeback: copy a cache set's dirty data to
+ * its backing devices offline and mark it clean (libcore/writeback.h).
+ *
+ * Exit status: 0 everything written back, verified and marked clean; OR of
+ * 1 (dirty data lost: the ranges are listed), 2 (the cache was not updated
+ * or a backing device was left DIRTY), 8 (operational error), 16 (usage).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../libcore/bkey.h"
+#include "../libcore/errcode.h"
+#include "../libcore/undo.h"
+#include "../libcore/writeback.h"
+#include "cmds.h"
+
+#define WB_EXIT_LOST		1
+#define WB_EXIT_INCOMPLETE	2
+
+struct wb_opts {
+	char	*undo, *cache_size;	/* popt-allocated */
+	int	dry_run, force, no_progress;
+};
+
+struct wb_cli {
+	struct bt_wb_bdev	*bdevs;
+	double			t0, last;
+	bool			bar;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress(void *priv, uint64_t done, uint64_t total)
+{
+	struct wb_cli *cli = priv;
+	double t = now_s(), rate;
+	unsigned eta;
+	struct printbuf a = PRINTBUF, b = PRINTBUF;
+
+	if (!cli->bar || (done < total && t - cli->last < 0.2))
+		return;
+	cli->last = t;
+	rate = t > cli->t0 ? done / (t - cli->t0) : 0;
+	eta = rate > 0 ? (unsigned)((total - done) / rate) : 0;
+	prt_human_bytes(&a, done);
+	prt_human_bytes(&b, total);
+	fprintf(stderr, "\rwriteback: %s / %s (%3u%%) ETA %u:%02u ", printbuf_str(&a),
+		printbuf_str(&b), total ? (unsigned)(done * 100 / total) : 100, eta / 60, eta % 60);
+	if (done >= total)
+		fputc('\n', stderr);
+	printbuf_exit(&a);
+	printbuf_exit(&b);
+}
+
+static void list_extent(void *priv, size_t bdev, const struct bkey *k, uint64_t start,
+			uint64_t sectors)
+{
+	struct wb_cli *cli = priv;
+	struct printbuf pb = PRINTBUF;
+
+	bt_bkey_to_text(&pb, k);
+	printf("%s: sectors %llu-%llu (%llu sectors) <- %s\n", cli->bdevs[bdev].dev->path,
+	       (unsigned long long)start, (unsigned long long)(start + sectors - 1),
+	       (unsigned long long)sectors, printbuf_str(&pb));
+	printbuf_exit(&pb);
+}
+
+static void print_lost(const struct bt_wb_req *req, const struct bt_wb_lost *l)
+{
+	const struct bt_wb_bdev *bd = &req->bdevs[l->bdev];
+	uint64_t off = bd->sb.data_offset;
+	char where[64] = "";
+
+	if (l->kind != BT_WB_LOST_NODE)
+		snprintf(where, sizeof(where), " from cache sector %llu",
+			 (unsigned long long)l->cache_sector);
+	bt_error("lost: '%s' sectors %llu-%llu (%llu sectors; device sectors %lld-%lld)%s: %s%s%s%s",
+		 bd->dev->path, (unsigned long long)l->start,
+		 (unsigned long long)(l->start + l->sectors - 1), (unsigned long long)l->sectors,
+		 (long long)(l->start - off), (long long)(l->start + l->sectors - 1 - off), where,
+		 bt_wb_lost_kind_str(l->kind), l->err ? " (" : "", l->err ? bt_err_str(l->err) : "",
+		 l->err ? ")" : "");
+	if (l->msg)
+		bt_error("  %s", l->msg);
+}
+
+static int report(const struct bt_wb_req *req, const struct bt_wb_result *res)
+{
+	int status = EXIT_OK;
+
+	for (size_t i = 0; i < res->nr_lost; i++)
+		print_lost(req, &res->lost[i]);
+	if (res->nr_lost)
+		status |= WB_EXIT_LOST;
+	if (res->cache_msg.pos) {
+		bt_error("%s", printbuf_str(&res->cache_msg));
+		status |= WB_EXIT_INCOMPLETE;
+	}
+	for (size_t b = 0; b < req->nr_bdevs; b++) {
+		const struct bt_wb_bdev *bd = &req->bdevs[b];
+
+		printf("%s: slot %u, %llu dirty extents, %llu sectors", bd->dev->path, bd->slot,
+		       (unsigned long long)bd->extents, (unsigned long long)bd->dirty_sectors);
+		if (req->dry_run) {
+			printf(" would be written back (dry run)\n");
+			continue;
+		}
+		printf(", %llu written back and verified, %llu marked clean in the cache; state %s\n",
+		       (unsigned long long)bd->written_sectors,
+		       (unsigned long long)bd->cleaned_sectors,
+		       bt_bdev_state_str((unsigned)BDEV_STATE(bd->sb.flags)));
+		if (BDEV_STATE(bd->sb.flags) == BDEV_STATE_DIRTY) {
+			bt_error("'%s' stays DIRTY: %s", bd->dev->path,
+				 res->cache_committed || !res->cache_msg.pos
+				 ? "dirty data for it is left in the cache"
+				 : "the cache still marks its data dirty; do not use it "
+				   "without this cache except through 'bcache-tool detach'");
+			status |= WB_EXIT_INCOMPLETE;
+		}
+	}
+	return status;
+}
+
+static int open_bdevs(const char **paths, size_t n, unsigned flags, struct bt_wb_bdev *bdevs,
+		      struct printbuf *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct bt_wb_bdev *bd = &bdevs[i];
+		int ret;
+
+		bd->dev = calloc(1, sizeof(*bd->dev));
+		if (!bd->dev)
+			return -ENOMEM;
+		bd->dev->fd = -1;
+		ret = bt_dev_open(paths[i], flags, bd->dev, err);
+		if (ret) {
+			free(bd->dev);
+			bd->dev = NULL;
+			return ret;
+		}
+		ret = bt_sb_read(bd->dev, bd->sb_block, &bd->sb, true, err);
+		if (!ret && !bt_sb_is_bdev(&bd->sb)) {
+			prt_printf(err, "'%s' is not a backing device (superblock version %llu)",
+				   paths[i], (unsigned long long)bd->sb.version);
+			ret = -BT_ERR_SB_NOT_BACKING;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int run_writeback(poptContext pc, const struct wb_opts *o);
+
+int cmd_writeback(int argc, const char **argv)
+{
+	struct wb_opts o = { 0 };
+	struct poptOption opts[] = {
+		{ "dry-run", 'n', POPT_ARG_NONE, &o.dry_run, 0,
+		  "list the extents that would be copied, write nothing", NULL },
+		{ "force", 'f', POPT_ARG_NONE, &o.force, 0,
+		  "use devices that are busy, and backing devices whose state or set uuid "
+		  "does not match", NULL },
+		{ "undo", 0, POPT_ARG_STRING, &o.undo, 0,
+		  "save the cache blocks it overwrites to FILE "
+		  "('bcache-tool undo FILE CACHE' restores them)", "FILE" },
+		{ "no-progress", 0, POPT_ARG_NONE, &o.no_progress, 0,
+		  "no progress bar, even on a terminal", NULL },
+		{ "cache-size", 0, POPT_ARG_STRING, &o.cache_size, 0,
+		  "memory bound of the node cache (default 64M)", "BYTES" },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	poptContext pc = bt_popt_parse("writeback", argc, argv, opts, "CACHE BDEV...");
+	int status;
+
+	if (!pc)
+		return EXIT_USAGE;
+	status = run_writeback(pc, &o);
+	free(o.undo);
+	free(o.cache_size);
+	poptFreeContext(pc);
+	return status;
+}
+
+static int writeback_open(const char **args, size_t nr, const struct wb_opts *o,
+			  struct bt_dev *cdev, struct cache_set *c, struct bt_wb_bdev *bdevs,
+			  bool *damaged, struct printbuf *err)
+{
+	unsigned flags = (o->dry_run ? 0 : BT_DEV_RDWR) | (o->force ? BT_DEV_FORCE : 0);
+	int ret;
+
+	ret = bt_dev_open(args[0], flags, cdev, err);
+	if (!ret)
+		ret = open_bdevs(args + 1, nr, flags, bdevs, err);
+	if (ret)
+		return ret;
+	ret = bt_cache_set_open(c, cdev, BT_OPEN_KEEP_GOING, err);
+	if (ret && (ret == -BT_ERR_NO_CACHE_SET || !c->buckets || !c->uuids ||
+		    !KEY_PTRS((struct bkey *)&c->root_key)))
+		return ret;
+	if (ret) {		/* e.g. a bad prio chain: copy the data, leave the cache */
+		bt_error_pb(err);
+		*damaged = true;
+	}
+	if (o->undo && !o->dry_run) {
+		ret = bt_undo_open(cdev, o->undo, err);
+		if (ret)
+			return ret;
+		printf("saving the cache blocks it changes; undo with: bcache-tool undo %s %s\n",
+		       o->undo, args[0]);
+	}
+	return 0;
+}
+
+static int run_writeback(poptContext pc, const struct wb_opts *o)
+{
+	const char **args = poptGetArgs(pc);
+	unsigned long long cache_bytes = BT_NODE_CACHE_DEFAULT_BYTES;
+	struct printbuf err = PRINTBUF;
+	struct bt_dev cdev = { .fd = -1 };
+	struct cache_set c;
+	struct bt_node_cache *nc = NULL;
+	struct bt_wb_bdev *bdevs = NULL;
+	struct bt_wb_result res = { 0 };
+	struct wb_cli cli = { 0 };
+	struct bt_wb_req req = { 0 };
+	size_t nr = 0;
+	bool damaged = false;
+	int status = EXIT_OK, ret;
+
+	memset(&c, 0, sizeof(c));
+	while (args && args[nr])
+		nr++;
+	if (nr < 2) {
+		bt_error("writeback: expected CACHE BDEV...");
+		poptPrintUsage(pc, stderr, 0);
+		return EXIT_USAGE;
+	}
+	if (o->cache_size && bt_parse_size(o->cache_size, &cache_bytes)) {
+		bt_error("writeback: bad size '%s' for --cache-size", o->cache_size);
+		return EXIT_USAGE;
+	}
+	nr--;
+	bdevs = calloc(nr, sizeof(*bdevs));
+	if (!bdevs) {
+		bt_error("writeback: out of memory");
+		return EXIT_OPERATIONAL;
+	}
+	ret = writeback_open(args, nr, o, &cdev, &c, bdevs, &damaged, &err);
+	if (!ret && !(nc = bt_node_cache_new(&c, cache_bytes, 0)))
+		ret = -ENOMEM;
+	if (ret) {
+		if (ret == -ENOMEM && !err.pos)
+			prt_str(&err, "writeback: out of memory");
+		bt_error_pb(&err);
+		status = EXIT_OPERATIONAL;
+		goto out;
+	}
+
+	cli.bdevs = bdevs;
+	cli.bar = !o->dry_run && !o->no_progress && isatty(STDERR_FILENO);
+	cli.t0 = cli.last = now_s();
+	req = (struct bt_wb_req){
+		.bdevs = bdevs, .nr_bdevs = nr, .dry_run = o->dry_run, .force = o->force,
+		.list = list_extent, .progress = progress, .priv = &cli,
+		.no_cache_update = damaged ? "the cache set did not open cleanly" : NULL,
+	};
+	ret = bt_writeback(&c, nc, &req, &res, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		status = EXIT_OPERATIONAL;
+	}
+	status |= report(&req, &res);
+	if (bt_undo_close(&cdev, &err)) {
+		bt_error_pb(&err);
+		status |= EXIT_OPERATIONAL;
+	}
+out:
+	bt_writeback_result_exit(&res);
+	bt_node_cache_free(nc);
+	if (cdev.path)
+		bt_cache_set_exit(&c);
+	for (size_t i = 0; i < nr; i++)
+		if (bdevs[i].dev) {
+			if (bdevs[i].dev->path)
+				bt_dev_close(bdevs[i].dev);
+			free(bdevs[i].dev);
+		}
+	free(bdevs);
+	if (cdev.path)
+		bt_dev_close(&cdev);
+	printbuf_exit(&err);
+	return status;
+}

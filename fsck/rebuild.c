@@ -1,0 +1,199 @@
+/* rebuild.c --- the repair of every PF_REBUILD problem: a new btree.
+ *
+ * Called by the replay pass when a btree, prio, uuid or gc_mark problem
+ * was answered yes. libcore's bt_rebuild_collect() gathers the leaf
+ * extents the kernel would serve after journal replay (damaged bsets
+ * skipped, unreadable subtrees skipped, bad keys dropped); the uuid slot
+ * repairs are applied to c->uuids; then one write transaction (write.h)
+ * writes the new tree, a new prio chain with every gen the pass raised,
+ * the new uuid bucket when a slot changed, and one jset whose last_seq is
+ * its own seq. Until that jset is durable the old state is on disk.
+ *
+ * Every range whose data the rebuild does not keep is printed, one line
+ * each, as "lost: slot N (backing device UUID | flash volume): sectors
+ * A-B: KIND (reason, bucket B)", kept in ctx->lost for --json and --log.
+ * Clean data dropped is counted, not listed: it is on the backing device.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../libcore/errcode.h"
+#include "../libcore/rebuild.h"
+#include "../libcore/uuid.h"
+#include "../libcore/write.h"
+#include "fsck.h"
+
+static void slot_to_text(struct printbuf *out, const struct cache_set *c, uint64_t slot)
+{
+	prt_printf(out, "slot %llu", (unsigned long long)slot);
+	if (!c->uuids || slot >= c->nr_uuids ||
+	    bt_uuid_slot_state(&c->uuids[slot]) != BT_UUID_LIVE) {
+		prt_str(out, " (no device)");
+		return;
+	}
+	prt_str(out, bt_uuid_flash_only(&c->uuids[slot]) ? " (flash volume " :
+		" (backing device ");
+	prt_uuid(out, c->uuids[slot].uuid);
+	prt_char(out, ')');
+}
+
+/* How many lost ranges share one reason (reasons are static strings: few). */
+struct lost_tally {
+	const char	*reason;
+	size_t		total, shown;
+};
+
+static struct lost_tally *tally_of(struct lost_tally *t, size_t *nr, const char *reason)
+{
+	for (size_t i = 0; i < *nr; i++)
+		if (t[i].reason == reason)
+			return &t[i];
+	if (*nr == 32)
+		return &t[31];	/* more reasons than exist: share the last entry */
+	t[*nr] = (struct lost_tally){ .reason = reason };
+	return &t[(*nr)++];
+}
+
+/*
+ * One line per lost range in the --log file; on ctx->out the first
+ * max_msgs of each reason, then how many more (all are in --log and
+ * --json).
+ */
+static void report_lost(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
+{
+	struct lost_tally tally[32];
+	size_t nr_tally = 0;
+
+	for (size_t i = 0; i < rb->nr_lost; i++)
+		if (rb->lost[i].kind != BT_LOST_CLEAN)
+			tally_of(tally, &nr_tally, rb->lost[i].reason)->total++;
+	for (size_t i = 0; i < rb->nr_lost; i++) {
+		const struct bt_lost *l = &rb->lost[i];
+		struct printbuf line = PRINTBUF;
+		struct lost_tally *t;
+
+		if (l->kind == BT_LOST_CLEAN)
+			continue;
+		t = tally_of(tally, &nr_tally, l->reason);
+		prt_printf(&line, "%s: lost: ", ctx->path);
+		slot_to_text(&line, ctx->c, l->inode);
+		if (l->end == BT_LOST_TO_END)
+			prt_printf(&line, ": sectors %llu-end: ", (unsigned long long)l->start);
+		else
+			prt_printf(&line, ": sectors %llu-%llu: ", (unsigned long long)l->start,
+				   (unsigned long long)l->end - 1);
+		prt_printf(&line, "%s (%s, bucket %llu)", bt_lost_kind_str(l->kind), l->reason,
+			   (unsigned long long)l->bucket);
+		if (!ctx->opts.json && t->shown < ctx->opts.max_msgs)
+			fprintf(ctx->out, "%s\n", printbuf_str(&line));
+		else if (!ctx->opts.json && t->shown == ctx->opts.max_msgs)
+			fprintf(ctx->out, "%s: lost: %zu more ranges (%s), all listed in --log and --json\n",
+				ctx->path, t->total - t->shown, l->reason);
+		t->shown++;
+		if (ctx->log) {
+			fprintf(ctx->log, "%s\n", printbuf_str(&line));
+			fflush(ctx->log);
+		}
+		printbuf_exit(&line);
+	}
+}
+
+/* Apply the accepted uuid slot repairs to c->uuids; returns whether one changed. */
+static bool apply_uuid_fixes(struct fsck_ctx *ctx)
+{
+	struct cache_set *c = ctx->c;
+	bool changed = false;
+
+	for (unsigned i = 0; ctx->uuid_fix && c->uuids && i < c->nr_uuids; i++) {
+		struct uuid_entry *u = &c->uuids[i];
+
+		switch (ctx->uuid_fix[i]) {
+		case FSCK_UUID_CLEAR_SLOT:
+			memset(u, 0, sizeof(*u));
+			changed = true;
+			break;
+		case FSCK_UUID_CLEAR_FLAGS:
+			u->flags = htole32(le32toh(u->flags) & UUID_FLASH_ONLY);
+			changed = true;
+			break;
+		}
+	}
+	return changed;
+}
+
+static int keep_lost(struct fsck_ctx *ctx, struct bt_rebuild *rb)
+{
+	free(ctx->lost);
+	ctx->lost = NULL;
+	ctx->nr_lost = 0;
+	if (!rb->nr_lost)
+		return 0;
+	ctx->lost = malloc(rb->nr_lost * sizeof(*ctx->lost));
+	if (!ctx->lost)
+		return -ENOMEM;
+	memcpy(ctx->lost, rb->lost, rb->nr_lost * sizeof(*ctx->lost));
+	ctx->nr_lost = rb->nr_lost;
+	return 0;
+}
+
+int fsck_rebuild(struct fsck_ctx *ctx)
+{
+	struct cache_set *c = ctx->c;
+	struct printbuf msg = PRINTBUF, how = PRINTBUF;
+	struct uuid_entry *saved_uuids = NULL;
+	struct bt_btree_update_stats ust = { 0 };
+	struct bt_write_ctx w;
+	struct bt_rebuild rb;
+	bool uuids_changed;
+	int ret;
+
+	bt_rebuild_init(&rb);
+	if (c->uuids) {
+		saved_uuids = malloc((size_t)c->nr_uuids * sizeof(*c->uuids));
+		if (!saved_uuids)
+			return -ENOMEM;
+		memcpy(saved_uuids, c->uuids, (size_t)c->nr_uuids * sizeof(*c->uuids));
+	}
+	uuids_changed = apply_uuid_fixes(ctx);
+	ret = bt_rebuild_collect(c, &rb, &msg);
+	if (!ret)
+		ret = bt_write_begin(&w, c, c->node_cache);
+	if (!ret) {
+		ret = bt_rebuild_write(&w, &rb, &ust, &msg);
+		w.uuids_changed = uuids_changed;
+		w.last_seq = 0;
+		if (ret)
+			bt_write_abort(&w);
+		else
+			ret = bt_commit(&w, &msg);
+		bt_write_end(&w);
+	}
+	if (ret) {
+		if (saved_uuids)
+			memcpy(c->uuids, saved_uuids, (size_t)c->nr_uuids * sizeof(*c->uuids));
+		prt_printf(ctx->err, "btree rebuild failed, the device holds its old state: %s",
+			   printbuf_str(&msg));
+		fsck_deferred_failed(ctx, "the rebuild failed");
+		ctx->flags |= FSCK_UNCORRECTED;
+		/* a full cache is a finding, not an operational failure */
+		ret = ret == -BT_ERR_NO_FREE_BUCKET ? 0 : ret;
+		goto out;
+	}
+	report_lost(ctx, &rb);
+	ret = keep_lost(ctx, &rb);
+	prt_printf(&how, "btree rebuilt by jset %llu: %llu keys kept in %llu nodes (root level %u), "
+		   "%llu stale clean keys and %llu other keys dropped, %llu dirty sectors lost",
+		   (unsigned long long)c->journal.newest_seq,
+		   (unsigned long long)rb.st.keys_kept, (unsigned long long)ust.nodes_written,
+		   c->root_level, (unsigned long long)rb.st.keys_stale,
+		   (unsigned long long)rb.st.keys_dropped,
+		   (unsigned long long)rb.st.dirty_sectors_lost);
+	fsck_deferred_done(ctx, printbuf_str(&how));
+	ctx->stats.journal_keys_to_replay = 0;
+out:
+	free(saved_uuids);
+	bt_rebuild_exit(&rb);
+	printbuf_exit(&msg);
+	printbuf_exit(&how);
+	return ret;
+}

@@ -1,0 +1,570 @@
+/* test_gc.c --- bcache-tool gc (libcore/gc.c): on synthetic caches with
+ * stale pointers and sparse nodes (tests/tools/gen-cache) and on the golden
+ * images with data. Every figure gc prints is checked against fsck -n
+ * --json run before and after (an independent count); content against
+ * gen-cache's own model or the manifest's sha256 of what the kernel served;
+ * the stale keys dropped against gen-cache's list of stale extents.
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "libcore/cache_set.h"
+#include "libcore/gc.h"
+#include "libcore/mark.h"
+#include "libcore/node_cache.h"
+#include "libcore/write.h"
+
+TestSuite(gc, .timeout = 300);
+
+/* A cache from gen-cache: paths, the content sha256 of slots 0 (backing) and 1 (flash). */
+struct gen {
+	char		*dir, *cache, *bdev;
+	char		sha[2][65];
+	unsigned	stale, dirty, extents;	/* from its list of extents */
+};
+
+static void gen(struct gen *g, const char *args)
+{
+	char *out = NULL, *err = NULL, *report, *keys, line[256];
+	FILE *f;
+
+	memset(g, 0, sizeof(*g));
+	g->dir = t_tmpfile(0);
+	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && mkdir '%s'", g->dir, g->dir), 0);
+	cr_assert(asprintf(&g->cache, "%s/cache.img", g->dir) > 0);
+	cr_assert(asprintf(&g->bdev, "%s/bdev.img", g->dir) > 0);
+	cr_assert(asprintf(&report, "%s/report", g->dir) > 0);
+	cr_assert(asprintf(&keys, "%s/keys", g->dir) > 0);
+	cr_assert_eq(t_sh(&out, &err, "'%s/tests/tools/gen-cache' -q %s -o '%s' --keys '%s' '%s' '%s'",
+			  getenv("BT_BUILD"), args, report, keys, g->cache, g->bdev), 0,
+		     "%s%s", out, err);
+	free(out);
+	free(err);
+	f = fopen(report, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned slot;
+		char *p = strstr(line, " sha256 ");
+
+		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
+			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
+	}
+	fclose(f);
+	f = fopen(keys, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		g->extents++;
+		g->stale += strstr(line, " stale") != NULL && !strstr(line, " journal");
+		g->dirty += strstr(line, " dirty") != NULL && !strstr(line, " stale");
+	}
+	fclose(f);
+	cr_assert_eq(strlen(g->sha[0]), 64);
+	cr_assert_eq(strlen(g->sha[1]), 64);
+	free(report);
+	free(keys);
+}
+
+static void gen_free(struct gen *g)
+{
+	t_sh(NULL, NULL, "rm -rf '%s'", g->dir);
+	free(g->dir);
+	free(g->cache);
+	free(g->bdev);
+}
+
+/* fsck -n --json's summary. */
+struct fsck_sum {
+	long long	nodes, keys, key_bytes, in_use, max_lag, dirty_keys, depth;
+	int		status;
+};
+
+static void fsck_sum(const char *img, struct fsck_sum *s)
+{
+	char *out = NULL, *err = NULL;
+	json_t *j, *sum;
+	int rc = t_run(&out, &err, "fsck -n --json '%s'", img);
+
+	cr_assert_geq(rc, 0, "fsck died: %s", err);
+	j = json_loads(out, 0, NULL);
+	cr_assert(j, "fsck --json output does not parse: %s", out);
+	sum = json_object_get(j, "summary");
+	s->nodes = json_integer_value(json_object_get(sum, "btree_nodes"));
+	s->keys = json_integer_value(json_object_get(sum, "keys"));
+	s->key_bytes = json_integer_value(json_object_get(sum, "key_bytes"));
+	s->in_use = json_integer_value(json_object_get(sum, "buckets_in_use"));
+	s->max_lag = json_integer_value(json_object_get(sum, "max_gen_lag"));
+	s->dirty_keys = json_integer_value(json_object_get(sum, "dirty_keys_after_replay"));
+	s->depth = json_integer_value(json_object_get(sum, "btree_depth"));
+	s->status = rc;
+	json_decref(j);
+	free(out);
+	free(err);
+}
+
+/* What gc printed. */
+struct gc_out {
+	long long	nodes[2], keys[2], key_bytes[2], in_use[2], free_b[2], lag[2];
+	long long	stale, bad, clean, coalesced, written, invalidated, levels;
+	bool		nothing, committed;
+	char		*text;
+};
+
+static long long field(const char *text, const char *name)
+{
+	char key[64];
+	const char *p;
+	long long v;
+
+	snprintf(key, sizeof(key), "\n%s ", name);
+	p = strstr(text, key);
+	cr_assert(p, "no '%s' in gc's output:\n%s", name, text);
+	cr_assert_eq(sscanf(p + strlen(key), " %lld", &v), 1, "%s", text);
+	return v;
+}
+
+static void row(const char *text, const char *name, long long v[2])
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\n  %s ", name);
+	p = strstr(text, key);
+	cr_assert(p, "no row '%s' in gc's output:\n%s", name, text);
+	cr_assert_eq(sscanf(p + strlen(key), " %lld %lld", &v[0], &v[1]), 2, "%s", text);
+}
+
+static int gc(const char *img, const char *opts, struct gc_out *o)
+{
+	char *err = NULL;
+	int rc = t_run(&o->text, &err, "gc %s '%s'", opts, img);
+
+	cr_assert_geq(rc, 0, "gc died: %s", err);
+	if (rc) {
+		free(err);
+		return rc;
+	}
+	row(o->text, "nodes", o->nodes);
+	row(o->text, "keys", o->keys);
+	row(o->text, "key bytes", o->key_bytes);
+	row(o->text, "buckets in use", o->in_use);
+	row(o->text, "free buckets", o->free_b);
+	row(o->text, "max gen lag", o->lag);
+	o->stale = field(o->text, "stale keys dropped");
+	o->bad = field(o->text, "bad keys dropped");
+	o->clean = field(o->text, "clean keys dropped");
+	o->coalesced = field(o->text, "nodes coalesced");
+	o->written = field(o->text, "nodes written");
+	o->invalidated = field(o->text, "buckets invalidated");
+	o->levels = field(o->text, "root levels removed");
+	o->nothing = strstr(o->text, "nothing to do") != NULL;
+	o->committed = strstr(o->text, "committed:") != NULL;
+	free(err);
+	return 0;
+}
+
+/* sha256 of what extract serves for a slot (bdev may be NULL). */
+static void extract_sha(const char *cache, const char *bdev, int slot, char sum[65])
+{
+	char *out = t_tmpfile(0), *err = NULL, sl[32] = "";
+	int rc;
+
+	if (slot >= 0)
+		snprintf(sl, sizeof(sl), "--slot %d", slot);
+	rc = t_run(NULL, &err, "extract '%s' %s%s%s %s -o '%s'", cache, bdev ? "'" : "",
+		   bdev ? bdev : "", bdev ? "'" : "", sl, out);
+	cr_assert_lt(rc, 2, "extract rc %d: %s", rc, err);
+	t_sha256_file(out, sum);
+	unlink(out);
+	free(out);
+	free(err);
+}
+
+/* Keys dump-btree marks "(bad: stale N)". */
+static long long dump_stale(const char *img)
+{
+	char *out = NULL, *err = NULL;
+	long long n = 0;
+
+	cr_assert_eq(t_run(&out, &err, "dump-btree '%s'", img), 0, "%s", err);
+	for (const char *p = out; (p = strstr(p, "(bad: stale ")); p++)
+		n++;
+	free(out);
+	free(err);
+	return n;
+}
+
+/* The gc figures "before" are fsck's, "after" are fsck's after the run. */
+static void check_figures(const struct gc_out *o, const struct fsck_sum *b, const struct fsck_sum *a)
+{
+	cr_expect_eq(o->nodes[0], b->nodes);
+	cr_expect_eq(o->keys[0], b->keys);
+	cr_expect_eq(o->key_bytes[0], b->key_bytes);
+	cr_expect_eq(o->in_use[0], b->in_use);
+	cr_expect_eq(o->lag[0], b->max_lag);
+	cr_expect_eq(o->nodes[1], a->nodes, "%s", o->text);
+	cr_expect_eq(o->keys[1], a->keys, "%s", o->text);
+	cr_expect_eq(o->key_bytes[1], a->key_bytes, "%s", o->text);
+	cr_expect_eq(o->in_use[1], a->in_use, "%s", o->text);
+	cr_expect_eq(o->lag[1], a->max_lag, "%s", o->text);
+	/* what leaves the in-use count is what joins the free count */
+	cr_expect_eq(o->in_use[0] - o->in_use[1], o->free_b[1] - o->free_b[0]);
+}
+
+static void check_content(const struct gen *g, const char *cache)
+{
+	char sum[65];
+
+	extract_sha(cache, g->bdev, -1, sum);
+	cr_expect_str_eq(sum, g->sha[0], "backing device content changed");
+	extract_sha(cache, NULL, 1, sum);
+	cr_expect_str_eq(sum, g->sha[1], "flash volume content changed");
+}
+
+#define SPARSE "-n 20000 --stale 3000 --scatter --leaf-keys 40 --fanout 8 --dirty 0.5"
+
+Test(gc, stale_and_sparse)
+{
+	struct gen g;
+	struct gc_out o = { 0 }, o2 = { 0 };
+	struct fsck_sum b, a;
+	char h1[65], h2[65];
+	long long stale;
+
+	gen(&g, SPARSE);
+	stale = dump_stale(g.cache);
+	cr_assert_gt(stale, g.stale / 2, "gen-cache wrote %u stale extents", g.stale);
+	fsck_sum(g.cache, &b);
+	cr_assert_eq(b.status, 0);
+	cr_assert_eq(gc(g.cache, "", &o), 0, "%s", o.text);
+	fsck_sum(g.cache, &a);
+	cr_expect_eq(a.status, 0, "fsck -n not clean after gc");
+	check_figures(&o, &b, &a);
+	/* every stale key (as dump-btree counts them) is dropped, none is left */
+	cr_expect_eq(o.stale, stale, "%s", o.text);
+	cr_expect_eq(dump_stale(g.cache), 0);
+	cr_expect_eq(o.bad, 0);
+	cr_expect_eq(o.clean, 0);
+	cr_expect(o.committed);
+	cr_expect_lt(a.nodes * 4, b.nodes, "sparse nodes not coalesced: %lld -> %lld", b.nodes, a.nodes);
+	cr_expect_lt(a.in_use, b.in_use);
+	cr_expect_eq(a.keys, b.keys, "live keys lost or gained");
+	cr_expect_eq(a.max_lag, 0);
+	/* the root left with one child gave way to it: the tree is shallower by what gc says */
+	cr_expect_gt(o.levels, 0, "%s", o.text);
+	cr_expect_eq(a.depth, b.depth - o.levels);
+	check_content(&g, g.cache);
+
+	/* idempotent: nothing to do, nothing written */
+	t_sha256_file(g.cache, h1);
+	cr_assert_eq(gc(g.cache, "", &o2), 0);
+	t_sha256_file(g.cache, h2);
+	cr_expect(o2.nothing, "%s", o2.text);
+	cr_expect_eq(o2.coalesced, 0);
+	cr_expect_eq(o2.written, 0);
+	cr_expect_str_eq(h1, h2, "a second gc changed the image");
+	free(o.text);
+	free(o2.text);
+	gen_free(&g);
+}
+
+Test(gc, dry_run_writes_nothing_and_predicts)
+{
+	struct gen g;
+	struct gc_out d = { 0 }, o = { 0 };
+	char h1[65], h2[65];
+
+	gen(&g, SPARSE " --seed 7");
+	t_sha256_file(g.cache, h1);
+	cr_assert_eq(gc(g.cache, "--dry-run", &d), 0);
+	t_sha256_file(g.cache, h2);
+	cr_assert_str_eq(h1, h2, "gc --dry-run changed the image");
+	cr_expect(strstr(d.text, "dry run"));
+	cr_assert_eq(gc(g.cache, "", &o), 0);
+	for (int i = 0; i < 2; i++) {
+		cr_expect_eq(d.nodes[i], o.nodes[i], "%s\n%s", d.text, o.text);
+		cr_expect_eq(d.keys[i], o.keys[i]);
+		cr_expect_eq(d.key_bytes[i], o.key_bytes[i]);
+		cr_expect_eq(d.in_use[i], o.in_use[i]);
+		cr_expect_eq(d.free_b[i], o.free_b[i]);
+		cr_expect_eq(d.lag[i], o.lag[i]);
+	}
+	cr_expect_eq(d.stale, o.stale);
+	cr_expect_eq(d.coalesced, o.coalesced);
+	free(d.text);
+	free(o.text);
+	gen_free(&g);
+}
+
+Test(gc, invalidate_clean_keeps_dirty_and_content)
+{
+	struct gen g;
+	struct gc_out o = { 0 };
+	struct fsck_sum b, a;
+
+	gen(&g, "-n 20000 --stale 500 --scatter --dirty 0 --leaf-keys 200");
+	fsck_sum(g.cache, &b);
+	cr_assert_eq(gc(g.cache, "--invalidate-clean", &o), 0, "%s", o.text);
+	fsck_sum(g.cache, &a);
+	cr_expect_eq(a.status, 0);
+	check_figures(&o, &b, &a);
+	/* only dirty keys are left: every live key is one the model calls dirty */
+	cr_expect_eq(a.keys, a.dirty_keys);
+	cr_expect_eq(a.dirty_keys, b.dirty_keys);
+	cr_expect_eq(o.clean, b.keys - b.dirty_keys);
+	cr_expect_gt(o.clean, 0);
+	cr_expect_gt(o.invalidated, 0, "%s", o.text);
+	cr_expect_lt(a.in_use, b.in_use);
+	check_content(&g, g.cache);
+	free(o.text);
+	gen_free(&g);
+}
+
+/* Raise the gens of the buckets that only stale pointers reference by `by` (one commit). */
+static unsigned raise_stale_gens(const char *img, unsigned by)
+{
+	struct printbuf err = PRINTBUF;
+	struct bt_write_ctx w;
+	struct bt_dev dev;
+	struct cache_set c;
+	struct bt_node_cache *nc;
+	unsigned n = 0;
+
+	cr_assert_eq(bt_dev_open(img, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0, "%s",
+		     printbuf_str(&err));
+	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	cr_assert_eq(bt_mark_buckets(&c, nc, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_write_begin(&w, &c, nc), 0);
+	for (uint64_t b = c.first_bucket; b < c.nbuckets; b++)
+		if (c.buckets[b].mark == GC_MARK_NONE && c.buckets[b].gen != c.buckets[b].last_gc) {
+			c.buckets[b].gen += by;
+			n++;
+		}
+	cr_assert_eq(bt_commit(&w, &err), 0, "%s", printbuf_str(&err));
+	bt_node_cache_free(nc);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	return n;
+}
+
+Test(gc, gen_lag_near_max_returns_to_zero)
+{
+	struct gen g;
+	struct gc_out o = { 0 };
+	struct fsck_sum b, a;
+
+	gen(&g, "-n 5000 --stale 2000 --scatter --leaf-keys 100");
+	cr_assert_gt(raise_stale_gens(g.cache, BUCKET_GC_GEN_MAX - 6), 0);
+	fsck_sum(g.cache, &b);
+	cr_assert_eq(b.status, 0);
+	cr_assert_geq(b.max_lag, BUCKET_GC_GEN_MAX - 5, "lag %lld", b.max_lag);
+	cr_assert_eq(gc(g.cache, "", &o), 0, "%s", o.text);
+	fsck_sum(g.cache, &a);
+	cr_expect_eq(a.status, 0);
+	cr_expect_eq(a.max_lag, 0);
+	check_figures(&o, &b, &a);
+	check_content(&g, g.cache);
+	free(o.text);
+	gen_free(&g);
+}
+
+/* images/MANIFEST.json: expected_logical_sha256.bcache0 of case name. */
+static char *manifest_sha(const char *name)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL), *ret = NULL;
+	json_t *m = json_loads(text, 0, NULL);
+
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *c = json_array_get(m, i);
+
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			ret = strdup(json_string_value(json_object_get(
+				json_object_get(c, "expected_logical_sha256"), "bcache0")));
+	}
+	json_decref(m);
+	free(text);
+	cr_assert(ret, "%s: no expected sha256 in the manifest", name);
+	return ret;
+}
+
+static void golden(const char *name, bool backing, const char *opts)
+{
+	char rel[256], *cache, *bdev = NULL, *want = manifest_sha(name), sum[65], h1[65], h2[65];
+	struct gc_out o = { 0 }, o2 = { 0 };
+	struct fsck_sum a;
+
+	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
+	cache = t_image(rel);
+	if (backing) {
+		snprintf(rel, sizeof(rel), "images/%s/backing.img.zst", name);
+		bdev = t_image(rel);
+	}
+	cr_assert_eq(gc(cache, opts, &o), 0, "%s: %s", name, o.text);
+	fsck_sum(cache, &a);
+	cr_expect_eq(a.status, 0, "%s: fsck -n not clean after gc", name);
+	cr_expect_eq(a.max_lag, 0, "%s", name);
+	cr_expect_eq(o.nodes[1], a.nodes, "%s", name);
+	cr_expect_eq(o.keys[1], a.keys, "%s", name);
+	cr_expect_eq(o.in_use[1], a.in_use, "%s", name);
+	extract_sha(cache, bdev, -1, sum);
+	cr_expect_str_eq(sum, want, "%s: content after gc %s differs from what the kernel served",
+			 name, opts);
+	t_sha256_file(cache, h1);
+	cr_assert_eq(gc(cache, opts, &o2), 0);
+	t_sha256_file(cache, h2);
+	cr_expect(o2.nothing, "%s: %s", name, o2.text);
+	cr_expect_str_eq(h1, h2, "%s: a second gc changed the image", name);
+	free(o.text);
+	free(o2.text);
+	free(want);
+	free(cache);
+	free(bdev);
+}
+
+Test(gc, golden_images)
+{
+	golden("s03-writeback-dirty-clean-stop", true, "");
+	golden("s04-writeback-dirty-crash", true, "");
+	golden("s05-btree-depth2", true, "");
+	golden("s06-flash-volume", false, "");
+	golden("s07-writethrough-clean", true, "");
+}
+
+Test(gc, golden_images_invalidate_clean)
+{
+	golden("s03-writeback-dirty-clean-stop", true, "--invalidate-clean");
+	golden("s05-btree-depth2", true, "--invalidate-clean");
+	golden("s06-flash-volume", false, "--invalidate-clean");
+	golden("s07-writethrough-clean", true, "--invalidate-clean");
+}
+
+Test(gc, s07_invalidate_clean_leaves_no_key)
+{
+	char *cache = t_image("images/s07-writethrough-clean/cache.img.zst");
+	struct gc_out o = { 0 };
+	struct fsck_sum b, a;
+
+	fsck_sum(cache, &b);
+	cr_assert_gt(b.keys, 0);
+	cr_assert_eq(b.dirty_keys, 0, "s07 is a writethrough (all clean) cache");
+	cr_assert_eq(gc(cache, "--invalidate-clean", &o), 0, "%s", o.text);
+	fsck_sum(cache, &a);
+	cr_expect_eq(a.status, 0);
+	cr_expect_eq(a.keys, 0);
+	cr_expect_eq(o.clean, b.keys);
+	cr_expect_gt(o.invalidated, 0);
+	check_figures(&o, &b, &a);
+	free(o.text);
+	free(cache);
+}
+
+Test(gc, undo_restores_the_image)
+{
+	struct gen g;
+	char h0[65], h1[65], *undo = t_tmpfile(0), *out = NULL, *err = NULL;
+	int rc;
+
+	gen(&g, SPARSE " --seed 3");
+	unlink(undo);
+	t_sha256_file(g.cache, h0);
+	rc = t_run(&out, &err, "gc --undo '%s' '%s'", undo, g.cache);
+	cr_assert_eq(rc, 0, "%s%s", out, err);
+	cr_assert(strstr(out, "undo with: bcache-tool undo"));
+	t_sha256_file(g.cache, h1);
+	cr_assert_str_neq(h0, h1);
+	free(out);
+	free(err);
+	rc = t_run(&out, &err, "undo '%s' '%s'", undo, g.cache);
+	cr_assert_eq(rc, 0, "%s%s", out, err);
+	t_sha256_file(g.cache, h1);
+	cr_expect_str_eq(h0, h1, "undo did not restore the bytes before gc");
+	free(out);
+	free(err);
+	unlink(undo);
+	free(undo);
+	gen_free(&g);
+}
+
+/* A gc cut short after n device writes leaves the old state: clean and the same content. */
+Test(gc, crash_at_every_step_keeps_the_old_state)
+{
+	struct gen g;
+	char *copy;
+	long total = -1;
+
+	gen(&g, "-n 3000 --stale 500 --scatter --leaf-keys 30 --fanout 6");
+	cr_assert(asprintf(&copy, "%s/crash.img", g.dir) > 0);
+	/* the first pass (no limit) counts the writes; then stop after each of them */
+	for (long limit = -1; limit < total; limit++) {
+		struct printbuf err = PRINTBUF;
+		struct bt_gc_opts opts = { 0 };
+		struct bt_gc_stats st;
+		struct bt_node_cache *nc;
+		struct cache_set c;
+		struct bt_dev dev;
+		struct fsck_sum a;
+		int ret;
+
+		cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s'", g.cache, copy), 0);
+		cr_assert_eq(bt_dev_open(copy, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0);
+		cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+		nc = bt_node_cache_new(&c, 1 << 20, 0);
+		dev.write_limit = limit;
+		ret = bt_gc(&c, nc, &opts, &st, &err);
+		if (limit < 0) {
+			cr_assert_eq(ret, 0, "%s", printbuf_str(&err));
+			cr_assert(st.committed);
+			total = (long)dev.nr_writes;
+			cr_assert_gt(total, 3);
+		} else {
+			cr_expect_neq(ret, 0, "gc with %ld of %ld writes allowed succeeded", limit,
+				      total);
+			cr_expect_not(st.committed);
+		}
+		bt_node_cache_free(nc);
+		bt_cache_set_exit(&c);
+		bt_dev_close(&dev);
+		printbuf_exit(&err);
+		fsck_sum(copy, &a);
+		cr_expect_eq(a.status, 0, "fsck not clean after a crash at write %ld", limit);
+		check_content(&g, copy);
+	}
+	free(copy);
+	gen_free(&g);
+}
+
+/* A dry run cannot replay: it says so, plans without the journal keys and writes nothing. */
+Test(gc, dry_run_with_journal_keys)
+{
+	char *cache = t_image("images/s04-writeback-dirty-crash/cache.img.zst"), h1[65], h2[65];
+	struct gc_out o = { 0 };
+
+	t_sha256_file(cache, h1);
+	cr_assert_eq(gc(cache, "-n", &o), 0, "%s", o.text);
+	t_sha256_file(cache, h2);
+	cr_expect_str_eq(h1, h2);
+	/* MANIFEST: 120 dirty keys, all in the journal (the btree root is empty) */
+	cr_expect(strstr(o.text, "journal: 120 keys to replay"), "%s", o.text);
+	cr_expect_eq(o.keys[0], 0);
+	free(o.text);
+	free(cache);
+}
+
+Test(gc, usage_errors)
+{
+	char *err = NULL;
+
+	cr_expect_eq(t_run(NULL, &err, "gc"), 16);
+	free(err);
+	err = NULL;
+	cr_expect_eq(t_run(NULL, &err, "gc --dry-run --undo /tmp/x /tmp/y"), 16);
+	cr_expect(strstr(err, "--undo"), "%s", err);
+	free(err);
+}

@@ -1,0 +1,142 @@
+/* test_journal_rebuild.c --- fsck's repair of a journal with no valid jset
+ * (fsck/journal_rebuild.c) where the case suite (tests/fsck/journal-*)
+ * cannot check it: data that was only in the lost journal, and the uuid
+ * hints of --backing.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static char *manifest_sha(const char *name)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL), *sha = NULL;
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr), *c;
+	size_t i;
+
+	cr_assert(root, "MANIFEST.json: %s", jerr.text);
+	json_array_foreach(root, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			sha = strdup(json_string_value(json_object_get(json_object_get(c,
+					"expected_logical_sha256"), "bcache0")));
+	cr_assert(sha);
+	json_decref(root);
+	free(text);
+	return sha;
+}
+
+static void extract(const char *img, const char *bdev, char hex[65])
+{
+	char *out = t_tmpfile(0), *err = NULL;
+
+	cr_assert_eq(t_run(NULL, &err, "extract -o '%s' '%s' '%s'", out, img, bdev), 0,
+		     "extract: %s", err);
+	t_sha256_file(out, hex);
+	unlink(out);
+	free(out);
+	free(err);
+}
+
+static char *zeroed_copy(const char *name)
+{
+	char rel[256], *img;
+
+	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
+	img = t_image(rel);
+	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/corrupt' '%s' journal-fill zero",
+			  getenv("BT_BUILD"), img), 0);
+	return img;
+}
+
+/*
+ * s04 crashed with its 120 dirty keys only in the journal (MANIFEST: the
+ * kernel replays them at re-registration). The rebuild must say that keys
+ * only in the journal are lost and cannot be listed, and the loss is real:
+ * the content is not the manifest's any more. The set is still consistent.
+ */
+Test(journal_rebuild, crash_loses_journal_only_keys_and_says_so, .timeout = 120)
+{
+	char *img = zeroed_copy("s04-writeback-dirty-crash"), *out = NULL, hex[65], *want;
+	char *bdev = t_image("images/s04-writeback-dirty-crash/backing.img.zst");
+	int rc;
+
+	rc = t_run(&out, NULL, "fsck -y '%s'", img);
+	cr_expect_eq(rc, 1, "fsck -y exit %d:\n%s", rc, out);
+	cr_expect(strstr(out, "JOURNAL_REBUILD_KEYS_UNKNOWN: "), "%s", out);
+	cr_expect(strstr(out, "which ones cannot be known"), "%s", out);
+	free(out);
+	rc = t_run(&out, NULL, "fsck -n '%s'", img);
+	cr_expect_eq(rc, 0, "fsck -n after the rebuild exit %d:\n%s", rc, out);
+	free(out);
+	want = manifest_sha("s04-writeback-dirty-crash");
+	extract(img, bdev, hex);
+	cr_expect_str_neq(hex, want, "the journal-only keys cannot have survived");
+	free(want);
+	free(img);
+	free(bdev);
+}
+
+/*
+ * A second, newer-looking uuid bucket (a well-formed slot 0 of another
+ * device, times in 2035) at the free bucket 4000 of s05: without hints the
+ * scan takes the newest (the rule of scan.h); --backing with the real
+ * backing device makes it take bucket 64, the kernel's, and the content is
+ * the manifest's.
+ */
+static char *two_uuid_buckets(void)
+{
+	char *img = zeroed_copy("s05-btree-depth2");
+	char slot[257];
+
+	snprintf(slot, sizeof(slot), "%s%064d%s%0144d", "11223344556677889900aabbccddeeff", 0,
+		 "0000007b0000007b", 0);
+	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/corrupt' '%s' bytes %llu %s",
+			  getenv("BT_BUILD"), img, 4000ULL * 65536, slot), 0);
+	return img;
+}
+
+Test(journal_rebuild, uuid_bucket_newest_without_hint, .timeout = 120)
+{
+	char *img = two_uuid_buckets(), *out = NULL;
+	int rc = t_run(&out, NULL, "fsck -y '%s'", img);
+
+	cr_expect_eq(rc, 1, "fsck -y exit %d:\n%s", rc, out);
+	cr_expect(strstr(out, "uuid bucket 4000 (1 used slots, 2 candidates, 0 backing uuids "
+			 "matched)"), "%s", out);
+	free(out);
+	free(img);
+}
+
+Test(journal_rebuild, backing_hint_picks_the_uuid_bucket, .timeout = 120)
+{
+	char *img = two_uuid_buckets(), *out = NULL, hex[65], *want;
+	char *bdev = t_image("images/s05-btree-depth2/backing.img.zst");
+	int rc = t_run(&out, NULL, "fsck -y --backing '%s' '%s'", bdev, img);
+
+	cr_expect_eq(rc, 1, "fsck -y exit %d:\n%s", rc, out);
+	cr_expect(strstr(out, "uuid bucket 64 (1 used slots, 2 candidates, 1 backing uuids "
+			 "matched)"), "%s", out);
+	free(out);
+	want = manifest_sha("s05-btree-depth2");
+	extract(img, bdev, hex);
+	cr_expect_str_eq(hex, want, "content after the rebuild");
+	free(want);
+	free(img);
+	free(bdev);
+}
+
+Test(journal_rebuild, backing_hint_must_be_a_backing_device)
+{
+	char *img = zeroed_copy("s03-writeback-dirty-clean-stop"), *err = NULL;
+	int rc = t_run(NULL, &err, "fsck -n --backing '%s' '%s'", img, img);
+
+	cr_expect_eq(rc, 8);
+	cr_expect(strstr(err, "is not a backing device"), "%s", err);
+	free(err);
+	free(img);
+}

@@ -1,0 +1,476 @@
+/* test_migrate.c --- bcache-tool migrate: the golden kernel-written caches
+ * copied to devices of another size and bucket size. Every DST must pass
+ * fsck -n, serve through extract (with the original backing device) what
+ * the kernel served (images/MANIFEST.json expected_logical_sha256), keep
+ * the set uuid, and leave SRC and the backing device byte-identical
+ * (the manifest's raw sha256). The amount of clean data is checked against
+ * the kernel's own key dump (keys-post.txt.zst); synthetic caches against
+ * gen-cache's own model. Refusals must leave DST untouched.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "libcore/cache_set.h"
+#include "libcore/errcode.h"
+#include "libcore/migrate.h"
+#include "libcore/node_cache.h"
+#include "libcore/write.h"
+
+TestSuite(migrate, .timeout = 180);
+
+static json_t *manifest_case(const char *name)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL);
+	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
+
+	cr_assert(m, "images/MANIFEST.json does not parse");
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *c = json_array_get(m, i);
+
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			ret = json_incref(c);
+	}
+	json_decref(m);
+	free(text);
+	cr_assert(ret, "%s not in the manifest", name);
+	return ret;
+}
+
+static const char *mstr(json_t *o, const char *a, const char *b)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(o, a), b));
+
+	cr_assert(s, "manifest has no %s.%s", a, b);
+	return s;
+}
+
+static char *image_of(const char *name, const char *which)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
+	return t_image(rel);
+}
+
+/* A golden case, its manifest entry and decompressed images. */
+struct golden {
+	const char	*name;
+	json_t		*m;
+	char		*cache, *bdev;
+};
+
+static void golden_open(struct golden *g, const char *name, bool backing)
+{
+	g->name = name;
+	g->m = manifest_case(name);
+	g->cache = image_of(name, "cache");
+	g->bdev = backing ? image_of(name, "backing") : NULL;
+}
+
+static void golden_close(struct golden *g)
+{
+	json_decref(g->m);
+	free(g->cache);
+	free(g->bdev);
+}
+
+/* SRC and the backing device are as the kernel left them. */
+static void assert_sources_untouched(const struct golden *g)
+{
+	char sum[65];
+
+	t_sha256_file(g->cache, sum);
+	cr_assert_str_eq(sum, mstr(g->m, "cache_image", "raw_sha256"), "%s: SRC changed", g->name);
+	if (g->bdev) {
+		t_sha256_file(g->bdev, sum);
+		cr_assert_str_eq(sum, mstr(g->m, "backing_image", "raw_sha256"),
+				 "%s: backing device changed", g->name);
+	}
+}
+
+/* DST serves what the kernel served for SRC. */
+static void assert_content(const struct golden *g, const char *dst)
+{
+	char *out = t_tmpfile(0), *err = NULL, sum[65];
+	int rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", dst, g->bdev ? "'" : "",
+		       g->bdev ? g->bdev : "", g->bdev ? "'" : "", out);
+
+	cr_assert_eq(rc, 0, "%s: extract of DST: rc %d: %s", g->name, rc, err);
+	t_sha256_file(out, sum);
+	cr_assert_str_eq(sum, mstr(g->m, "expected_logical_sha256", "bcache0"),
+			 "%s: DST serves other content than the kernel served", g->name);
+	free(err);
+	free(out);
+}
+
+static void assert_fsck_clean(const char *dst)
+{
+	char *out = NULL, *err = NULL;
+	int rc = t_run(&out, &err, "fsck -n '%s'", dst);
+
+	cr_assert_eq(rc, 0, "fsck -n of DST: rc %d\n%s%s", rc, out, err);
+	free(out);
+	free(err);
+}
+
+/* show-super of DST names the manifest's cache set uuid. */
+static void assert_set_uuid(const struct golden *g, const char *dst)
+{
+	char *out = NULL, line[128];
+
+	cr_assert_eq(t_run(&out, NULL, "show-super '%s'", dst), 0);
+	snprintf(line, sizeof(line), "cset.uuid               %s",
+		 mstr(g->m, "cache_image", "sb.cset.uuid"));
+	cr_assert(strstr(out, line), "%s: DST does not keep the set uuid\n%s", g->name, out);
+	free(out);
+}
+
+/* Sectors of DST's extents that serve the backing device (extract --dry-run). */
+static unsigned long long dst_cached_sectors(const char *dst, const char *bdev)
+{
+	char *out = NULL, *p;
+	unsigned long long total = 0, n;
+
+	cr_assert_eq(t_run(&out, NULL, "extract -n '%s' '%s'", dst, bdev), 0);
+	for (p = out; (p = strstr(p, " +")); p++)
+		if (sscanf(p, " +%llu", &n) == 1)
+			total += n;
+	free(out);
+	return total;
+}
+
+static void migrate_ok(const char *name, bool backing, const char *size, const char *opts)
+{
+	struct golden g;
+	char *dst, *out = NULL, *err = NULL;
+	int rc;
+
+	golden_open(&g, name, backing);
+	dst = t_tmpfile(0);
+	cr_assert_eq(t_sh(NULL, NULL, "truncate -s %s '%s'", size, dst), 0);
+	rc = t_run(&out, &err, "migrate %s '%s' '%s'", opts, g.cache, dst);
+	cr_assert_eq(rc, 0, "%s: migrate rc %d\n%s%s", name, rc, out, err);
+	assert_fsck_clean(dst);
+	assert_content(&g, dst);
+	assert_set_uuid(&g, dst);
+	assert_sources_untouched(&g);
+	free(out);
+	free(err);
+	free(dst);
+	golden_close(&g);
+}
+
+/* Dirty data, cleanly stopped: to a smaller device with half the bucket size. */
+Test(migrate, s03_smaller_buckets) { migrate_ok("s03-writeback-dirty-clean-stop", true, "48M", "--bucket 32k"); }
+/* Crashed: the data is only in SRC's journal. */
+Test(migrate, s04_journal_only) { migrate_ok("s04-writeback-dirty-crash", true, "96M", "--bucket 128k"); }
+/* Depth 2, 12000 dirty extents: to a smaller device, larger and smaller buckets. */
+Test(migrate, s05_depth2_larger_buckets) { migrate_ok("s05-btree-depth2", true, "128M", "--bucket 128k"); }
+Test(migrate, s05_depth2_smaller_buckets) { migrate_ok("s05-btree-depth2", true, "100M", "--bucket 32k"); }
+/* A flash-only volume. */
+Test(migrate, s06_flash_volume) { migrate_ok("s06-flash-volume", false, "64M", "--bucket 64k"); }
+
+/* Clean data: all of it (the kernel's dump: 288 keys, 5856 sectors), none, or what fits. */
+Test(migrate, s07_clean_data)
+{
+	struct golden g;
+	char *dst = t_tmpfile(0), *out = NULL, *err = NULL;
+	unsigned long long kernel_sectors = 0, n, got;
+	char *keys = t_read_text("images/s07-writethrough-clean/keys-post.txt.zst", NULL), *p;
+	int rc;
+
+	for (p = keys; (p = strstr(p, " len ")); p++)
+		if (sscanf(p, " len %llu", &n) == 1)
+			kernel_sectors += n;
+	cr_assert_eq(kernel_sectors, 5856);
+	golden_open(&g, "s07-writethrough-clean", true);
+
+	/* all of it, in buckets of half the size: extents cut at bucket boundaries */
+	cr_assert_eq(t_sh(NULL, NULL, "truncate -s 40M '%s'", dst), 0);
+	rc = t_run(&out, &err, "migrate --bucket 32k '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 0, "rc %d\n%s%s", rc, out, err);
+	assert_fsck_clean(dst);
+	assert_content(&g, dst);
+	cr_assert_eq(dst_cached_sectors(dst, g.bdev), kernel_sectors);
+	free(out);
+	free(err);
+
+	/* --drop-clean: nothing cached, same content */
+	rc = t_run(&out, &err, "migrate --drop-clean --wipe-bcache '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 0, "rc %d\n%s%s", rc, out, err);
+	cr_assert(strstr(out, "--drop-clean: 288 clean extents (5856 sectors) not copied"), "%s", out);
+	assert_fsck_clean(dst);
+	assert_content(&g, dst);
+	cr_assert_eq(dst_cached_sectors(dst, g.bdev), 0);
+	free(out);
+	free(err);
+
+	/* 200 buckets of 8k: room for part of it, the rest dropped and said so */
+	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && truncate -s 1600k '%s'", dst, dst), 0);
+	rc = t_run(&out, &err, "migrate --bucket 8k '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 0, "rc %d\n%s%s", rc, out, err);
+	cr_assert(strstr(err, "is too small for all the clean data"), "%s", err);
+	cr_assert(strstr(err, "the backing devices hold that data"), "%s", err);
+	assert_fsck_clean(dst);
+	assert_content(&g, dst);
+	got = dst_cached_sectors(dst, g.bdev);
+	cr_assert(got > 0 && got < kernel_sectors, "%llu sectors cached", got);
+	assert_sources_untouched(&g);
+	free(out);
+	free(err);
+	free(keys);
+	free(dst);
+	golden_close(&g);
+}
+
+/* Too small for the dirty data: refused before anything is written. */
+Test(migrate, too_small_for_dirty_data)
+{
+	struct golden g;
+	char *dst = t_tmpfile(16 << 20), *err = NULL, before[65], after[65];
+	int rc;
+
+	golden_open(&g, "s05-btree-depth2", false);
+	t_sha256_file(dst, before);
+	rc = t_run(NULL, &err, "migrate '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "is too small for the dirty data of"), "%s", err);
+	cr_assert(strstr(err, "96000 sectors of dirty data"), "%s", err);	/* 12000 x 4k */
+	cr_assert(strstr(err, "nothing was written"), "%s", err);
+	t_sha256_file(dst, after);
+	cr_assert_str_eq(before, after, "DST was written");
+	assert_sources_untouched(&g);
+	free(err);
+	free(dst);
+	golden_close(&g);
+}
+
+/* format's safety checks apply to DST; SRC and DST must differ; bad geometry is a usage error. */
+Test(migrate, refusals)
+{
+	struct golden g;
+	char *dst = image_of("s02-registered-empty", "cache"), *err = NULL, *out = NULL;
+	char before[65], after[65];
+	int rc;
+
+	golden_open(&g, "s03-writeback-dirty-clean-stop", false);
+	t_sha256_file(dst, before);
+	rc = t_run(NULL, &err, "migrate '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "already holds a bcache superblock (use --wipe-bcache"), "%s", err);
+	free(err);
+	rc = t_run(NULL, &err, "migrate --bucket 4k '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 16, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "reads through it hang"), "%s", err);
+	free(err);
+	rc = t_run(NULL, &err, "migrate --bucket 48k '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 16, "rc %d: %s", rc, err);
+	free(err);
+	rc = t_run(&out, &err, "migrate -n --wipe-bcache '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	cr_assert(strstr(out, "would format"), "%s", out);
+	free(out);
+	free(err);
+	t_sha256_file(dst, after);
+	cr_assert_str_eq(before, after, "DST was written");
+
+	rc = t_run(NULL, &err, "migrate '%s' '%s'", g.cache, g.cache);
+	cr_assert_eq(rc, 16, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "are the same device"), "%s", err);
+	free(err);
+	assert_sources_untouched(&g);
+
+	rc = t_run(&out, &err, "migrate --wipe-bcache '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	assert_fsck_clean(dst);
+	free(out);
+	free(err);
+	free(dst);
+	golden_close(&g);
+}
+
+/*
+ * A crash during the copy (DST writes stop after the format): DST holds an
+ * empty, consistent cache set and SRC is unchanged; migrate again works.
+ */
+Test(migrate, crash_during_copy)
+{
+	struct bt_migrate_opts o = { .dst_write_limit = 20, .wipe_bcache = true };
+	struct printbuf out = PRINTBUF, warn = PRINTBUF, err = PRINTBUF;
+	struct bt_migrate_stats st;
+	struct golden g;
+	char *dst = t_tmpfile(64 << 20), *fout = NULL;
+	int ret;
+
+	golden_open(&g, "s03-writeback-dirty-clean-stop", true);
+	ret = bt_migrate(g.cache, dst, &o, &st, &out, &warn, &err);
+	cr_assert_eq(ret, -BT_ERR_WRITE_LIMIT, "%d: %s", ret, printbuf_str(&err));
+	cr_assert(strstr(printbuf_str(&err), "holds an empty cache set"), "%s", printbuf_str(&err));
+	cr_assert(!st.committed);
+	assert_fsck_clean(dst);
+	cr_assert_eq(t_run(&fout, NULL, "dump-btree --keys-only '%s'", dst), 0);
+	cr_assert_str_eq(fout, "", "keys in the crashed DST: %s", fout);
+	assert_sources_untouched(&g);
+
+	o.dst_write_limit = -1;
+	printbuf_exit(&err);
+	ret = bt_migrate(g.cache, dst, &o, &st, &out, &warn, &err);
+	cr_assert_eq(ret, 0, "%s", printbuf_str(&err));
+	cr_assert(st.committed);
+	cr_assert_eq(st.dirty_extents, 400);	/* MANIFEST: 400 random 4k writes, ndirty_keys 400 */
+	cr_assert_eq(st.dirty_sectors, 3200);
+	assert_fsck_clean(dst);
+	assert_content(&g, dst);
+	free(fout);
+	printbuf_exit(&out);
+	printbuf_exit(&warn);
+	printbuf_exit(&err);
+	free(dst);
+	golden_close(&g);
+}
+
+/* ---- synthetic caches (tests/tools/gen-cache) ---------------------------- */
+
+struct gen {
+	char	*dir, *cache, *bdev;
+	char	sha[2][65];	/* slot 0 (backing), slot 1 (flash) */
+};
+
+static void gen_cache(struct gen *g, const char *args)
+{
+	const char *build = getenv("BT_BUILD");
+	char *report, line[512];
+	FILE *f;
+
+	cr_assert(build, "BT_BUILD is not set");
+	g->dir = t_tmpfile(0);
+	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && mkdir '%s'", g->dir, g->dir), 0);
+	cr_assert(asprintf(&g->cache, "%s/cache.img", g->dir) > 0);
+	cr_assert(asprintf(&g->bdev, "%s/bdev.img", g->dir) > 0);
+	cr_assert(asprintf(&report, "%s/report", g->dir) > 0);
+	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/gen-cache' -q %s -o '%s' '%s' '%s'",
+			  build, args, report, g->cache, g->bdev), 0);
+	f = fopen(report, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned slot;
+		char *p = strstr(line, " sha256 ");
+
+		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
+			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
+	}
+	fclose(f);
+	cr_assert_eq(strlen(g->sha[0]), 64);
+	cr_assert_eq(strlen(g->sha[1]), 64);
+	free(report);
+}
+
+static void gen_free(struct gen *g)
+{
+	t_sh(NULL, NULL, "rm -rf '%s'", g->dir);
+	free(g->dir);
+	free(g->cache);
+	free(g->bdev);
+}
+
+static void assert_gen_content(const struct gen *g, const char *dst)
+{
+	char *out = t_tmpfile(0), *err = NULL, sum[65];
+	int rc = t_run(NULL, &err, "extract '%s' '%s' -o '%s'", dst, g->bdev, out);
+
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	t_sha256_file(out, sum);
+	cr_assert_str_eq(sum, g->sha[0], "backing device content differs from gen-cache's");
+	free(err);
+	rc = t_run(NULL, &err, "extract '%s' --slot 1 -o '%s'", dst, out);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	t_sha256_file(out, sum);
+	cr_assert_str_eq(sum, g->sha[1], "flash volume content differs from gen-cache's");
+	free(err);
+	free(out);
+}
+
+/*
+ * 512-byte blocks with extents of 1-3 blocks: a 4k DST block would split
+ * their I/O, so migrate refuses before writing; with SRC's block size it
+ * copies a backing device and a flash volume, journal keys and stale
+ * pointers included, and serves what gen-cache's model says.
+ */
+Test(migrate, small_blocks_two_slots, .timeout = 300)
+{
+	struct gen g = { 0 };
+	char *dst = t_tmpfile(48 << 20), *err = NULL, *out = NULL, before[65], after[65];
+	char src_before[65], src_after[65];
+	int rc;
+
+	gen_cache(&g, "-n 3000 --block 512 --bucket 64k --max-blocks 3 --max-gap 1 "
+		  "--journal-keys 100 --stale 50 --dirty 0.5 --seed 7");
+	t_sha256_file(g.cache, src_before);
+	t_sha256_file(dst, before);
+	rc = t_run(NULL, &err, "migrate --block 4k '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "dirty extents of"), "%s", err);
+	cr_assert(strstr(err, "are not aligned to the block size"), "%s", err);
+	cr_assert(strstr(err, "use --block 512 bytes or less"), "%s", err);
+	t_sha256_file(dst, after);
+	cr_assert_str_eq(before, after, "DST was written");
+	free(err);
+
+	rc = t_run(&out, &err, "migrate --bucket 16k '%s' '%s'", g.cache, dst);
+	cr_assert_eq(rc, 0, "rc %d\n%s%s", rc, out, err);
+	assert_fsck_clean(dst);
+	assert_gen_content(&g, dst);
+	t_sha256_file(g.cache, src_after);
+	cr_assert_str_eq(src_before, src_after, "SRC changed");
+	free(out);
+	free(err);
+	free(dst);
+	gen_free(&g);
+}
+
+/*
+ * A uuid slot in use past the end of DST's smaller uuid bucket (buckets of
+ * 8k hold 64 slots) is refused before DST is written. SRC is s06 with its
+ * flash volume's slot copied to slot 100 by a write transaction.
+ */
+Test(migrate, uuid_slot_past_dst)
+{
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev;
+	struct cache_set c;
+	struct bt_node_cache *nc;
+	struct bt_write_ctx w;
+	char *src = image_of("s06-flash-volume", "cache"), *dst = t_tmpfile(8 << 20);
+	char *serr = NULL, before[65], after[65];
+	int rc;
+
+	cr_assert_eq(bt_dev_open(src, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0);
+	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_gt(c.nr_uuids, 100);
+	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	cr_assert(nc);
+	cr_assert_eq(bt_mark_buckets(&c, nc, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_write_begin(&w, &c, nc), 0);
+	c.uuids[100] = c.uuids[0];
+	w.uuids_changed = true;
+	cr_assert_eq(bt_commit(&w, &err), 0, "%s", printbuf_str(&err));
+	bt_node_cache_free(nc);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+
+	t_sha256_file(dst, before);
+	rc = t_run(NULL, &serr, "migrate --bucket 8k '%s' '%s'", src, dst);
+	cr_assert_eq(rc, 8, "rc %d: %s", rc, serr);
+	cr_assert(strstr(serr, "uuid slot 100 of"), "%s", serr);
+	cr_assert(strstr(serr, "but buckets of 16 sectors hold only 64 uuid slots"), "%s", serr);
+	t_sha256_file(dst, after);
+	cr_assert_str_eq(before, after, "DST was written");
+	free(serr);
+	printbuf_exit(&err);
+	free(src);
+	free(dst);
+}
