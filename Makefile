@@ -5,6 +5,8 @@
 #   make check      install dependencies, build, run the tests
 #   make asan       the same tests under AddressSanitizer + UBSan (in build-asan/)
 #   make bench      benchmarks
+#   make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each (in build-fuzz/)
+#   make fuzz-regress  every fuzz corpus and regression input run once
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION	:= 0.1
@@ -109,8 +111,61 @@ install: $(BIN)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/bcache-tool
 	install -m 644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man8/
 
+# ---- fuzzing (tests/fuzz/README): clang, libFuzzer + ASan + UBSan ----------
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := $(notdir $(basename $(wildcard tests/fuzz/*.c)))
+FUZZ_BINS := $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
+FUZZ_SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_BASE_ZST := images/s03-writeback-dirty-clean-stop/cache.img.zst
+FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	BT_FUZZ_BASE=$(CURDIR)/build-fuzz/base.img
+
+build-fuzz/base.img: $(FUZZ_BASE_ZST)
+	@mkdir -p $(dir $@)
+	zstd -q -d -f --long=31 $< -o $@
+
+build-fuzz/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/common/*.h) build-fuzz/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BT_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libcore.a $(LDLIBS_ALL)
+
+fuzz-build: deps
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libcore.a
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BINS) build-fuzz/base.img
+
+# New inputs go to build-fuzz/corpus/T (tests/fuzz/corpus/C is only read; C is
+# T, or fsck for the whole-image targets, which share one corpus); crashes to
+# build-fuzz/artifacts/T/. -merge=1 them into the tree by hand (tests/fuzz/README).
+fuzz_corpus = $$(case $$t in fsck_*) echo fsck;; *) echo $$t;; esac)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		c=$(fuzz_corpus); \
+		mkdir -p build-fuzz/corpus/$$t build-fuzz/artifacts/$$t tests/fuzz/corpus/$$c; \
+		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		$(FUZZ_ENV) build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=25 \
+			-rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1 \
+			-dict=tests/fuzz/bcache.dict -artifact_prefix=build-fuzz/artifacts/$$t/ \
+			build-fuzz/corpus/$$t tests/fuzz/corpus/$$c 2>build-fuzz/$$t.log || \
+			{ tail -60 build-fuzz/$$t.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' build-fuzz/$$t.log; \
+	done
+
+fuzz-regress: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		c=$(fuzz_corpus); \
+		mkdir -p tests/fuzz/corpus/$$c tests/fuzz/regress/$$t; \
+		echo "== fuzz-regress $$t"; \
+		$(FUZZ_ENV) build-fuzz/fuzz/$$t -runs=0 -timeout=25 -rss_limit_mb=4096 \
+			-max_len=1048576 tests/fuzz/corpus/$$c tests/fuzz/regress/$$t \
+			2>build-fuzz/$$t.regress.log || { tail -60 build-fuzz/$$t.regress.log; exit 1; }; \
+	done
+
+.PHONY: fuzz fuzz-build fuzz-regress
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 .PHONY: all deps check asan run bench install clean tools-only
 

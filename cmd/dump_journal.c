@@ -153,6 +153,7 @@ int cmd_dump_journal(int argc, const char **argv)
 	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
 	if (ret) {
 		bt_error_pb(&err);
+		printbuf_exit(&err);
 		poptFreeContext(pc);
 		return EXIT_OPERATIONAL;
 	}

@@ -159,7 +159,8 @@ static void finish(struct fsck_ctx *ctx)
 	struct problem_ctx p;
 	int64_t in_use = 0, max_lag = 0;
 
-	for (unsigned i = 0; i < KEY_PTRS(u); i++)
+	/* the uuid key sits in a jset slot: at most BKEY_PAD - 2 pointers are there */
+	for (unsigned i = 0; i < KEY_PTRS(u) && i < BKEY_PAD - 2; i++)
 		mark_meta_bucket(ctx, PTR_BUCKET_NR(c, u, i), "uuid");
 	for (unsigned i = 0; i < c->sb.keys && i < SB_JOURNAL_BUCKETS; i++)
 		mark_meta_bucket(ctx, c->sb.d[i], "journal");

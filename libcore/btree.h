@@ -72,18 +72,21 @@ struct bt_node {
 /* Iterate the merged keys of a node. */
 #define for_each_node_key(n, k)						\
 	for (k = (struct bkey *)(n)->keys;				\
-	     (uint64_t *)k < (n)->keys + (n)->u64s;			\
+	     (n)->u64s && (uint64_t *)k < (n)->keys + (n)->u64s;	\
 	     k = bkey_next(k))
 
-/* Iterate the keys dropped as out of order (BT_NODE_SALVAGE). */
+/* Iterate the keys dropped as out of order (BT_NODE_SALVAGE); the arrays
+ * below may be NULL when empty: no pointer arithmetic on them then. */
 #define for_each_node_suspect_key(n, k)					\
 	for (k = (struct bkey *)(n)->suspect;				\
+	     (n)->suspect_u64s &&						\
 	     (uint64_t *)k < (n)->suspect + (n)->suspect_u64s;		\
 	     k = bkey_next(k))
 
 /* Iterate the keys dropped as invalid. */
 #define for_each_node_invalid_key(n, k)					\
 	for (k = (struct bkey *)(n)->invalid;				\
+	     (n)->invalid_u64s &&						\
 	     (uint64_t *)k < (n)->invalid + (n)->invalid_u64s;		\
 	     k = bkey_next(k))
 

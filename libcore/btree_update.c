@@ -386,7 +386,8 @@ static int write_node(struct bt_btree_update *u, struct bt_unode *n, struct bt_k
 		else
 			bkey_init_pos((struct bkey *)&max, KEY_INODE(unode_end(n)),
 				      KEY_OFFSET(unode_end(n)), 0);
-		ret = bt_node_write(w, keys.d + start, cuts[i] - start, n->level,
+		/* an empty key list has no array (NULL): no pointer arithmetic on it */
+		ret = bt_node_write(w, keys.d ? keys.d + start : max.w, cuts[i] - start, n->level,
 				    (struct bkey *)&max, &ptr, err);
 		if (ret)
 			goto out;

@@ -44,9 +44,11 @@ static void want_bucket(struct mi_ctx *m, uint64_t b)
 	m->want[b] = 1;
 }
 
+/* The buckets of k's pointers; k may be a jset slot key (BKEY_PAD words): no
+ * more than its room is read whatever KEY_PTRS claims. */
 static void want_key(struct mi_ctx *m, const struct bkey *k)
 {
-	for (unsigned i = 0; i < KEY_PTRS(k); i++)
+	for (unsigned i = 0; i < KEY_PTRS(k) && i < BKEY_PAD - 2; i++)
 		if (PTR_DEV(k, i) == m->c->nr_this_dev)
 			want_bucket(m, PTR_BUCKET_NR(m->c, k, i));
 }

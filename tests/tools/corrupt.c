@@ -15,7 +15,7 @@
  *	node), uuid (the uuid bucket), found with libcore's readers.
  *   corrupt IMAGE jset-field SEQ FIELD VALUE [--fix-csum]
  *	set a jset header field (seq, last_seq, version, keys, btree_level,
- *	magic, csum), word W of the btree root or uuid key ("root.W",
+ *	prio_bucket (of cache 0), magic, csum), word W of the btree root or uuid key ("root.W",
  *	"uuid.W") or of the N-th key ("kN.W"; words: 0 high, 1 low, 2..
  *	pointers); --fix-csum recomputes the jset csum.
  *   corrupt IMAGE root-key BLOCK N FIELD VALUE [--fix-csum]
@@ -207,6 +207,7 @@ static int set_jset_field(const char *path, int fd, const char *seq_s, const cha
 	static const struct { const char *name; size_t off, len; } jf[] = {
 		{ "csum", 0, 8 }, { "magic", 8, 8 }, { "seq", 16, 8 }, { "version", 24, 4 },
 		{ "keys", 28, 4 }, { "last_seq", 32, 8 }, { "btree_level", 168, 2 },
+		{ "prio_bucket", 176, 8 },
 	};
 	const struct bt_journal_entry *e;
 	struct bt_dev dev;
