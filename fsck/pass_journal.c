@@ -76,6 +76,15 @@ static void report_damage(struct fsck_ctx *ctx)
 	for (size_t i = 0; i < jn->nr_damage; i++) {
 		const struct bt_journal_damage *d = &jn->damage[i];
 
+		/*
+		 * A damaged jset whose stored seq is below the replay range is
+		 * an old entry: the kernel needs nothing from it and the scan
+		 * stopping there hides nothing newer (a hidden newer jset is
+		 * JSET_PAST_KERNEL_SCAN, a gap JOURNAL_SEQ_MISSING). A repair's
+		 * new jset in another bucket leaves such leftovers behind.
+		 */
+		if (d->kind != BT_JDAMAGE_IO && jn->nr && d->seq < jn->last_seq)
+			continue;
 		jpctx(ctx, &p, d->bucket_idx, d->kind == BT_JDAMAGE_IO ? PCTX_UNSET : d->sector);
 		p.str = d->msg;
 		switch (d->kind) {

@@ -128,14 +128,25 @@ static int jset_place(const struct cache_set *c, uint64_t sectors, uint64_t *at,
 	return -BT_ERR_JOURNAL_FULL;
 }
 
-/* The seq of the new jset: above every valid jset on the device, hidden ones included. */
+/*
+ * The seq of the new jset: above every valid jset on the device, hidden
+ * ones included, and above the seq stored in a damaged one when it is
+ * plausible (within 2^32 of the newest), so that no leftover claims the
+ * new seq.
+ */
 static uint64_t next_seq(const struct cache_set *c)
 {
-	uint64_t seq = c->journal.newest_seq;
+	uint64_t seq = c->journal.newest_seq, base = seq;
 
 	for (size_t i = 0; i < c->journal.nr_all; i++)
 		if (le64toh(c->journal.all[i].j->seq) > seq)
 			seq = le64toh(c->journal.all[i].j->seq);
+	for (size_t i = 0; i < c->journal.nr_damage; i++) {
+		uint64_t d = c->journal.damage[i].seq;
+
+		if (c->journal.damage[i].kind != BT_JDAMAGE_IO && d > seq && d - base < (1ULL << 32))
+			seq = d;
+	}
 	return seq + 1;
 }
 
