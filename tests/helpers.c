@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <jansson.h>
+
 #include "helpers.h"
 
 const char *t_srcdir(void)
@@ -253,4 +255,38 @@ void t_sha256_file(const char *path, char hex[65])
 	memcpy(hex, out, 64);
 	hex[64] = '\0';
 	free(out);
+}
+
+json_t *t_manifest_case(const char *name)
+{
+	char *text = t_read_text("images/MANIFEST.json", NULL);
+	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
+
+	cr_assert(m, "images/MANIFEST.json does not parse");
+	for (size_t i = 0; i < json_array_size(m); i++) {
+		json_t *c = json_array_get(m, i);
+
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			ret = json_incref(c);
+	}
+	json_decref(m);
+	free(text);
+	cr_assert(ret, "%s not in the manifest", name);
+	return ret;
+}
+
+const char *t_manifest_str(json_t *o, const char *a, const char *b)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(o, a), b));
+
+	cr_assert(s, "manifest has no %s.%s", a, b);
+	return s;
+}
+
+char *t_golden_image(const char *name, const char *which)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
+	return t_image(rel);
 }

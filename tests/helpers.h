@@ -36,4 +36,12 @@ void t_sha256_file(const char *path, char hex[65]);
 /* Read the whole file at srcdir-relative rel (zstd-decompressed if it ends in .zst). */
 char *t_read_text(const char *rel, size_t *len);
 
+/* The MANIFEST.json object of golden case name (a new reference); asserts it exists. */
+struct json_t;
+struct json_t *t_manifest_case(const char *name);
+/* The string o.a.b of a manifest object; asserts it exists. */
+const char *t_manifest_str(struct json_t *o, const char *a, const char *b);
+/* The golden image images/NAME/WHICH.img.zst decompressed (t_image()). */
+char *t_golden_image(const char *name, const char *which);
+
 #endif

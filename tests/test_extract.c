@@ -14,45 +14,11 @@
 #include "libcore/node_cache.h"
 #include "libcore/overlay.h"
 
-static json_t *manifest_case(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
-
-	cr_assert(m, "images/MANIFEST.json does not parse");
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = json_incref(c);
-	}
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s not in the manifest", name);
-	return ret;
-}
-
-static const char *mstr(json_t *o, const char *a, const char *b)
-{
-	const char *s = json_string_value(json_object_get(json_object_get(o, a), b));
-
-	cr_assert(s, "manifest has no %s.%s", a, b);
-	return s;
-}
-
-static char *image_of(const char *name, const char *which)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
-	return t_image(rel);
-}
-
 /* extract gives what the kernel served; both devices are left byte-identical */
 static void check_extract(const char *name, bool backing)
 {
-	json_t *m = manifest_case(name);
-	char *cache = image_of(name, "cache"), *bdev = backing ? image_of(name, "backing") : NULL;
+	json_t *m = t_manifest_case(name);
+	char *cache = t_golden_image(name, "cache"), *bdev = backing ? t_golden_image(name, "backing") : NULL;
 	char *out = t_tmpfile(0), *err = NULL, sum[65];
 	int rc;
 
@@ -60,13 +26,13 @@ static void check_extract(const char *name, bool backing)
 		   bdev ? bdev : "", bdev ? "'" : "", out);
 	cr_assert_eq(rc, 0, "%s: rc %d: %s", name, rc, err);
 	t_sha256_file(out, sum);
-	cr_assert_str_eq(sum, mstr(m, "expected_logical_sha256", "bcache0"),
+	cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"),
 			 "%s: content differs from what the kernel served", name);
 	t_sha256_file(cache, sum);
-	cr_assert_str_eq(sum, mstr(m, "cache_image", "raw_sha256"), "%s: cache changed", name);
+	cr_assert_str_eq(sum, t_manifest_str(m, "cache_image", "raw_sha256"), "%s: cache changed", name);
 	if (bdev) {
 		t_sha256_file(bdev, sum);
-		cr_assert_str_eq(sum, mstr(m, "backing_image", "raw_sha256"),
+		cr_assert_str_eq(sum, t_manifest_str(m, "backing_image", "raw_sha256"),
 				 "%s: backing device changed", name);
 	}
 	free(err);
@@ -83,14 +49,14 @@ Test(extract, s07_writethrough) { check_extract("s07-writethrough-clean", true);
 Test(extract, s04_no_journal_differs)
 {
 	const char *name = "s04-writeback-dirty-crash";
-	json_t *m = manifest_case(name);
-	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	json_t *m = t_manifest_case(name);
+	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
 	char *out = t_tmpfile(0), *err = NULL, sum[65], raw[65];
 	int rc = t_run(NULL, &err, "extract --no-journal '%s' '%s' -o '%s'", cache, bdev, out);
 
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 	t_sha256_file(out, sum);
-	cr_assert_str_neq(sum, mstr(m, "expected_logical_sha256", "bcache0"));
+	cr_assert_str_neq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"));
 	/* the backing device alone (from sector 16) is what is served */
 	cr_assert_eq(t_sh(NULL, NULL, "tail -c +8193 '%s' > '%s'", bdev, out), 0);
 	t_sha256_file(out, raw);
@@ -103,8 +69,8 @@ Test(extract, s04_no_journal_differs)
 Test(extract, dry_run_lists_extents)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
-	json_t *m = manifest_case(name);
-	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	json_t *m = t_manifest_case(name);
+	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
 	char *out = NULL, *err = NULL, *none;
 	long lines = 0;
 	int rc;
@@ -114,7 +80,7 @@ Test(extract, dry_run_lists_extents)
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 	for (char *p = out; *p; p++)
 		lines += *p == '\n';
-	cr_assert_eq(lines, atol(mstr(m, "truth_after_reregister", "nkeys")));
+	cr_assert_eq(lines, atol(t_manifest_str(m, "truth_after_reregister", "nkeys")));
 	cr_assert(access(none, F_OK) != 0, "dry run created its output file");
 	free(none);
 	free(out);
@@ -125,8 +91,8 @@ Test(extract, dry_run_lists_extents)
 /* dump-btree's live keys after replay are the kernel's own dump, line for line */
 static void check_keys_post(const char *name)
 {
-	json_t *m = manifest_case(name);
-	char *cache = image_of(name, "cache"), rel[256], *want, *got = NULL, *err = NULL;
+	json_t *m = t_manifest_case(name);
+	char *cache = t_golden_image(name, "cache"), rel[256], *want, *got = NULL, *err = NULL;
 	long nkeys = 0, ndirty = 0;
 	int rc;
 
@@ -145,8 +111,8 @@ static void check_keys_post(const char *name)
 		cr_assert_eq(sscanf(line, "%lu:%lu len %lu", &ino, &start, &len), 3);
 		line = nl ? nl + 1 : line + strlen(line);
 	}
-	cr_assert_eq(nkeys, atol(mstr(m, "truth_after_reregister", "nkeys")));
-	cr_assert_eq(ndirty, atol(mstr(m, "truth_after_reregister", "ndirty_keys")));
+	cr_assert_eq(nkeys, atol(t_manifest_str(m, "truth_after_reregister", "nkeys")));
+	cr_assert_eq(ndirty, atol(t_manifest_str(m, "truth_after_reregister", "ndirty_keys")));
 	free(want);
 	free(got);
 	free(err);
@@ -168,7 +134,7 @@ Test(view, sorted_and_disjoint)
 	};
 
 	for (size_t n = 0; n < sizeof(cases) / sizeof(cases[0]); n++) {
-		char *cache = image_of(cases[n], "cache");
+		char *cache = t_golden_image(cases[n], "cache");
 		struct printbuf err = PRINTBUF;
 		struct bt_dev dev;
 		struct cache_set c;
@@ -220,7 +186,7 @@ static int mem_write(void *priv, const void *buf, size_t bytes, uint64_t off)
 Test(extract, unreadable_cache_range_is_reported)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
-	char *cache = image_of(name, "cache"), *bpath = image_of(name, "backing");
+	char *cache = t_golden_image(name, "cache"), *bpath = t_golden_image(name, "backing");
 	struct printbuf err = PRINTBUF;
 	struct bt_dev dev, bdev;
 	struct cache_set c;

@@ -22,40 +22,6 @@
 
 TestSuite(migrate, .timeout = 180);
 
-static json_t *manifest_case(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
-
-	cr_assert(m, "images/MANIFEST.json does not parse");
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = json_incref(c);
-	}
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s not in the manifest", name);
-	return ret;
-}
-
-static const char *mstr(json_t *o, const char *a, const char *b)
-{
-	const char *s = json_string_value(json_object_get(json_object_get(o, a), b));
-
-	cr_assert(s, "manifest has no %s.%s", a, b);
-	return s;
-}
-
-static char *image_of(const char *name, const char *which)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
-	return t_image(rel);
-}
-
 /* A golden case, its manifest entry and decompressed images. */
 struct golden {
 	const char	*name;
@@ -66,9 +32,9 @@ struct golden {
 static void golden_open(struct golden *g, const char *name, bool backing)
 {
 	g->name = name;
-	g->m = manifest_case(name);
-	g->cache = image_of(name, "cache");
-	g->bdev = backing ? image_of(name, "backing") : NULL;
+	g->m = t_manifest_case(name);
+	g->cache = t_golden_image(name, "cache");
+	g->bdev = backing ? t_golden_image(name, "backing") : NULL;
 }
 
 static void golden_close(struct golden *g)
@@ -84,10 +50,10 @@ static void assert_sources_untouched(const struct golden *g)
 	char sum[65];
 
 	t_sha256_file(g->cache, sum);
-	cr_assert_str_eq(sum, mstr(g->m, "cache_image", "raw_sha256"), "%s: SRC changed", g->name);
+	cr_assert_str_eq(sum, t_manifest_str(g->m, "cache_image", "raw_sha256"), "%s: SRC changed", g->name);
 	if (g->bdev) {
 		t_sha256_file(g->bdev, sum);
-		cr_assert_str_eq(sum, mstr(g->m, "backing_image", "raw_sha256"),
+		cr_assert_str_eq(sum, t_manifest_str(g->m, "backing_image", "raw_sha256"),
 				 "%s: backing device changed", g->name);
 	}
 }
@@ -101,7 +67,7 @@ static void assert_content(const struct golden *g, const char *dst)
 
 	cr_assert_eq(rc, 0, "%s: extract of DST: rc %d: %s", g->name, rc, err);
 	t_sha256_file(out, sum);
-	cr_assert_str_eq(sum, mstr(g->m, "expected_logical_sha256", "bcache0"),
+	cr_assert_str_eq(sum, t_manifest_str(g->m, "expected_logical_sha256", "bcache0"),
 			 "%s: DST serves other content than the kernel served", g->name);
 	free(err);
 	free(out);
@@ -124,7 +90,7 @@ static void assert_set_uuid(const struct golden *g, const char *dst)
 
 	cr_assert_eq(t_run(&out, NULL, "show-super '%s'", dst), 0);
 	snprintf(line, sizeof(line), "cset.uuid               %s",
-		 mstr(g->m, "cache_image", "sb.cset.uuid"));
+		 t_manifest_str(g->m, "cache_image", "sb.cset.uuid"));
 	cr_assert(strstr(out, line), "%s: DST does not keep the set uuid\n%s", g->name, out);
 	free(out);
 }
@@ -253,7 +219,7 @@ Test(migrate, too_small_for_dirty_data)
 Test(migrate, refusals)
 {
 	struct golden g;
-	char *dst = image_of("s02-registered-empty", "cache"), *err = NULL, *out = NULL;
+	char *dst = t_golden_image("s02-registered-empty", "cache"), *err = NULL, *out = NULL;
 	char before[65], after[65];
 	int rc;
 
@@ -444,7 +410,7 @@ Test(migrate, uuid_slot_past_dst)
 	struct cache_set c;
 	struct bt_node_cache *nc;
 	struct bt_write_ctx w;
-	char *src = image_of("s06-flash-volume", "cache"), *dst = t_tmpfile(8 << 20);
+	char *src = t_golden_image("s06-flash-volume", "cache"), *dst = t_tmpfile(8 << 20);
 	char *serr = NULL, before[65], after[65];
 	int rc;
 

@@ -23,44 +23,10 @@
 #define S04 "s04-writeback-dirty-crash"
 #define S05 "s05-btree-depth2"
 
-static json_t *manifest_case(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
-
-	cr_assert(m, "images/MANIFEST.json does not parse");
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = json_incref(c);
-	}
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s not in the manifest", name);
-	return ret;
-}
-
-static const char *mstr(json_t *o, const char *a, const char *b)
-{
-	const char *s = json_string_value(json_object_get(json_object_get(o, a), b));
-
-	cr_assert(s, "manifest has no %s.%s", a, b);
-	return s;
-}
-
-static char *image_of(const char *name, const char *which)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
-	return t_image(rel);
-}
-
 /* The manifest's data offset of the backing device, in sectors. */
 static unsigned data_offset(json_t *m)
 {
-	return (unsigned)strtoul(mstr(m, "backing_image", "sb.dev.data.first_sector"), NULL, 10);
+	return (unsigned)strtoul(t_manifest_str(m, "backing_image", "sb.dev.data.first_sector"), NULL, 10);
 }
 
 /* sha256 of path from byte off to the end. */
@@ -113,8 +79,8 @@ static void check_fsck_clean(const char *cache)
 
 static void check_golden(const char *name)
 {
-	json_t *m = manifest_case(name);
-	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	json_t *m = t_manifest_case(name);
+	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
 	char *out = NULL, *err = NULL, sum[65];
 	struct cache_sb sb;
 	int rc;
@@ -124,7 +90,7 @@ static void check_golden(const char *name)
 	rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
 	cr_assert_eq(rc, 0, "%s: rc %d: %s %s", name, rc, out, err);
 	sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
-	cr_assert_str_eq(sum, mstr(m, "expected_logical_sha256", "bcache0"),
+	cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"),
 			 "%s: backing content differs from what the kernel served", name);
 	read_bdev_sb(bdev, &sb);
 	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_CLEAN, "%s: state not clean", name);
@@ -147,10 +113,10 @@ Test(writeback, s05_depth2, .timeout = 240) { check_golden(S05); }
 /* --dry-run lists one line per dirty key the kernel counted, writes nothing */
 static void check_dry_run(const char *name, const char *truth)
 {
-	json_t *m = manifest_case(name);
-	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	json_t *m = t_manifest_case(name);
+	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
 	char *out = NULL, *err = NULL, sum[65];
-	unsigned long want = strtoul(mstr(m, truth, "ndirty_keys"), NULL, 10), lines = 0;
+	unsigned long want = strtoul(t_manifest_str(m, truth, "ndirty_keys"), NULL, 10), lines = 0;
 	int rc = t_run(&out, &err, "writeback --dry-run '%s' '%s'", cache, bdev);
 
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
@@ -159,9 +125,9 @@ static void check_dry_run(const char *name, const char *truth)
 	cr_assert_eq(lines, want, "%s: %lu extents listed, the kernel counted %lu dirty keys",
 		     name, lines, want);
 	t_sha256_file(cache, sum);
-	cr_assert_str_eq(sum, mstr(m, "cache_image", "raw_sha256"));
+	cr_assert_str_eq(sum, t_manifest_str(m, "cache_image", "raw_sha256"));
 	t_sha256_file(bdev, sum);
-	cr_assert_str_eq(sum, mstr(m, "backing_image", "raw_sha256"));
+	cr_assert_str_eq(sum, t_manifest_str(m, "backing_image", "raw_sha256"));
 	free(out);
 	free(err);
 	json_decref(m);
@@ -247,15 +213,15 @@ static bool same_bytes(const char *a, const char *b, uint64_t off_a, uint64_t of
  */
 static void check_outside(const char *name, const char *bdev, uint64_t lo, uint64_t hi)
 {
-	json_t *m = manifest_case(name);
-	char *cache = image_of(name, "cache"), *orig = image_of(name, "backing");
+	json_t *m = t_manifest_case(name);
+	char *cache = t_golden_image(name, "cache"), *orig = t_golden_image(name, "backing");
 	char *ref = t_tmpfile(0), *err = NULL, sum[65];
 	uint64_t off = data_offset(m), size;
 	int rc = t_run(NULL, &err, "extract '%s' '%s' -o '%s'", cache, orig, ref);
 
 	cr_assert_eq(rc, 0, "extract rc %d: %s", rc, err);
 	t_sha256_file(ref, sum);
-	cr_assert_str_eq(sum, mstr(m, "expected_logical_sha256", "bcache0"));
+	cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"));
 	size = (uint64_t)json_integer_value(json_object_get(json_object_get(m, "backing_image"),
 							   "size_bytes"));
 	cr_assert(size > hi * 512, "manifest has no backing_image.size_bytes");
@@ -271,7 +237,7 @@ static void check_outside(const char *name, const char *bdev, uint64_t lo, uint6
 /* A leaf whose first bset fails its checksum: every other extent is recovered. */
 Test(writeback, unreadable_leaf_cli, .timeout = 240)
 {
-	char *cache = image_of(S05, "cache"), *bdev = image_of(S05, "backing");
+	char *cache = t_golden_image(S05, "cache"), *bdev = t_golden_image(S05, "backing");
 	char *out = NULL, *err = NULL, want[256], before[65], after[65];
 	struct leaf l = pick_leaf(cache, 4);
 	struct cache_sb sb;
@@ -337,7 +303,7 @@ static void lib_close(struct lib_run *r)
 /* The same leaf made unreadable by a read fault instead (dev.h fail_read_*). */
 Test(writeback, unreadable_leaf_read_fault, .timeout = 240)
 {
-	char *cache = image_of(S05, "cache"), *bdev = image_of(S05, "backing");
+	char *cache = t_golden_image(S05, "cache"), *bdev = t_golden_image(S05, "backing");
 	struct leaf l = pick_leaf(cache, 2);
 	struct lib_run r;
 	const struct bt_wb_lost *lost;
@@ -364,8 +330,8 @@ Test(writeback, unreadable_leaf_read_fault, .timeout = 240)
 /* The data of one dirty extent cannot be read: only it is lost; the rest is cleaned. */
 Test(writeback, unreadable_extent, .timeout = 120)
 {
-	json_t *m = manifest_case(S03);
-	char *cache = image_of(S03, "cache"), *bdev = image_of(S03, "backing");
+	json_t *m = t_manifest_case(S03);
+	char *cache = t_golden_image(S03, "cache"), *bdev = t_golden_image(S03, "backing");
 	struct lib_run r;
 	struct bt_extmap view;
 	struct bt_overlay_stats ost;
@@ -411,7 +377,7 @@ Test(writeback, unreadable_extent, .timeout = 120)
 		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 		cr_assert(strstr(out, ": slot 0, 1 dirty extents,"), "%s", out);
 		sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
-		cr_assert_str_eq(sum, mstr(m, "expected_logical_sha256", "bcache0"));
+		cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"));
 		free(out);
 		free(err);
 	}
@@ -421,8 +387,8 @@ Test(writeback, unreadable_extent, .timeout = 120)
 /* A crash at the first cache write: the cache keeps its old state, the rerun finishes. */
 Test(writeback, crash_before_commit, .timeout = 120)
 {
-	json_t *m = manifest_case(S04);
-	char *cache = image_of(S04, "cache"), *bdev = image_of(S04, "backing");
+	json_t *m = t_manifest_case(S04);
+	char *cache = t_golden_image(S04, "cache"), *bdev = t_golden_image(S04, "backing");
 	char *out = NULL, *err = NULL, sum[65];
 	struct lib_run r;
 	struct cache_sb sb;
@@ -438,12 +404,12 @@ Test(writeback, crash_before_commit, .timeout = 120)
 	cr_assert_eq(r.res.nr_lost, 0);
 	lib_close(&r);
 	t_sha256_file(cache, sum);
-	cr_assert_str_eq(sum, mstr(m, "cache_image", "raw_sha256"), "the cache changed");
+	cr_assert_str_eq(sum, t_manifest_str(m, "cache_image", "raw_sha256"), "the cache changed");
 	read_bdev_sb(bdev, &sb);
 	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_DIRTY);
 	/* the data is already there: the kernel (or this rerun) writes it again */
 	sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
-	cr_assert_str_eq(sum, mstr(m, "expected_logical_sha256", "bcache0"));
+	cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"));
 	/* detach compares: the dirty data is all on the backing device, nothing abandoned */
 	rc = t_run(&out, &err, "detach --dry-run --cache '%s' '%s'", cache, bdev);
 	cr_assert_eq(rc, 0, "detach rc %d: %s", rc, err);
@@ -462,20 +428,20 @@ Test(writeback, crash_before_commit, .timeout = 120)
 /* --undo restores the cache to its bytes before the writeback */
 Test(writeback, undo_restores_cache, .timeout = 120)
 {
-	json_t *m = manifest_case(S03);
-	char *cache = image_of(S03, "cache"), *bdev = image_of(S03, "backing");
+	json_t *m = t_manifest_case(S03);
+	char *cache = t_golden_image(S03, "cache"), *bdev = t_golden_image(S03, "backing");
 	char *undo = t_tmpfile(0), *err = NULL, sum[65];
 	int rc;
 
 	rc = t_run(NULL, &err, "writeback --no-progress --undo '%s' '%s' '%s'", undo, cache, bdev);
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 	t_sha256_file(cache, sum);
-	cr_assert_str_neq(sum, mstr(m, "cache_image", "raw_sha256"));
+	cr_assert_str_neq(sum, t_manifest_str(m, "cache_image", "raw_sha256"));
 	free(err);
 	rc = t_run(NULL, &err, "undo '%s' '%s'", undo, cache);
 	cr_assert_eq(rc, 0, "undo rc %d: %s", rc, err);
 	t_sha256_file(cache, sum);
-	cr_assert_str_eq(sum, mstr(m, "cache_image", "raw_sha256"));
+	cr_assert_str_eq(sum, t_manifest_str(m, "cache_image", "raw_sha256"));
 	free(err);
 	json_decref(m);
 }
@@ -484,7 +450,7 @@ Test(writeback, undo_restores_cache, .timeout = 120)
 
 Test(writeback, refuses_detached_bdev, .timeout = 60)
 {
-	char *cache = image_of(S03, "cache"), *bdev = image_of(S03, "backing");
+	char *cache = t_golden_image(S03, "cache"), *bdev = t_golden_image(S03, "backing");
 	char *err = NULL, before[65], after[65];
 	int rc;
 
@@ -501,8 +467,8 @@ Test(writeback, refuses_detached_bdev, .timeout = 60)
 /* Without --cache, a DIRTY device is refused; with --force it is detached as the kernel does. */
 Test(detach, dirty_state_needs_force, .timeout = 60)
 {
-	json_t *m = manifest_case(S03);
-	char *bdev = image_of(S03, "backing"), *err = NULL, *out = NULL, sum[65];
+	json_t *m = t_manifest_case(S03);
+	char *bdev = t_golden_image(S03, "backing"), *err = NULL, *out = NULL, sum[65];
 	struct cache_sb before, after;
 	int rc;
 
@@ -512,7 +478,7 @@ Test(detach, dirty_state_needs_force, .timeout = 60)
 	cr_assert(strstr(err, "refusing to detach: '"), "%s", err);
 	cr_assert(strstr(err, "' has state dirty"), "%s", err);
 	t_sha256_file(bdev, sum);
-	cr_assert_str_eq(sum, mstr(m, "backing_image", "raw_sha256"));
+	cr_assert_str_eq(sum, t_manifest_str(m, "backing_image", "raw_sha256"));
 	free(err);
 	rc = t_run(&out, &err, "detach --force '%s'", bdev);
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
@@ -528,7 +494,7 @@ Test(detach, dirty_state_needs_force, .timeout = 60)
 	/* the data itself is untouched */
 	sha256_from(bdev, 8192, sum);
 	{
-		char *orig = image_of(S03, "backing"), osum[65];
+		char *orig = t_golden_image(S03, "backing"), osum[65];
 
 		sha256_from(orig, 8192, osum);
 		cr_assert_str_eq(sum, osum);
@@ -541,8 +507,8 @@ Test(detach, dirty_state_needs_force, .timeout = 60)
 /* With --cache: refused while the cache holds dirty data; after writeback the slot is invalidated. */
 Test(detach, with_cache_after_writeback, .timeout = 120)
 {
-	json_t *m = manifest_case(S03);
-	char *cache = image_of(S03, "cache"), *bdev = image_of(S03, "backing");
+	json_t *m = t_manifest_case(S03);
+	char *cache = t_golden_image(S03, "cache"), *bdev = t_golden_image(S03, "backing");
 	char *out = NULL, *err = NULL, want[128];
 	struct printbuf pb = PRINTBUF;
 	struct bt_dev dev = { .fd = -1 };
@@ -553,7 +519,7 @@ Test(detach, with_cache_after_writeback, .timeout = 120)
 	rc = t_run(NULL, &err, "detach --cache '%s' '%s'", cache, bdev);
 	cr_assert_eq(rc, 1, "rc %d: %s", rc, err);
 	snprintf(want, sizeof(want), " in %s extents for '",
-		 mstr(m, "truth_after_reregister", "ndirty_keys"));
+		 t_manifest_str(m, "truth_after_reregister", "ndirty_keys"));
 	cr_assert(strstr(err, want), "want %s in %s", want, err);
 	free(err);
 	cr_assert_eq(t_run(NULL, NULL, "writeback --no-progress '%s' '%s'", cache, bdev), 0);
@@ -586,7 +552,7 @@ Test(detach, with_cache_after_writeback, .timeout = 120)
 /* A damaged cache: refused without --force; forced, the backing device is detached, the cache untouched. */
 Test(detach, damaged_cache_force, .timeout = 240)
 {
-	char *cache = image_of(S05, "cache"), *bdev = image_of(S05, "backing");
+	char *cache = t_golden_image(S05, "cache"), *bdev = t_golden_image(S05, "backing");
 	char *out = NULL, *err = NULL, before[65], after[65];
 	struct leaf l = pick_leaf(cache, 4);
 	struct cache_sb sb;
@@ -696,10 +662,10 @@ Test(writeback, two_bdevs_gen_cache, .timeout = 240)
  */
 Test(writeback, crash_at_every_cache_write, .timeout = 600)
 {
-	json_t *m = manifest_case(S04);
-	char *cache0 = image_of(S04, "cache"), *bdev0 = image_of(S04, "backing");
+	json_t *m = t_manifest_case(S04);
+	char *cache0 = t_golden_image(S04, "cache"), *bdev0 = t_golden_image(S04, "backing");
 	char *cache = t_tmpfile(0), *bdev = t_tmpfile(0), *out = NULL, *err = NULL, sum[65];
-	const char *want = mstr(m, "expected_logical_sha256", "bcache0");
+	const char *want = t_manifest_str(m, "expected_logical_sha256", "bcache0");
 	unsigned long total;
 	struct lib_run r;
 	struct cache_sb sb;
@@ -747,7 +713,7 @@ Test(writeback, crash_at_every_cache_write, .timeout = 600)
 	cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s' && cp '%s' '%s'", cache0, cache, bdev0, bdev), 0);
 	lib_open(&r, cache, bdev);
 	/* one data write per dirty extent (8 sectors each in s04), then the superblock */
-	r.bdev.write_limit = (long)strtoul(mstr(m, "truth_after_reregister", "ndirty_keys"), NULL, 10);
+	r.bdev.write_limit = (long)strtoul(t_manifest_str(m, "truth_after_reregister", "ndirty_keys"), NULL, 10);
 	rc = bt_writeback(&r.c, r.nc, &r.req, &r.res, &r.err);
 	cr_assert_neq(rc, 0, "the superblock write should have failed");
 	cr_assert(r.res.cache_committed);
