@@ -108,71 +108,46 @@ int cmd_fsck(int argc, const char **argv)
 	poptContext pc = bt_popt_parse("fsck", argc, argv, opts, "[-n|-y|-p] DEV");
 	struct printbuf err = PRINTBUF;
 	struct fsck_ctx ctx;
-	struct bt_dev dev;
+	struct bt_dev dev = { .fd = -1 };
 	const char **args;
 
-	if (!pc) {
-		free(undo);
-		free_argv(backing);
-		return EXIT_USAGE;
-	}
+	/* one exit path: what is not set up yet is NULL or empty, and freed as such */
+	fsck_ctx_init(&ctx);
+	status = EXIT_USAGE;
+	if (!pc)
+		goto out;
 	if (list) {
-		free(undo);
-		free(log_path);
-		poptFreeContext(pc);
-		free_argv(backing);
-		return list_problems();
+		status = list_problems();
+		goto out;
 	}
 	args = poptGetArgs(pc);
 	if (!args || !args[0] || args[1]) {
 		bt_error("fsck: %s", args && args[0] ? "only one device can be checked" :
 			 "no device given");
 		poptPrintUsage(pc, stderr, 0);
-		free(undo);
-		free(log_path);
-		poptFreeContext(pc);
-		free_argv(backing);
-		return EXIT_USAGE;
+		goto out;
 	}
 	if (no + yes + preen > 1) {
 		bt_error("fsck: only one of -n, -y and -p can be given");
-		free(undo);
-		free(log_path);
-		poptFreeContext(pc);
-		free_argv(backing);
-		return EXIT_USAGE;
+		goto out;
 	}
 	if (json && !(no || yes || preen)) {
 		bt_error("fsck: --json needs -n, -y or -p (no questions can be asked)");
-		free(undo);
-		free(log_path);
-		poptFreeContext(pc);
-		free_argv(backing);
-		return EXIT_USAGE;
+		goto out;
 	}
-
 	if (undo && no) {
 		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
-		free(undo);
-		free(log_path);
-		poptFreeContext(pc);
-		free_argv(backing);
-		return EXIT_USAGE;
+		goto out;
 	}
 
+	status = EXIT_OPERATIONAL;
 	if (log_path) {
 		log = fopen(log_path, "a");
 		if (!log) {
 			bt_error("fsck: cannot open log file %s: %m", log_path);
-			free(log_path);
-			free(undo);
-			poptFreeContext(pc);
-			free_argv(backing);
-			return EXIT_OPERATIONAL;
+			goto out;
 		}
 	}
-
-	fsck_ctx_init(&ctx);
 	ctx.log = log;
 	ctx.opts.mode = no ? FSCK_MODE_NO : yes ? FSCK_MODE_YES :
 			preen ? FSCK_MODE_PREEN : FSCK_MODE_ASK;
@@ -182,43 +157,21 @@ int cmd_fsck(int argc, const char **argv)
 	ctx.path = args[0];
 	ret = load_backing_hints(&ctx, backing);
 	backing = NULL;
-	if (ret) {
-		fsck_ctx_exit(&ctx);
-		if (log)
-			fclose(log);
-		free(log_path);
-		free(undo);
-		poptFreeContext(pc);
-		return EXIT_OPERATIONAL;
-	}
+	if (ret)
+		goto out;
 
 	/* -n: the I/O layer refuses writes too, a second barrier under the policy */
 	ret = bt_dev_open(args[0], (no ? 0 : BT_DEV_RDWR) | (force ? BT_DEV_FORCE : 0),
 			  &dev, &err);
 	if (ret) {
 		bt_error_pb(&err);
-		printbuf_exit(&err);
-		fsck_ctx_exit(&ctx);
-		if (log)
-			fclose(log);
-		free(log_path);
-		free(undo);
-		poptFreeContext(pc);
-		return EXIT_OPERATIONAL;
+		goto out;
 	}
 	if (undo) {
 		ret = bt_undo_open(&dev, undo, &err);
 		if (ret) {
 			bt_error_pb(&err);
-			bt_dev_close(&dev);
-			printbuf_exit(&err);
-			fsck_ctx_exit(&ctx);
-			if (log)
-				fclose(log);
-			free(log_path);
-			free(undo);
-			poptFreeContext(pc);
-			return EXIT_OPERATIONAL;
+			goto out;
 		}
 		if (!json)
 			printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
@@ -240,6 +193,7 @@ int cmd_fsck(int argc, const char **argv)
 		putchar('\n');
 		json_decref(report);
 	}
+out:
 	fsck_ctx_exit(&ctx);
 	bt_dev_close(&dev);
 	if (log && fclose(log)) {
@@ -249,6 +203,8 @@ int cmd_fsck(int argc, const char **argv)
 	free(log_path);
 	printbuf_exit(&err);
 	free(undo);
-	poptFreeContext(pc);
+	free_argv(backing);
+	if (pc)
+		poptFreeContext(pc);
 	return status;
 }
