@@ -121,19 +121,14 @@ static bool apply_uuid_fixes(struct fsck_ctx *ctx)
 	return changed;
 }
 
-static int keep_lost(struct fsck_ctx *ctx, struct bt_rebuild *rb)
+/* ctx takes the lost ranges over from rb (for --json). */
+static void keep_lost(struct fsck_ctx *ctx, struct bt_rebuild *rb)
 {
 	free(ctx->lost);
-	ctx->lost = NULL;
-	ctx->nr_lost = 0;
-	if (!rb->nr_lost)
-		return 0;
-	ctx->lost = malloc(rb->nr_lost * sizeof(*ctx->lost));
-	if (!ctx->lost)
-		return -ENOMEM;
-	memcpy(ctx->lost, rb->lost, rb->nr_lost * sizeof(*ctx->lost));
+	ctx->lost = rb->lost;
 	ctx->nr_lost = rb->nr_lost;
-	return 0;
+	rb->lost = NULL;
+	rb->nr_lost = rb->size_lost = 0;
 }
 
 int fsck_rebuild(struct fsck_ctx *ctx)
@@ -180,7 +175,7 @@ int fsck_rebuild(struct fsck_ctx *ctx)
 		goto out;
 	}
 	report_lost(ctx, &rb);
-	ret = keep_lost(ctx, &rb);
+	keep_lost(ctx, &rb);
 	prt_printf(&how, "btree rebuilt by jset %llu: %llu keys kept in %llu nodes (root level %u), "
 		   "%llu stale clean keys and %llu other keys dropped, %llu dirty sectors lost",
 		   (unsigned long long)c->journal.newest_seq,

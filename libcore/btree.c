@@ -341,7 +341,7 @@ static void take_bset(struct bt_node *n, struct sort_iter *it, size_t *off,
 static int take_bset_salvage(struct bt_node *n, struct sort_iter *it, size_t *off,
 			     const struct bset *i, const struct bt_bset_info *info)
 {
-	const struct bkey *k, *prev = NULL, **keys;
+	const struct bkey *k, **keys;
 	size_t nr = 0, pos = 0, start = *off;
 	bool overrun = false;
 
@@ -369,9 +369,7 @@ static int take_bset_salvage(struct bt_node *n, struct sort_iter *it, size_t *of
 		}
 		memcpy(it->w + *off, keys[j], u64s * 8);
 		*off += u64s;
-		prev = keys[j];
 	}
-	(void)prev;
 	free(keys);
 	if (*off > start)
 		heap_add(it, (struct iter_set){ start, *off }, push_cmp);
