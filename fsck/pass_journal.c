@@ -81,9 +81,12 @@ static void report_damage(struct fsck_ctx *ctx)
 		 * an old entry: the kernel needs nothing from it and the scan
 		 * stopping there hides nothing newer (a hidden newer jset is
 		 * JSET_PAST_KERNEL_SCAN, a gap JOURNAL_SEQ_MISSING). A repair's
-		 * new jset in another bucket leaves such leftovers behind.
+		 * new jset in another bucket leaves such leftovers behind. So
+		 * does garbage whose stored seq is implausibly far ahead (the
+		 * same window the commit's new seq uses).
 		 */
-		if (d->kind != BT_JDAMAGE_IO && jn->nr && d->seq < jn->last_seq)
+		if (d->kind != BT_JDAMAGE_IO && jn->nr &&
+		    (d->seq < jn->last_seq || d->seq - jn->newest_seq >= BT_JOURNAL_SEQ_WINDOW))
 			continue;
 		jpctx(ctx, &p, d->bucket_idx, d->kind == BT_JDAMAGE_IO ? PCTX_UNSET : d->sector);
 		p.str = d->msg;

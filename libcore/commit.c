@@ -131,7 +131,7 @@ static int jset_place(const struct cache_set *c, uint64_t sectors, uint64_t *at,
 /*
  * The seq of the new jset: above every valid jset on the device, hidden
  * ones included, and above the seq stored in a damaged one when it is
- * plausible (within 2^32 of the newest), so that no leftover claims the
+ * plausible (within BT_JOURNAL_SEQ_WINDOW of the newest), so that no leftover claims the
  * new seq.
  */
 static uint64_t next_seq(const struct cache_set *c)
@@ -144,7 +144,7 @@ static uint64_t next_seq(const struct cache_set *c)
 	for (size_t i = 0; i < c->journal.nr_damage; i++) {
 		uint64_t d = c->journal.damage[i].seq;
 
-		if (c->journal.damage[i].kind != BT_JDAMAGE_IO && d > seq && d - base < (1ULL << 32))
+		if (c->journal.damage[i].kind != BT_JDAMAGE_IO && d > seq && d - base < BT_JOURNAL_SEQ_WINDOW)
 			seq = d;
 	}
 	return seq + 1;

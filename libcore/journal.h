@@ -20,6 +20,13 @@
 #include "ondisk.h"
 #include "printbuf.h"
 
+/*
+ * A seq stored in a damaged jset is taken as plausible (a real entry's)
+ * when it lies less than this above the newest valid seq; further ahead it
+ * is garbage (commit.c next_seq(), fsck's journal damage report).
+ */
+#define BT_JOURNAL_SEQ_WINDOW	(1ULL << 32)
+
 /* Bytes of a jset: header + keys u64s (set_bytes()); 64-bit, keys is untrusted. */
 static inline uint64_t bt_jset_bytes(const struct jset *j)
 {
