@@ -230,9 +230,7 @@ int bt_format_init_write(struct bt_dev *dev, const struct cache_sb *sb,
 		goto out;
 
 	/* and only then the superblock that says the set is valid */
-	ret = bt_sb_write(dev, block, sb, err);
-	if (!ret)
-		ret = bt_dev_flush(dev, err);
+	ret = bt_sb_write(dev, block, &c.sb, err);
 out:
 	free(buf);
 	return ret;

@@ -249,10 +249,6 @@ bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx)
 	prt_printf(&line, " -> d[i] = first_bucket + i (%u buckets from %u; %u of them begin "
 		   "with a jset), superblock csum recomputed", n, c->sb.first_bucket, jsets);
 	ret = bt_sb_write(ctx->dev, c->sb_block, &c->sb, &msg);
-	if (!ret)
-		ret = bt_dev_flush(ctx->dev, &msg);
-	/* the decoded copy gets the new csum too */
-	bt_sb_decode((const struct cache_sb_disk *)c->sb_block, &c->sb);
 	if (ret) {
 		prt_printf(ctx->err, "rewriting the superblock of '%s' failed: %s", ctx->path,
 			   printbuf_str(&msg));

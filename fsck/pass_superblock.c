@@ -180,13 +180,13 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 
 /* Validate; on a bad csum report it and validate a copy with the csum made right. */
 /*
- * SB_BAD_CSUM answered yes: write the block with the computed csum, but
+ * SB_BAD_CSUM answered yes: rewrite the block with the csum computed
+ * (bt_sb_write(): the decoded fields encode back to the same bytes), but
  * only when every other rule holds (valid is bt_sb_validate()'s verdict on
  * the corrected copy): a superblock that is wrong in another way is not
  * made to look valid. One 4 KiB write at byte 4096, flushed.
  */
-static int fix_sb_csum(struct fsck_ctx *ctx, struct cache_set *c,
-		       const struct cache_sb_disk *fixed, int valid)
+static int fix_sb_csum(struct fsck_ctx *ctx, struct cache_set *c, int valid)
 {
 	struct printbuf what = PRINTBUF, err = PRINTBUF;
 	int ret = 0;
@@ -198,17 +198,13 @@ static int fix_sb_csum(struct fsck_ctx *ctx, struct cache_set *c,
 		fsck_deferred_failed(ctx, "other superblock rules are broken");
 		goto out;
 	}
-	ret = bt_dev_write(ctx->dev, fixed, SB_SIZE, SB_OFFSET_BYTES, "superblock", &err);
-	if (!ret)
-		ret = bt_dev_flush(ctx->dev, &err);
+	ret = bt_sb_write(ctx->dev, c->sb_block, &c->sb, &err);
 	if (ret) {
 		prt_printf(ctx->err, "cannot write the superblock: %s", printbuf_str(&err));
 		fsck_deferred_failed(ctx, "the write failed");
 		ctx->flags |= FSCK_UNCORRECTED;
 		goto out;
 	}
-	memcpy(c->sb_block, fixed, SB_SIZE);
-	c->sb.csum = le64toh(fixed->csum);
 	printbuf_reset(&what);
 	prt_printf(&what, "csum %#llx", (unsigned long long)c->sb.csum);
 	fsck_deferred_done(ctx, printbuf_str(&what));
@@ -244,7 +240,7 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 		ret = bt_sb_validate(copy, &c->sb, ctx->dev, &msg);
 		c->sb.csum = p.csum_got;
 		if (fix) {
-			int wret = fix_sb_csum(ctx, c, copy, ret);
+			int wret = fix_sb_csum(ctx, c, ret);
 
 			if (wret) {
 				free(copy);

@@ -336,11 +336,15 @@ int bt_sb_read(struct bt_dev *dev, void *block, struct cache_sb *sb,
 	return validate ? bt_sb_validate(block, sb, dev, err) : 0;
 }
 
-int bt_sb_write(struct bt_dev *dev, void *block, const struct cache_sb *sb,
+int bt_sb_write(struct bt_dev *dev, void *block, struct cache_sb *sb,
 		struct printbuf *err)
 {
+	int ret;
+
 	bt_sb_encode(sb, block);
-	return bt_dev_write(dev, block, SB_SIZE, SB_OFFSET_BYTES, "superblock", err);
+	sb->csum = le64toh(((const struct cache_sb_disk *)block)->csum);
+	ret = bt_dev_write(dev, block, SB_SIZE, SB_OFFSET_BYTES, "superblock", err);
+	return ret ?: bt_dev_flush(dev, err);
 }
 
 const char *bt_sb_version_str(uint64_t version)

@@ -112,10 +112,13 @@ int bt_sb_read(struct bt_dev *dev, void *block, struct cache_sb *sb,
 	       bool validate, struct printbuf *err);
 
 /*
- * bt_sb_write(): encode sb over block (the SB_SIZE bytes last read from, or
- * meant for, byte 4096) and write the whole 4 KiB block. Does not flush.
+ * bt_sb_write(): the one superblock writer. Encodes sb over block (the
+ * SB_SIZE bytes last read from, or meant for, byte 4096; bytes sb does not
+ * hold are kept), computes the csum, writes the whole 4 KiB block and
+ * flushes the device; sb->csum is then the csum written. Returns 0 or a
+ * negative code with a message naming the device and byte 4096.
  */
-int bt_sb_write(struct bt_dev *dev, void *block, const struct cache_sb *sb,
+int bt_sb_write(struct bt_dev *dev, void *block, struct cache_sb *sb,
 		struct printbuf *err);
 
 /* Names for printing. */

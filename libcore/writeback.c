@@ -593,8 +593,6 @@ static int set_states_clean(struct wb_run *r, struct printbuf *err)
 			continue;
 		bd->sb.flags = SET_BDEV_STATE(bd->sb.flags, BDEV_STATE_CLEAN);
 		ret = bt_sb_write(bd->dev, bd->sb_block, &bd->sb, err);
-		if (!ret)
-			ret = bt_dev_flush(bd->dev, err);
 		if (ret)
 			return ret;
 		bd->set_clean = true;
@@ -716,14 +714,9 @@ void bt_writeback_result_exit(struct bt_wb_result *res)
 int bt_detach_bdev_sb(struct bt_dev *dev, void *sb_block, struct cache_sb *sb,
 		      struct printbuf *err)
 {
-	int ret;
-
 	memset(sb->set_uuid, 0, sizeof(sb->set_uuid));
 	sb->flags = SET_BDEV_STATE(sb->flags, BDEV_STATE_NONE);
-	ret = bt_sb_write(dev, sb_block, sb, err);
-	if (!ret)
-		ret = bt_dev_flush(dev, err);
-	return ret;
+	return bt_sb_write(dev, sb_block, sb, err);
 }
 
 int bt_detach_invalidate_slot(struct cache_set *c, struct bt_node_cache *nc, unsigned slot,
