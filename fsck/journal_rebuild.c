@@ -86,6 +86,7 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 	struct printbuf msg = PRINTBUF, line = PRINTBUF;
 	struct bt_scan_result r;
 	struct problem_ctx p;
+	size_t mark = ctx->nr_deferred;
 	int ret;
 
 	o.backing_uuids = ctx->backing_uuids;
@@ -112,11 +113,15 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 		ret = 1;
 		goto out;
 	}
+	/* counted as fixed only once the new jset is written */
+	fsck_defer_fix(ctx, PR_JOURNAL_NO_ENTRIES, "no valid jset");
 	if (!r.uuid_found) {
 		rpctx(ctx, &p);
 		p.num = r.nr_uuid_candidates;
 		p.num2 = r.nr_inodes;
 		if (!fix_problem(ctx, PR_JOURNAL_REBUILD_NO_UUIDS, &p)) {
+			fsck_deferred_failed_from(ctx, mark, "no uuid bucket, and empty uuid slots "
+						  "were refused");
 			ret = 1;
 			goto out;
 		}
@@ -138,13 +143,13 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 	if (!ret)
 		ret = commit_found_state(ctx, &msg);
 	if (ret) {
+		fsck_deferred_failed_from(ctx, mark, "the journal rebuild failed");
 		ctx->flags |= FSCK_UNCORRECTED;
 		prt_printf(ctx->err, "rebuilding the journal of '%s' failed, the device holds "
 			   "its old state: %s", ctx->path, printbuf_str(&msg));
 		goto out;
 	}
 	printbuf_reset(&line);
-	prt_str(&line, "no valid jset -> ");
 	bt_scan_result_to_text(&line, &r);
 	prt_printf(&line, "; new jset %llu at sector %llu names them, with a new prio chain "
 		   "at bucket %llu and uuid bucket %llu",
@@ -152,7 +157,7 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 		   (unsigned long long)bt_journal_newest(&c->journal)->sector,
 		   (unsigned long long)c->prio_start,
 		   (unsigned long long)PTR_BUCKET_NR(c, (const struct bkey *)&c->uuid_key, 0));
-	fsck_fix_line(ctx, PR_JOURNAL_NO_ENTRIES, printbuf_str(&line));
+	fsck_deferred_done_from(ctx, mark, printbuf_str(&line));
 	rpctx(ctx, &p);
 	fix_problem(ctx, PR_JOURNAL_REBUILD_KEYS_UNKNOWN, &p);
 out:

@@ -535,9 +535,9 @@ void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what)
 }
 
 /* Set "repaired" (and "repair") of the deferred problems' JSON objects. */
-static void deferred_json(struct fsck_ctx *ctx, bool made, const char *how)
+static void deferred_json(struct fsck_ctx *ctx, size_t mark, bool made, const char *how)
 {
-	for (size_t i = 0; i < ctx->nr_deferred; i++) {
+	for (size_t i = mark; i < ctx->nr_deferred; i++) {
 		json_t *o = ctx->deferred[i].json;
 
 		if (!o)
@@ -548,42 +548,57 @@ static void deferred_json(struct fsck_ctx *ctx, bool made, const char *how)
 	}
 }
 
-static void deferred_forget(struct fsck_ctx *ctx)
+/* Drop the deferred entries from mark on (all of them when mark is 0). */
+static void deferred_forget(struct fsck_ctx *ctx, size_t mark)
 {
-	for (size_t i = 0; i < ctx->nr_deferred; i++) {
+	for (size_t i = mark; i < ctx->nr_deferred; i++) {
 		free(ctx->deferred[i].what);
 		json_decref(ctx->deferred[i].json);
 	}
-	free(ctx->deferred);
-	ctx->deferred = NULL;
-	ctx->nr_deferred = 0;
+	ctx->nr_deferred = mark;
+	if (!mark) {
+		free(ctx->deferred);
+		ctx->deferred = NULL;
+	}
 }
 
-void fsck_deferred_done(struct fsck_ctx *ctx, const char *how)
+void fsck_deferred_done_from(struct fsck_ctx *ctx, size_t mark, const char *how)
 {
-	for (size_t i = 0; i < ctx->nr_deferred; i++) {
+	if (mark > ctx->nr_deferred)
+		mark = ctx->nr_deferred;
+	for (size_t i = mark; i < ctx->nr_deferred; i++) {
 		struct printbuf line = PRINTBUF;
 
 		prt_printf(&line, "%s -> %s", ctx->deferred[i].what, how);
 		fsck_fix_line(ctx, ctx->deferred[i].code, printbuf_str(&line));
 		printbuf_exit(&line);
 	}
-	if (ctx->nr_deferred)
+	if (ctx->nr_deferred > mark)
 		ctx->flags |= FSCK_PROBLEMS_FIXED;
-	deferred_json(ctx, true, how);
-	deferred_forget(ctx);
+	deferred_json(ctx, mark, true, how);
+	deferred_forget(ctx, mark);
+}
+
+void fsck_deferred_failed_from(struct fsck_ctx *ctx, size_t mark, const char *why)
+{
+	if (mark >= ctx->nr_deferred)
+		return;
+	if (!ctx->opts.json && why)
+		fprintf(ctx->out, "%s: %zu accepted repairs not made: %s\n",
+			ctx->path ? ctx->path : "?", ctx->nr_deferred - mark, why);
+	ctx->flags |= FSCK_UNCORRECTED;
+	deferred_json(ctx, mark, false, why);
+	deferred_forget(ctx, mark);
+}
+
+void fsck_deferred_done(struct fsck_ctx *ctx, const char *how)
+{
+	fsck_deferred_done_from(ctx, 0, how);
 }
 
 void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why)
 {
-	if (!ctx->nr_deferred)
-		return;
-	if (!ctx->opts.json && why)
-		fprintf(ctx->out, "%s: %zu accepted repairs not made: %s\n",
-			ctx->path ? ctx->path : "?", ctx->nr_deferred, why);
-	ctx->flags |= FSCK_UNCORRECTED;
-	deferred_json(ctx, false, why);
-	deferred_forget(ctx);
+	fsck_deferred_failed_from(ctx, 0, why);
 }
 
 /* ---- man page table ------------------------------------------------- */
@@ -624,6 +639,8 @@ void problem_table_to_troff(struct printbuf *out)
 			prt_str(out, " lists them all");
 		if (pr->flags & PF_REBUILD)
 			prt_str(out, ", repaired by rebuilding the btree (replay pass)");
+		else if (pr->prompt == PROMPT_REBUILD_JOURNAL)
+			prt_str(out, ", repaired by rebuilding the journal (journal pass)");
 		else if ((pr->flags & PF_REPAIR) && !(pr->id >> 16))
 			prt_str(out, ", repaired by rewriting the superblock");
 		else if ((pr->flags & (PF_REPAIR | PF_NOT_A_FIX | PF_LATER)) == (PF_REPAIR | PF_LATER))

@@ -188,6 +188,13 @@ int fsck_answer_mode_ok(struct fsck_ctx *ctx, struct printbuf *err);
 void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what);
 void fsck_deferred_done(struct fsck_ctx *ctx, const char *how);
 void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why);
+/*
+ * The same for the entries deferred since mark (ctx->nr_deferred taken
+ * before the fix_problem() calls): a pass that makes its own repair at
+ * once settles it without touching what waits for a later pass.
+ */
+void fsck_deferred_done_from(struct fsck_ctx *ctx, size_t mark, const char *how);
+void fsck_deferred_failed_from(struct fsck_ctx *ctx, size_t mark, const char *why);
 
 /* One repair line "CODE: line" on ctx->out (not in JSON mode) and in the --log file. */
 void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line);

@@ -132,7 +132,7 @@
 	  "bucket %b (first_bucket + %n) of %d holds %t, not the journal: the journal bucket list d[] cannot be rewritten as first_bucket + i") \
 	/* ---- pass 2: journal (01) ------------------------------------- */	\
 	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_REBUILD_JOURNAL, \
-	  PF_REPAIR, LATCH_NONE,						\
+	  PF_REPAIR | PF_LATER, LATCH_NONE,						\
 	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\"); a scan of the buckets found what a new jset can name: %t") \
 	x(JSET_BAD_CSUM,		0x010002, SEV_ERROR, PROMPT_DROP_JSET,	\
 	  PF_REPAIR | PF_LATER, LATCH_NONE,	\

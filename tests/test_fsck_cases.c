@@ -521,3 +521,26 @@ Test(fsck_cases, every_case_has_both_runs)
 	}
 	free(names);
 }
+
+/*
+ * A repair accepted and then given up: yes to JOURNAL_NO_ENTRIES, no to the
+ * empty uuid slots it needs. Nothing is written and nothing counts as
+ * fixed: exit 4 (errors left), not 5, and the image keeps its bytes.
+ */
+Test(fsck_cases, journal_rebuild_given_up_is_not_a_fix, .timeout = 120)
+{
+	char *img = apply_recipe("journal-zeroed-no-uuids", NULL), *out = NULL;
+	char before[65], after[65];
+
+	t_sha256_file(img, before);
+	cr_assert_eq(t_sh(&out, NULL, "printf 'y\\nn\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
+			  getenv("BT_BIN"), img), 4, "%s", out);
+	cr_assert(strstr(out, "JOURNAL_NO_ENTRIES: ") && strstr(out, "JOURNAL_REBUILD_NO_UUIDS: "),
+		  "%s", out);
+	cr_assert(strstr(out, "1 accepted repairs not made: no uuid bucket"), "%s", out);
+	cr_assert_not(strstr(out, "JOURNAL_NO_ENTRIES: no valid jset ->"), "%s", out);
+	free(out);
+	t_sha256_file(img, after);
+	cr_assert_str_eq(before, after, "nothing may be written");
+	free(img);
+}
