@@ -37,6 +37,16 @@ void bt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bt_error_pb(struct printbuf *pb);
 
 /*
+ * The end of a command whose library call fills out, warn and err (format,
+ * migrate): out on stdout, warn and, when ret is nonzero, err on stderr.
+ * Returns the exit status: EXIT_OK for ret 0, EXIT_USAGE for
+ * -BT_ERR_FORMAT_BAD_OPTION (an option the checks refused), else
+ * EXIT_OPERATIONAL. The printbufs stay the caller's.
+ */
+int bt_report_result(int ret, struct printbuf *out, struct printbuf *warn,
+		     struct printbuf *err);
+
+/*
  * Parse options with popt: returns a context positioned after the options
  * or NULL after printing a usage error (the caller returns EXIT_USAGE).
  * Non-option arguments are left in the context (poptGetArgs()).

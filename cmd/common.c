@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../libcore/errcode.h"
 #include "cmds.h"
 
 void bt_error(const char *fmt, ...)
@@ -83,4 +84,15 @@ int bt_parse_size(const char *s, unsigned long long *bytes)
 		return -EINVAL;
 	*bytes = v * mult;
 	return 0;
+}
+
+int bt_report_result(int ret, struct printbuf *out, struct printbuf *warn,
+		     struct printbuf *err)
+{
+	fputs(printbuf_str(out), stdout);
+	bt_error_pb(warn);
+	if (!ret)
+		return EXIT_OK;
+	bt_error_pb(err);
+	return ret == -BT_ERR_FORMAT_BAD_OPTION ? EXIT_USAGE : EXIT_OPERATIONAL;
 }

@@ -213,12 +213,7 @@ int cmd_format(int argc, const char **argv)
 	o.sb_only = sb_only;
 
 	ret = bt_format(&o, &out, &warn, &err);
-	fputs(printbuf_str(&out), stdout);
-	bt_error_pb(&warn);
-	if (ret) {
-		bt_error_pb(&err);
-		status = ret == -BT_ERR_FORMAT_BAD_OPTION ? EXIT_USAGE : EXIT_OPERATIONAL;
-	}
+	status = bt_report_result(ret, &out, &warn, &err);
 out:
 	printbuf_exit(&out);
 	printbuf_exit(&warn);

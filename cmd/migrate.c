@@ -82,12 +82,7 @@ int cmd_migrate(int argc, const char **argv)
 	o.dry_run = dry_run;
 
 	ret = bt_migrate(args[0], args[1], &o, NULL, &out, &warn, &err);
-	fputs(printbuf_str(&out), stdout);
-	bt_error_pb(&warn);
-	if (ret) {
-		bt_error_pb(&err);
-		status = ret == -BT_ERR_FORMAT_BAD_OPTION ? EXIT_USAGE : EXIT_OPERATIONAL;
-	}
+	status = bt_report_result(ret, &out, &warn, &err);
 out:
 	printbuf_exit(&out);
 	printbuf_exit(&warn);
