@@ -32,8 +32,8 @@ int cmd_undo(int argc, const char **argv)
 		{ NULL, 'n', POPT_ARG_NONE, &dry_run, 0,
 		  "list the ranges that would be restored; write nothing", NULL },
 		{ "force", 0, POPT_ARG_NONE, &force, 0,
-		  "apply even if the device's size or superblock does not match; "
-		  "use a device that is in use", NULL },
+		  "apply even if the device's size, superblock or saved ranges do "
+		  "not match; use a device that is in use", NULL },
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
@@ -80,8 +80,16 @@ int cmd_undo(int argc, const char **argv)
 	}
 	if (!uf.finished)
 		bt_error("undo: '%s' comes from a run that did not finish: restoring "
-			 "what it saved%s", args[0],
+			 "what it saved%s; only the device's size and superblock were "
+			 "checked, not the contents of the saved ranges", args[0],
 			 uf.torn_tail ? " (its last, unsynced record is ignored)" : "");
+	else if (!uf.has_digest)
+		bt_error("undo: '%s' is a version-%u undo file: only the device's size "
+			 "and superblock were checked, not the contents of the saved "
+			 "ranges", args[0], uf.version);
+	if (!ret && uf.nr_restored)
+		bt_error("undo: %zu of %zu ranges already hold their saved bytes "
+			 "(an interrupted undo)", uf.nr_restored, uf.nr);
 	if (dry_run) {
 		list_ranges(&uf);
 		goto out_dev;

@@ -9,28 +9,23 @@
 
 #include "csum.h"
 #include "errcode.h"
-#include "undo.h"
-
-#define UNDO_MAX_REC	(1U << 20)	/* bytes of data per record at most */
-
-/* A saved range [start, end) of device bytes. */
-struct undo_range {
-	uint64_t	start, end;
-};
+#include "undo_internal.h"
 
 struct bt_undo {
 	char			*path;
 	int			fd;
 	uint64_t		end;		/* bytes: where the next record goes */
 	struct bt_undo_hdr	hdr;		/* little-endian, as on file */
-	struct undo_range	*saved;		/* sorted, disjoint, merged */
+	struct bt_undo_range	*saved;		/* sorted, disjoint, merged */
 	size_t			nr, alloc;
+	struct bt_undo_range	*recs;		/* one per record, for the digest */
+	size_t			nr_recs, alloc_recs;
 };
 
 /* ---- file I/O ---- */
 
-static int undo_pwrite(int fd, const void *buf, size_t len, uint64_t off,
-		       const char *path, struct printbuf *err)
+int bt_undo_pwrite(int fd, const void *buf, size_t len, uint64_t off,
+		   const char *path, struct printbuf *err)
 {
 	size_t done = 0;
 
@@ -68,7 +63,7 @@ static void hdr_set_csum(struct bt_undo_hdr *h)
 static int undo_write_hdr(struct bt_undo *u, struct printbuf *err)
 {
 	hdr_set_csum(&u->hdr);
-	return undo_pwrite(u->fd, &u->hdr, sizeof(u->hdr), 0, u->path, err) ?:
+	return bt_undo_pwrite(u->fd, &u->hdr, sizeof(u->hdr), 0, u->path, err) ?:
 	       undo_sync(u->fd, u->path, err);
 }
 
@@ -130,7 +125,7 @@ static int range_add(struct bt_undo *u, uint64_t start, uint64_t end)
 	}
 	if (u->nr == u->alloc) {
 		size_t n = u->alloc ? u->alloc * 2 : 16;
-		struct undo_range *s = realloc(u->saved, n * sizeof(*s));
+		struct bt_undo_range *s = realloc(u->saved, n * sizeof(*s));
 
 		if (!s)
 			return -ENOMEM;
@@ -138,8 +133,24 @@ static int range_add(struct bt_undo *u, uint64_t start, uint64_t end)
 		u->alloc = n;
 	}
 	memmove(&u->saved[i + 1], &u->saved[i], (u->nr - i) * sizeof(*u->saved));
-	u->saved[i] = (struct undo_range){ start, end };
+	u->saved[i] = (struct bt_undo_range){ start, end };
 	u->nr++;
+	return 0;
+}
+
+/* Remember the record of [start, end) for the digest (bt_undo_close()). */
+static int recs_push(struct bt_undo *u, uint64_t start, uint64_t end)
+{
+	if (u->nr_recs == u->alloc_recs) {
+		size_t n = u->alloc_recs ? u->alloc_recs * 2 : 16;
+		struct bt_undo_range *r = realloc(u->recs, n * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		u->recs = r;
+		u->alloc_recs = n;
+	}
+	u->recs[u->nr_recs++] = (struct bt_undo_range){ start, end };
 	return 0;
 }
 
@@ -158,8 +169,10 @@ static int undo_append(struct bt_undo *u, struct bt_dev *dev, uint64_t off,
 	r.len = htole32(len);
 	r.data_csum = htole64(bch_crc64(buf, len));
 	r.csum = htole64(bch_crc64(&r, offsetof(struct bt_undo_rec_hdr, csum)));
-	ret = undo_pwrite(u->fd, &r, sizeof(r), u->end, u->path, err) ?:
-	      undo_pwrite(u->fd, buf, len, u->end + sizeof(r), u->path, err);
+	ret = bt_undo_pwrite(u->fd, &r, sizeof(r), u->end, u->path, err) ?:
+	      bt_undo_pwrite(u->fd, buf, len, u->end + sizeof(r), u->path, err);
+	if (!ret)
+		ret = recs_push(u, off, off + len);
 	if (!ret)
 		u->end += sizeof(r) + len;
 	return ret;
@@ -187,10 +200,10 @@ int bt_undo_before_write(struct bt_dev *dev, uint64_t off, size_t len,
 		if (range_saved(u, pos, &next))
 			continue;
 		gap_end = next < end ? next : end;
-		if (!buf && !(buf = malloc(UNDO_MAX_REC)))
+		if (!buf && !(buf = malloc(BT_UNDO_MAX_REC)))
 			return -ENOMEM;
-		for (p = pos; p < gap_end && !ret; p += UNDO_MAX_REC) {
-			uint64_t n = gap_end - p < UNDO_MAX_REC ? gap_end - p : UNDO_MAX_REC;
+		for (p = pos; p < gap_end && !ret; p += BT_UNDO_MAX_REC) {
+			uint64_t n = gap_end - p < BT_UNDO_MAX_REC ? gap_end - p : BT_UNDO_MAX_REC;
 
 			ret = undo_append(u, dev, p, (uint32_t)n, buf, err);
 		}
@@ -264,16 +277,21 @@ static int undo_resume(struct bt_undo *u, struct bt_dev *dev, struct printbuf *e
 		goto out;
 	}
 	u->hdr = uf.hdr;
+	u->hdr.version = htole32(BT_UNDO_VERSION);
 	u->hdr.state = 0;
 	u->end = uf.valid_end;
-	for (size_t i = 0; i < uf.nr && !ret; i++)
-		ret = range_add(u, uf.recs[i].offset, uf.recs[i].offset + uf.recs[i].len);
+	for (size_t i = 0; i < uf.nr && !ret; i++) {
+		uint64_t start = uf.recs[i].offset, end = start + uf.recs[i].len;
+
+		ret = range_add(u, start, end) ?: recs_push(u, start, end);
+	}
+	/* unfinished first: a finished header must never lack its digest */
+	if (!ret)
+		ret = undo_write_hdr(u, err);
 	if (!ret && ftruncate(u->fd, (off_t)u->end)) {
 		prt_printf(err, "cannot truncate undo file '%s': %s", u->path, strerror(errno));
 		ret = -EIO;
 	}
-	if (!ret)
-		ret = undo_write_hdr(u, err);
 out:
 	bt_undo_file_exit(&uf);
 	return ret;
@@ -326,6 +344,7 @@ int bt_undo_open(struct bt_dev *dev, const char *path, struct printbuf *err)
 fail:
 	if (u->fd >= 0)
 		close(u->fd);
+	free(u->recs);
 	free(u->saved);
 	free(u->path);
 	free(u);
@@ -340,6 +359,7 @@ void bt_undo_free(struct bt_dev *dev)
 		return;
 	dev->undo = NULL;
 	close(u->fd);
+	free(u->recs);
 	free(u->saved);
 	free(u->path);
 	free(u);
@@ -352,7 +372,9 @@ int bt_undo_close(struct bt_dev *dev, struct printbuf *err)
 
 	if (!u)
 		return 0;
-	ret = read_sb_block(dev, &u->hdr, u->hdr.sb_final, err);
+	ret = read_sb_block(dev, &u->hdr, u->hdr.sb_final, err) ?:
+	      bt_undo_digest_write(dev, u->fd, u->path, u->end, u->recs, u->nr_recs, err) ?:
+	      undo_sync(u->fd, u->path, err);
 	if (!ret) {
 		u->hdr.state = htole32(BT_UNDO_STATE_FINISHED);
 		ret = undo_write_hdr(u, err);

@@ -9,10 +9,10 @@
 
 #include "csum.h"
 #include "errcode.h"
-#include "undo.h"
+#include "undo_internal.h"
 
-static ssize_t uf_pread(struct bt_undo_file *uf, void *buf, size_t len, uint64_t off,
-			struct printbuf *err)
+ssize_t bt_undo_file_pread(struct bt_undo_file *uf, void *buf, size_t len,
+			   uint64_t off, struct printbuf *err)
 {
 	size_t done = 0;
 
@@ -47,9 +47,10 @@ static int uf_check_hdr(struct bt_undo_file *uf, uint64_t size, struct printbuf 
 			   uf->path);
 		return -BT_ERR_UNDO_BAD;
 	}
-	if (le32toh(h->version) != BT_UNDO_VERSION) {
-		prt_printf(err, "undo file '%s' has version %u, not %u", uf->path,
-			   le32toh(h->version), BT_UNDO_VERSION);
+	uf->version = le32toh(h->version);
+	if (uf->version != 1 && uf->version != BT_UNDO_VERSION) {
+		prt_printf(err, "undo file '%s' has version %u, not 1 or %u", uf->path,
+			   uf->version, BT_UNDO_VERSION);
 		return -BT_ERR_UNDO_BAD;
 	}
 	if (le32toh(h->sb_len) > BT_UNDO_BLOCK ||
@@ -78,7 +79,7 @@ static int uf_check_rec(struct bt_undo_file *uf, uint64_t pos, uint64_t size,
 
 	if (size - pos < sizeof(r))
 		return 1;
-	n = uf_pread(uf, &r, sizeof(r), pos, err);
+	n = bt_undo_file_pread(uf, &r, sizeof(r), pos, err);
 	if (n < 0)
 		return (int)n;
 	if (memcmp(r.magic, BT_UNDO_REC_MAGIC, sizeof(r.magic)) ||
@@ -89,7 +90,7 @@ static int uf_check_rec(struct bt_undo_file *uf, uint64_t pos, uint64_t size,
 	}
 	off = le64toh(r.offset);
 	len = le32toh(r.len);
-	if (!len || len > (1U << 20) || off > le64toh(uf->hdr.dev_size) ||
+	if (!len || len > BT_UNDO_MAX_REC || off > le64toh(uf->hdr.dev_size) ||
 	    len > le64toh(uf->hdr.dev_size) - off) {
 		prt_printf(err, "record in undo file '%s' at byte %llu saves bytes %llu+%u, "
 			   "outside the %llu-byte device", uf->path, (unsigned long long)pos,
@@ -99,7 +100,7 @@ static int uf_check_rec(struct bt_undo_file *uf, uint64_t pos, uint64_t size,
 	}
 	if (size - pos - sizeof(r) < len)
 		return 1;
-	n = uf_pread(uf, buf, len, pos + sizeof(r), err);
+	n = bt_undo_file_pread(uf, buf, len, pos + sizeof(r), err);
 	if (n < 0)
 		return (int)n;
 	if (le64toh(r.data_csum) != bch_crc64(buf, len)) {
@@ -115,8 +116,9 @@ static int uf_check_rec(struct bt_undo_file *uf, uint64_t pos, uint64_t size,
 static int uf_load_recs(struct bt_undo_file *uf, uint64_t size, struct printbuf *err)
 {
 	uint64_t pos = sizeof(uf->hdr);
+	struct bt_undo_digest d = { 0 };
 	size_t alloc = 0;
-	void *buf = malloc(1U << 20);
+	void *buf = malloc(BT_UNDO_MAX_REC);
 	int ret = 0;
 
 	if (!buf)
@@ -124,6 +126,11 @@ static int uf_load_recs(struct bt_undo_file *uf, uint64_t size, struct printbuf 
 	while (pos < size) {
 		struct bt_undo_rec rec;
 
+		ret = uf->version < 2 ? 0 : bt_undo_digest_read(uf, pos, size, &d, err);
+		if (ret) {	/* the digest ends the records */
+			ret = ret < 0 ? ret : 0;
+			break;
+		}
 		ret = uf_check_rec(uf, pos, size, buf, &rec, err);
 		if (ret == 1) {
 			uf->torn_tail = true;
@@ -148,16 +155,23 @@ static int uf_load_recs(struct bt_undo_file *uf, uint64_t size, struct printbuf 
 	}
 	free(buf);
 	uf->valid_end = pos;
-	if (ret)
+	if (ret) {
+		free(d.ent);
 		return ret;
+	}
 	qsort(uf->recs, uf->nr, sizeof(*uf->recs), rec_cmp);
 	for (size_t i = 1; i < uf->nr; i++)
 		if (uf->recs[i - 1].offset + uf->recs[i - 1].len > uf->recs[i].offset) {
 			prt_printf(err, "undo file '%s' saves device byte %llu twice",
 				   uf->path, (unsigned long long)uf->recs[i].offset);
+			free(d.ent);
 			return -BT_ERR_UNDO_BAD;
 		}
-	return 0;
+	if (uf->version < 2 || !uf->finished) {
+		free(d.ent);
+		return 0;
+	}
+	return bt_undo_digest_match(uf, &d, err);
 }
 
 int bt_undo_file_load(const char *path, struct bt_undo_file *uf, struct printbuf *err)
@@ -176,7 +190,7 @@ int bt_undo_file_load(const char *path, struct bt_undo_file *uf, struct printbuf
 		prt_printf(err, "cannot open undo file '%s': %s", path, strerror(errno));
 		return ret;
 	}
-	n = uf_pread(uf, &uf->hdr, sizeof(uf->hdr), 0, err);
+	n = bt_undo_file_pread(uf, &uf->hdr, sizeof(uf->hdr), 0, err);
 	if (n < 0)
 		return (int)n;
 	ret = uf_check_hdr(uf, (uint64_t)st.st_size, err);
@@ -226,7 +240,7 @@ int bt_undo_file_check_dev(struct bt_undo_file *uf, struct bt_dev *dev,
 			   (unsigned long long)(sb_off + i));
 		return -BT_ERR_UNDO_WRONG_DEV;
 	}
-	return 0;
+	return uf->has_digest ? bt_undo_digest_check(uf, dev, err) : 0;
 }
 
 /* Does record r hold part of the superblock block? */
@@ -241,7 +255,7 @@ static bool rec_has_sb(const struct bt_undo_file *uf, const struct bt_undo_rec *
 static int uf_restore(struct bt_undo_file *uf, const struct bt_undo_rec *r,
 		      struct bt_dev *dev, void *buf, struct printbuf *err)
 {
-	ssize_t n = uf_pread(uf, buf, r->len, r->file_off, err);
+	ssize_t n = bt_undo_file_pread(uf, buf, r->len, r->file_off, err);
 
 	if (n < 0)
 		return (int)n;
@@ -262,7 +276,7 @@ static int uf_restore(struct bt_undo_file *uf, const struct bt_undo_rec *r,
 long bt_undo_file_apply(struct bt_undo_file *uf, struct bt_dev *dev,
 			struct printbuf *err)
 {
-	void *buf = malloc(1U << 20);
+	void *buf = malloc(BT_UNDO_MAX_REC);
 	long done = 0;
 	int ret = 0;
 

@@ -4,13 +4,16 @@
  * restores what a crashed run saved.
  */
 #include <criterion/criterion.h>
+#include <endian.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "libcore/cache_set.h"
+#include "libcore/csum.h"
 #include "libcore/errcode.h"
 #include "libcore/node_cache.h"
 #include "libcore/replay.h"
@@ -197,14 +200,18 @@ Test(undo, refuses_another_device, .timeout = 120)
 	free(want);
 }
 
-/* Flip one byte of the undo file at byte at; undo must refuse with msg and write nothing. */
-static void check_damage(uint64_t at, const char *msg)
+/* Flip one byte of the undo file at byte at (< 0: from its end); undo must refuse with msg and write nothing. */
+static void check_damage(long long at, const char *msg)
 {
 	char *img, *undo, *err = NULL, before[65], sum[65];
+	struct stat st;
 	int rc;
 
 	make_undo(&img, &undo);
 	t_sha256_file(img, before);
+	cr_assert_eq(stat(undo, &st), 0);
+	if (at < 0)
+		at += st.st_size;
 	rc = t_sh(NULL, NULL, "printf '\\377' | dd of='%s' bs=1 seek=%llu conv=notrunc "
 		  "status=none", undo, (unsigned long long)at);
 	cr_assert_eq(rc, 0);
@@ -222,6 +229,22 @@ static void check_damage(uint64_t at, const char *msg)
 }
 
 #define REC0 sizeof(struct bt_undo_hdr)
+
+/* Rewrite the header of undo file path with state and version (and its checksum). */
+static void set_state(const char *path, uint32_t state, uint32_t version)
+{
+	struct bt_undo_hdr h;
+	FILE *f = fopen(path, "r+b");
+
+	cr_assert(f, "%s", path);
+	cr_assert_eq(fread(&h, sizeof(h), 1, f), 1);
+	h.state = htole32(state);
+	h.version = htole32(version);
+	h.csum = htole64(bch_crc64(&h, offsetof(struct bt_undo_hdr, csum)));
+	cr_assert_eq(fseek(f, 0, SEEK_SET), 0);
+	cr_assert_eq(fwrite(&h, sizeof(h), 1, f), 1);
+	cr_assert_eq(fclose(f), 0);
+}
 
 Test(undo, refuses_damaged_data, .timeout = 120)
 {
@@ -342,6 +365,7 @@ Test(undo, crashed_run_restores, .timeout = 300)
 		rc = t_run(NULL, &err, "undo '%s' '%s'", undo, img);
 		cr_assert_eq(rc, 0, "k=%ld: rc %d: %s", k, rc, err);
 		cr_assert(strstr(err, "did not finish"), "%s", err);
+		cr_assert(strstr(err, "not the contents of the saved ranges"), "%s", err);
 		t_sha256_file(img, sum);
 		cr_assert_str_eq(sum, want, "k=%ld: not restored", k);
 		free(err);
@@ -378,6 +402,8 @@ Test(undo, saves_each_block_once)
 
 	cr_assert_eq(bt_undo_file_load(undo, &uf, &err), 0, "%s", printbuf_str(&err));
 	cr_assert(uf.finished);
+	cr_assert(uf.has_digest);
+	cr_assert_eq(uf.version, 2);
 	cr_assert_not(uf.torn_tail);
 	cr_assert_eq(uf.nr, 3);
 	cr_assert_eq(uf.recs[0].offset, 4096);
@@ -394,10 +420,19 @@ Test(undo, saves_each_block_once)
 	cr_assert(!memcmp(mem, orig, SIZE));
 	bt_undo_file_exit(&uf);
 
-	/* cut the last record short: it is ignored, the others still load */
+	/* cut the last record short: a finished file that lost its digest is refused */
 	cr_assert_eq(truncate(undo, (off_t)(REC0 + 3 * sizeof(struct bt_undo_rec_hdr) +
 					     5 * 4096 + 100)), 0);
+	cr_assert_eq(bt_undo_file_load(undo, &uf, &err), -BT_ERR_UNDO_BAD);
+	cr_assert(strstr(printbuf_str(&err), "is marked finished but has no digest"), "%s",
+		  printbuf_str(&err));
+	bt_undo_file_exit(&uf);
+	printbuf_reset(&err);
+	/* as a crash leaves it (unfinished): the torn record is ignored, the others load */
+	set_state(undo, 0, 2);
 	cr_assert_eq(bt_undo_file_load(undo, &uf, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_not(uf.finished);
+	cr_assert_not(uf.has_digest);
 	cr_assert(uf.torn_tail);
 	cr_assert_eq(uf.nr, 2);
 	bt_undo_file_exit(&uf);
@@ -431,4 +466,253 @@ Test(undo, unsaved_write_not_done)
 	printbuf_exit(&err);
 	free(mem);
 	free(undo);
+}
+
+/* ---- the digest of the final contents (version 2) ---- */
+
+/* s07 with its root node's bset checksum broken (tests/fsck/bset-bad-csum),
+ * repaired by fsck -y --undo; *sum: sha256 of the image before the repair. */
+static void make_repaired(char **img, char **undo, char sum[65])
+{
+	char *err = NULL, after[65];
+	int rc;
+
+	*img = cache_of("s07-writethrough-clean");
+	*undo = t_tmpfile(0);
+	rc = t_sh(NULL, &err, "'%s/tests/tools/corrupt' '%s' bytes root+16 00",
+		  getenv("BT_BUILD"), *img);
+	cr_assert_eq(rc, 0, "corrupt: %s", err);
+	free(err);
+	t_sha256_file(*img, sum);
+	rc = t_run(NULL, &err, "fsck -y --undo '%s' '%s'", *undo, *img);
+	cr_assert_eq(rc, 1, "fsck -y rc %d: %s", rc, err);
+	free(err);
+	t_sha256_file(*img, after);
+	cr_assert_str_neq(after, sum, "the repair changed nothing");
+}
+
+/* The first range undo -n lists that lies outside the superblock block [4096, 8192). */
+static void range_outside_sb(const char *undo, const char *img, unsigned long long *at,
+			     unsigned long long *len, size_t *nr)
+{
+	char *out = NULL, *p;
+	bool found = false;
+
+	cr_assert_eq(t_run(&out, NULL, "undo -n '%s' '%s'", undo, img), 0);
+	*nr = 0;
+	for (p = out; (p = strstr(p, "would restore ")); p++) {
+		unsigned long long l, a;
+
+		cr_assert_eq(sscanf(p, "would restore %llu bytes at byte %llu", &l, &a), 2);
+		(*nr)++;
+		if (!found && (a >= 8192 || a + l <= 4096)) {
+			*at = a;
+			*len = l;
+			found = true;
+		}
+	}
+	cr_assert(found, "every range touches the superblock block:\n%s", out);
+	free(out);
+}
+
+/* Invert the byte at off of path. */
+static void flip_byte(const char *path, uint64_t off)
+{
+	FILE *f = fopen(path, "r+b");
+	int c;
+
+	cr_assert(f, "%s", path);
+	cr_assert_eq(fseek(f, (long)off, SEEK_SET), 0);
+	c = fgetc(f);
+	cr_assert_neq(c, EOF);
+	cr_assert_eq(fseek(f, (long)off, SEEK_SET), 0);
+	cr_assert_neq(fputc(c ^ 0xff, f), EOF);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* A byte changed after the run in a block it wrote, outside the superblock: refused; --force restores. */
+Test(undo, refuses_range_changed_since, .timeout = 120)
+{
+	char *img, *undo, *err = NULL, orig[65], before[65], sum[65], msg[512];
+	unsigned long long at, len;
+	size_t nr;
+	int rc;
+
+	make_repaired(&img, &undo, orig);
+	range_outside_sb(undo, img, &at, &len, &nr);
+	flip_byte(img, at + len / 2);
+	t_sha256_file(img, before);
+	snprintf(msg, sizeof(msg), "device bytes %llu+%llu of '%s' changed since the run "
+		 "that wrote undo file '%s'", at, len, img, undo);
+
+	rc = t_run(NULL, &err, "undo '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 1, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, msg), "expected '%s' in: %s", msg, err);
+	cr_assert(strstr(err, "refusing to apply"), "%s", err);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, before, "a changed device was written");
+	free(err);
+	rc = t_run(NULL, &err, "undo -n '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 1, "-n rc %d: %s", rc, err);
+	free(err);
+
+	rc = t_run(NULL, &err, "undo --force '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 0, "--force rc %d: %s", rc, err);
+	cr_assert(strstr(err, msg), "expected '%s' in: %s", msg, err);
+	cr_assert(strstr(err, "applying anyway (--force)"), "%s", err);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, orig, "--force did not restore the bytes before the repair");
+	free(err);
+	free(img);
+	free(undo);
+}
+
+/* A range already back to its saved bytes (an interrupted undo) is accepted. */
+Test(undo, rerun_after_interrupted_undo, .timeout = 120)
+{
+	char *img, *undo, *err = NULL, *copy = t_tmpfile(0), orig[65], sum[65], msg[128];
+	unsigned long long at, len;
+	size_t nr;
+	int rc;
+
+	make_repaired(&img, &undo, orig);
+	range_outside_sb(undo, img, &at, &len, &nr);
+	/* the original bytes of that range: from a copy the undo restores completely */
+	cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s'", img, copy), 0);
+	cr_assert_eq(t_run(NULL, NULL, "undo '%s' '%s'", undo, copy), 0);
+	t_sha256_file(copy, sum);
+	cr_assert_str_eq(sum, orig);
+	rc = t_sh(NULL, &err, "dd if='%s' of='%s' bs=4096 skip=%llu seek=%llu count=%llu "
+		  "conv=notrunc status=none", copy, img, at / 4096, at / 4096, len / 4096);
+	cr_assert_eq(rc, 0, "%s", err);
+	free(err);
+
+	rc = t_run(NULL, &err, "undo '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	snprintf(msg, sizeof(msg), "1 of %zu ranges already hold their saved bytes", nr);
+	cr_assert(strstr(err, msg), "expected '%s' in: %s", msg, err);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, orig);
+	free(err);
+	free(img);
+	free(undo);
+	free(copy);
+}
+
+/* A damaged digest is a damaged undo file. */
+Test(undo, refuses_damaged_digest, .timeout = 120)
+{
+	check_damage(-1, "bad digest in undo file '");
+	check_damage(-(long long)sizeof(struct bt_undo_digest_ent) - 1,
+		     "bad digest in undo file '");
+}
+
+/* A resumed file ends with a digest of every record, from both runs. */
+Test(undo, resumed_file_digest_covers_all_records)
+{
+	enum { SIZE = 32 * 4096 };
+	unsigned char *mem = malloc(SIZE), buf[4096];
+	char *undo = t_tmpfile(0);
+	struct printbuf err = PRINTBUF;
+	struct bt_undo_file uf;
+	struct bt_dev dev;
+	const uint64_t blocks[2] = { 10 * 4096, 20 * 4096 };
+
+	for (size_t i = 0; i < SIZE; i++)
+		mem[i] = (unsigned char)(i * 13 + (i >> 12));
+	memset(buf, 0x5a, sizeof(buf));
+	bt_dev_open_mem(&dev, "mem", mem, SIZE, false);
+	for (int run = 0; run < 2; run++) {
+		cr_assert_eq(bt_undo_open(&dev, undo, &err), 0, "%s", printbuf_str(&err));
+		cr_assert_eq(bt_dev_write(&dev, buf, 4096, blocks[run], "blk", &err), 0);
+		cr_assert_eq(bt_undo_close(&dev, &err), 0, "%s", printbuf_str(&err));
+	}
+	cr_assert_eq(bt_undo_file_load(undo, &uf, &err), 0, "%s", printbuf_str(&err));
+	cr_assert(uf.has_digest);
+	cr_assert_eq(uf.nr, 2);
+	cr_assert_eq(bt_undo_file_check_dev(&uf, &dev, &err), 0, "%s", printbuf_str(&err));
+	for (int i = 0; i < 2; i++) {
+		char msg[64];
+
+		mem[blocks[i] + 7] ^= 1;
+		cr_assert_eq(bt_undo_file_check_dev(&uf, &dev, &err), -BT_ERR_UNDO_WRONG_DEV);
+		snprintf(msg, sizeof(msg), "device bytes %llu+4096 of 'mem' changed",
+			 (unsigned long long)blocks[i]);
+		cr_assert(strstr(printbuf_str(&err), msg), "%s", printbuf_str(&err));
+		printbuf_reset(&err);
+		mem[blocks[i] + 7] ^= 1;
+	}
+	/* a third run, crashed: no digest, only the old check; the byte change passes */
+	cr_assert_eq(bt_undo_open(&dev, undo, &err), 0, "%s", printbuf_str(&err));
+	bt_undo_free(&dev);
+	bt_undo_file_exit(&uf);
+	cr_assert_eq(bt_undo_file_load(undo, &uf, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_not(uf.finished);
+	cr_assert_not(uf.has_digest);
+	mem[blocks[0] + 7] ^= 1;
+	cr_assert_eq(bt_undo_file_check_dev(&uf, &dev, &err), 0, "%s", printbuf_str(&err));
+	bt_undo_file_exit(&uf);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	free(mem);
+	free(undo);
+}
+
+/* A version-1 file, written here by hand as undo.h describes it, still applies (old check only). */
+Test(undo, version1_file_applies, .timeout = 120)
+{
+	const char *name = "s04-writeback-dirty-crash";
+	char *img = cache_of(name), *undo = t_tmpfile(0), *want = manifest_sha(name);
+	char *err = NULL, sum[65], msg[256];
+	const uint64_t at = 64 * 4096;
+	struct bt_undo_hdr *h = calloc(1, sizeof(*h));
+	struct bt_undo_rec_hdr r = { .magic = BT_UNDO_REC_MAGIC };
+	unsigned char orig[4096], junk[4096];
+	FILE *f = fopen(img, "r+b");
+	int rc;
+
+	/* the header: size, superblock block as it is (the "run" did not write it) */
+	cr_assert(f);
+	memcpy(h->magic, BT_UNDO_MAGIC, sizeof(h->magic));
+	h->version = htole32(1);
+	h->state = htole32(BT_UNDO_STATE_FINISHED);
+	h->dev_size = htole64((uint64_t)manifest_size(name));
+	h->sb_offset = htole64(4096);
+	h->sb_len = htole32(4096);
+	cr_assert_eq(fseek(f, 4096, SEEK_SET), 0);
+	cr_assert_eq(fread(h->sb_open, 4096, 1, f), 1);
+	memcpy(h->sb_final, h->sb_open, 4096);
+	h->csum = htole64(bch_crc64(h, offsetof(struct bt_undo_hdr, csum)));
+	/* one record: the block at byte at, then overwritten on the device */
+	cr_assert_eq(fseek(f, (long)at, SEEK_SET), 0);
+	cr_assert_eq(fread(orig, sizeof(orig), 1, f), 1);
+	r.offset = htole64(at);
+	r.len = htole32(sizeof(orig));
+	r.data_csum = htole64(bch_crc64(orig, sizeof(orig)));
+	r.csum = htole64(bch_crc64(&r, offsetof(struct bt_undo_rec_hdr, csum)));
+	memset(junk, 0x77, sizeof(junk));
+	cr_assert_eq(fseek(f, (long)at, SEEK_SET), 0);
+	cr_assert_eq(fwrite(junk, sizeof(junk), 1, f), 1);
+	cr_assert_eq(fclose(f), 0);
+	t_sha256_file(img, sum);
+	cr_assert_str_neq(sum, want, "the block was not overwritten");
+	f = fopen(undo, "wb");
+	cr_assert(f);
+	cr_assert_eq(fwrite(h, sizeof(*h), 1, f), 1);
+	cr_assert_eq(fwrite(&r, sizeof(r), 1, f), 1);
+	cr_assert_eq(fwrite(orig, sizeof(orig), 1, f), 1);
+	cr_assert_eq(fclose(f), 0);
+
+	rc = t_run(NULL, &err, "undo '%s' '%s'", undo, img);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	snprintf(msg, sizeof(msg), "undo: '%s' is a version-1 undo file: only the device's "
+		 "size and superblock were checked", undo);
+	cr_assert(strstr(err, msg), "expected '%s' in: %s", msg, err);
+	t_sha256_file(img, sum);
+	cr_assert_str_eq(sum, want, "the version-1 file did not restore the block");
+	free(err);
+	free(h);
+	free(img);
+	free(undo);
+	free(want);
 }
