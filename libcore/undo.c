@@ -1,4 +1,4 @@
-/* undo.c --- write-ahead undo file for device writes, and applying it. */
+/* undo.c --- write-ahead undo file: saving old contents before device writes (undo.h). */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
