@@ -61,14 +61,9 @@ int bt_detach_invalidate_slot(struct cache_set *c, struct bt_node_cache *nc, uns
 		prt_printf(err, "no uuid slot %u in the cache set of '%s'", slot, c->dev->path);
 		return -EINVAL;
 	}
-	ret = bt_mark_buckets(c, nc, err);
+	ret = bt_write_start(&w, c, nc, err);
 	if (ret)
 		return ret;
-	ret = bt_write_begin(&w, c, nc);
-	if (ret) {
-		prt_printf(err, "cannot start the transaction: %s", bt_err_str(ret));
-		return ret;
-	}
 	u = &c->uuids[slot];
 	memcpy(u->uuid, bcache_invalid_uuid, 16);
 	u->invalidated = htole32(now);

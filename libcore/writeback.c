@@ -479,14 +479,9 @@ static int commit_clean(struct wb_run *r, struct bt_node_cache *nc, struct print
 	struct bt_replay_stats st = { 0 };
 	int ret;
 
-	ret = bt_mark_buckets(c, nc, err);
+	ret = bt_write_start(&w, c, nc, err);
 	if (ret)
 		return ret;
-	ret = bt_write_begin(&w, c, nc);
-	if (ret) {
-		prt_printf(err, "cannot start the transaction: %s", bt_err_str(ret));
-		return ret;
-	}
 	bt_btree_update_init(&u, &w);
 	/* the journal first, as registration replays it; then the clean copies */
 	ret = bt_journal_replay_insert(&u, &st, NULL, err);
