@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../libcore/bkey.h"
+#include "../libcore/detach.h"
 #include "../libcore/errcode.h"
 #include "../libcore/overlay.h"
 #include "../libcore/uuid.h"

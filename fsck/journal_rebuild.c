@@ -53,13 +53,7 @@ static int commit_found_state(struct fsck_ctx *ctx, struct printbuf *msg)
 		prt_str(msg, "out of memory");
 		return -ENOMEM;
 	}
-	ret = bt_mark_buckets(c, nc, msg);
-	if (!ret) {
-		ret = bt_write_begin(&w, c, nc);
-		if (ret)
-			prt_printf(msg, "cannot start a change of '%s': %s", ctx->path,
-				   bt_err_str(ret));
-	}
+	ret = bt_write_start(&w, c, nc, msg);
 	if (!ret) {
 		/* a fresh copy of the slots: the old bucket's gen is only the prio chain's guess */
 		w.uuids_changed = true;

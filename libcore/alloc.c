@@ -43,6 +43,20 @@ int bt_write_begin(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_c
 	return 0;
 }
 
+int bt_write_start(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_cache *nc,
+		   struct printbuf *err)
+{
+	int ret = bt_mark_buckets(c, nc, err);
+
+	if (ret)
+		return ret;
+	ret = bt_write_begin(w, c, nc);
+	if (ret)
+		prt_printf(err, "cannot start a write transaction on '%s': %s",
+			   c->dev ? c->dev->path : "?", bt_err_str(ret));
+	return ret;
+}
+
 /* Free the transaction's memory; c is left as it is. */
 void bt_write_end(struct bt_write_ctx *w)
 {

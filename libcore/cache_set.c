@@ -21,6 +21,17 @@ int bt_cache_set_geometry(struct cache_set *c, struct printbuf *err)
 			   c->dev ? c->dev->path : "?", (unsigned long long)sb->version);
 		return -BT_ERR_SB_NOT_CACHE;
 	}
+	/*
+	 * Every size below is in pages of a bucket: a bucket under a page
+	 * (only in a superblock read without validation; read_super_common()
+	 * refuses it) would make them 0 and the prio arithmetic wrap.
+	 */
+	if (sb->bucket_size < BT_PAGE_SECTORS) {
+		prt_printf(err, "'%s': bucket size %u sectors is smaller than a page (%u "
+			   "sectors): no geometry", c->dev ? c->dev->path : "?", sb->bucket_size,
+			   BT_PAGE_SECTORS);
+		return -BT_ERR_SB_BAD_BUCKET_SIZE;
+	}
 	c->bucket_size = sb->bucket_size;
 	c->bucket_bits = ilog2_u64(sb->bucket_size);
 	c->block_size = sb->block_size;

@@ -160,8 +160,9 @@ struct cache_set {
  * bt_cache_set_geometry(): fill the geometry and magics of c from c->sb
  * (already read and validated). Mirrors super.c/bcache.h:
  * meta_bucket_pages(), prios_per_bucket(), prio_buckets(), btree node size
- * of bch_cache_set_alloc(). Returns 0 or -EINVAL when sb is not a cache
- * superblock.
+ * of bch_cache_set_alloc(). Returns 0, -BT_ERR_SB_NOT_CACHE when sb is not a
+ * cache superblock, or -BT_ERR_SB_BAD_BUCKET_SIZE for a bucket under a page
+ * (possible only without validation), each with a message.
  */
 int bt_cache_set_geometry(struct cache_set *c, struct printbuf *err);
 

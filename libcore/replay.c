@@ -92,14 +92,9 @@ int bt_journal_replay(struct cache_set *c, struct bt_node_cache *nc, unsigned fl
 	if (!c->journal.nr_keys && !(flags & BT_REPLAY_COMMIT))
 		return 0;
 
-	ret = bt_mark_buckets(c, nc, err);
+	ret = bt_write_start(&w, c, nc, err);
 	if (ret)
 		return ret;
-	ret = bt_write_begin(&w, c, nc);
-	if (ret) {
-		prt_printf(err, "cannot start the replay transaction: %s", bt_err_str(ret));
-		return ret;
-	}
 	bt_btree_update_init(&u, &w);
 	ret = bt_journal_replay_insert(&u, st, report, err);
 	if (!ret)

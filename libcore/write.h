@@ -87,6 +87,14 @@ int bt_mark_buckets(struct cache_set *c, struct bt_node_cache *nc, struct printb
  */
 int bt_write_begin(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_cache *nc);
 /*
+ * bt_write_start(): the usual start of a change to a cache set read from
+ * disk: the initial gc mark pass (bt_mark_buckets()), then
+ * bt_write_begin(). Returns 0 or a negative code with a message naming
+ * c's device ("cannot start a write transaction on ...").
+ */
+int bt_write_start(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_cache *nc,
+		   struct printbuf *err);
+/*
  * Drop a transaction: nothing of it was committed; c->buckets and c->uuids
  * are restored to their state at bt_write_begin(). Blocks already written
  * to fresh buckets stay on disk, unreferenced. A no-op on a transaction

@@ -31,6 +31,28 @@ Test(hostile, nbuckets_far_beyond_the_device)
 }
 
 /*
+ * A bucket of 4 sectors (under a page) with a valid csum, read past
+ * validation: every metadata size is in pages of a bucket, so there is no
+ * geometry (the sb fuzz target's finding: a prio_set buffer of 0 bytes).
+ */
+Test(hostile, bucket_under_a_page_without_validation)
+{
+	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
+	char *err = NULL;
+	int rc;
+
+	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/corrupt' '%s' sb-field bucket_size 4 "
+			  "--fix-csum", getenv("BT_BUILD"), img), 0);
+	rc = t_run(NULL, &err, "dump-journal --force '%s'", img);
+	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
+	cr_assert(strstr(err, "bucket size 4 sectors is smaller than a page (8 sectors): "
+			 "no geometry"), "%s", err);
+	cr_assert(!strstr(err, "Sanitizer") && !strstr(err, "runtime error"), "%s", err);
+	free(err);
+	free(img);
+}
+
+/*
  * The hostile-input suite, tests/hostile/CASE/:
  *   name	one line saying what the input is
  *   recipe	"image <srcdir-relative .img.zst>" followed by faults (the
