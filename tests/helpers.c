@@ -134,6 +134,27 @@ char *t_tmpfile(uint64_t size)
 	return path;
 }
 
+char *t_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long sz;
+	char *ret;
+
+	cr_assert(f, "cannot open %s", path);
+	cr_assert(fseek(f, 0, SEEK_END) == 0);
+	sz = ftell(f);
+	cr_assert(sz >= 0, "cannot size %s", path);
+	rewind(f);
+	ret = malloc((size_t)sz + 1);
+	cr_assert(ret);
+	cr_assert(fread(ret, 1, (size_t)sz, f) == (size_t)sz, "short read of %s", path);
+	ret[sz] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)sz;
+	return ret;
+}
+
 char *t_read_text(const char *rel, size_t *len)
 {
 	char *path;
@@ -141,23 +162,10 @@ char *t_read_text(const char *rel, size_t *len)
 	char *ret;
 
 	cr_assert(asprintf(&path, "%s/%s", t_srcdir(), rel) > 0);
-	if (l > 4 && !strcmp(rel + l - 4, ".zst")) {
+	if (l > 4 && !strcmp(rel + l - 4, ".zst"))
 		ret = zstd_decompress_file(path, -1, len);
-	} else {
-		FILE *f = fopen(path, "rb");
-		long sz;
-
-		cr_assert(f, "cannot open %s", path);
-		fseek(f, 0, SEEK_END);
-		sz = ftell(f);
-		rewind(f);
-		ret = malloc((size_t)sz + 1);
-		cr_assert(fread(ret, 1, (size_t)sz, f) == (size_t)sz);
-		ret[sz] = '\0';
-		fclose(f);
-		if (len)
-			*len = (size_t)sz;
-	}
+	else
+		ret = t_read_file(path, len);
 	free(path);
 	return ret;
 }
@@ -246,6 +254,15 @@ int t_run(char **out, char **err, const char *fmt, ...)
 	return ret;
 }
 
+void t_patch(const char *path, uint64_t off, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+
+	cr_assert(fd >= 0, "cannot open %s: %s", path, strerror(errno));
+	cr_assert_eq(pwrite(fd, buf, len, (off_t)off), (ssize_t)len, "short write to %s", path);
+	close(fd);
+}
+
 void t_sha256_file(const char *path, char hex[65])
 {
 	char *out = NULL;
@@ -257,27 +274,38 @@ void t_sha256_file(const char *path, char hex[65])
 	free(out);
 }
 
-json_t *t_manifest_case(const char *name)
+json_t *t_manifest(void)
 {
 	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
+	json_error_t jerr;
+	json_t *m = json_loads(text, 0, &jerr);
 
-	cr_assert(m, "images/MANIFEST.json does not parse");
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
+	cr_assert(m && json_is_array(m), "images/MANIFEST.json does not parse: %s", jerr.text);
+	free(text);
+	return m;
+}
 
+json_t *t_manifest_case(const char *name)
+{
+	json_t *m = t_manifest(), *c, *ret = NULL;
+	size_t i;
+
+	json_array_foreach(m, i, c)
 		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
 			ret = json_incref(c);
-	}
 	json_decref(m);
-	free(text);
 	cr_assert(ret, "%s not in the manifest", name);
 	return ret;
 }
 
+const char *t_manifest_str_opt(json_t *o, const char *a, const char *b)
+{
+	return json_string_value(json_object_get(json_object_get(o, a), b));
+}
+
 const char *t_manifest_str(json_t *o, const char *a, const char *b)
 {
-	const char *s = json_string_value(json_object_get(json_object_get(o, a), b));
+	const char *s = t_manifest_str_opt(o, a, b);
 
 	cr_assert(s, "manifest has no %s.%s", a, b);
 	return s;
@@ -289,4 +317,25 @@ char *t_golden_image(const char *name, const char *which)
 
 	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
 	return t_image(rel);
+}
+
+char *t_golden_keys(const char *name)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "images/%s/keys-post.txt.zst", name);
+	return t_read_text(rel, NULL);
+}
+
+void t_extract_sha256(const char *cache, const char *bdev, char sum[65])
+{
+	char *out = t_tmpfile(0), *err = NULL;
+	int rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
+		       bdev ? bdev : "", bdev ? "'" : "", out);
+
+	cr_assert_eq(rc, 0, "extract '%s': rc %d: %s", cache, rc, err);
+	t_sha256_file(out, sum);
+	unlink(out);
+	free(out);
+	free(err);
 }

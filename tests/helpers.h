@@ -30,18 +30,53 @@ int t_run(char **out, char **err, const char *fmt, ...)
 int t_sh(char **out, char **err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Overwrite len bytes of the file at path from byte off with buf (in place, no truncation). */
+void t_patch(const char *path, uint64_t off, const void *buf, size_t len);
+
 /* sha256 of a whole file, or of len bytes from byte off, as 64 hex characters (static buffer per call: copy it). */
 void t_sha256_file(const char *path, char hex[65]);
 
 /* Read the whole file at srcdir-relative rel (zstd-decompressed if it ends in .zst). */
 char *t_read_text(const char *rel, size_t *len);
 
-/* The MANIFEST.json object of golden case name (a new reference); asserts it exists. */
+/*
+ * Read the whole file at path (absolute or cwd-relative, not decompressed)
+ * into a malloc'ed buffer with a NUL after its last byte; *len (if len is
+ * not NULL) is its size in bytes. Asserts the file can be read.
+ */
+char *t_read_file(const char *path, size_t *len);
+
+/*
+ * images/MANIFEST.json, the ground truth of the golden images: an array of
+ * cases, each an object with "name" and objects of string fields such as
+ * "cache_image" { "raw_sha256", "sb.dev.uuid", ... }.
+ */
 struct json_t;
+/* The whole manifest array (a new reference: json_decref() it); asserts it parses. */
+struct json_t *t_manifest(void);
+/* The MANIFEST.json object of golden case name (a new reference); asserts it exists. */
 struct json_t *t_manifest_case(const char *name);
 /* The string o.a.b of a manifest object; asserts it exists. */
 const char *t_manifest_str(struct json_t *o, const char *a, const char *b);
+/*
+ * The string o.a.b of a manifest object, or NULL where the manifest has
+ * none (a case without a backing_image, or whose kernel served nothing so
+ * it has no expected_logical_sha256). Owned by o.
+ */
+const char *t_manifest_str_opt(struct json_t *o, const char *a, const char *b);
 /* The golden image images/NAME/WHICH.img.zst decompressed (t_image()). */
 char *t_golden_image(const char *name, const char *which);
+/*
+ * The kernel's own btree key dump of golden case name after re-registration
+ * (images/NAME/keys-post.txt.zst), as malloc'ed text.
+ */
+char *t_golden_keys(const char *name);
+
+/*
+ * Run "extract CACHE [BDEV] -o TMP" (bdev NULL: a cache alone, slot 0 or the
+ * flash volume), assert exit status 0 and put the sha256 of what it served
+ * into sum (64 hex characters). The output file is removed.
+ */
+void t_extract_sha256(const char *cache, const char *bdev, char sum[65]);
 
 #endif

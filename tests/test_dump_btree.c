@@ -6,11 +6,9 @@
  * s05 recorded in FORMAT.md errata E5.
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "helpers.h"
 #include "libcore/bkey.h"
@@ -18,26 +16,21 @@
 #include "libcore/cache_set.h"
 #include "libcore/errcode.h"
 
-#define S05 "images/s05-btree-depth2"
+#define S05 "s05-btree-depth2"
 #define S05_BUCKET_BYTES 65536ULL	/* 64 KiB buckets, 4 KiB blocks (MANIFEST) */
 #define S05_BLOCK_BYTES 4096ULL
 
 /* dump-btree --keys-only of a case's cache equals the kernel's debugfs dump. */
 static void keys_equal_kernel_dump(const char *cas)
 {
-	char *img, *out = NULL, *err = NULL, *rel, *want;
+	char *img = t_golden_image(cas, "cache"), *out = NULL, *err = NULL, *want;
 	int rc;
 
-	cr_assert(asprintf(&rel, "images/%s/cache.img.zst", cas) > 0);
-	img = t_image(rel);
 	rc = t_run(&out, &err, "dump-btree --no-journal --keys-only '%s'", img);
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-	free(rel);
-	cr_assert(asprintf(&rel, "images/%s/keys-post.txt.zst", cas) > 0);
-	want = t_read_text(rel, NULL);
+	want = t_golden_keys(cas);
 	cr_assert(strlen(want) > 0);
 	cr_assert_str_eq(out, want);
-	free(rel);
 	free(want);
 	free(out);
 	free(err);
@@ -49,18 +42,6 @@ Test(dump_btree, s03_keys_equal_kernel_dump) { keys_equal_kernel_dump("s03-write
 Test(dump_btree, s05_keys_equal_kernel_dump) { keys_equal_kernel_dump("s05-btree-depth2"); }
 Test(dump_btree, s06_keys_equal_kernel_dump) { keys_equal_kernel_dump("s06-flash-volume"); }
 Test(dump_btree, s07_keys_equal_kernel_dump) { keys_equal_kernel_dump("s07-writethrough-clean"); }
-
-static json_t *manifest_case(json_t *m, const char *name)
-{
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			return c;
-	}
-	cr_assert_fail("no case %s in MANIFEST.json", name);
-	return NULL;
-}
 
 static json_t *dump_json(const char *img, const char *opts)
 {
@@ -79,15 +60,12 @@ static json_t *dump_json(const char *img, const char *opts)
 
 Test(dump_btree, s05_nodes_and_depth_match_manifest)
 {
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *truth, *d, *nodes;
-	char *img = t_image(S05 "/cache.img.zst");
+	json_t *m = t_manifest_case(S05), *d, *nodes;
+	char *img = t_golden_image(S05, "cache");
 	long long want_nodes, want_depth, max_level = -1, nonroot = 0;
 
-	cr_assert(m);
-	truth = json_object_get(manifest_case(m, "s05-btree-depth2"), "truth_after_reregister");
-	want_nodes = atoll(json_string_value(json_object_get(truth, "btree_nodes")));
-	want_depth = atoll(json_string_value(json_object_get(truth, "tree_depth")));
+	want_nodes = atoll(t_manifest_str(m, "truth_after_reregister", "btree_nodes"));
+	want_depth = atoll(t_manifest_str(m, "truth_after_reregister", "tree_depth"));
 	cr_assert_eq(want_nodes, 8);
 	cr_assert_eq(want_depth, 1);
 
@@ -108,13 +86,12 @@ Test(dump_btree, s05_nodes_and_depth_match_manifest)
 	cr_assert_eq(json_integer_value(json_object_get(d, "root_level")), want_depth);
 	json_decref(d);
 	json_decref(m);
-	free(text);
 	free(img);
 }
 
 Test(dump_btree, low_cache_bound_reclaims_same_dump)
 {
-	char *img = t_image(S05 "/cache.img.zst");
+	char *img = t_golden_image(S05, "cache");
 	char *big = NULL, *small = NULL;
 	json_t *d, *s;
 	long long peak, reclaimed;
@@ -138,24 +115,14 @@ Test(dump_btree, low_cache_bound_reclaims_same_dump)
 	free(img);
 }
 
-/* Patch bytes of an image file in place. */
-static void patch(const char *img, uint64_t off, const void *bytes, size_t len)
-{
-	int fd = open(img, O_WRONLY);
-
-	cr_assert(fd >= 0);
-	cr_assert_eq(pwrite(fd, bytes, len, (off_t)off), (ssize_t)len);
-	close(fd);
-}
-
 Test(dump_btree, s05_bad_checksum_kernel_message)
 {
-	char *img = t_image(S05 "/cache.img.zst"), *err = NULL;
+	char *img = t_golden_image(S05, "cache"), *err = NULL;
 	unsigned char junk = 0x5a;
 	char want[200];
 	uint64_t off = 667 * S05_BUCKET_BYTES + 9 * S05_BLOCK_BYTES;
 
-	patch(img, off + 200, &junk, 1);		/* inside the keys of the bset at block 9 */
+	t_patch(img, off + 200, &junk, 1);		/* inside the keys of the bset at block 9 */
 	cr_assert_eq(t_run(NULL, &err, "dump-btree --nodes-only '%s'", img), 1);
 	/* FORMAT.md E5: the kernel said "bad checksum at bucket 667, block 9, 504 keys" */
 	snprintf(want, sizeof(want), "bcache-tool: bad checksum at bucket 667, block 9, 504 keys (byte %llu of '%s')",
@@ -167,13 +134,13 @@ Test(dump_btree, s05_bad_checksum_kernel_message)
 
 Test(dump_btree, s05_corrupted_btree_kernel_message)
 {
-	char *img = t_image(S05 "/cache.img.zst"), *err = NULL;
+	char *img = t_golden_image(S05, "cache"), *err = NULL;
 	uint64_t seq = 0x0123456789abcdefULL;
 	char want[200];
 	uint64_t off = 724 * S05_BUCKET_BYTES;
 
 	/* the bset at block 6 gets another seq: block 7 still carries the node's */
-	patch(img, off + 6 * S05_BLOCK_BYTES + 16, &seq, 8);
+	t_patch(img, off + 6 * S05_BLOCK_BYTES + 16, &seq, 8);
 	cr_assert_eq(t_run(NULL, &err, "dump-btree --nodes-only '%s'", img), 1);
 	/* FORMAT.md E5: "corrupted btree at bucket 724, block 7, 12 keys" */
 	snprintf(want, sizeof(want), "corrupted btree at bucket 724, block 7, 12 keys (byte %llu of '%s')",
@@ -185,7 +152,7 @@ Test(dump_btree, s05_corrupted_btree_kernel_message)
 
 Test(dump_btree, s05_short_btree_key_kernel_message)
 {
-	char *img = t_image(S05 "/cache.img.zst");
+	char *img = t_golden_image(S05, "cache");
 	struct printbuf err = PRINTBUF;
 	struct bt_dev dev;
 	struct cache_set c;
@@ -224,7 +191,7 @@ Test(dump_btree, s05_short_btree_key_kernel_message)
  */
 Test(dump_btree, garbage_keys_in_signed_bsets)
 {
-	char *img = t_image(S05 "/cache.img.zst");
+	char *img = t_golden_image(S05, "cache");
 	struct printbuf err = PRINTBUF;
 	struct bt_dev dev;
 	struct cache_set c;
@@ -301,8 +268,8 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 /* --start/--end/--inode select the kernel dump's lines that overlap the range. */
 Test(dump_btree, s03_filters_match_kernel_dump_lines)
 {
-	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
-	char *want = t_read_text("images/s03-writeback-dirty-clean-stop/keys-post.txt.zst", NULL);
+	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
+	char *want = t_golden_keys("s03-writeback-dirty-clean-stop");
 	char *out = NULL, *line, *save = NULL;
 	struct printbuf exp = PRINTBUF;
 	unsigned long long lo = 1000, hi = 3000, nsel = 0;
@@ -334,13 +301,11 @@ Test(dump_btree, s03_filters_match_kernel_dump_lines)
 /* s04's keys live only in the journal: shown with the overlay, left out with --no-journal */
 Test(dump_btree, s04_journal_keys_not_shown)
 {
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *msgs, *d, *s;
-	char *img = t_image("images/s04-writeback-dirty-crash/cache.img.zst");
+	json_t *m = t_manifest_case("s04-writeback-dirty-crash"), *msgs, *d, *s;
+	char *img = t_golden_image("s04-writeback-dirty-crash", "cache");
 	long long want = -1;
 
-	msgs = json_object_get(json_object_get(manifest_case(m, "s04-writeback-dirty-crash"),
-					       "reregister"), "dmesg_bcache");
+	msgs = json_object_get(json_object_get(m, "reregister"), "dmesg_bcache");
 	for (size_t i = 0; i < json_array_size(msgs); i++) {
 		const char *p = strstr(json_string_value(json_array_get(msgs, i)), "replay done, ");
 
@@ -360,6 +325,5 @@ Test(dump_btree, s04_journal_keys_not_shown)
 	cr_assert_eq(json_integer_value(json_object_get(s, "journal_keys_not_shown")), 0);
 	json_decref(d);
 	json_decref(m);
-	free(text);
 	free(img);
 }

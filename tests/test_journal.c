@@ -25,27 +25,10 @@ struct replay_truth {
 	unsigned long long keys, entries, seq;
 };
 
-static json_t *manifest_case(json_t **root, const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_error_t jerr;
-	size_t i;
-	json_t *c;
-
-	*root = json_loads(text, 0, &jerr);
-	free(text);
-	cr_assert(*root, "MANIFEST.json: %s", jerr.text);
-	json_array_foreach(*root, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			return c;
-	cr_assert_fail("case %s not in MANIFEST.json", name);
-	return NULL;
-}
-
 /* "journal replay done, N keys in M entries, seq S" from reregister.dmesg_bcache. */
 static struct replay_truth manifest_replay(const char *name)
 {
-	json_t *root, *c = manifest_case(&root, name), *lines, *l;
+	json_t *c = t_manifest_case(name), *lines, *l;
 	struct replay_truth t = { 0 };
 	bool found = false;
 	size_t i;
@@ -58,20 +41,9 @@ static struct replay_truth manifest_replay(const char *name)
 				&t.keys, &t.entries, &t.seq) == 3)
 			found = true;
 	}
-	json_decref(root);
+	json_decref(c);
 	cr_assert(found, "%s: no journal replay message in the manifest", name);
 	return t;
-}
-
-/* A string field at a dotted path of objects, e.g. "backing_image", "sb.dev.uuid". */
-static char *manifest_str(const char *name, const char *obj, const char *key)
-{
-	json_t *root, *c = manifest_case(&root, name);
-	const char *v = json_string_value(json_object_get(json_object_get(c, obj), key));
-	char *ret = v ? strdup(v) : NULL;
-
-	json_decref(root);
-	return ret;
 }
 
 /* ---- opening -------------------------------------------------------------- */
@@ -96,14 +68,6 @@ static void open_path(struct opened *o, const char *path, unsigned flags)
 	o->ret = bt_cache_set_open(&o->c, &o->dev, flags, &o->err);
 }
 
-static char *case_image(const char *name)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	return t_image(rel);
-}
-
 static void close_opened(struct opened *o)
 {
 	bt_cache_set_exit(&o->c);
@@ -112,20 +76,11 @@ static void close_opened(struct opened *o)
 	free(o->path);
 }
 
-static void patch(const char *path, uint64_t off, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY);
-
-	cr_assert(fd >= 0);
-	cr_assert_eq(pwrite(fd, buf, len, (off_t)off), (ssize_t)len);
-	close(fd);
-}
-
 static void zero_range(const char *path, uint64_t off, size_t len)
 {
 	void *z = calloc(1, len);
 
-	patch(path, off, z, len);
+	t_patch(path, off, z, len);
 	free(z);
 }
 
@@ -138,7 +93,7 @@ static void zero_range(const char *path, uint64_t off, size_t len)
 static void check_golden(const char *name)
 {
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	const struct bkey *root, *uk;
 
@@ -182,15 +137,16 @@ static void check_golden(const char *name)
 
 	/* the backing device (if any) has a live slot */
 	{
-		char *buuid = manifest_str(name, "backing_image", "sb.dev.uuid");
+		json_t *m = t_manifest_case(name);
+		const char *buuid = t_manifest_str_opt(m, "backing_image", "sb.dev.uuid");
 		uuid_t u;
 
 		if (buuid) {
 			cr_assert_eq(uuid_parse(buuid, u), 0);
 			cr_expect_geq(bt_uuid_find(&o.c, u), 0, "%s: backing uuid %s not in a slot",
 				      name, buuid);
-			free(buuid);
 		}
+		json_decref(m);
 	}
 	close_opened(&o);
 }
@@ -204,14 +160,13 @@ Test(journal, s07) { check_golden("s07-writethrough-clean"); }
 
 Test(journal, s06_flash_slot)
 {
-	char *size = manifest_str("s06-flash-volume", "truth_after_reregister",
-				  "bcache0.size_sectors");
-	char *path = case_image("s06-flash-volume");
+	json_t *m = t_manifest_case("s06-flash-volume");
+	const char *size = t_manifest_str(m, "truth_after_reregister", "bcache0.size_sectors");
+	char *path = t_golden_image("s06-flash-volume", "cache");
 	unsigned flash = 0, live = 0;
 	struct opened o;
 	long slot = -1;
 
-	cr_assert_not_null(size);
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
 	for (unsigned i = 0; i < o.c.nr_uuids; i++) {
@@ -234,13 +189,13 @@ Test(journal, s06_flash_slot)
 			  printbuf_str(&pb));
 		printbuf_exit(&pb);
 	}
-	free(size);
+	json_decref(m);
 	close_opened(&o);
 }
 
 Test(journal, s01_no_cache_set)
 {
-	char *path = t_image("images/s01-fresh-superblocks/cache.img.zst");
+	char *path = t_golden_image("s01-fresh-superblocks", "cache");
 	struct opened o;
 
 	open_path(&o, path, 0);
@@ -260,7 +215,7 @@ Test(journal_damage, zero_newest_bucket)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	unsigned cur;
 	uint64_t off, bytes;
@@ -286,7 +241,7 @@ Test(journal_damage, zero_newest_bucket)
 
 Test(journal_damage, zero_all_buckets)
 {
-	char *path = case_image("s04-writeback-dirty-crash");
+	char *path = t_golden_image("s04-writeback-dirty-crash", "cache");
 	struct opened o;
 
 	open_path(&o, path, 0);
@@ -320,7 +275,7 @@ Test(journal_damage, bad_csum_newest)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	uint64_t sector, newest_bytes;
 	uint8_t byte;
@@ -341,7 +296,7 @@ Test(journal_damage, bad_csum_newest)
 		close(fd);
 	}
 	byte ^= 0x10;
-	patch(path, (sector << SECTOR_SHIFT) + 248, &byte, 1);
+	t_patch(path, (sector << SECTOR_SHIFT) + 248, &byte, 1);
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
@@ -400,7 +355,7 @@ static int reread_two_bucket_chain(struct opened *o)
 
 Test(journal_damage, prio_loop)
 {
-	char *path = case_image("s07-writethrough-clean");
+	char *path = t_golden_image("s07-writethrough-clean", "cache");
 	struct opened o;
 	uint64_t first, off;
 	char want[160];
@@ -440,7 +395,7 @@ Test(journal_damage, prio_loop)
 
 Test(journal_damage, prio_bad_csum)
 {
-	char *path = case_image("s05-btree-depth2");
+	char *path = t_golden_image("s05-btree-depth2", "cache");
 	struct opened o;
 	uint64_t off;
 	uint8_t byte;
@@ -459,7 +414,7 @@ Test(journal_damage, prio_bad_csum)
 		close(fd);
 	}
 	byte ^= 1;
-	patch(path, off + PRIO_SET_HEADER_BYTES + 2, &byte, 1);
+	t_patch(path, off + PRIO_SET_HEADER_BYTES + 2, &byte, 1);
 
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, -BT_ERR_PRIO_BAD_CSUM, "%d %s", o.ret, printbuf_str(&o.err));
@@ -481,7 +436,7 @@ Test(dump_journal, s05_text_and_json)
 {
 	const char *name = "s05-btree-depth2";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name), *out = NULL, *err = NULL, want[160];
+	char *path = t_golden_image(name, "cache"), *out = NULL, *err = NULL, want[160];
 	unsigned long long keys = 0, jsets = 0;
 	json_error_t jerr;
 	json_t *o, *ents, *e;
@@ -523,12 +478,12 @@ Test(dump_journal, s05_text_and_json)
 	cr_assert_eq(keys, t.keys);
 	/* the manifest: tree depth 1 after re-registration = root level 1 */
 	{
-		char *depth = manifest_str(name, "truth_after_reregister", "tree_depth");
+		json_t *m = t_manifest_case(name);
 
 		e = json_array_get(ents, json_array_size(ents) - 1);
 		cr_assert_eq(json_integer_value(json_object_get(e, "btree_level")),
-			     strtoll(depth, NULL, 10));
-		free(depth);
+			     strtoll(t_manifest_str(m, "truth_after_reregister", "tree_depth"), NULL, 10));
+		json_decref(m);
 	}
 	json_decref(o);
 	free(out);
@@ -547,7 +502,7 @@ Test(dump_journal, s05_text_and_json)
 
 Test(dump_journal, s01_and_usage)
 {
-	char *path = t_image("images/s01-fresh-superblocks/cache.img.zst");
+	char *path = t_golden_image("s01-fresh-superblocks", "cache");
 	char *out = NULL, *err = NULL;
 	int rc = t_run(&out, &err, "dump-journal '%s'", path);
 
@@ -574,7 +529,7 @@ Test(journal_damage, kernel_search_disagrees)
 {
 	const char *name = "s05-btree-depth2";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name), want[128];
+	char *path = t_golden_image(name, "cache"), want[128];
 	uint64_t first = t.seq - t.entries + 1, newest6 = 0, newest7 = 0;
 	struct opened o;
 
@@ -632,7 +587,7 @@ Test(journal_damage, jset_too_big)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	uint64_t sector;
 	uint32_t keys = htole32(5000);	/* 240 + 40000 bytes */
@@ -641,7 +596,7 @@ Test(journal_damage, jset_too_big)
 	cr_assert_eq(o.ret, 0);
 	sector = bt_journal_newest(&o.c.journal)->sector;
 	close_opened(&o);
-	patch(path, (sector << SECTOR_SHIFT) + offsetof(struct jset, keys), &keys, 4);
+	t_patch(path, (sector << SECTOR_SHIFT) + offsetof(struct jset, keys), &keys, 4);
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
@@ -661,7 +616,7 @@ Test(journal_damage, jset_too_big)
  */
 Test(journal_damage, uuid_v0_conversion)
 {
-	char *path = case_image("s06-flash-volume");
+	char *path = t_golden_image("s06-flash-volume", "cache");
 	struct opened o;
 	struct uuid_entry orig0;
 	uint64_t off;
@@ -680,7 +635,7 @@ Test(journal_damage, uuid_v0_conversion)
 
 	j->version = 0;
 	j->csum = htole64(bt_jset_csum(j));
-	patch(path, off, j, bytes);
+	t_patch(path, off, j, bytes);
 	free(j);
 
 	open_path(&o, path, 0);
@@ -700,7 +655,7 @@ Test(journal_damage, uuid_v0_conversion)
 /* A bad root pointer in the newest jset: "bad btree root"; dump-journal still prints. */
 Test(journal_damage, bad_root_pointer)
 {
-	char *path = case_image("s07-writethrough-clean");
+	char *path = t_golden_image("s07-writethrough-clean", "cache");
 	struct opened o;
 	struct jset *j;
 	uint64_t off;
@@ -717,7 +672,7 @@ Test(journal_damage, bad_root_pointer)
 	SET_PTR(k, 0, PTR_GEN(k, 0), bt_bucket_to_sector(&o.c, o.c.nbuckets + 1), 0);
 	j->csum = htole64(bt_jset_csum(j));
 	close_opened(&o);
-	patch(path, off, j, bytes);
+	t_patch(path, off, j, bytes);
 	free(j);
 
 	open_path(&o, path, 0);
@@ -741,7 +696,7 @@ Test(journal_damage, bad_root_pointer)
 /* A dirty uuid_bucket key in the newest jset: "bad uuid pointer" after the prios are read. */
 Test(journal_damage, bad_uuid_pointer)
 {
-	char *path = case_image("s03-writeback-dirty-clean-stop");
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	struct opened o;
 	struct jset *j;
 	uint64_t off;
@@ -757,7 +712,7 @@ Test(journal_damage, bad_uuid_pointer)
 	SET_KEY_DIRTY((struct bkey *)j->uuid_bucket, 1);
 	j->csum = htole64(bt_jset_csum(j));
 	close_opened(&o);
-	patch(path, off, j, bytes);
+	t_patch(path, off, j, bytes);
 	free(j);
 
 	open_path(&o, path, 0);
@@ -774,7 +729,7 @@ Test(journal_damage, bad_uuid_pointer)
 
 Test(dump_journal, backing_device)
 {
-	char *path = t_image("images/s03-writeback-dirty-clean-stop/backing.img.zst");
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "backing");
 	char *out = NULL, *err = NULL;
 	int rc = t_run(&out, &err, "dump-journal '%s'", path);
 
@@ -787,7 +742,7 @@ Test(dump_journal, backing_device)
 /* A key whose pointers run past the end of its jset: counted, printed as truncated, no crash. */
 Test(journal_damage, truncated_key)
 {
-	char *path = case_image("s04-writeback-dirty-crash");
+	char *path = t_golden_image("s04-writeback-dirty-crash", "cache");
 	struct opened o;
 	struct jset *j;
 	uint64_t off;
@@ -807,7 +762,7 @@ Test(journal_damage, truncated_key)
 	cr_assert_eq(bt_jset_nr_keys(j, &truncated), bt_jset_nr_keys(j, NULL));
 	cr_assert(truncated);
 	j->csum = htole64(bt_jset_csum(j));
-	patch(path, off, j, bytes);
+	t_patch(path, off, j, bytes);
 	free(j);
 
 	{
@@ -835,7 +790,7 @@ Test(journal_damage, bad_csum_hides_later_entries)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	uint64_t sector = 0, hidden_sector = 0, first = t.seq - t.entries + 1;
 	unsigned bucket_idx;
 	struct opened o;
@@ -859,7 +814,7 @@ Test(journal_damage, bad_csum_hides_later_entries)
 		close(fd);
 	}
 	byte ^= 0x80;
-	patch(path, (sector << SECTOR_SHIFT) + 250, &byte, 1);
+	t_patch(path, (sector << SECTOR_SHIFT) + 250, &byte, 1);
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
@@ -891,7 +846,7 @@ Test(journal_damage, bad_csum_hides_later_entries)
  */
 Test(journal_damage, random_corruption, .timeout = 120)
 {
-	char *path = case_image("s03-writeback-dirty-clean-stop");
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	size_t len;
 	uint8_t *img;
 	struct bt_dev dev;
@@ -965,12 +920,12 @@ Test(dump_journal, force_bad_sb_csum)
 {
 	const char *name = "s06-flash-volume";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name), *out = NULL, *err = NULL, want[64];
+	char *path = t_golden_image(name, "cache"), *out = NULL, *err = NULL, want[64];
 	uint8_t byte = 0xff;
 	int rc;
 
 	/* a label byte: covered by the csum, checked by nothing else */
-	patch(path, SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, label) + 31, &byte, 1);
+	t_patch(path, SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, label) + 31, &byte, 1);
 	rc = t_run(&out, &err, "dump-journal '%s'", path);
 	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
 	cr_assert(strstr(err, "bad checksum in superblock"), "%s", err);

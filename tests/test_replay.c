@@ -19,34 +19,14 @@
 #include "libcore/overlay.h"
 #include "libcore/replay.h"
 
-static char *image_of(const char *name, const char *which)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
-	return t_image(rel);
-}
-
-/* The manifest's sha256 of what the kernel served for case name, or NULL. */
+/* The manifest's sha256 of what the kernel served for case name, or NULL (malloc'ed). */
 static char *manifest_sha(const char *name)
 {
-	char *text = t_read_text("images/MANIFEST.json", NULL), *ret = NULL;
-	json_t *m = json_loads(text, 0, NULL);
+	json_t *m = t_manifest_case(name);
+	const char *s = t_manifest_str_opt(m, "expected_logical_sha256", "bcache0");
+	char *ret = s ? strdup(s) : NULL;
 
-	cr_assert(m, "images/MANIFEST.json does not parse");
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-		const char *s;
-
-		if (strcmp(json_string_value(json_object_get(c, "name")), name))
-			continue;
-		s = json_string_value(json_object_get(json_object_get(c, "expected_logical_sha256"),
-						      "bcache0"));
-		if (s)
-			ret = strdup(s);
-	}
 	json_decref(m);
-	free(text);
 	return ret;
 }
 
@@ -146,23 +126,17 @@ static int replay(const char *path, long write_limit, struct bt_replay_stats *st
 static void check_extract(const char *name, const char *cache, const char *bdev,
 			  const char *want)
 {
-	char *out = t_tmpfile(0), *err = NULL, sum[65];
-	int rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
-		       bdev ? bdev : "", bdev ? "'" : "", out);
+	char sum[65];
 
-	cr_assert_eq(rc, 0, "%s: extract rc %d: %s", name, rc, err);
-	t_sha256_file(out, sum);
+	t_extract_sha256(cache, bdev, sum);
 	cr_assert_str_eq(sum, want, "%s: extract after replay differs from what the kernel served",
 			 name);
-	unlink(out);
-	free(out);
-	free(err);
 }
 
 static void check_replay(const char *name, bool backing)
 {
-	char *cache = image_of(name, "cache"), *bdev = backing ? image_of(name, "backing") : NULL;
-	char *sha = manifest_sha(name), rel[256], *want, *got = NULL, *err = NULL, *report = NULL;
+	char *cache = t_golden_image(name, "cache"), *bdev = backing ? t_golden_image(name, "backing") : NULL;
+	char *sha = manifest_sha(name), *want, *got = NULL, *err = NULL, *report = NULL;
 	struct state before, after, again;
 	struct bt_replay_stats st;
 	unsigned long writes;
@@ -185,8 +159,7 @@ static void check_replay(const char *name, bool backing)
 	assert_same_view(&before, &after, name);
 
 	/* the kernel's own dump after its replay, line for line */
-	snprintf(rel, sizeof(rel), "images/%s/keys-post.txt.zst", name);
-	want = t_read_text(rel, NULL);
+	want = t_golden_keys(name);
 	rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 	cr_assert_str_eq(got, want, "%s: view after replay differs from the kernel's key dump", name);
@@ -227,7 +200,7 @@ Test(replay, s07_writethrough) { check_replay("s07-writethrough-clean", true); }
  */
 static void check_crashes(const char *name)
 {
-	char *orig = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	char *orig = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
 	char *sha = manifest_sha(name), *copy = t_tmpfile(0);
 	struct state before;
 	struct bt_replay_stats st;
@@ -276,7 +249,7 @@ Test(replay_crash, s05, .timeout = 600) { check_crashes("s05-btree-depth2"); }
 /* Missing journal entries: refused, and the ranges named */
 Test(replay, missing_entries_refused)
 {
-	char *cache = image_of("s03-writeback-dirty-clean-stop", "cache");
+	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	struct printbuf err = PRINTBUF;
 	struct bt_dev dev;
 	struct cache_set c;
@@ -321,7 +294,7 @@ Test(replay, missing_entries_refused)
 /* Forced past the gap: the entries present are replayed, the view is the overlay's */
 Test(replay, missing_entries_forced)
 {
-	char *cache = image_of("s03-writeback-dirty-clean-stop", "cache");
+	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	struct printbuf err = PRINTBUF;
 	struct bt_dev dev;
 	struct cache_set c;
@@ -361,7 +334,7 @@ Test(replay, missing_entries_forced)
 	cr_assert_eq(after.last_seq, after.newest_seq);
 	/* the same journal keys on the original image give the same view */
 	free(cache);
-	cache = image_of("s03-writeback-dirty-clean-stop", "cache");
+	cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	state_read(cache, &before);
 	/* seq 16 held no key in s03: the view is the full one */
 	assert_same_view(&before, &after, "forced replay");
@@ -375,7 +348,7 @@ Test(replay, missing_entries_forced)
 Test(replay, invalid_key_skipped)
 {
 	const char *name = "s04-writeback-dirty-crash";
-	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
 	char *sha = manifest_sha(name), *report = NULL, want[128];
 	struct printbuf err = PRINTBUF;
 	struct bt_dev dev;

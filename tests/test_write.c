@@ -21,24 +21,6 @@
 #include "libcore/overlay.h"
 #include "libcore/write.h"
 
-static json_t *manifest_case(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
-
-	cr_assert(m);
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = json_incref(c);
-	}
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s not in the manifest", name);
-	return ret;
-}
-
 /* The live keys of the view after replay, one per line (library level). */
 static char *view_text(const char *path)
 {
@@ -136,52 +118,33 @@ out:
 	return ret;
 }
 
-static char *image_of(const char *name, const char *which)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
-	return t_image(rel);
-}
-
 static void check_extract(const char *name, const char *cache, const char *bdev)
 {
-	json_t *m = manifest_case(name);
-	json_t *want = json_object_get(json_object_get(m, "expected_logical_sha256"), "bcache0");
-	char *out, *err = NULL, sum[65];
-	int rc;
+	json_t *m = t_manifest_case(name);
+	const char *want = t_manifest_str_opt(m, "expected_logical_sha256", "bcache0");
+	char sum[65];
 
-	if (!want) {
-		json_decref(m);
-		return;
+	if (want) {
+		t_extract_sha256(cache, bdev, sum);
+		cr_assert_str_eq(sum, want, "%s: content differs from the kernel's", name);
 	}
-	out = t_tmpfile(0);
-	rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
-		   bdev ? bdev : "", bdev ? "'" : "", out);
-	cr_assert_eq(rc, 0, "%s: rc %d: %s", name, rc, err);
-	t_sha256_file(out, sum);
-	cr_assert_str_eq(sum, json_string_value(want), "%s: content differs from the kernel's", name);
-	free(err);
-	free(out);
 	json_decref(m);
 }
 
 /* dump-btree's live keys equal the kernel's dump after re-registration. */
 static void check_keys_post(const char *name, const char *cache)
 {
-	json_t *m = manifest_case(name);
-	char rel[256], *want, *got = NULL, *err = NULL;
+	json_t *m = t_manifest_case(name);
+	char *want, *got = NULL, *err = NULL;
 	int rc;
 
-	snprintf(rel, sizeof(rel), "images/%s/keys-post.txt.zst", name);
 	rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
 	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 	if (!strcmp(name, "s02-registered-empty")) {
 		cr_assert_str_eq(got, "");
-		cr_assert_str_eq(json_string_value(json_object_get(
-			json_object_get(m, "truth_after_reregister"), "nkeys")), "0");
+		cr_assert_str_eq(t_manifest_str(m, "truth_after_reregister", "nkeys"), "0");
 	} else {
-		want = t_read_text(rel, NULL);
+		want = t_golden_keys(name);
 		cr_assert_str_eq(got, want, "%s: view differs from the kernel's key dump", name);
 		free(want);
 	}
@@ -192,7 +155,7 @@ static void check_keys_post(const char *name, const char *cache)
 
 static void commit_keeps_view(const char *name, bool backing)
 {
-	char *cache = image_of(name, "cache"), *bdev = backing ? image_of(name, "backing") : NULL;
+	char *cache = t_golden_image(name, "cache"), *bdev = backing ? t_golden_image(name, "backing") : NULL;
 	struct printbuf err = PRINTBUF;
 	struct rewrite r;
 	char *before = view_text(cache), *after;
@@ -231,7 +194,7 @@ Test(write, commit_s07) { commit_keeps_view("s07-writethrough-clean", true); }
  */
 static void crash_at_every_write(const char *name, bool backing)
 {
-	char *orig = image_of(name, "cache"), *bdev = backing ? image_of(name, "backing") : NULL;
+	char *orig = t_golden_image(name, "cache"), *bdev = backing ? t_golden_image(name, "backing") : NULL;
 	char *copy, *before = view_text(orig), *after, sum[65], orig_sum[65];
 	struct printbuf err = PRINTBUF;
 	struct rewrite r;
@@ -281,7 +244,7 @@ Test(write, crash_s06, .timeout = 120) { crash_at_every_write("s06-flash-volume"
 /* -n: a read-only device refuses writes and a commit writes nothing. */
 Test(write, readonly_refuses)
 {
-	char *cache = image_of("s03-writeback-dirty-clean-stop", "cache"), before[65], after[65];
+	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache"), before[65], after[65];
 	struct printbuf err = PRINTBUF;
 	struct bt_dev dev;
 	struct cache_set c;
@@ -380,7 +343,7 @@ static int session_commit(struct session *s, bool keep_replay)
  */
 Test(write, journal_wraps, .timeout = 300)
 {
-	char *cache = image_of("s02-registered-empty", "cache");
+	char *cache = t_golden_image("s02-registered-empty", "cache");
 	struct session s;
 	uint64_t seq0;
 	unsigned idx0, jsets = 0, moves = 0, prev_idx;
@@ -423,7 +386,7 @@ Test(write, journal_wraps, .timeout = 300)
 Test(write, journal_full, .timeout = 300)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
-	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing"), *before, *after;
+	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing"), *before, *after;
 	struct session s;
 	uint64_t last;
 	int ret = 0;
@@ -465,15 +428,13 @@ Test(write, journal_full, .timeout = 300)
  */
 static void marks_match_kernel(const char *name)
 {
-	json_t *m = manifest_case(name);
-	const char *ps = json_string_value(json_object_get(
-		json_object_get(m, "truth_after_reregister"), "priority_stats"));
-	char *cache = image_of(name, "cache");
+	json_t *m = t_manifest_case(name);
+	const char *ps = t_manifest_str(m, "truth_after_reregister", "priority_stats");
+	char *cache = t_golden_image(name, "cache");
 	struct session s;
 	unsigned long cnt[4] = { 0 }, want[4] = { 0 };
 	const char *p;
 
-	cr_assert(ps);
 	cr_assert(p = strstr(ps, "Clean:"));
 	want[GC_MARK_RECLAIMABLE] = strtoul(p + 6, NULL, 10);
 	cr_assert(p = strstr(ps, "Dirty:"));
@@ -510,7 +471,7 @@ Test(mark, s07) { marks_match_kernel("s07-writethrough-clean"); }
 /* Journal keys pin their buckets: s04's data lives only in the journal. */
 Test(mark, journal_keys_pin)
 {
-	char *cache = image_of("s04-writeback-dirty-crash", "cache");
+	char *cache = t_golden_image("s04-writeback-dirty-crash", "cache");
 	struct session s;
 	unsigned long keys = 0;
 
@@ -538,7 +499,7 @@ Test(mark, journal_keys_pin)
  */
 Test(alloc, every_free_bucket_once)
 {
-	char *cache = image_of("s05-btree-depth2", "cache");
+	char *cache = t_golden_image("s05-btree-depth2", "cache");
 	struct session s;
 	struct bt_write_ctx w;
 	struct bt_bucket *before;
@@ -577,7 +538,7 @@ Test(alloc, every_free_bucket_once)
 /* can_inc_bucket_gen(): a bucket whose gen is 96 ahead of its oldest pointer is skipped. */
 Test(alloc, gen_lag_limit)
 {
-	char *cache = image_of("s02-registered-empty", "cache");
+	char *cache = t_golden_image("s02-registered-empty", "cache");
 	struct session s;
 	struct bt_write_ctx w;
 	uint64_t b, first;
@@ -603,7 +564,7 @@ Test(alloc, gen_lag_limit)
 /* A transaction needs marked buckets; a node that does not fit is refused. */
 Test(alloc, begin_needs_marks_and_node_must_fit)
 {
-	char *cache = image_of("s02-registered-empty", "cache");
+	char *cache = t_golden_image("s02-registered-empty", "cache");
 	struct session s;
 	struct bt_write_ctx w;
 	struct bkey_padded ptr;
@@ -635,7 +596,7 @@ Test(alloc, begin_needs_marks_and_node_must_fit)
 Test(write, uuid_change)
 {
 	const char *name = "s06-flash-volume";
-	char *cache = image_of(name, "cache"), *before = view_text(cache), *after;
+	char *cache = t_golden_image(name, "cache"), *before = view_text(cache), *after;
 	struct session s;
 	struct bt_write_ctx w;
 	uint64_t old_b, new_b;
@@ -690,7 +651,7 @@ Test(write, uuid_change)
 Test(write, uuid_change_crash)
 {
 	const char *name = "s06-flash-volume";
-	char *orig = image_of(name, "cache"), *copy;
+	char *orig = t_golden_image(name, "cache"), *copy;
 	unsigned long total = 0;
 
 	cr_assert(asprintf(&copy, "%s.crash", orig) > 0);
@@ -734,7 +695,7 @@ Test(write, uuid_change_crash)
  */
 static void commit_then_remark(const char *name)
 {
-	char *cache = image_of(name, "cache");
+	char *cache = t_golden_image(name, "cache");
 	struct session s;
 	struct bt_bucket *mem;
 
@@ -769,7 +730,7 @@ Test(write, remark_s06) { commit_then_remark("s06-flash-volume"); }
 Test(write, journal_key)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
-	char *cache = image_of(name, "cache"), *view, line[160];
+	char *cache = t_golden_image(name, "cache"), *view, line[160];
 	struct session s;
 	struct bt_write_ctx w;
 	struct bkey_padded kp;
