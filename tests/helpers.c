@@ -311,6 +311,15 @@ const char *t_manifest_str(json_t *o, const char *a, const char *b)
 	return s;
 }
 
+char *t_manifest_case_str(const char *name, const char *a, const char *b)
+{
+	json_t *c = t_manifest_case(name);
+	char *ret = strdup(t_manifest_str(c, a, b));
+
+	json_decref(c);
+	return ret;
+}
+
 char *t_golden_image(const char *name, const char *which)
 {
 	char rel[256];

@@ -64,6 +64,8 @@ const char *t_manifest_str(struct json_t *o, const char *a, const char *b);
  * it has no expected_logical_sha256). Owned by o.
  */
 const char *t_manifest_str_opt(struct json_t *o, const char *a, const char *b);
+/* t_manifest_str() of golden case name, as a malloc'ed copy; asserts it exists. */
+char *t_manifest_case_str(const char *name, const char *a, const char *b);
 /* The golden image images/NAME/WHICH.img.zst decompressed (t_image()). */
 char *t_golden_image(const char *name, const char *which);
 /*

@@ -28,7 +28,7 @@ static void fx_open(struct fixture *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->err = PRINTBUF;
-	f->path = t_image("images/s02-registered-empty/cache.img.zst");
+	f->path = t_golden_image("s02-registered-empty", "cache");
 	cr_assert_eq(bt_dev_open(f->path, BT_DEV_RDWR | BT_DEV_FORCE, &f->dev, &f->err), 0,
 		     "%s", printbuf_str(&f->err));
 	cr_assert_eq(bt_cache_set_open(&f->c, &f->dev, 0, &f->err), 0, "%s", printbuf_str(&f->err));

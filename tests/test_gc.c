@@ -375,37 +375,14 @@ Test(gc, gen_lag_near_max_returns_to_zero)
 	gen_free(&g);
 }
 
-/* images/MANIFEST.json: expected_logical_sha256.bcache0 of case name. */
-static char *manifest_sha(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL), *ret = NULL;
-	json_t *m = json_loads(text, 0, NULL);
-
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = strdup(json_string_value(json_object_get(
-				json_object_get(c, "expected_logical_sha256"), "bcache0")));
-	}
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s: no expected sha256 in the manifest", name);
-	return ret;
-}
-
 static void golden(const char *name, bool backing, const char *opts)
 {
-	char rel[256], *cache, *bdev = NULL, *want = manifest_sha(name), sum[65], h1[65], h2[65];
+	char *want = t_manifest_case_str(name, "expected_logical_sha256", "bcache0");
+	char *cache = t_golden_image(name, "cache");
+	char *bdev = backing ? t_golden_image(name, "backing") : NULL, sum[65], h1[65], h2[65];
 	struct gc_out o = { 0 }, o2 = { 0 };
 	struct fsck_sum a;
 
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	cache = t_image(rel);
-	if (backing) {
-		snprintf(rel, sizeof(rel), "images/%s/backing.img.zst", name);
-		bdev = t_image(rel);
-	}
 	cr_assert_eq(gc(cache, opts, &o), 0, "%s: %s", name, o.text);
 	fsck_sum(cache, &a);
 	cr_expect_eq(a.status, 0, "%s: fsck -n not clean after gc", name);
@@ -447,7 +424,7 @@ Test(gc, golden_images_invalidate_clean)
 
 Test(gc, s07_invalidate_clean_leaves_no_key)
 {
-	char *cache = t_image("images/s07-writethrough-clean/cache.img.zst");
+	char *cache = t_golden_image("s07-writethrough-clean", "cache");
 	struct gc_out o = { 0 };
 	struct fsck_sum b, a;
 
@@ -543,7 +520,7 @@ Test(gc, crash_at_every_step_keeps_the_old_state)
 /* A dry run cannot replay: it says so, plans without the journal keys and writes nothing. */
 Test(gc, dry_run_with_journal_keys)
 {
-	char *cache = t_image("images/s04-writeback-dirty-crash/cache.img.zst"), h1[65], h2[65];
+	char *cache = t_golden_image("s04-writeback-dirty-crash", "cache"), h1[65], h2[65];
 	struct gc_out o = { 0 };
 
 	t_sha256_file(cache, h1);
