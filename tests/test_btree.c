@@ -97,6 +97,26 @@ static void fx_bset(struct fixture *f, const uint64_t *keys, uint64_t *end)
 			     (unsigned)(end - keys));
 }
 
+/* A bset of seq at block `block` of the node, outside the fixture's sequence of sets. */
+static void fx_bset_at(struct fixture *f, unsigned block, uint64_t seq, const uint64_t *keys,
+		       uint64_t *end)
+{
+	put_bset(&f->c, f->node, (struct bkey *)f->nk, block, seq, keys, (unsigned)(end - keys));
+}
+
+/*
+ * A leaf of two bsets of one extent each: the older [start1, start1 + size1)
+ * at cache sector ptr1, the newer [start2, start2 + size2) at ptr2.
+ */
+static void fx_two_extents(struct fixture *f, uint64_t start1, uint64_t size1, uint64_t ptr1,
+			   uint64_t start2, uint64_t size2, uint64_t ptr2)
+{
+	uint64_t a[3], b[3];
+
+	fx_bset(f, a, ext(a, start1, size1, ptr1));
+	fx_bset(f, b, ext(b, start2, size2, ptr2));
+}
+
 static struct bt_node *fx_read(struct fixture *f, unsigned level, int expect)
 {
 	struct bt_node *n = NULL;
@@ -149,11 +169,9 @@ static void fx_exit(struct fixture *f, struct bt_node *n)
 Test(btree_merge, front_cut_advances_pointer)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 16, 1024));		/* older: [0,16) */
-	fx_bset(&f, b, ext(b, 0, 8, 5000));		/* newer: [0,8) */
+	fx_two_extents(&f, 0, 16, 1024, 0, 8, 5000);	/* older: [0,16), newer: [0,8) */
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nsets, 2);
 	cr_assert_eq(n->nr_keys, 2);
@@ -165,11 +183,9 @@ Test(btree_merge, front_cut_advances_pointer)
 Test(btree_merge, back_cut)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 16, 1024));		/* older: [0,16) */
-	fx_bset(&f, b, ext(b, 8, 16, 5000));		/* newer: [8,24) */
+	fx_two_extents(&f, 0, 16, 1024, 8, 16, 5000);	/* older: [0,16), newer: [8,24) */
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nr_keys, 2);
 	assert_ext(nth(n, 0), 0, 8, 1024);
@@ -180,11 +196,9 @@ Test(btree_merge, back_cut)
 Test(btree_merge, split)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 32, 1024));		/* older: [0,32) */
-	fx_bset(&f, b, ext(b, 8, 8, 5000));		/* newer inside: [8,16) */
+	fx_two_extents(&f, 0, 32, 1024, 8, 8, 5000);	/* older: [0,32), newer inside: [8,16) */
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nr_keys, 3);
 	assert_ext(nth(n, 0), 0, 8, 1024);
@@ -262,11 +276,10 @@ Test(btree_merge, check_dev_key_hides_older_then_is_bad)
 Test(btree_merge, invalid_key_cuts_then_dropped)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 16, 1024));
-	fx_bset(&f, b, ext(b, 0, 8, (uint64_t)NBUCKETS * BUCKET_SECTORS + 8));	/* past the device */
+	/* the newer one past the device */
+	fx_two_extents(&f, 0, 16, 1024, 0, 8, (uint64_t)NBUCKETS * BUCKET_SECTORS + 8);
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nr_invalid, 1);
 	cr_assert_eq(n->nr_keys, 1);
@@ -296,11 +309,9 @@ Test(btree_merge, no_pointer_key_punches_hole)
 Test(btree_merge, adjacent_extents_merged)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
-	fx_bset(&f, b, ext(b, 8, 8, 1032));		/* contiguous on disk and on the cache */
+	fx_two_extents(&f, 0, 8, 1024, 8, 8, 1032);	/* contiguous on disk and on the cache */
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nr_keys, 1);
 	assert_ext(nth(n, 0), 0, 16, 1024);
@@ -329,11 +340,9 @@ Test(btree_merge, interior_equal_keys_later_first)
 Test(btree_damage, bad_checksum)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 16, 1024));
-	fx_bset(&f, b, ext(b, 0, 8, 5000));
+	fx_two_extents(&f, 0, 16, 1024, 0, 8, 5000);
 	((unsigned char *)f.node)[4096 + 40] ^= 1;	/* a key byte of the bset at block 1 */
 	fx_read(&f, 0, -BT_ERR_BSET_BAD_CSUM);
 	assert_prefix(&f.err, "bad checksum at bucket 10, block 1, 3 keys (byte 659456 of 'mem.img')");
@@ -384,7 +393,7 @@ Test(btree_damage, later_bset_other_seq_ends_node)
 	fx_init(&f, 0);
 	fx_bset(&f, a, ext(a, 0, 16, 1024));
 	/* stale data of an older node at block 1: not part of this node */
-	put_bset(&f.c, f.node, (struct bkey *)f.nk, 1, SEQ + 1, b, (unsigned)(ext(b, 0, 8, 5000) - b));
+	fx_bset_at(&f, 1, SEQ + 1, b, ext(b, 0, 8, 5000));
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nsets, 1);
 	cr_assert_eq(n->nr_keys, 1);
@@ -399,8 +408,8 @@ Test(btree_damage, block_with_node_seq_after_end_is_corrupted)
 
 	fx_init(&f, 0);
 	fx_bset(&f, a, ext(a, 0, 16, 1024));
-	put_bset(&f.c, f.node, (struct bkey *)f.nk, 1, SEQ + 1, b, (unsigned)(ext(b, 0, 8, 5000) - b));
-	put_bset(&f.c, f.node, (struct bkey *)f.nk, 2, SEQ, c3, (unsigned)(ext(c3, 0, 8, 6000) - c3));
+	fx_bset_at(&f, 1, SEQ + 1, b, ext(b, 0, 8, 5000));
+	fx_bset_at(&f, 2, SEQ, c3, ext(c3, 0, 8, 6000));
 	fx_read(&f, 0, -BT_ERR_BTREE_NODE_CORRUPTED);
 	assert_prefix(&f.err, "corrupted btree at bucket 10, block 2, 3 keys (byte 663552 of 'mem.img')");
 	fx_exit(&f, NULL);
@@ -412,7 +421,7 @@ Test(btree_damage, first_seq_zero)
 	uint64_t a[3];
 
 	fx_init(&f, 0);
-	put_bset(&f.c, f.node, (struct bkey *)f.nk, 0, 0, a, (unsigned)(ext(a, 0, 8, 1024) - a));
+	fx_bset_at(&f, 0, 0, a, ext(a, 0, 8, 1024));
 	fx_read(&f, 0, -BT_ERR_BTREE_NODE_SEQ_ZERO);
 	assert_prefix(&f.err, "bad btree header at bucket 10, block 0, 3 keys");
 	fx_exit(&f, NULL);
@@ -441,19 +450,25 @@ static int loop_err(const struct bkey *k, unsigned level, int err, const char *m
 	return 0;
 }
 
-Test(btree_walk, node_pointing_to_itself)
+/* An interior node whose one child key at 0:128 (not the zero key) points to the node itself. */
+static void fx_self_loop(struct fixture *f)
 {
-	struct fixture f;
 	uint64_t a[3];
-	int seen_err = 0;
-	struct bt_walk_opts o = { .error_fn = loop_err, .arg = &seen_err };
 
-	fx_init(&f, 1);
-	/* child key at 0:128 (not the zero key) -> this very bucket */
+	fx_init(f, 1);
 	bkey_init_pos((struct bkey *)a, 0, 128, 128);
 	SET_KEY_PTRS((struct bkey *)a, 1);
 	SET_PTR((struct bkey *)a, 0, 0, NODE_BUCKET * BUCKET_SECTORS, 0);
-	fx_bset(&f, a, a + 3);
+	fx_bset(f, a, a + 3);
+}
+
+Test(btree_walk, node_pointing_to_itself)
+{
+	struct fixture f;
+	int seen_err = 0;
+	struct bt_walk_opts o = { .error_fn = loop_err, .arg = &seen_err };
+
+	fx_self_loop(&f);
 	struct bt_node_cache *nc = bt_node_cache_new(&f.c, 1 << 20, 0);
 	int ret = bt_btree_walk(nc, (struct bkey *)f.nk, 1, &o, &f.err);
 	cr_assert_eq(ret, 0, "%s", printbuf_str(&f.err));
@@ -465,14 +480,9 @@ Test(btree_walk, node_pointing_to_itself)
 Test(btree_walk, node_pointing_to_itself_stops_without_handler)
 {
 	struct fixture f;
-	uint64_t a[3];
 	struct bt_walk_opts o = { 0 };
 
-	fx_init(&f, 1);
-	bkey_init_pos((struct bkey *)a, 0, 128, 128);
-	SET_KEY_PTRS((struct bkey *)a, 1);
-	SET_PTR((struct bkey *)a, 0, 0, NODE_BUCKET * BUCKET_SECTORS, 0);
-	fx_bset(&f, a, a + 3);
+	fx_self_loop(&f);
 	struct bt_node_cache *nc = bt_node_cache_new(&f.c, 1 << 20, 0);
 	cr_assert_eq(bt_btree_walk(nc, (struct bkey *)f.nk, 1, &o, &f.err), -BT_ERR_BTREE_LOOP);
 	cr_assert(strstr(printbuf_str(&f.err), "points to bucket 10, the node itself"));
