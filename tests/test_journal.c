@@ -76,6 +76,52 @@ static void close_opened(struct opened *o)
 	free(o->path);
 }
 
+/* Flip the bits mask of the byte at byte off of path. */
+static void xor_byte(const char *path, uint64_t off, uint8_t mask)
+{
+	int fd = open(path, O_RDONLY);
+	uint8_t byte;
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(pread(fd, &byte, 1, (off_t)off), 1);
+	close(fd);
+	byte ^= mask;
+	t_patch(path, off, &byte, 1);
+}
+
+/* A malloc'ed copy of the newest jset of an opened cache; its byte offset and size. */
+static struct jset *newest_jset(const struct opened *o, uint64_t *off, size_t *bytes)
+{
+	const struct bt_journal_entry *e = bt_journal_newest(&o->c.journal);
+	struct jset *j = malloc(e->bytes);
+
+	cr_assert(j);
+	memcpy(j, e->j, e->bytes);
+	*off = e->sector << SECTOR_SHIFT;
+	*bytes = e->bytes;
+	return j;
+}
+
+/*
+ * Run "dump-journal OPTS PATH": assert its exit status is want_rc and that
+ * stdout holds out_has and stderr err_has (each unless NULL). Returns
+ * stdout (malloc'ed).
+ */
+static char *dump_journal(const char *path, const char *opts, int want_rc, const char *out_has,
+			  const char *err_has)
+{
+	char *out = NULL, *err = NULL;
+	int rc = t_run(&out, &err, "dump-journal %s '%s'", opts, path);
+
+	cr_assert_eq(rc, want_rc, "rc %d: %s", rc, err);
+	if (out_has)
+		cr_assert(strstr(out, out_has), "%s", out);
+	if (err_has)
+		cr_assert(strstr(err, err_has), "%s", err);
+	free(err);
+	return out;
+}
+
 static void zero_range(const char *path, uint64_t off, size_t len)
 {
 	void *z = calloc(1, len);
@@ -260,15 +306,7 @@ Test(journal_damage, zero_all_buckets)
 	close_opened(&o);
 
 	/* dump-journal says so too and does not crash */
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 4, "rc %d: %s", rc, err);
-		cr_assert(strstr(err, "no journal entries found"), "%s", err);
-		free(out);
-		free(err);
-	}
+	free(dump_journal(path, "", 4, NULL, "no journal entries found"));
 }
 
 Test(journal_damage, bad_csum_newest)
@@ -278,7 +316,6 @@ Test(journal_damage, bad_csum_newest)
 	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	uint64_t sector, newest_bytes;
-	uint8_t byte;
 	char want[128];
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
@@ -289,14 +326,7 @@ Test(journal_damage, bad_csum_newest)
 	cr_assert_gt(newest_bytes, JSET_HEADER_BYTES, "newest jset has keys");
 
 	/* flip a bit in the first key of the newest jset */
-	{
-		int fd = open(path, O_RDONLY);
-
-		cr_assert_eq(pread(fd, &byte, 1, (off_t)(sector << SECTOR_SHIFT) + 248), 1);
-		close(fd);
-	}
-	byte ^= 0x10;
-	t_patch(path, (sector << SECTOR_SHIFT) + 248, &byte, 1);
+	xor_byte(path, (sector << SECTOR_SHIFT) + 248, 0x10);
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
@@ -310,15 +340,7 @@ Test(journal_damage, bad_csum_newest)
 	close_opened(&o);
 
 	/* dump-journal prints the damaged position */
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, want), "%s", out);
-		free(out);
-		free(err);
-	}
+	free(dump_journal(path, "", 0, want, NULL));
 }
 
 /* Rewrite next_bucket of the prio bucket at byte off and recompute its csum. */
@@ -398,7 +420,6 @@ Test(journal_damage, prio_bad_csum)
 	char *path = t_golden_image("s05-btree-depth2", "cache");
 	struct opened o;
 	uint64_t off;
-	uint8_t byte;
 	char want[200];
 
 	open_path(&o, path, 0);
@@ -407,14 +428,7 @@ Test(journal_damage, prio_bad_csum)
 	close_opened(&o);
 
 	/* change one gen byte in the data area */
-	{
-		int fd = open(path, O_RDONLY);
-
-		cr_assert_eq(pread(fd, &byte, 1, (off_t)off + PRIO_SET_HEADER_BYTES + 2), 1);
-		close(fd);
-	}
-	byte ^= 1;
-	t_patch(path, off + PRIO_SET_HEADER_BYTES + 2, &byte, 1);
+	xor_byte(path, off + PRIO_SET_HEADER_BYTES + 2, 1);
 
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, -BT_ERR_PRIO_BAD_CSUM, "%d %s", o.ret, printbuf_str(&o.err));
@@ -504,12 +518,9 @@ Test(dump_journal, s01_and_usage)
 {
 	char *path = t_golden_image("s01-fresh-superblocks", "cache");
 	char *out = NULL, *err = NULL;
-	int rc = t_run(&out, &err, "dump-journal '%s'", path);
+	int rc;
 
-	cr_assert_eq(rc, 4, "rc %d", rc);
-	cr_assert(strstr(err, "no cache set yet"), "%s", err);
-	free(out);
-	free(err);
+	free(dump_journal(path, "", 4, NULL, "no cache set yet"));
 	rc = t_run(&out, &err, "dump-journal");
 	cr_assert_eq(rc, 16);
 	free(out);
@@ -571,14 +582,10 @@ Test(journal_damage, kernel_search_disagrees)
 	close_opened(&o);
 
 	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
+		char *out = dump_journal(path, "", 0, want, NULL);
 
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, want), "%s", out);
 		cr_assert(strstr(out, "the kernel's journal search would find"), "%s", out);
 		free(out);
-		free(err);
 	}
 }
 
@@ -627,10 +634,7 @@ Test(journal_damage, uuid_v0_conversion)
 	cr_assert_eq(o.ret, 0);
 	orig0 = o.c.uuids[0];
 	cr_assert(bt_uuid_flash_only(&orig0));
-	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
-	bytes = bt_journal_newest(&o.c.journal)->bytes;
-	j = malloc(bytes);
-	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	j = newest_jset(&o, &off, &bytes);
 	close_opened(&o);
 
 	j->version = 0;
@@ -664,10 +668,7 @@ Test(journal_damage, bad_root_pointer)
 
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, 0);
-	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
-	bytes = bt_journal_newest(&o.c.journal)->bytes;
-	j = malloc(bytes);
-	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	j = newest_jset(&o, &off, &bytes);
 	k = (struct bkey *)j->btree_root;
 	SET_PTR(k, 0, PTR_GEN(k, 0), bt_bucket_to_sector(&o.c, o.c.nbuckets + 1), 0);
 	j->csum = htole64(bt_jset_csum(j));
@@ -681,16 +682,7 @@ Test(journal_damage, bad_root_pointer)
 		  printbuf_str(&o.err));
 	cr_assert(strstr(printbuf_str(&o.err), "bad btree root"), "%s", printbuf_str(&o.err));
 	close_opened(&o);
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 4, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, "jset seq "), "%s", out);
-		cr_assert(strstr(err, "bad btree root"), "%s", err);
-		free(out);
-		free(err);
-	}
+	free(dump_journal(path, "", 4, "jset seq ", "bad btree root"));
 }
 
 /* A dirty uuid_bucket key in the newest jset: "bad uuid pointer" after the prios are read. */
@@ -705,10 +697,7 @@ Test(journal_damage, bad_uuid_pointer)
 
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, 0);
-	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
-	bytes = bt_journal_newest(&o.c.journal)->bytes;
-	j = malloc(bytes);
-	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	j = newest_jset(&o, &off, &bytes);
 	SET_KEY_DIRTY((struct bkey *)j->uuid_bucket, 1);
 	j->csum = htole64(bt_jset_csum(j));
 	close_opened(&o);
@@ -730,13 +719,8 @@ Test(journal_damage, bad_uuid_pointer)
 Test(dump_journal, backing_device)
 {
 	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "backing");
-	char *out = NULL, *err = NULL;
-	int rc = t_run(&out, &err, "dump-journal '%s'", path);
 
-	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
-	cr_assert(strstr(err, "is not a cache device"), "%s", err);
-	free(out);
-	free(err);
+	free(dump_journal(path, "", 8, NULL, "is not a cache device"));
 }
 
 /* A key whose pointers run past the end of its jset: counted, printed as truncated, no crash. */
@@ -751,10 +735,7 @@ Test(journal_damage, truncated_key)
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0);
-	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
-	bytes = bt_journal_newest(&o.c.journal)->bytes;
-	j = malloc(bytes);
-	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	j = newest_jset(&o, &off, &bytes);
 	close_opened(&o);
 	cr_assert_geq(le32toh(j->keys), 3);
 	/* make the last 3-u64 key claim 7 pointers: 9 u64s, 6 past the end */
@@ -765,20 +746,8 @@ Test(journal_damage, truncated_key)
 	t_patch(path, off, j, bytes);
 	free(j);
 
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, "truncated key: 6 u64s past the end of the jset"), "%s", out);
-		free(out);
-		free(err);
-		rc = t_run(&out, &err, "dump-journal --json --all '%s'", path);
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, "\"truncated_key\": true"), "%s", out);
-		free(out);
-		free(err);
-	}
+	free(dump_journal(path, "", 0, "truncated key: 6 u64s past the end of the jset", NULL));
+	free(dump_journal(path, "--json --all", 0, "\"truncated_key\": true", NULL));
 }
 
 /*
@@ -794,7 +763,6 @@ Test(journal_damage, bad_csum_hides_later_entries)
 	uint64_t sector = 0, hidden_sector = 0, first = t.seq - t.entries + 1;
 	unsigned bucket_idx;
 	struct opened o;
-	uint8_t byte;
 	char want[256];
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
@@ -807,14 +775,7 @@ Test(journal_damage, bad_csum_hides_later_entries)
 	bucket_idx = o.c.journal.entries[3].bucket_idx;
 	close_opened(&o);
 
-	{
-		int fd = open(path, O_RDONLY);
-
-		cr_assert_eq(pread(fd, &byte, 1, (off_t)(sector << SECTOR_SHIFT) + 250), 1);
-		close(fd);
-	}
-	byte ^= 0x80;
-	t_patch(path, (sector << SECTOR_SHIFT) + 250, &byte, 1);
+	xor_byte(path, (sector << SECTOR_SHIFT) + 250, 0x80);
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
@@ -823,18 +784,10 @@ Test(journal_damage, bad_csum_hides_later_entries)
 	cr_assert_eq(o.c.journal.damage[0].seq, first + 1);
 	close_opened(&o);
 
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		snprintf(want, sizeof(want), "jset seq %llu at byte %llu of '%s' (journal bucket %u) "
-			 "lies past the end of the kernel's scan of its bucket", t.seq,
-			 (unsigned long long)hidden_sector << SECTOR_SHIFT, path, bucket_idx);
-		cr_assert(strstr(out, want), "%s", out);
-		free(out);
-		free(err);
-	}
+	snprintf(want, sizeof(want), "jset seq %llu at byte %llu of '%s' (journal bucket %u) "
+		 "lies past the end of the kernel's scan of its bucket", t.seq,
+		 (unsigned long long)hidden_sector << SECTOR_SHIFT, path, bucket_idx);
+	free(dump_journal(path, "", 0, want, NULL));
 }
 
 /* ---- robustness --------------------------------------------------------------- */
@@ -848,21 +801,12 @@ Test(journal_damage, random_corruption, .timeout = 120)
 {
 	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	size_t len;
-	uint8_t *img;
+	uint8_t *img = (uint8_t *)t_read_file(path, &len);
 	struct bt_dev dev;
 	struct cache_set c;
 	struct printbuf err = PRINTBUF;
 	uint64_t regions[3][2];
 	unsigned seed = 12345;
-	FILE *f = fopen(path, "rb");
-
-	cr_assert(f);
-	fseek(f, 0, SEEK_END);
-	len = (size_t)ftell(f);
-	rewind(f);
-	img = malloc(len);
-	cr_assert_eq(fread(img, 1, len, f), len);
-	fclose(f);
 
 	bt_dev_open_mem(&dev, "s03-mem", img, len, false);
 	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0);
@@ -920,22 +864,13 @@ Test(dump_journal, force_bad_sb_csum)
 {
 	const char *name = "s06-flash-volume";
 	struct replay_truth t = manifest_replay(name);
-	char *path = t_golden_image(name, "cache"), *out = NULL, *err = NULL, want[64];
+	char *path = t_golden_image(name, "cache"), want[64];
 	uint8_t byte = 0xff;
-	int rc;
 
 	/* a label byte: covered by the csum, checked by nothing else */
 	t_patch(path, SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, label) + 31, &byte, 1);
-	rc = t_run(&out, &err, "dump-journal '%s'", path);
-	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
-	cr_assert(strstr(err, "bad checksum in superblock"), "%s", err);
-	free(out);
-	free(err);
-	rc = t_run(&out, &err, "dump-journal --force '%s'", path);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	free(dump_journal(path, "", 8, NULL, "bad checksum in superblock"));
 	snprintf(want, sizeof(want), "entries in replay range %llu-%llu, %llu keys",
 		 t.seq - t.entries + 1, t.seq, t.keys);
-	cr_assert(strstr(out, want), "%s", out);
-	free(out);
-	free(err);
+	free(dump_journal(path, "--force", 0, want, NULL));
 }
