@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "helpers.h"
+#include "libcore/node_cache.h"
 
 const char *t_srcdir(void)
 {
@@ -347,4 +348,77 @@ void t_extract_sha256(const char *cache, const char *bdev, char sum[65])
 	unlink(out);
 	free(out);
 	free(err);
+}
+
+void t_gen_cache(struct t_gen *g, const char *args)
+{
+	const char *build = getenv("BT_BUILD");
+	char *out = NULL, *err = NULL, line[512];
+	FILE *f;
+
+	cr_assert(build, "BT_BUILD is not set");
+	memset(g, 0, sizeof(*g));
+	g->dir = t_tmpfile(0);
+	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && mkdir '%s'", g->dir, g->dir), 0);
+	cr_assert(asprintf(&g->cache, "%s/cache.img", g->dir) > 0);
+	cr_assert(asprintf(&g->bdev, "%s/bdev.img", g->dir) > 0);
+	cr_assert(asprintf(&g->report, "%s/report", g->dir) > 0);
+	cr_assert(asprintf(&g->keys, "%s/keys", g->dir) > 0);
+	cr_assert_eq(t_sh(&out, &err, "'%s/tests/tools/gen-cache' -q %s -o '%s' --keys '%s' '%s' '%s'",
+			  build, args, g->report, g->keys, g->cache, g->bdev), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+
+	f = fopen(g->report, "r");
+	cr_assert(f, "no report %s", g->report);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned slot, depth;
+		char *p = strstr(line, " sha256 ");
+
+		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
+			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
+		if ((p = strstr(line, " depth ")) && sscanf(p, " depth %u", &depth) == 1)
+			g->depth = depth;
+	}
+	fclose(f);
+	cr_assert_eq(strlen(g->sha[0]), 64);
+	cr_assert_eq(strlen(g->sha[1]), 64);
+}
+
+void t_gen_free(struct t_gen *g)
+{
+	t_sh(NULL, NULL, "rm -rf '%s'", g->dir);
+	free(g->dir);
+	free(g->cache);
+	free(g->bdev);
+	free(g->report);
+	free(g->keys);
+	memset(g, 0, sizeof(*g));
+}
+
+void t_cset_open(struct t_cset *s, const char *path, unsigned dev_flags, unsigned open_flags)
+{
+	s->err = PRINTBUF;
+	cr_assert_eq(bt_dev_open(path, dev_flags, &s->dev, &s->err), 0, "%s",
+		     printbuf_str(&s->err));
+	cr_assert_eq(bt_cache_set_open(&s->c, &s->dev, open_flags, &s->err), 0, "%s",
+		     printbuf_str(&s->err));
+	s->nc = bt_node_cache_new(&s->c, 1 << 20, 0);
+	cr_assert(s->nc, "out of memory for the node cache");
+}
+
+void t_cset_close(struct t_cset *s)
+{
+	bt_node_cache_free(s->nc);
+	bt_cache_set_exit(&s->c);
+	bt_dev_close(&s->dev);
+	printbuf_exit(&s->err);
+}
+
+void t_cset_view(struct t_cset *s, struct bt_extmap *view, struct bt_overlay_stats *st)
+{
+	struct bt_overlay_stats ignored;
+
+	cr_assert_eq(bt_overlay_build(&s->c, s->nc, true, false, view, st ? st : &ignored,
+				      &s->err), 0, "%s", printbuf_str(&s->err));
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libcore/overlay.h"
+
 /* $BT_SRCDIR (the source tree), for images/ and tests/ files. */
 const char *t_srcdir(void);
 
@@ -80,5 +82,50 @@ char *t_golden_keys(const char *name);
  * into sum (64 hex characters). The output file is removed.
  */
 void t_extract_sha256(const char *cache, const char *bdev, char sum[65]);
+
+/*
+ * A synthetic cache set made by tests/tools/gen-cache ($BT_BUILD): "gen-cache
+ * -q ARGS -o REPORT --keys KEYS CACHE BDEV" run into a new directory dir,
+ * asserted to exit 0. From its report: the sha256 of what slot 0 (the
+ * backing device) and slot 1 (the flash volume) serve, asserted present,
+ * and the tree depth (0 when the report gives none). KEYS lists the
+ * generated extents, one a line.
+ */
+struct t_gen {
+	char		*dir, *cache, *bdev, *report, *keys;	/* malloc'ed paths */
+	char		sha[2][65];
+	unsigned	depth;
+};
+void t_gen_cache(struct t_gen *g, const char *args);
+/* Remove the directory of g, free its paths and zero it (it can be made again). */
+void t_gen_free(struct t_gen *g);
+
+/*
+ * A cache device opened at library level, as most library tests need it:
+ * the device, its cache set, a node cache of 1 MiB and the printbuf that
+ * collects the messages of the open and of later calls.
+ */
+struct t_cset {
+	struct bt_dev		dev;
+	struct cache_set	c;
+	struct bt_node_cache	*nc;
+	struct printbuf		err;
+};
+
+/*
+ * Open path with bt_dev_open(dev_flags) (BT_DEV_RDWR, BT_DEV_FORCE) and its
+ * cache set with bt_cache_set_open(open_flags) (BT_OPEN_*), asserting both
+ * return 0 (the message in the failure), then a node cache of 1 MiB.
+ * Release with t_cset_close().
+ */
+void t_cset_open(struct t_cset *s, const char *path, unsigned dev_flags, unsigned open_flags);
+/* Free the node cache, the cache set, the device and the messages of s. */
+void t_cset_close(struct t_cset *s);
+/*
+ * The view after journal replay of s (bt_overlay_build() with the journal,
+ * stopping at the first error), asserting the build returns 0; view must be
+ * bt_extmap_init()ed, st may be NULL.
+ */
+void t_cset_view(struct t_cset *s, struct bt_extmap *view, struct bt_overlay_stats *st);
 
 #endif

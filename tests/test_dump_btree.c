@@ -150,37 +150,43 @@ Test(dump_btree, s05_corrupted_btree_kernel_message)
 	free(img);
 }
 
-Test(dump_btree, s05_short_btree_key_kernel_message)
+/* The key of s05's level-1 root that points to the leaf at bucket b; false if there is none. */
+static bool s05_leaf_key(struct cache_set *c, uint64_t b, struct bkey_padded *key)
 {
-	char *img = t_golden_image(S05, "cache");
 	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node *root = NULL, *n = NULL;
-	struct bkey_padded key;
+	struct bt_node *root = NULL;
 	const struct bkey *k;
 	bool found = false;
 
-	cr_assert_eq(bt_dev_open(img, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)&c.root_key, c.root_level, 0, &root, &err), 0);
+	cr_assert_eq(bt_btree_node_read(c, (struct bkey *)&c->root_key, c->root_level, 0, &root,
+					&err), 0, "%s", printbuf_str(&err));
 	for_each_node_key(root, k)
-		if (!bt_btree_ptr_bad(&c, k) && PTR_BUCKET_NR(&c, k, 0) == 525) {
-			memcpy(&key, k, bkey_bytes(k));
+		if (!bt_btree_ptr_bad(c, k) && PTR_BUCKET_NR(c, k, 0) == b) {
+			memcpy(key, k, bkey_bytes(k));
 			found = true;
 		}
-	cr_assert(found);
+	bt_node_free(root);
+	printbuf_exit(&err);
+	return found;
+}
+
+Test(dump_btree, s05_short_btree_key_kernel_message)
+{
+	char *img = t_golden_image(S05, "cache");
+	struct t_cset s;
+	struct bt_node *n = NULL;
+	struct bkey_padded key;
+
+	t_cset_open(&s, img, BT_DEV_FORCE, 0);
+	cr_assert(s05_leaf_key(&s.c, 525, &key));
 	/* a parent key that ends before the node's last key */
 	SET_KEY_OFFSET((struct bkey *)&key, 60000);
-	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)&key, 0, 0, &n, &err),
-		     -BT_ERR_BTREE_NODE_SHORT_KEY, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_btree_node_read(&s.c, (struct bkey *)&key, 0, 0, &n, &s.err),
+		     -BT_ERR_BTREE_NODE_SHORT_KEY, "%s", printbuf_str(&s.err));
 	/* FORMAT.md E5: "short btree key at bucket 525, block 0, 5091 keys" */
-	cr_assert(!strncmp(printbuf_str(&err), "short btree key at bucket 525, block 0, 5091 keys (byte ", 56),
-		  "%s", printbuf_str(&err));
-	bt_node_free(root);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
+	cr_assert(!strncmp(printbuf_str(&s.err), "short btree key at bucket 525, block 0, 5091 keys (byte ", 56),
+		  "%s", printbuf_str(&s.err));
+	t_cset_close(&s);
 	free(img);
 }
 
@@ -192,10 +198,9 @@ Test(dump_btree, s05_short_btree_key_kernel_message)
 Test(dump_btree, garbage_keys_in_signed_bsets)
 {
 	char *img = t_golden_image(S05, "cache");
-	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node *root = NULL;
+	struct t_cset sc;
+	struct cache_set *c = &sc.c;
+	struct printbuf *err = &sc.err;
 	struct bkey_padded key;
 	const struct bkey *k;
 	unsigned char *orig, *buf;
@@ -203,15 +208,11 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 	size_t bytes = S05_BUCKET_BYTES;
 	unsigned seed = 12345, ok = 0, failed = 0;
 
-	cr_assert_eq(bt_dev_open(img, BT_DEV_FORCE, &dev, &err), 0);
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)&c.root_key, c.root_level, 0, &root, &err), 0);
-	for_each_node_key(root, k)
-		if (!bt_btree_ptr_bad(&c, k) && PTR_BUCKET_NR(&c, k, 0) == 525)
-			memcpy(&key, k, bkey_bytes(k));
+	t_cset_open(&sc, img, BT_DEV_FORCE, 0);
+	cr_assert(s05_leaf_key(c, 525, &key));
 	orig = malloc(bytes);
 	buf = malloc(bytes);
-	cr_assert_eq(bt_dev_read(&dev, orig, bytes, 525 * S05_BUCKET_BYTES, "node", &err), 0);
+	cr_assert_eq(bt_dev_read(&sc.dev, orig, bytes, 525 * S05_BUCKET_BYTES, "node", err), 0);
 	for (unsigned b = 0; b < 16 && nsets < 16;) {
 		const struct bset *i = (const struct bset *)(orig + b * S05_BLOCK_BYTES);
 
@@ -238,10 +239,10 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 
 			i->csum = htole64(bt_bset_csum(i, bk_ptr((struct bkey *)&key, 0)));
 		}
-		printbuf_reset(&err);
-		ret = bt_btree_node_parse(&c, (struct bkey *)&key, 0, buf, 0, &n, &err);
+		printbuf_reset(err);
+		ret = bt_btree_node_parse(c, (struct bkey *)&key, 0, buf, 0, &n, err);
 		if (ret) {
-			cr_assert(bt_err_str(ret) && err.pos, "ret %d without a message", ret);
+			cr_assert(bt_err_str(ret) && err->pos, "ret %d without a message", ret);
 			failed++;
 		} else {
 			size_t cnt = 0;
@@ -258,10 +259,7 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 	cr_assert_gt(ok, 0);
 	free(orig);
 	free(buf);
-	bt_node_free(root);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
+	t_cset_close(&sc);
 	free(img);
 }
 

@@ -128,19 +128,12 @@ Test(view, sorted_and_disjoint)
 
 	for (size_t n = 0; n < sizeof(cases) / sizeof(cases[0]); n++) {
 		char *cache = t_golden_image(cases[n], "cache");
-		struct printbuf err = PRINTBUF;
-		struct bt_dev dev;
-		struct cache_set c;
-		struct bt_node_cache *nc;
+		struct t_cset s;
 		struct bt_extmap view;
-		struct bt_overlay_stats st;
 
-		cr_assert_eq(bt_dev_open(cache, 0, &dev, &err), 0, "%s", printbuf_str(&err));
-		cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-		nc = bt_node_cache_new(&c, 1 << 20, 0);
+		t_cset_open(&s, cache, 0, 0);
 		bt_extmap_init(&view);
-		cr_assert_eq(bt_overlay_build(&c, nc, true, false, &view, &st, &err), 0, "%s",
-			     printbuf_str(&err));
+		t_cset_view(&s, &view, NULL);
 		for (size_t i = 1; i < view.nr; i++) {
 			const struct bkey *p = bt_extmap_key(&view, i - 1), *k = bt_extmap_key(&view, i);
 
@@ -149,10 +142,7 @@ Test(view, sorted_and_disjoint)
 				  "%s: keys %zu and %zu overlap or are out of order", cases[n], i - 1, i);
 		}
 		bt_extmap_exit(&view);
-		bt_node_cache_free(nc);
-		bt_cache_set_exit(&c);
-		bt_dev_close(&dev);
-		printbuf_exit(&err);
+		t_cset_close(&s);
 		free(cache);
 	}
 }
