@@ -164,6 +164,23 @@ static void fx_exit(struct fixture *f, struct bt_node *n)
 	free(f->img);
 }
 
+/* A leaf of one bset holding the extent [0, 8) at cache sector 1024. */
+static void fx_one_extent(struct fixture *f)
+{
+	uint64_t a[3];
+
+	fx_init(f, 0);
+	fx_bset(f, a, ext(a, 0, 8, 1024));
+}
+
+/* Reading the leaf fails with code and a message starting with msg; frees the fixture. */
+static void fx_refused(struct fixture *f, int code, const char *msg)
+{
+	fx_read(f, 0, code);
+	assert_prefix(&f->err, msg);
+	fx_exit(f, NULL);
+}
+
 /* ---- merge rules ---------------------------------------------------- */
 
 Test(btree_merge, front_cut_advances_pointer)
@@ -344,9 +361,7 @@ Test(btree_damage, bad_checksum)
 	fx_init(&f, 0);
 	fx_two_extents(&f, 0, 16, 1024, 0, 8, 5000);
 	((unsigned char *)f.node)[4096 + 40] ^= 1;	/* a key byte of the bset at block 1 */
-	fx_read(&f, 0, -BT_ERR_BSET_BAD_CSUM);
-	assert_prefix(&f.err, "bad checksum at bucket 10, block 1, 3 keys (byte 659456 of 'mem.img')");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_BAD_CSUM, "bad checksum at bucket 10, block 1, 3 keys (byte 659456 of 'mem.img')");
 }
 
 Test(btree_damage, node_larger_than_bucket)
@@ -410,9 +425,7 @@ Test(btree_damage, block_with_node_seq_after_end_is_corrupted)
 	fx_bset(&f, a, ext(a, 0, 16, 1024));
 	fx_bset_at(&f, 1, SEQ + 1, b, ext(b, 0, 8, 5000));
 	fx_bset_at(&f, 2, SEQ, c3, ext(c3, 0, 8, 6000));
-	fx_read(&f, 0, -BT_ERR_BTREE_NODE_CORRUPTED);
-	assert_prefix(&f.err, "corrupted btree at bucket 10, block 2, 3 keys (byte 663552 of 'mem.img')");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BTREE_NODE_CORRUPTED, "corrupted btree at bucket 10, block 2, 3 keys (byte 663552 of 'mem.img')");
 }
 
 Test(btree_damage, first_seq_zero)
@@ -422,22 +435,17 @@ Test(btree_damage, first_seq_zero)
 
 	fx_init(&f, 0);
 	fx_bset_at(&f, 0, 0, a, ext(a, 0, 8, 1024));
-	fx_read(&f, 0, -BT_ERR_BTREE_NODE_SEQ_ZERO);
-	assert_prefix(&f.err, "bad btree header at bucket 10, block 0, 3 keys");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BTREE_NODE_SEQ_ZERO, "bad btree header at bucket 10, block 0, 3 keys");
 }
 
 Test(btree_damage, empty_later_set)
 {
 	struct fixture f;
-	uint64_t a[3];
+	uint64_t none[1];
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
-	fx_bset(&f, a, a);
-	fx_read(&f, 0, -BT_ERR_BSET_EMPTY);
-	assert_prefix(&f.err, "empty set at bucket 10, block 1, 0 keys");
-	fx_exit(&f, NULL);
+	fx_one_extent(&f);
+	fx_bset(&f, none, none);
+	fx_refused(&f, -BT_ERR_BSET_EMPTY, "empty set at bucket 10, block 1, 0 keys");
 }
 
 static int loop_err(const struct bkey *k, unsigned level, int err, const char *msg, void *arg)
@@ -495,51 +503,37 @@ Test(btree_walk, node_pointing_to_itself_stops_without_handler)
 Test(bset, unsupported_version)
 {
 	struct fixture f;
-	uint64_t a[3];
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	fx_one_extent(&f);
 	((struct bset *)f.node)->version = htole32(2);
-	fx_read(&f, 0, -BT_ERR_BSET_BAD_VERSION);
-	assert_prefix(&f.err, "unsupported bset version at bucket 10, block 0, 3 keys (byte 655360 of 'mem.img'): version 2");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_BAD_VERSION, "unsupported bset version at bucket 10, block 0, 3 keys (byte 655360 of 'mem.img'): version 2");
 }
 
 Test(bset, bad_magic)
 {
 	struct fixture f;
-	uint64_t a[3];
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	fx_one_extent(&f);
 	f.c.bset_magic ^= 1;
-	fx_read(&f, 0, -BT_ERR_BSET_BAD_MAGIC);
-	assert_prefix(&f.err, "bad magic at bucket 10, block 0, 3 keys");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_BAD_MAGIC, "bad magic at bucket 10, block 0, 3 keys");
 }
 
 Test(bset, set_past_node_end)
 {
 	struct fixture f;
-	uint64_t a[3];
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	fx_one_extent(&f);
 	/* 16 blocks of keys in a 16-block node: header + keys pass the end */
 	((struct bset *)f.node)->keys = htole32(16 * 512);
-	fx_read(&f, 0, -BT_ERR_BSET_TOO_BIG);
-	assert_prefix(&f.err, "bad btree header at bucket 10, block 0, 8192 keys");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_TOO_BIG, "bad btree header at bucket 10, block 0, 8192 keys");
 }
 
 Test(bset, version0_plain_checksum_accepted)
 {
 	struct fixture f;
-	uint64_t a[3];
 	struct bset *i;
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	fx_one_extent(&f);
 	i = (struct bset *)f.node;
 	i->version = 0;
 	i->csum = htole64(bch_crc64((char *)i + 8, 24 + 24));
@@ -557,9 +551,7 @@ Test(bset, key_overrunning_set)
 	ext(a, 0, 8, 1024);
 	SET_KEY_PTRS((struct bkey *)a, 3);		/* claims 5 words, the set has 3 */
 	fx_bset(&f, a, a + 3);
-	fx_read(&f, 0, -BT_ERR_BSET_KEY_OVERRUN);
-	assert_prefix(&f.err, "key overruns bset at bucket 10, block 0, 3 keys");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_KEY_OVERRUN, "key overruns bset at bucket 10, block 0, 3 keys");
 }
 
 /* A level-1 root at bucket 10 with leaves at buckets 20 and 21. */
