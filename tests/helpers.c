@@ -337,6 +337,18 @@ char *t_golden_keys(const char *name)
 	return t_read_text(rel, NULL);
 }
 
+char *t_keys_match_kernel(const char *name, const char *cache, const char *opts)
+{
+	char *want = t_golden_keys(name), *got = NULL, *err = NULL;
+	int rc = t_run(&got, &err, "dump-btree --keys-only %s '%s'", opts, cache);
+
+	cr_assert_eq(rc, 0, "dump-btree of %s: rc %d: %s", name, rc, err);
+	cr_assert_str_eq(got, want, "%s: dump-btree differs from the kernel's key dump", name);
+	free(want);
+	free(err);
+	return got;
+}
+
 void t_extract_sha256(const char *cache, const char *bdev, char sum[65])
 {
 	char *out = t_tmpfile(0), *err = NULL;

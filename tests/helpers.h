@@ -77,6 +77,13 @@ char *t_golden_image(const char *name, const char *which);
 char *t_golden_keys(const char *name);
 
 /*
+ * Run "dump-btree --keys-only OPTS CACHE", assert it exits 0 and prints the
+ * kernel's own key dump of golden case name (t_golden_keys()) line for
+ * line. Returns what it printed (malloc'ed).
+ */
+char *t_keys_match_kernel(const char *name, const char *cache, const char *opts);
+
+/*
  * Run "extract CACHE [BDEV] -o TMP" (bdev NULL: a cache alone, slot 0 or the
  * flash volume), assert exit status 0 and put the sha256 of what it served
  * into sum (64 hex characters). The output file is removed.

@@ -23,17 +23,10 @@
 /* dump-btree --keys-only of a case's cache equals the kernel's debugfs dump. */
 static void keys_equal_kernel_dump(const char *cas)
 {
-	char *img = t_golden_image(cas, "cache"), *out = NULL, *err = NULL, *want;
-	int rc;
+	char *img = t_golden_image(cas, "cache"), *out = t_keys_match_kernel(cas, img, "--no-journal");
 
-	rc = t_run(&out, &err, "dump-btree --no-journal --keys-only '%s'", img);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-	want = t_golden_keys(cas);
-	cr_assert(strlen(want) > 0);
-	cr_assert_str_eq(out, want);
-	free(want);
+	cr_assert(strlen(out) > 0);
 	free(out);
-	free(err);
 	free(img);
 }
 

@@ -87,13 +87,9 @@ Test(extract, dry_run_lists_extents)
 static void check_keys_post(const char *name)
 {
 	json_t *m = t_manifest_case(name);
-	char *cache = t_golden_image(name, "cache"), *want = t_golden_keys(name), *got = NULL, *err = NULL;
+	char *cache = t_golden_image(name, "cache"), *got = t_keys_match_kernel(name, cache, "");
 	long nkeys = 0, ndirty = 0;
-	int rc;
 
-	rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-	cr_assert_str_eq(got, want, "%s: view differs from the kernel's key dump", name);
 	for (char *line = got; *line; ) {
 		char *nl = strchr(line, '\n');
 		unsigned long ino, start, len;
@@ -106,9 +102,7 @@ static void check_keys_post(const char *name)
 	}
 	cr_assert_eq(nkeys, atol(t_manifest_str(m, "truth_after_reregister", "nkeys")));
 	cr_assert_eq(ndirty, atol(t_manifest_str(m, "truth_after_reregister", "ndirty_keys")));
-	free(want);
 	free(got);
-	free(err);
 	json_decref(m);
 }
 

@@ -146,7 +146,7 @@ Test(migrate, s07_clean_data)
 	struct golden g;
 	char *dst = t_tmpfile(0), *out = NULL, *err = NULL;
 	unsigned long long kernel_sectors = 0, n, got;
-	char *keys = t_read_text("images/s07-writethrough-clean/keys-post.txt.zst", NULL), *p;
+	char *keys = t_golden_keys("s07-writethrough-clean"), *p;
 	int rc;
 
 	for (p = keys; (p = strstr(p, " len ")); p++)

@@ -119,11 +119,10 @@ static void check_extract(const char *name, const char *cache, const char *bdev,
 static void check_replay(const char *name, bool backing)
 {
 	char *cache = t_golden_image(name, "cache"), *bdev = backing ? t_golden_image(name, "backing") : NULL;
-	char *sha = manifest_sha(name), *want, *got = NULL, *err = NULL, *report = NULL;
+	char *sha = manifest_sha(name), *report = NULL;
 	struct state before, after, again;
 	struct bt_replay_stats st;
 	unsigned long writes;
-	int rc;
 
 	state_read(cache, &before);
 	replay(cache, -1, &st, &writes, &report);
@@ -142,10 +141,7 @@ static void check_replay(const char *name, bool backing)
 	assert_same_view(&before, &after, name);
 
 	/* the kernel's own dump after its replay, line for line */
-	want = t_golden_keys(name);
-	rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-	cr_assert_str_eq(got, want, "%s: view after replay differs from the kernel's key dump", name);
+	free(t_keys_match_kernel(name, cache, ""));
 	if (sha)
 		check_extract(name, cache, bdev, sha);
 
@@ -160,9 +156,6 @@ static void check_replay(const char *name, bool backing)
 	state_free(&before);
 	state_free(&after);
 	state_free(&again);
-	free(want);
-	free(got);
-	free(err);
 	free(report);
 	free(sha);
 	free(cache);

@@ -127,21 +127,19 @@ static void check_extract(const char *name, const char *cache, const char *bdev)
 static void check_keys_post(const char *name, const char *cache)
 {
 	json_t *m = t_manifest_case(name);
-	char *want, *got = NULL, *err = NULL;
+	char *got = NULL, *err = NULL;
 	int rc;
 
-	rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-	if (!strcmp(name, "s02-registered-empty")) {
+	if (strcmp(name, "s02-registered-empty")) {
+		free(t_keys_match_kernel(name, cache, ""));
+	} else {
+		rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
+		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 		cr_assert_str_eq(got, "");
 		cr_assert_str_eq(t_manifest_str(m, "truth_after_reregister", "nkeys"), "0");
-	} else {
-		want = t_golden_keys(name);
-		cr_assert_str_eq(got, want, "%s: view differs from the kernel's key dump", name);
-		free(want);
+		free(got);
+		free(err);
 	}
-	free(got);
-	free(err);
 	json_decref(m);
 }
 
