@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "helpers.h"
+#include "libcore/node_cache.h"
 
 const char *t_srcdir(void)
 {
@@ -134,6 +135,27 @@ char *t_tmpfile(uint64_t size)
 	return path;
 }
 
+char *t_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long sz;
+	char *ret;
+
+	cr_assert(f, "cannot open %s", path);
+	cr_assert(fseek(f, 0, SEEK_END) == 0);
+	sz = ftell(f);
+	cr_assert(sz >= 0, "cannot size %s", path);
+	rewind(f);
+	ret = malloc((size_t)sz + 1);
+	cr_assert(ret);
+	cr_assert(fread(ret, 1, (size_t)sz, f) == (size_t)sz, "short read of %s", path);
+	ret[sz] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)sz;
+	return ret;
+}
+
 char *t_read_text(const char *rel, size_t *len)
 {
 	char *path;
@@ -141,23 +163,10 @@ char *t_read_text(const char *rel, size_t *len)
 	char *ret;
 
 	cr_assert(asprintf(&path, "%s/%s", t_srcdir(), rel) > 0);
-	if (l > 4 && !strcmp(rel + l - 4, ".zst")) {
+	if (l > 4 && !strcmp(rel + l - 4, ".zst"))
 		ret = zstd_decompress_file(path, -1, len);
-	} else {
-		FILE *f = fopen(path, "rb");
-		long sz;
-
-		cr_assert(f, "cannot open %s", path);
-		fseek(f, 0, SEEK_END);
-		sz = ftell(f);
-		rewind(f);
-		ret = malloc((size_t)sz + 1);
-		cr_assert(fread(ret, 1, (size_t)sz, f) == (size_t)sz);
-		ret[sz] = '\0';
-		fclose(f);
-		if (len)
-			*len = (size_t)sz;
-	}
+	else
+		ret = t_read_file(path, len);
 	free(path);
 	return ret;
 }
@@ -246,6 +255,15 @@ int t_run(char **out, char **err, const char *fmt, ...)
 	return ret;
 }
 
+void t_patch(const char *path, uint64_t off, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+
+	cr_assert(fd >= 0, "cannot open %s: %s", path, strerror(errno));
+	cr_assert_eq(pwrite(fd, buf, len, (off_t)off), (ssize_t)len, "short write to %s", path);
+	close(fd);
+}
+
 void t_sha256_file(const char *path, char hex[65])
 {
 	char *out = NULL;
@@ -257,30 +275,50 @@ void t_sha256_file(const char *path, char hex[65])
 	free(out);
 }
 
-json_t *t_manifest_case(const char *name)
+json_t *t_manifest(void)
 {
 	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
+	json_error_t jerr;
+	json_t *m = json_loads(text, 0, &jerr);
 
-	cr_assert(m, "images/MANIFEST.json does not parse");
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
+	cr_assert(m && json_is_array(m), "images/MANIFEST.json does not parse: %s", jerr.text);
+	free(text);
+	return m;
+}
 
+json_t *t_manifest_case(const char *name)
+{
+	json_t *m = t_manifest(), *c, *ret = NULL;
+	size_t i;
+
+	json_array_foreach(m, i, c)
 		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
 			ret = json_incref(c);
-	}
 	json_decref(m);
-	free(text);
 	cr_assert(ret, "%s not in the manifest", name);
 	return ret;
 }
 
+const char *t_manifest_str_opt(json_t *o, const char *a, const char *b)
+{
+	return json_string_value(json_object_get(json_object_get(o, a), b));
+}
+
 const char *t_manifest_str(json_t *o, const char *a, const char *b)
 {
-	const char *s = json_string_value(json_object_get(json_object_get(o, a), b));
+	const char *s = t_manifest_str_opt(o, a, b);
 
 	cr_assert(s, "manifest has no %s.%s", a, b);
 	return s;
+}
+
+char *t_manifest_case_str(const char *name, const char *a, const char *b)
+{
+	json_t *c = t_manifest_case(name);
+	char *ret = strdup(t_manifest_str(c, a, b));
+
+	json_decref(c);
+	return ret;
 }
 
 char *t_golden_image(const char *name, const char *which)
@@ -289,4 +327,110 @@ char *t_golden_image(const char *name, const char *which)
 
 	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
 	return t_image(rel);
+}
+
+char *t_golden_keys(const char *name)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "images/%s/keys-post.txt.zst", name);
+	return t_read_text(rel, NULL);
+}
+
+char *t_keys_match_kernel(const char *name, const char *cache, const char *opts)
+{
+	char *want = t_golden_keys(name), *got = NULL, *err = NULL;
+	int rc = t_run(&got, &err, "dump-btree --keys-only %s '%s'", opts, cache);
+
+	cr_assert_eq(rc, 0, "dump-btree of %s: rc %d: %s", name, rc, err);
+	cr_assert_str_eq(got, want, "%s: dump-btree differs from the kernel's key dump", name);
+	free(want);
+	free(err);
+	return got;
+}
+
+void t_extract_sha256(const char *cache, const char *bdev, char sum[65])
+{
+	char *out = t_tmpfile(0), *err = NULL;
+	int rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
+		       bdev ? bdev : "", bdev ? "'" : "", out);
+
+	cr_assert_eq(rc, 0, "extract '%s': rc %d: %s", cache, rc, err);
+	t_sha256_file(out, sum);
+	unlink(out);
+	free(out);
+	free(err);
+}
+
+void t_gen_cache(struct t_gen *g, const char *args)
+{
+	const char *build = getenv("BT_BUILD");
+	char *out = NULL, *err = NULL, line[512];
+	FILE *f;
+
+	cr_assert(build, "BT_BUILD is not set");
+	memset(g, 0, sizeof(*g));
+	g->dir = t_tmpfile(0);
+	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && mkdir '%s'", g->dir, g->dir), 0);
+	cr_assert(asprintf(&g->cache, "%s/cache.img", g->dir) > 0);
+	cr_assert(asprintf(&g->bdev, "%s/bdev.img", g->dir) > 0);
+	cr_assert(asprintf(&g->report, "%s/report", g->dir) > 0);
+	cr_assert(asprintf(&g->keys, "%s/keys", g->dir) > 0);
+	cr_assert_eq(t_sh(&out, &err, "'%s/tests/tools/gen-cache' -q %s -o '%s' --keys '%s' '%s' '%s'",
+			  build, args, g->report, g->keys, g->cache, g->bdev), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+
+	f = fopen(g->report, "r");
+	cr_assert(f, "no report %s", g->report);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned slot, depth;
+		char *p = strstr(line, " sha256 ");
+
+		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
+			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
+		if ((p = strstr(line, " depth ")) && sscanf(p, " depth %u", &depth) == 1)
+			g->depth = depth;
+	}
+	fclose(f);
+	cr_assert_eq(strlen(g->sha[0]), 64);
+	cr_assert_eq(strlen(g->sha[1]), 64);
+}
+
+void t_gen_free(struct t_gen *g)
+{
+	t_sh(NULL, NULL, "rm -rf '%s'", g->dir);
+	free(g->dir);
+	free(g->cache);
+	free(g->bdev);
+	free(g->report);
+	free(g->keys);
+	memset(g, 0, sizeof(*g));
+}
+
+void t_cset_open(struct t_cset *s, const char *path, unsigned dev_flags, unsigned open_flags)
+{
+	s->err = PRINTBUF;
+	cr_assert_eq(bt_dev_open(path, dev_flags, &s->dev, &s->err), 0, "%s",
+		     printbuf_str(&s->err));
+	cr_assert_eq(bt_cache_set_open(&s->c, &s->dev, open_flags, &s->err), 0, "%s",
+		     printbuf_str(&s->err));
+	s->nc = bt_node_cache_new(&s->c, 1 << 20, 0);
+	cr_assert(s->nc, "out of memory for the node cache");
+}
+
+void t_cset_close(struct t_cset *s)
+{
+	bt_node_cache_free(s->nc);
+	bt_cache_set_exit(&s->c);
+	bt_dev_close(&s->dev);
+	printbuf_exit(&s->err);
+}
+
+void t_cset_view(struct t_cset *s, struct bt_extmap *view, struct bt_overlay_stats *st)
+{
+	struct bt_overlay_stats ignored;
+
+	cr_assert_eq(bt_overlay_build(&s->c, s->nc, true, false, view, st ? st : &ignored,
+				      &s->err), 0, "%s", printbuf_str(&s->err));
 }

@@ -97,6 +97,26 @@ static void fx_bset(struct fixture *f, const uint64_t *keys, uint64_t *end)
 			     (unsigned)(end - keys));
 }
 
+/* A bset of seq at block `block` of the node, outside the fixture's sequence of sets. */
+static void fx_bset_at(struct fixture *f, unsigned block, uint64_t seq, const uint64_t *keys,
+		       uint64_t *end)
+{
+	put_bset(&f->c, f->node, (struct bkey *)f->nk, block, seq, keys, (unsigned)(end - keys));
+}
+
+/*
+ * A leaf of two bsets of one extent each: the older [start1, start1 + size1)
+ * at cache sector ptr1, the newer [start2, start2 + size2) at ptr2.
+ */
+static void fx_two_extents(struct fixture *f, uint64_t start1, uint64_t size1, uint64_t ptr1,
+			   uint64_t start2, uint64_t size2, uint64_t ptr2)
+{
+	uint64_t a[3], b[3];
+
+	fx_bset(f, a, ext(a, start1, size1, ptr1));
+	fx_bset(f, b, ext(b, start2, size2, ptr2));
+}
+
 static struct bt_node *fx_read(struct fixture *f, unsigned level, int expect)
 {
 	struct bt_node *n = NULL;
@@ -144,16 +164,31 @@ static void fx_exit(struct fixture *f, struct bt_node *n)
 	free(f->img);
 }
 
+/* A leaf of one bset holding the extent [0, 8) at cache sector 1024. */
+static void fx_one_extent(struct fixture *f)
+{
+	uint64_t a[3];
+
+	fx_init(f, 0);
+	fx_bset(f, a, ext(a, 0, 8, 1024));
+}
+
+/* Reading the leaf fails with code and a message starting with msg; frees the fixture. */
+static void fx_refused(struct fixture *f, int code, const char *msg)
+{
+	fx_read(f, 0, code);
+	assert_prefix(&f->err, msg);
+	fx_exit(f, NULL);
+}
+
 /* ---- merge rules ---------------------------------------------------- */
 
 Test(btree_merge, front_cut_advances_pointer)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 16, 1024));		/* older: [0,16) */
-	fx_bset(&f, b, ext(b, 0, 8, 5000));		/* newer: [0,8) */
+	fx_two_extents(&f, 0, 16, 1024, 0, 8, 5000);	/* older: [0,16), newer: [0,8) */
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nsets, 2);
 	cr_assert_eq(n->nr_keys, 2);
@@ -165,11 +200,9 @@ Test(btree_merge, front_cut_advances_pointer)
 Test(btree_merge, back_cut)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 16, 1024));		/* older: [0,16) */
-	fx_bset(&f, b, ext(b, 8, 16, 5000));		/* newer: [8,24) */
+	fx_two_extents(&f, 0, 16, 1024, 8, 16, 5000);	/* older: [0,16), newer: [8,24) */
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nr_keys, 2);
 	assert_ext(nth(n, 0), 0, 8, 1024);
@@ -180,11 +213,9 @@ Test(btree_merge, back_cut)
 Test(btree_merge, split)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 32, 1024));		/* older: [0,32) */
-	fx_bset(&f, b, ext(b, 8, 8, 5000));		/* newer inside: [8,16) */
+	fx_two_extents(&f, 0, 32, 1024, 8, 8, 5000);	/* older: [0,32), newer inside: [8,16) */
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nr_keys, 3);
 	assert_ext(nth(n, 0), 0, 8, 1024);
@@ -262,11 +293,10 @@ Test(btree_merge, check_dev_key_hides_older_then_is_bad)
 Test(btree_merge, invalid_key_cuts_then_dropped)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 16, 1024));
-	fx_bset(&f, b, ext(b, 0, 8, (uint64_t)NBUCKETS * BUCKET_SECTORS + 8));	/* past the device */
+	/* the newer one past the device */
+	fx_two_extents(&f, 0, 16, 1024, 0, 8, (uint64_t)NBUCKETS * BUCKET_SECTORS + 8);
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nr_invalid, 1);
 	cr_assert_eq(n->nr_keys, 1);
@@ -296,11 +326,9 @@ Test(btree_merge, no_pointer_key_punches_hole)
 Test(btree_merge, adjacent_extents_merged)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
-	fx_bset(&f, b, ext(b, 8, 8, 1032));		/* contiguous on disk and on the cache */
+	fx_two_extents(&f, 0, 8, 1024, 8, 8, 1032);	/* contiguous on disk and on the cache */
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nr_keys, 1);
 	assert_ext(nth(n, 0), 0, 16, 1024);
@@ -329,15 +357,11 @@ Test(btree_merge, interior_equal_keys_later_first)
 Test(btree_damage, bad_checksum)
 {
 	struct fixture f;
-	uint64_t a[3], b[3];
 
 	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 16, 1024));
-	fx_bset(&f, b, ext(b, 0, 8, 5000));
+	fx_two_extents(&f, 0, 16, 1024, 0, 8, 5000);
 	((unsigned char *)f.node)[4096 + 40] ^= 1;	/* a key byte of the bset at block 1 */
-	fx_read(&f, 0, -BT_ERR_BSET_BAD_CSUM);
-	assert_prefix(&f.err, "bad checksum at bucket 10, block 1, 3 keys (byte 659456 of 'mem.img')");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_BAD_CSUM, "bad checksum at bucket 10, block 1, 3 keys (byte 659456 of 'mem.img')");
 }
 
 Test(btree_damage, node_larger_than_bucket)
@@ -384,7 +408,7 @@ Test(btree_damage, later_bset_other_seq_ends_node)
 	fx_init(&f, 0);
 	fx_bset(&f, a, ext(a, 0, 16, 1024));
 	/* stale data of an older node at block 1: not part of this node */
-	put_bset(&f.c, f.node, (struct bkey *)f.nk, 1, SEQ + 1, b, (unsigned)(ext(b, 0, 8, 5000) - b));
+	fx_bset_at(&f, 1, SEQ + 1, b, ext(b, 0, 8, 5000));
 	struct bt_node *n = fx_read(&f, 0, 0);
 	cr_assert_eq(n->nsets, 1);
 	cr_assert_eq(n->nr_keys, 1);
@@ -399,11 +423,9 @@ Test(btree_damage, block_with_node_seq_after_end_is_corrupted)
 
 	fx_init(&f, 0);
 	fx_bset(&f, a, ext(a, 0, 16, 1024));
-	put_bset(&f.c, f.node, (struct bkey *)f.nk, 1, SEQ + 1, b, (unsigned)(ext(b, 0, 8, 5000) - b));
-	put_bset(&f.c, f.node, (struct bkey *)f.nk, 2, SEQ, c3, (unsigned)(ext(c3, 0, 8, 6000) - c3));
-	fx_read(&f, 0, -BT_ERR_BTREE_NODE_CORRUPTED);
-	assert_prefix(&f.err, "corrupted btree at bucket 10, block 2, 3 keys (byte 663552 of 'mem.img')");
-	fx_exit(&f, NULL);
+	fx_bset_at(&f, 1, SEQ + 1, b, ext(b, 0, 8, 5000));
+	fx_bset_at(&f, 2, SEQ, c3, ext(c3, 0, 8, 6000));
+	fx_refused(&f, -BT_ERR_BTREE_NODE_CORRUPTED, "corrupted btree at bucket 10, block 2, 3 keys (byte 663552 of 'mem.img')");
 }
 
 Test(btree_damage, first_seq_zero)
@@ -412,23 +434,18 @@ Test(btree_damage, first_seq_zero)
 	uint64_t a[3];
 
 	fx_init(&f, 0);
-	put_bset(&f.c, f.node, (struct bkey *)f.nk, 0, 0, a, (unsigned)(ext(a, 0, 8, 1024) - a));
-	fx_read(&f, 0, -BT_ERR_BTREE_NODE_SEQ_ZERO);
-	assert_prefix(&f.err, "bad btree header at bucket 10, block 0, 3 keys");
-	fx_exit(&f, NULL);
+	fx_bset_at(&f, 0, 0, a, ext(a, 0, 8, 1024));
+	fx_refused(&f, -BT_ERR_BTREE_NODE_SEQ_ZERO, "bad btree header at bucket 10, block 0, 3 keys");
 }
 
 Test(btree_damage, empty_later_set)
 {
 	struct fixture f;
-	uint64_t a[3];
+	uint64_t none[1];
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
-	fx_bset(&f, a, a);
-	fx_read(&f, 0, -BT_ERR_BSET_EMPTY);
-	assert_prefix(&f.err, "empty set at bucket 10, block 1, 0 keys");
-	fx_exit(&f, NULL);
+	fx_one_extent(&f);
+	fx_bset(&f, none, none);
+	fx_refused(&f, -BT_ERR_BSET_EMPTY, "empty set at bucket 10, block 1, 0 keys");
 }
 
 static int loop_err(const struct bkey *k, unsigned level, int err, const char *msg, void *arg)
@@ -441,19 +458,25 @@ static int loop_err(const struct bkey *k, unsigned level, int err, const char *m
 	return 0;
 }
 
-Test(btree_walk, node_pointing_to_itself)
+/* An interior node whose one child key at 0:128 (not the zero key) points to the node itself. */
+static void fx_self_loop(struct fixture *f)
 {
-	struct fixture f;
 	uint64_t a[3];
-	int seen_err = 0;
-	struct bt_walk_opts o = { .error_fn = loop_err, .arg = &seen_err };
 
-	fx_init(&f, 1);
-	/* child key at 0:128 (not the zero key) -> this very bucket */
+	fx_init(f, 1);
 	bkey_init_pos((struct bkey *)a, 0, 128, 128);
 	SET_KEY_PTRS((struct bkey *)a, 1);
 	SET_PTR((struct bkey *)a, 0, 0, NODE_BUCKET * BUCKET_SECTORS, 0);
-	fx_bset(&f, a, a + 3);
+	fx_bset(f, a, a + 3);
+}
+
+Test(btree_walk, node_pointing_to_itself)
+{
+	struct fixture f;
+	int seen_err = 0;
+	struct bt_walk_opts o = { .error_fn = loop_err, .arg = &seen_err };
+
+	fx_self_loop(&f);
 	struct bt_node_cache *nc = bt_node_cache_new(&f.c, 1 << 20, 0);
 	int ret = bt_btree_walk(nc, (struct bkey *)f.nk, 1, &o, &f.err);
 	cr_assert_eq(ret, 0, "%s", printbuf_str(&f.err));
@@ -465,14 +488,9 @@ Test(btree_walk, node_pointing_to_itself)
 Test(btree_walk, node_pointing_to_itself_stops_without_handler)
 {
 	struct fixture f;
-	uint64_t a[3];
 	struct bt_walk_opts o = { 0 };
 
-	fx_init(&f, 1);
-	bkey_init_pos((struct bkey *)a, 0, 128, 128);
-	SET_KEY_PTRS((struct bkey *)a, 1);
-	SET_PTR((struct bkey *)a, 0, 0, NODE_BUCKET * BUCKET_SECTORS, 0);
-	fx_bset(&f, a, a + 3);
+	fx_self_loop(&f);
 	struct bt_node_cache *nc = bt_node_cache_new(&f.c, 1 << 20, 0);
 	cr_assert_eq(bt_btree_walk(nc, (struct bkey *)f.nk, 1, &o, &f.err), -BT_ERR_BTREE_LOOP);
 	cr_assert(strstr(printbuf_str(&f.err), "points to bucket 10, the node itself"));
@@ -485,51 +503,37 @@ Test(btree_walk, node_pointing_to_itself_stops_without_handler)
 Test(bset, unsupported_version)
 {
 	struct fixture f;
-	uint64_t a[3];
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	fx_one_extent(&f);
 	((struct bset *)f.node)->version = htole32(2);
-	fx_read(&f, 0, -BT_ERR_BSET_BAD_VERSION);
-	assert_prefix(&f.err, "unsupported bset version at bucket 10, block 0, 3 keys (byte 655360 of 'mem.img'): version 2");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_BAD_VERSION, "unsupported bset version at bucket 10, block 0, 3 keys (byte 655360 of 'mem.img'): version 2");
 }
 
 Test(bset, bad_magic)
 {
 	struct fixture f;
-	uint64_t a[3];
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	fx_one_extent(&f);
 	f.c.bset_magic ^= 1;
-	fx_read(&f, 0, -BT_ERR_BSET_BAD_MAGIC);
-	assert_prefix(&f.err, "bad magic at bucket 10, block 0, 3 keys");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_BAD_MAGIC, "bad magic at bucket 10, block 0, 3 keys");
 }
 
 Test(bset, set_past_node_end)
 {
 	struct fixture f;
-	uint64_t a[3];
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	fx_one_extent(&f);
 	/* 16 blocks of keys in a 16-block node: header + keys pass the end */
 	((struct bset *)f.node)->keys = htole32(16 * 512);
-	fx_read(&f, 0, -BT_ERR_BSET_TOO_BIG);
-	assert_prefix(&f.err, "bad btree header at bucket 10, block 0, 8192 keys");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_TOO_BIG, "bad btree header at bucket 10, block 0, 8192 keys");
 }
 
 Test(bset, version0_plain_checksum_accepted)
 {
 	struct fixture f;
-	uint64_t a[3];
 	struct bset *i;
 
-	fx_init(&f, 0);
-	fx_bset(&f, a, ext(a, 0, 8, 1024));
+	fx_one_extent(&f);
 	i = (struct bset *)f.node;
 	i->version = 0;
 	i->csum = htole64(bch_crc64((char *)i + 8, 24 + 24));
@@ -547,9 +551,7 @@ Test(bset, key_overrunning_set)
 	ext(a, 0, 8, 1024);
 	SET_KEY_PTRS((struct bkey *)a, 3);		/* claims 5 words, the set has 3 */
 	fx_bset(&f, a, a + 3);
-	fx_read(&f, 0, -BT_ERR_BSET_KEY_OVERRUN);
-	assert_prefix(&f.err, "key overruns bset at bucket 10, block 0, 3 keys");
-	fx_exit(&f, NULL);
+	fx_refused(&f, -BT_ERR_BSET_KEY_OVERRUN, "key overruns bset at bucket 10, block 0, 3 keys");
 }
 
 /* A level-1 root at bucket 10 with leaves at buckets 20 and 21. */

@@ -28,7 +28,7 @@ static void fx_open(struct fixture *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->err = PRINTBUF;
-	f->path = t_image("images/s02-registered-empty/cache.img.zst");
+	f->path = t_golden_image("s02-registered-empty", "cache");
 	cr_assert_eq(bt_dev_open(f->path, BT_DEV_RDWR | BT_DEV_FORCE, &f->dev, &f->err), 0,
 		     "%s", printbuf_str(&f->err));
 	cr_assert_eq(bt_cache_set_open(&f->c, &f->dev, 0, &f->err), 0, "%s", printbuf_str(&f->err));
@@ -169,6 +169,35 @@ Test(btree_update, splits_and_new_roots)
 	fx_close(&f);
 }
 
+/*
+ * The extents ending at 16 j + 8 for j < 100 written into nodes of 64 u64s:
+ * a level 1 tree (not committed).
+ */
+static void fx_tree_of_100(struct fixture *f)
+{
+	fx_open(f);
+	f->u.max_node_u64s = 64;
+	for (size_t j = 0; j < 100; j++) {
+		struct bkey_padded k;
+
+		data_key(f, &k, 16 * j + 8, j);
+		cr_assert_eq(bt_btree_insert_keys(&f->u, k.w, 3, &f->err), 0, "%s",
+			     printbuf_str(&f->err));
+	}
+	cr_assert_eq(bt_btree_update_write(&f->u, &f->err), 0, "%s", printbuf_str(&f->err));
+	cr_assert_eq(f->w.new_root_level, 1);
+}
+
+/* A second transaction w2, u2 on the new tree of f's first one. */
+static void fx_second_update(struct fixture *f, struct bt_write_ctx *w2,
+			     struct bt_btree_update *u2)
+{
+	f->c.root_key = f->w.new_root;
+	f->c.root_level = f->w.new_root_level;
+	cr_assert_eq(bt_write_begin(w2, &f->c, f->nc), 0);
+	bt_btree_update_init(u2, w2);
+}
+
 /* A key spanning several leaves is cut at their boundaries and overwrites them all */
 Test(btree_update, cut_at_leaf_boundaries)
 {
@@ -179,23 +208,10 @@ Test(btree_update, cut_at_leaf_boundaries)
 	struct bkey_padded big;
 	size_t inside = 0;
 
-	fx_open(&f);
-	f.u.max_node_u64s = 64;
-	for (size_t j = 0; j < 100; j++) {
-		struct bkey_padded k;
-
-		data_key(&f, &k, 16 * j + 8, j);
-		cr_assert_eq(bt_btree_insert_keys(&f.u, k.w, 3, &f.err), 0, "%s",
-			     printbuf_str(&f.err));
-	}
-	cr_assert_eq(bt_btree_update_write(&f.u, &f.err), 0, "%s", printbuf_str(&f.err));
-	cr_assert_eq(f.w.new_root_level, 1);
+	fx_tree_of_100(&f);
 
 	/* second transaction on the new tree: sectors [100, 300) in one key */
-	f.c.root_key = f.w.new_root;
-	f.c.root_level = f.w.new_root_level;
-	cr_assert_eq(bt_write_begin(&w2, &f.c, f.nc), 0);
-	bt_btree_update_init(&u2, &w2);
+	fx_second_update(&f, &w2, &u2);
 	u2.max_node_u64s = 64;
 	data_key(&f, &big, 300, 32 * 40);
 	SET_KEY_SIZE((struct bkey *)&big, 200);
@@ -230,9 +246,7 @@ Test(btree_update, real_split_committed)
 {
 	struct fixture f;
 	struct seen s;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	struct t_cset o;
 	const size_t n = 6000;
 	size_t limit;
 
@@ -268,31 +282,27 @@ Test(btree_update, real_split_committed)
 	bt_dev_close(&f.dev);
 
 	/* reopened: root level 1; leaves of 3276 keys (3/5 of 18000 u64s reached, plus one) and 2724 */
-	cr_assert_eq(bt_dev_open(f.path, BT_DEV_FORCE, &dev, &f.err), 0, "%s", printbuf_str(&f.err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &f.err), 0, "%s", printbuf_str(&f.err));
-	cr_assert_eq(c.root_level, 1);
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	t_cset_open(&o, f.path, BT_DEV_FORCE, 0);
+	cr_assert_eq(o.c.root_level, 1);
 	{
 		struct bt_node *root, *leaf;
 		const struct bkey *k;
 		size_t nr = 0, sizes[2];
 
-		cr_assert_eq(bt_node_cache_get(nc, (struct bkey *)&c.root_key, 1, &root, &f.err), 0,
-			     "%s", printbuf_str(&f.err));
+		cr_assert_eq(bt_node_cache_get(o.nc, (struct bkey *)&o.c.root_key, 1, &root, &o.err),
+			     0, "%s", printbuf_str(&o.err));
 		cr_assert_eq(root->nr_keys, 2);
 		for_each_node_key(root, k) {
-			cr_assert_eq(bt_node_cache_get(nc, k, 0, &leaf, &f.err), 0, "%s",
-				     printbuf_str(&f.err));
+			cr_assert_eq(bt_node_cache_get(o.nc, k, 0, &leaf, &o.err), 0, "%s",
+				     printbuf_str(&o.err));
 			sizes[nr++] = leaf->nr_keys;
-			bt_node_cache_put(nc, leaf);
+			bt_node_cache_put(o.nc, leaf);
 		}
 		cr_assert_eq(sizes[0], 3276);
 		cr_assert_eq(sizes[1], 2724);
-		bt_node_cache_put(nc, root);
+		bt_node_cache_put(o.nc, root);
 	}
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
+	t_cset_close(&o);
 	printbuf_exit(&f.err);
 	free(f.path);
 }
@@ -309,25 +319,12 @@ Test(btree_update, split_under_existing_parent)
 	struct bt_write_ctx w2;
 	struct bt_btree_update u2;
 
-	fx_open(&f);
-	f.u.max_node_u64s = 64;
-	for (size_t j = 0; j < 100; j++) {
-		struct bkey_padded k;
-
-		data_key(&f, &k, 16 * j + 8, j);
-		cr_assert_eq(bt_btree_insert_keys(&f.u, k.w, 3, &f.err), 0, "%s",
-			     printbuf_str(&f.err));
-	}
-	cr_assert_eq(bt_btree_update_write(&f.u, &f.err), 0, "%s", printbuf_str(&f.err));
-	cr_assert_eq(f.w.new_root_level, 1);
+	fx_tree_of_100(&f);
 	walk_new_tree(&f, &s);
 	cr_assert_eq(s.leaves, 7);	/* 6 of 14 keys, one of 16 */
 	free(s.leaf_ends);
 
-	f.c.root_key = f.w.new_root;
-	f.c.root_level = f.w.new_root_level;
-	cr_assert_eq(bt_write_begin(&w2, &f.c, f.nc), 0);
-	bt_btree_update_init(&u2, &w2);
+	fx_second_update(&f, &w2, &u2);
 	/*
 	 * smaller nodes now: leaf 0 gets 13 keys (27, 81 u64s), leaves 1-3
 	 * 14 (28), each becoming 4 leaves of 8+8+8+3/4 keys; leaf 4 gets 5

@@ -6,11 +6,9 @@
  * s05 recorded in FORMAT.md errata E5.
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "helpers.h"
 #include "libcore/bkey.h"
@@ -18,29 +16,17 @@
 #include "libcore/cache_set.h"
 #include "libcore/errcode.h"
 
-#define S05 "images/s05-btree-depth2"
+#define S05 "s05-btree-depth2"
 #define S05_BUCKET_BYTES 65536ULL	/* 64 KiB buckets, 4 KiB blocks (MANIFEST) */
 #define S05_BLOCK_BYTES 4096ULL
 
 /* dump-btree --keys-only of a case's cache equals the kernel's debugfs dump. */
 static void keys_equal_kernel_dump(const char *cas)
 {
-	char *img, *out = NULL, *err = NULL, *rel, *want;
-	int rc;
+	char *img = t_golden_image(cas, "cache"), *out = t_keys_match_kernel(cas, img, "--no-journal");
 
-	cr_assert(asprintf(&rel, "images/%s/cache.img.zst", cas) > 0);
-	img = t_image(rel);
-	rc = t_run(&out, &err, "dump-btree --no-journal --keys-only '%s'", img);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-	free(rel);
-	cr_assert(asprintf(&rel, "images/%s/keys-post.txt.zst", cas) > 0);
-	want = t_read_text(rel, NULL);
-	cr_assert(strlen(want) > 0);
-	cr_assert_str_eq(out, want);
-	free(rel);
-	free(want);
+	cr_assert(strlen(out) > 0);
 	free(out);
-	free(err);
 	free(img);
 }
 
@@ -49,18 +35,6 @@ Test(dump_btree, s03_keys_equal_kernel_dump) { keys_equal_kernel_dump("s03-write
 Test(dump_btree, s05_keys_equal_kernel_dump) { keys_equal_kernel_dump("s05-btree-depth2"); }
 Test(dump_btree, s06_keys_equal_kernel_dump) { keys_equal_kernel_dump("s06-flash-volume"); }
 Test(dump_btree, s07_keys_equal_kernel_dump) { keys_equal_kernel_dump("s07-writethrough-clean"); }
-
-static json_t *manifest_case(json_t *m, const char *name)
-{
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			return c;
-	}
-	cr_assert_fail("no case %s in MANIFEST.json", name);
-	return NULL;
-}
 
 static json_t *dump_json(const char *img, const char *opts)
 {
@@ -79,15 +53,12 @@ static json_t *dump_json(const char *img, const char *opts)
 
 Test(dump_btree, s05_nodes_and_depth_match_manifest)
 {
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *truth, *d, *nodes;
-	char *img = t_image(S05 "/cache.img.zst");
+	json_t *m = t_manifest_case(S05), *d, *nodes;
+	char *img = t_golden_image(S05, "cache");
 	long long want_nodes, want_depth, max_level = -1, nonroot = 0;
 
-	cr_assert(m);
-	truth = json_object_get(manifest_case(m, "s05-btree-depth2"), "truth_after_reregister");
-	want_nodes = atoll(json_string_value(json_object_get(truth, "btree_nodes")));
-	want_depth = atoll(json_string_value(json_object_get(truth, "tree_depth")));
+	want_nodes = atoll(t_manifest_str(m, "truth_after_reregister", "btree_nodes"));
+	want_depth = atoll(t_manifest_str(m, "truth_after_reregister", "tree_depth"));
 	cr_assert_eq(want_nodes, 8);
 	cr_assert_eq(want_depth, 1);
 
@@ -108,13 +79,12 @@ Test(dump_btree, s05_nodes_and_depth_match_manifest)
 	cr_assert_eq(json_integer_value(json_object_get(d, "root_level")), want_depth);
 	json_decref(d);
 	json_decref(m);
-	free(text);
 	free(img);
 }
 
 Test(dump_btree, low_cache_bound_reclaims_same_dump)
 {
-	char *img = t_image(S05 "/cache.img.zst");
+	char *img = t_golden_image(S05, "cache");
 	char *big = NULL, *small = NULL;
 	json_t *d, *s;
 	long long peak, reclaimed;
@@ -138,24 +108,14 @@ Test(dump_btree, low_cache_bound_reclaims_same_dump)
 	free(img);
 }
 
-/* Patch bytes of an image file in place. */
-static void patch(const char *img, uint64_t off, const void *bytes, size_t len)
-{
-	int fd = open(img, O_WRONLY);
-
-	cr_assert(fd >= 0);
-	cr_assert_eq(pwrite(fd, bytes, len, (off_t)off), (ssize_t)len);
-	close(fd);
-}
-
 Test(dump_btree, s05_bad_checksum_kernel_message)
 {
-	char *img = t_image(S05 "/cache.img.zst"), *err = NULL;
+	char *img = t_golden_image(S05, "cache"), *err = NULL;
 	unsigned char junk = 0x5a;
 	char want[200];
 	uint64_t off = 667 * S05_BUCKET_BYTES + 9 * S05_BLOCK_BYTES;
 
-	patch(img, off + 200, &junk, 1);		/* inside the keys of the bset at block 9 */
+	t_patch(img, off + 200, &junk, 1);		/* inside the keys of the bset at block 9 */
 	cr_assert_eq(t_run(NULL, &err, "dump-btree --nodes-only '%s'", img), 1);
 	/* FORMAT.md E5: the kernel said "bad checksum at bucket 667, block 9, 504 keys" */
 	snprintf(want, sizeof(want), "bcache-tool: bad checksum at bucket 667, block 9, 504 keys (byte %llu of '%s')",
@@ -167,13 +127,13 @@ Test(dump_btree, s05_bad_checksum_kernel_message)
 
 Test(dump_btree, s05_corrupted_btree_kernel_message)
 {
-	char *img = t_image(S05 "/cache.img.zst"), *err = NULL;
+	char *img = t_golden_image(S05, "cache"), *err = NULL;
 	uint64_t seq = 0x0123456789abcdefULL;
 	char want[200];
 	uint64_t off = 724 * S05_BUCKET_BYTES;
 
 	/* the bset at block 6 gets another seq: block 7 still carries the node's */
-	patch(img, off + 6 * S05_BLOCK_BYTES + 16, &seq, 8);
+	t_patch(img, off + 6 * S05_BLOCK_BYTES + 16, &seq, 8);
 	cr_assert_eq(t_run(NULL, &err, "dump-btree --nodes-only '%s'", img), 1);
 	/* FORMAT.md E5: "corrupted btree at bucket 724, block 7, 12 keys" */
 	snprintf(want, sizeof(want), "corrupted btree at bucket 724, block 7, 12 keys (byte %llu of '%s')",
@@ -183,37 +143,43 @@ Test(dump_btree, s05_corrupted_btree_kernel_message)
 	free(img);
 }
 
-Test(dump_btree, s05_short_btree_key_kernel_message)
+/* The key of s05's level-1 root that points to the leaf at bucket b; false if there is none. */
+static bool s05_leaf_key(struct cache_set *c, uint64_t b, struct bkey_padded *key)
 {
-	char *img = t_image(S05 "/cache.img.zst");
 	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node *root = NULL, *n = NULL;
-	struct bkey_padded key;
+	struct bt_node *root = NULL;
 	const struct bkey *k;
 	bool found = false;
 
-	cr_assert_eq(bt_dev_open(img, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)&c.root_key, c.root_level, 0, &root, &err), 0);
+	cr_assert_eq(bt_btree_node_read(c, (struct bkey *)&c->root_key, c->root_level, 0, &root,
+					&err), 0, "%s", printbuf_str(&err));
 	for_each_node_key(root, k)
-		if (!bt_btree_ptr_bad(&c, k) && PTR_BUCKET_NR(&c, k, 0) == 525) {
-			memcpy(&key, k, bkey_bytes(k));
+		if (!bt_btree_ptr_bad(c, k) && PTR_BUCKET_NR(c, k, 0) == b) {
+			memcpy(key, k, bkey_bytes(k));
 			found = true;
 		}
-	cr_assert(found);
+	bt_node_free(root);
+	printbuf_exit(&err);
+	return found;
+}
+
+Test(dump_btree, s05_short_btree_key_kernel_message)
+{
+	char *img = t_golden_image(S05, "cache");
+	struct t_cset s;
+	struct bt_node *n = NULL;
+	struct bkey_padded key;
+
+	t_cset_open(&s, img, BT_DEV_FORCE, 0);
+	cr_assert(s05_leaf_key(&s.c, 525, &key));
 	/* a parent key that ends before the node's last key */
 	SET_KEY_OFFSET((struct bkey *)&key, 60000);
-	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)&key, 0, 0, &n, &err),
-		     -BT_ERR_BTREE_NODE_SHORT_KEY, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_btree_node_read(&s.c, (struct bkey *)&key, 0, 0, &n, &s.err),
+		     -BT_ERR_BTREE_NODE_SHORT_KEY, "%s", printbuf_str(&s.err));
 	/* FORMAT.md E5: "short btree key at bucket 525, block 0, 5091 keys" */
-	cr_assert(!strncmp(printbuf_str(&err), "short btree key at bucket 525, block 0, 5091 keys (byte ", 56),
-		  "%s", printbuf_str(&err));
-	bt_node_free(root);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
+	cr_assert(!strncmp(printbuf_str(&s.err), "short btree key at bucket 525, block 0, 5091 keys (byte ", 56),
+		  "%s", printbuf_str(&s.err));
+	t_cset_close(&s);
 	free(img);
 }
 
@@ -224,11 +190,10 @@ Test(dump_btree, s05_short_btree_key_kernel_message)
  */
 Test(dump_btree, garbage_keys_in_signed_bsets)
 {
-	char *img = t_image(S05 "/cache.img.zst");
-	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node *root = NULL;
+	char *img = t_golden_image(S05, "cache");
+	struct t_cset sc;
+	struct cache_set *c = &sc.c;
+	struct printbuf *err = &sc.err;
 	struct bkey_padded key;
 	const struct bkey *k;
 	unsigned char *orig, *buf;
@@ -236,15 +201,11 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 	size_t bytes = S05_BUCKET_BYTES;
 	unsigned seed = 12345, ok = 0, failed = 0;
 
-	cr_assert_eq(bt_dev_open(img, BT_DEV_FORCE, &dev, &err), 0);
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)&c.root_key, c.root_level, 0, &root, &err), 0);
-	for_each_node_key(root, k)
-		if (!bt_btree_ptr_bad(&c, k) && PTR_BUCKET_NR(&c, k, 0) == 525)
-			memcpy(&key, k, bkey_bytes(k));
+	t_cset_open(&sc, img, BT_DEV_FORCE, 0);
+	cr_assert(s05_leaf_key(c, 525, &key));
 	orig = malloc(bytes);
 	buf = malloc(bytes);
-	cr_assert_eq(bt_dev_read(&dev, orig, bytes, 525 * S05_BUCKET_BYTES, "node", &err), 0);
+	cr_assert_eq(bt_dev_read(&sc.dev, orig, bytes, 525 * S05_BUCKET_BYTES, "node", err), 0);
 	for (unsigned b = 0; b < 16 && nsets < 16;) {
 		const struct bset *i = (const struct bset *)(orig + b * S05_BLOCK_BYTES);
 
@@ -271,10 +232,10 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 
 			i->csum = htole64(bt_bset_csum(i, bk_ptr((struct bkey *)&key, 0)));
 		}
-		printbuf_reset(&err);
-		ret = bt_btree_node_parse(&c, (struct bkey *)&key, 0, buf, 0, &n, &err);
+		printbuf_reset(err);
+		ret = bt_btree_node_parse(c, (struct bkey *)&key, 0, buf, 0, &n, err);
 		if (ret) {
-			cr_assert(bt_err_str(ret) && err.pos, "ret %d without a message", ret);
+			cr_assert(bt_err_str(ret) && err->pos, "ret %d without a message", ret);
 			failed++;
 		} else {
 			size_t cnt = 0;
@@ -291,18 +252,15 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 	cr_assert_gt(ok, 0);
 	free(orig);
 	free(buf);
-	bt_node_free(root);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
+	t_cset_close(&sc);
 	free(img);
 }
 
 /* --start/--end/--inode select the kernel dump's lines that overlap the range. */
 Test(dump_btree, s03_filters_match_kernel_dump_lines)
 {
-	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
-	char *want = t_read_text("images/s03-writeback-dirty-clean-stop/keys-post.txt.zst", NULL);
+	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
+	char *want = t_golden_keys("s03-writeback-dirty-clean-stop");
 	char *out = NULL, *line, *save = NULL;
 	struct printbuf exp = PRINTBUF;
 	unsigned long long lo = 1000, hi = 3000, nsel = 0;
@@ -334,13 +292,11 @@ Test(dump_btree, s03_filters_match_kernel_dump_lines)
 /* s04's keys live only in the journal: shown with the overlay, left out with --no-journal */
 Test(dump_btree, s04_journal_keys_not_shown)
 {
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *msgs, *d, *s;
-	char *img = t_image("images/s04-writeback-dirty-crash/cache.img.zst");
+	json_t *m = t_manifest_case("s04-writeback-dirty-crash"), *msgs, *d, *s;
+	char *img = t_golden_image("s04-writeback-dirty-crash", "cache");
 	long long want = -1;
 
-	msgs = json_object_get(json_object_get(manifest_case(m, "s04-writeback-dirty-crash"),
-					       "reregister"), "dmesg_bcache");
+	msgs = json_object_get(json_object_get(m, "reregister"), "dmesg_bcache");
 	for (size_t i = 0; i < json_array_size(msgs); i++) {
 		const char *p = strstr(json_string_value(json_array_get(msgs, i)), "replay done, ");
 
@@ -360,6 +316,5 @@ Test(dump_btree, s04_journal_keys_not_shown)
 	cr_assert_eq(json_integer_value(json_object_get(s, "journal_keys_not_shown")), 0);
 	json_decref(d);
 	json_decref(m);
-	free(text);
 	free(img);
 }

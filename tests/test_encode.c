@@ -24,10 +24,7 @@ struct fix {
 
 static void fix_open(struct fix *f, const char *name, bool rw)
 {
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	f->path = t_image(rel);
+	f->path = t_golden_image(name, "cache");
 	f->err = PRINTBUF;
 	cr_assert_eq(bt_dev_open(f->path, (rw ? BT_DEV_RDWR : 0) | BT_DEV_FORCE, &f->dev, &f->err),
 		     0, "%s", printbuf_str(&f->err));

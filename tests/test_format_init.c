@@ -149,7 +149,7 @@ Test(format_init, fresh_set_reads_back)
 Test(format_init, same_shape_as_the_kernels_first_registration)
 {
 	/* s02: make-bcache -C --bucket 128k --block 4k on 128 MiB, registered once by 6.1 */
-	char *kpath = t_image("images/s02-registered-empty/cache.img.zst");
+	char *kpath = t_golden_image("s02-registered-empty", "cache");
 	char *path = formatted(128 * MiB, "--bucket 128k --block 4k");
 	struct opened k, o;
 	const struct jset *kj, *oj;
@@ -203,7 +203,7 @@ Test(format_init, same_shape_as_the_kernels_first_registration)
 Test(format_init, old_journal_of_the_same_set_is_zeroed)
 {
 	/* s03 holds jsets up to seq 23 of set S03_SET in journal buckets 1..8 */
-	char *path = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	char *err = NULL;
 	struct opened o;
 

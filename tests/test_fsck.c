@@ -6,17 +6,6 @@
 
 #include "helpers.h"
 
-static json_t *manifest(void)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_error_t jerr;
-	json_t *m = json_loads(text, 0, &jerr);
-
-	cr_assert(m && json_is_array(m), "MANIFEST.json: %s", jerr.text);
-	free(text);
-	return m;
-}
-
 /* fsck -n on one golden image: exit 0, not one byte changed (raw_sha256 of the manifest). */
 static void check_golden(const char *name, const char *role, json_t *img)
 {
@@ -42,7 +31,7 @@ static void check_golden(const char *name, const char *role, json_t *img)
 
 Test(fsck, golden_images_are_clean_and_untouched, .timeout = 300)
 {
-	json_t *m = manifest(), *c;
+	json_t *m = t_manifest(), *c;
 	size_t i, n = 0;
 
 	json_array_foreach(m, i, c) {
@@ -65,7 +54,7 @@ Test(fsck, golden_images_are_clean_and_untouched, .timeout = 300)
 
 Test(fsck, s01_cache_holds_no_cache_set)
 {
-	char *img = t_image("images/s01-fresh-superblocks/cache.img.zst");
+	char *img = t_golden_image("s01-fresh-superblocks", "cache");
 	char *out = NULL;
 	json_t *j, *probs, *p;
 	json_error_t jerr;
@@ -96,7 +85,7 @@ Test(fsck, s01_cache_holds_no_cache_set)
 
 Test(fsck, backing_device_has_only_a_superblock)
 {
-	char *img = t_image("images/s03-writeback-dirty-clean-stop/backing.img.zst");
+	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "backing");
 	char *out = NULL;
 
 	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 0);
@@ -107,7 +96,7 @@ Test(fsck, backing_device_has_only_a_superblock)
 
 Test(fsck, modes_on_a_bad_checksum)
 {
-	char *img = t_image("images/s02-registered-empty/cache.img.zst");
+	char *img = t_golden_image("s02-registered-empty", "cache");
 	char before[65], after[65], *out = NULL, *err = NULL;
 
 	/* a byte of the label is in the checksummed range [8, 208 + 8*keys) */
@@ -191,7 +180,7 @@ static long long manifest_int(json_t *o, const char *key)
  */
 Test(fsck, figures_match_the_kernel_after_a_clean_stop, .timeout = 300)
 {
-	json_t *m = manifest(), *c;
+	json_t *m = t_manifest(), *c;
 	size_t i, n = 0;
 
 	json_array_foreach(m, i, c) {
@@ -199,13 +188,12 @@ Test(fsck, figures_match_the_kernel_after_a_clean_stop, .timeout = 300)
 		json_t *truth = json_object_get(c, "truth_after_reregister");
 		json_t *before = json_object_get(c, "truth_before_stop");
 		json_t *j, *s;
-		char rel[256], *img;
+		char *img;
 
 		if (!json_object_get(truth, "nkeys") || !json_object_size(before) ||
 		    !json_object_get(before, "nkeys"))
 			continue;
-		snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-		img = t_image(rel);
+		img = t_golden_image(name, "cache");
 		j = fsck_json(img);
 		s = json_object_get(j, "summary");
 		cr_expect_eq(jint(s, "keys"), manifest_int(truth, "nkeys"), "%s: keys", name);
@@ -225,15 +213,13 @@ Test(fsck, figures_match_the_kernel_after_a_clean_stop, .timeout = 300)
 /* s04: the 120 writes live only in the journal (MANIFEST: nkeys 120 after replay). */
 Test(fsck, crashed_image_reports_the_keys_to_replay)
 {
-	json_t *m = manifest(), *c, *truth = NULL, *j, *p;
-	char *img = t_image("images/s04-writeback-dirty-crash/cache.img.zst"), *out = NULL;
+	json_t *m = t_manifest_case("s04-writeback-dirty-crash"), *truth, *j, *p;
+	char *img = t_golden_image("s04-writeback-dirty-crash", "cache"), *out = NULL;
 	char rel[128];
 	size_t i;
 	bool seen = false;
 
-	json_array_foreach(m, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "name")), "s04-writeback-dirty-crash"))
-			truth = json_object_get(c, "truth_after_reregister");
+	truth = json_object_get(m, "truth_after_reregister");
 	cr_assert(truth);
 	j = fsck_json(img);
 	cr_assert_eq(jint(json_object_get(j, "summary"), "journal_keys_to_replay"),
@@ -257,7 +243,7 @@ Test(fsck, crashed_image_reports_the_keys_to_replay)
 /* Questions on a terminal: script(1) gives fsck a pty; the answers come from the pipe. */
 Test(fsck, interactive_answers_on_a_terminal)
 {
-	char *img = t_image("images/s07-writethrough-clean/cache.img.zst");
+	char *img = t_golden_image("s07-writethrough-clean", "cache");
 	char before[65], after[65], *out = NULL;
 	const char *bin = getenv("BT_BIN");
 
@@ -288,8 +274,8 @@ Test(fsck, interactive_answers_on_a_terminal)
 /* Dirty sectors per backing device: the slot's uuid is the backing device's (MANIFEST sb.dev.uuid). */
 Test(fsck, dirty_sectors_per_backing_device)
 {
-	json_t *m = manifest(), *c, *bdev = NULL, *truth = NULL, *j, *per, *e;
-	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
+	json_t *m = t_manifest(), *c, *bdev = NULL, *truth = NULL, *j, *per, *e;
+	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	size_t i;
 
 	json_array_foreach(m, i, c)

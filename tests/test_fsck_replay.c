@@ -10,20 +10,6 @@
 
 #include "helpers.h"
 
-static json_t *manifest_case(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
-
-	for (size_t i = 0; i < json_array_size(m); i++)
-		if (!strcmp(json_string_value(json_object_get(json_array_get(m, i), "name")), name))
-			ret = json_incref(json_array_get(m, i));
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s not in the manifest", name);
-	return ret;
-}
-
 static long summary_int(const char *json, const char *field)
 {
 	json_t *o = json_loads(json, 0, NULL), *v;
@@ -39,21 +25,14 @@ static long summary_int(const char *json, const char *field)
 
 static void check_replay(const char *name, bool backing, const char *mode)
 {
-	json_t *m = manifest_case(name);
-	char rel[256], *cache, *bdev = NULL, *out = NULL, *err = NULL, *res = t_tmpfile(0);
+	json_t *m = t_manifest_case(name);
+	char *cache = t_golden_image(name, "cache");
+	char *bdev = backing ? t_golden_image(name, "backing") : NULL, *out = NULL, *err = NULL;
 	char sum[65];
-	long to_replay, nkeys = atol(json_string_value(json_object_get(
-		json_object_get(m, "truth_after_reregister"), "nkeys")));
-	long ndirty = atol(json_string_value(json_object_get(
-		json_object_get(m, "truth_after_reregister"), "ndirty_keys")));
+	long to_replay, nkeys = atol(t_manifest_str(m, "truth_after_reregister", "nkeys"));
+	long ndirty = atol(t_manifest_str(m, "truth_after_reregister", "ndirty_keys"));
 	int rc;
 
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	cache = t_image(rel);
-	if (backing) {
-		snprintf(rel, sizeof(rel), "images/%s/backing.img.zst", name);
-		bdev = t_image(rel);
-	}
 	rc = t_run(&out, &err, "fsck -n --json '%s'", cache);
 	cr_assert_eq(rc, 0, "%s: fsck -n rc %d: %s", name, rc, err);
 	to_replay = summary_int(out, "journal_keys_to_replay");
@@ -78,19 +57,16 @@ static void check_replay(const char *name, bool backing, const char *mode)
 	free(out);
 	free(err);
 
-	rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
-		   bdev ? bdev : "", bdev ? "'" : "", res);
-	cr_assert_eq(rc, 0, "%s: extract rc %d: %s", name, rc, err);
-	t_sha256_file(res, sum);
-	cr_assert_str_eq(sum, json_string_value(json_object_get(
-		json_object_get(m, "expected_logical_sha256"), "bcache0")));
-	free(err);
+	t_extract_sha256(cache, bdev, sum);
+	cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"));
 	json_decref(m);
+	free(cache);
+	free(bdev);
 }
 
 Test(fsck_replay, s02_empty_nothing_to_do)
 {
-	char *cache = t_image("images/s02-registered-empty/cache.img.zst"), before[65], after[65];
+	char *cache = t_golden_image("s02-registered-empty", "cache"), before[65], after[65];
 
 	t_sha256_file(cache, before);
 	cr_assert_eq(t_run(NULL, NULL, "fsck -y '%s'", cache), 0);

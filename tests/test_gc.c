@@ -24,39 +24,19 @@ TestSuite(gc, .timeout = 300);
 
 /* A cache from gen-cache: paths, the content sha256 of slots 0 (backing) and 1 (flash). */
 struct gen {
-	char		*dir, *cache, *bdev;
-	char		sha[2][65];
+	struct t_gen	t;
 	unsigned	stale, dirty, extents;	/* from its list of extents */
 };
 
+/* gen-cache's cache for args, and the counts of its list of extents. */
 static void gen(struct gen *g, const char *args)
 {
-	char *out = NULL, *err = NULL, *report, *keys, line[256];
+	char line[256];
 	FILE *f;
 
 	memset(g, 0, sizeof(*g));
-	g->dir = t_tmpfile(0);
-	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && mkdir '%s'", g->dir, g->dir), 0);
-	cr_assert(asprintf(&g->cache, "%s/cache.img", g->dir) > 0);
-	cr_assert(asprintf(&g->bdev, "%s/bdev.img", g->dir) > 0);
-	cr_assert(asprintf(&report, "%s/report", g->dir) > 0);
-	cr_assert(asprintf(&keys, "%s/keys", g->dir) > 0);
-	cr_assert_eq(t_sh(&out, &err, "'%s/tests/tools/gen-cache' -q %s -o '%s' --keys '%s' '%s' '%s'",
-			  getenv("BT_BUILD"), args, report, keys, g->cache, g->bdev), 0,
-		     "%s%s", out, err);
-	free(out);
-	free(err);
-	f = fopen(report, "r");
-	cr_assert(f);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned slot;
-		char *p = strstr(line, " sha256 ");
-
-		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
-			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
-	}
-	fclose(f);
-	f = fopen(keys, "r");
+	t_gen_cache(&g->t, args);
+	f = fopen(g->t.keys, "r");
 	cr_assert(f);
 	while (fgets(line, sizeof(line), f)) {
 		g->extents++;
@@ -64,18 +44,6 @@ static void gen(struct gen *g, const char *args)
 		g->dirty += strstr(line, " dirty") != NULL && !strstr(line, " stale");
 	}
 	fclose(f);
-	cr_assert_eq(strlen(g->sha[0]), 64);
-	cr_assert_eq(strlen(g->sha[1]), 64);
-	free(report);
-	free(keys);
-}
-
-static void gen_free(struct gen *g)
-{
-	t_sh(NULL, NULL, "rm -rf '%s'", g->dir);
-	free(g->dir);
-	free(g->cache);
-	free(g->bdev);
 }
 
 /* fsck -n --json's summary. */
@@ -220,10 +188,10 @@ static void check_content(const struct gen *g, const char *cache)
 {
 	char sum[65];
 
-	extract_sha(cache, g->bdev, -1, sum);
-	cr_expect_str_eq(sum, g->sha[0], "backing device content changed");
+	extract_sha(cache, g->t.bdev, -1, sum);
+	cr_expect_str_eq(sum, g->t.sha[0], "backing device content changed");
 	extract_sha(cache, NULL, 1, sum);
-	cr_expect_str_eq(sum, g->sha[1], "flash volume content changed");
+	cr_expect_str_eq(sum, g->t.sha[1], "flash volume content changed");
 }
 
 #define SPARSE "-n 20000 --stale 3000 --scatter --leaf-keys 40 --fanout 8 --dirty 0.5"
@@ -237,17 +205,17 @@ Test(gc, stale_and_sparse)
 	long long stale;
 
 	gen(&g, SPARSE);
-	stale = dump_stale(g.cache);
+	stale = dump_stale(g.t.cache);
 	cr_assert_gt(stale, g.stale / 2, "gen-cache wrote %u stale extents", g.stale);
-	fsck_sum(g.cache, &b);
+	fsck_sum(g.t.cache, &b);
 	cr_assert_eq(b.status, 0);
-	cr_assert_eq(gc(g.cache, "", &o), 0, "%s", o.text);
-	fsck_sum(g.cache, &a);
+	cr_assert_eq(gc(g.t.cache, "", &o), 0, "%s", o.text);
+	fsck_sum(g.t.cache, &a);
 	cr_expect_eq(a.status, 0, "fsck -n not clean after gc");
 	check_figures(&o, &b, &a);
 	/* every stale key (as dump-btree counts them) is dropped, none is left */
 	cr_expect_eq(o.stale, stale, "%s", o.text);
-	cr_expect_eq(dump_stale(g.cache), 0);
+	cr_expect_eq(dump_stale(g.t.cache), 0);
 	cr_expect_eq(o.bad, 0);
 	cr_expect_eq(o.clean, 0);
 	cr_expect(o.committed);
@@ -258,19 +226,19 @@ Test(gc, stale_and_sparse)
 	/* the root left with one child gave way to it: the tree is shallower by what gc says */
 	cr_expect_gt(o.levels, 0, "%s", o.text);
 	cr_expect_eq(a.depth, b.depth - o.levels);
-	check_content(&g, g.cache);
+	check_content(&g, g.t.cache);
 
 	/* idempotent: nothing to do, nothing written */
-	t_sha256_file(g.cache, h1);
-	cr_assert_eq(gc(g.cache, "", &o2), 0);
-	t_sha256_file(g.cache, h2);
+	t_sha256_file(g.t.cache, h1);
+	cr_assert_eq(gc(g.t.cache, "", &o2), 0);
+	t_sha256_file(g.t.cache, h2);
 	cr_expect(o2.nothing, "%s", o2.text);
 	cr_expect_eq(o2.coalesced, 0);
 	cr_expect_eq(o2.written, 0);
 	cr_expect_str_eq(h1, h2, "a second gc changed the image");
 	free(o.text);
 	free(o2.text);
-	gen_free(&g);
+	t_gen_free(&g.t);
 }
 
 Test(gc, dry_run_writes_nothing_and_predicts)
@@ -280,12 +248,12 @@ Test(gc, dry_run_writes_nothing_and_predicts)
 	char h1[65], h2[65];
 
 	gen(&g, SPARSE " --seed 7");
-	t_sha256_file(g.cache, h1);
-	cr_assert_eq(gc(g.cache, "--dry-run", &d), 0);
-	t_sha256_file(g.cache, h2);
+	t_sha256_file(g.t.cache, h1);
+	cr_assert_eq(gc(g.t.cache, "--dry-run", &d), 0);
+	t_sha256_file(g.t.cache, h2);
 	cr_assert_str_eq(h1, h2, "gc --dry-run changed the image");
 	cr_expect(strstr(d.text, "dry run"));
-	cr_assert_eq(gc(g.cache, "", &o), 0);
+	cr_assert_eq(gc(g.t.cache, "", &o), 0);
 	for (int i = 0; i < 2; i++) {
 		cr_expect_eq(d.nodes[i], o.nodes[i], "%s\n%s", d.text, o.text);
 		cr_expect_eq(d.keys[i], o.keys[i]);
@@ -298,7 +266,7 @@ Test(gc, dry_run_writes_nothing_and_predicts)
 	cr_expect_eq(d.coalesced, o.coalesced);
 	free(d.text);
 	free(o.text);
-	gen_free(&g);
+	t_gen_free(&g.t);
 }
 
 Test(gc, invalidate_clean_keeps_dirty_and_content)
@@ -308,9 +276,9 @@ Test(gc, invalidate_clean_keeps_dirty_and_content)
 	struct fsck_sum b, a;
 
 	gen(&g, "-n 20000 --stale 500 --scatter --dirty 0 --leaf-keys 200");
-	fsck_sum(g.cache, &b);
-	cr_assert_eq(gc(g.cache, "--invalidate-clean", &o), 0, "%s", o.text);
-	fsck_sum(g.cache, &a);
+	fsck_sum(g.t.cache, &b);
+	cr_assert_eq(gc(g.t.cache, "--invalidate-clean", &o), 0, "%s", o.text);
+	fsck_sum(g.t.cache, &a);
 	cr_expect_eq(a.status, 0);
 	check_figures(&o, &b, &a);
 	/* only dirty keys are left: every live key is one the model calls dirty */
@@ -320,37 +288,29 @@ Test(gc, invalidate_clean_keeps_dirty_and_content)
 	cr_expect_gt(o.clean, 0);
 	cr_expect_gt(o.invalidated, 0, "%s", o.text);
 	cr_expect_lt(a.in_use, b.in_use);
-	check_content(&g, g.cache);
+	check_content(&g, g.t.cache);
 	free(o.text);
-	gen_free(&g);
+	t_gen_free(&g.t);
 }
 
 /* Raise the gens of the buckets that only stale pointers reference by `by` (one commit). */
 static unsigned raise_stale_gens(const char *img, unsigned by)
 {
-	struct printbuf err = PRINTBUF;
 	struct bt_write_ctx w;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	struct t_cset s;
+	struct cache_set *c = &s.c;
 	unsigned n = 0;
 
-	cr_assert_eq(bt_dev_open(img, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0, "%s",
-		     printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
-	cr_assert_eq(bt_mark_buckets(&c, nc, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_write_begin(&w, &c, nc), 0);
-	for (uint64_t b = c.first_bucket; b < c.nbuckets; b++)
-		if (c.buckets[b].mark == GC_MARK_NONE && c.buckets[b].gen != c.buckets[b].last_gc) {
-			c.buckets[b].gen += by;
+	t_cset_open(&s, img, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+	cr_assert_eq(bt_mark_buckets(c, s.nc, &s.err), 0, "%s", printbuf_str(&s.err));
+	cr_assert_eq(bt_write_begin(&w, c, s.nc), 0);
+	for (uint64_t b = c->first_bucket; b < c->nbuckets; b++)
+		if (c->buckets[b].mark == GC_MARK_NONE && c->buckets[b].gen != c->buckets[b].last_gc) {
+			c->buckets[b].gen += by;
 			n++;
 		}
-	cr_assert_eq(bt_commit(&w, &err), 0, "%s", printbuf_str(&err));
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
+	cr_assert_eq(bt_commit(&w, &s.err), 0, "%s", printbuf_str(&s.err));
+	t_cset_close(&s);
 	return n;
 }
 
@@ -361,51 +321,28 @@ Test(gc, gen_lag_near_max_returns_to_zero)
 	struct fsck_sum b, a;
 
 	gen(&g, "-n 5000 --stale 2000 --scatter --leaf-keys 100");
-	cr_assert_gt(raise_stale_gens(g.cache, BUCKET_GC_GEN_MAX - 6), 0);
-	fsck_sum(g.cache, &b);
+	cr_assert_gt(raise_stale_gens(g.t.cache, BUCKET_GC_GEN_MAX - 6), 0);
+	fsck_sum(g.t.cache, &b);
 	cr_assert_eq(b.status, 0);
 	cr_assert_geq(b.max_lag, BUCKET_GC_GEN_MAX - 5, "lag %lld", b.max_lag);
-	cr_assert_eq(gc(g.cache, "", &o), 0, "%s", o.text);
-	fsck_sum(g.cache, &a);
+	cr_assert_eq(gc(g.t.cache, "", &o), 0, "%s", o.text);
+	fsck_sum(g.t.cache, &a);
 	cr_expect_eq(a.status, 0);
 	cr_expect_eq(a.max_lag, 0);
 	check_figures(&o, &b, &a);
-	check_content(&g, g.cache);
+	check_content(&g, g.t.cache);
 	free(o.text);
-	gen_free(&g);
-}
-
-/* images/MANIFEST.json: expected_logical_sha256.bcache0 of case name. */
-static char *manifest_sha(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL), *ret = NULL;
-	json_t *m = json_loads(text, 0, NULL);
-
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = strdup(json_string_value(json_object_get(
-				json_object_get(c, "expected_logical_sha256"), "bcache0")));
-	}
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s: no expected sha256 in the manifest", name);
-	return ret;
+	t_gen_free(&g.t);
 }
 
 static void golden(const char *name, bool backing, const char *opts)
 {
-	char rel[256], *cache, *bdev = NULL, *want = manifest_sha(name), sum[65], h1[65], h2[65];
+	char *want = t_manifest_case_str(name, "expected_logical_sha256", "bcache0");
+	char *cache = t_golden_image(name, "cache");
+	char *bdev = backing ? t_golden_image(name, "backing") : NULL, sum[65], h1[65], h2[65];
 	struct gc_out o = { 0 }, o2 = { 0 };
 	struct fsck_sum a;
 
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	cache = t_image(rel);
-	if (backing) {
-		snprintf(rel, sizeof(rel), "images/%s/backing.img.zst", name);
-		bdev = t_image(rel);
-	}
 	cr_assert_eq(gc(cache, opts, &o), 0, "%s: %s", name, o.text);
 	fsck_sum(cache, &a);
 	cr_expect_eq(a.status, 0, "%s: fsck -n not clean after gc", name);
@@ -447,7 +384,7 @@ Test(gc, golden_images_invalidate_clean)
 
 Test(gc, s07_invalidate_clean_leaves_no_key)
 {
-	char *cache = t_image("images/s07-writethrough-clean/cache.img.zst");
+	char *cache = t_golden_image("s07-writethrough-clean", "cache");
 	struct gc_out o = { 0 };
 	struct fsck_sum b, a;
 
@@ -473,23 +410,23 @@ Test(gc, undo_restores_the_image)
 
 	gen(&g, SPARSE " --seed 3");
 	unlink(undo);
-	t_sha256_file(g.cache, h0);
-	rc = t_run(&out, &err, "gc --undo '%s' '%s'", undo, g.cache);
+	t_sha256_file(g.t.cache, h0);
+	rc = t_run(&out, &err, "gc --undo '%s' '%s'", undo, g.t.cache);
 	cr_assert_eq(rc, 0, "%s%s", out, err);
 	cr_assert(strstr(out, "undo with: bcache-tool undo"));
-	t_sha256_file(g.cache, h1);
+	t_sha256_file(g.t.cache, h1);
 	cr_assert_str_neq(h0, h1);
 	free(out);
 	free(err);
-	rc = t_run(&out, &err, "undo '%s' '%s'", undo, g.cache);
+	rc = t_run(&out, &err, "undo '%s' '%s'", undo, g.t.cache);
 	cr_assert_eq(rc, 0, "%s%s", out, err);
-	t_sha256_file(g.cache, h1);
+	t_sha256_file(g.t.cache, h1);
 	cr_expect_str_eq(h0, h1, "undo did not restore the bytes before gc");
 	free(out);
 	free(err);
 	unlink(undo);
 	free(undo);
-	gen_free(&g);
+	t_gen_free(&g.t);
 }
 
 /* A gc cut short after n device writes leaves the old state: clean and the same content. */
@@ -500,50 +437,42 @@ Test(gc, crash_at_every_step_keeps_the_old_state)
 	long total = -1;
 
 	gen(&g, "-n 3000 --stale 500 --scatter --leaf-keys 30 --fanout 6");
-	cr_assert(asprintf(&copy, "%s/crash.img", g.dir) > 0);
+	cr_assert(asprintf(&copy, "%s/crash.img", g.t.dir) > 0);
 	/* the first pass (no limit) counts the writes; then stop after each of them */
 	for (long limit = -1; limit < total; limit++) {
-		struct printbuf err = PRINTBUF;
 		struct bt_gc_opts opts = { 0 };
 		struct bt_gc_stats st;
-		struct bt_node_cache *nc;
-		struct cache_set c;
-		struct bt_dev dev;
+		struct t_cset s;
 		struct fsck_sum a;
 		int ret;
 
-		cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s'", g.cache, copy), 0);
-		cr_assert_eq(bt_dev_open(copy, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0);
-		cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-		nc = bt_node_cache_new(&c, 1 << 20, 0);
-		dev.write_limit = limit;
-		ret = bt_gc(&c, nc, &opts, &st, &err);
+		cr_assert_eq(t_sh(NULL, NULL, "cp '%s' '%s'", g.t.cache, copy), 0);
+		t_cset_open(&s, copy, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+		s.dev.write_limit = limit;
+		ret = bt_gc(&s.c, s.nc, &opts, &st, &s.err);
 		if (limit < 0) {
-			cr_assert_eq(ret, 0, "%s", printbuf_str(&err));
+			cr_assert_eq(ret, 0, "%s", printbuf_str(&s.err));
 			cr_assert(st.committed);
-			total = (long)dev.nr_writes;
+			total = (long)s.dev.nr_writes;
 			cr_assert_gt(total, 3);
 		} else {
 			cr_expect_neq(ret, 0, "gc with %ld of %ld writes allowed succeeded", limit,
 				      total);
 			cr_expect_not(st.committed);
 		}
-		bt_node_cache_free(nc);
-		bt_cache_set_exit(&c);
-		bt_dev_close(&dev);
-		printbuf_exit(&err);
+		t_cset_close(&s);
 		fsck_sum(copy, &a);
 		cr_expect_eq(a.status, 0, "fsck not clean after a crash at write %ld", limit);
 		check_content(&g, copy);
 	}
 	free(copy);
-	gen_free(&g);
+	t_gen_free(&g.t);
 }
 
 /* A dry run cannot replay: it says so, plans without the journal keys and writes nothing. */
 Test(gc, dry_run_with_journal_keys)
 {
-	char *cache = t_image("images/s04-writeback-dirty-crash/cache.img.zst"), h1[65], h2[65];
+	char *cache = t_golden_image("s04-writeback-dirty-crash", "cache"), h1[65], h2[65];
 	struct gc_out o = { 0 };
 
 	t_sha256_file(cache, h1);

@@ -30,47 +30,19 @@ struct gen_ext {
 };
 
 struct gen_out {
-	char		*dir, *cache, *bdev, *report;
+	struct t_gen	t;
 	struct gen_ext	*ext;
 	size_t		nr;
-	char		sha[2][65];	/* slot 0 (backing), slot 1 (flash) */
-	unsigned	depth;
 };
 
+/* gen-cache's cache for args, and its list of extents. */
 static void run_gen(struct gen_out *g, const char *args)
 {
-	const char *build = getenv("BT_BUILD");
-	char *out = NULL, *err = NULL, *keys, line[256];
+	char line[256];
 	FILE *f;
 
-	cr_assert(build, "BT_BUILD is not set");
-	g->dir = t_tmpfile(0);
-	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && mkdir '%s'", g->dir, g->dir), 0);
-	cr_assert(asprintf(&g->cache, "%s/cache.img", g->dir) > 0);
-	cr_assert(asprintf(&g->bdev, "%s/bdev.img", g->dir) > 0);
-	cr_assert(asprintf(&g->report, "%s/report", g->dir) > 0);
-	cr_assert(asprintf(&keys, "%s/keys", g->dir) > 0);
-	cr_assert_eq(t_sh(&out, &err, "'%s/tests/tools/gen-cache' -q %s -o '%s' --keys '%s' '%s' '%s'",
-			  build, args, g->report, keys, g->cache, g->bdev), 0, "%s%s", out, err);
-	free(out);
-	free(err);
-
-	f = fopen(g->report, "r");
-	cr_assert(f);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned slot, depth;
-		char *p = strstr(line, " sha256 ");
-
-		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
-			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
-		if ((p = strstr(line, " depth ")) && sscanf(p, " depth %u", &depth) == 1)
-			g->depth = depth;
-	}
-	fclose(f);
-	cr_assert_eq(strlen(g->sha[0]), 64);
-	cr_assert_eq(strlen(g->sha[1]), 64);
-
-	f = fopen(keys, "r");
+	t_gen_cache(&g->t, args);
+	f = fopen(g->t.keys, "r");
 	cr_assert(f);
 	while (fgets(line, sizeof(line), f)) {
 		struct gen_ext *e;
@@ -87,16 +59,11 @@ static void run_gen(struct gen_out *g, const char *args)
 		e->journal = strstr(line, " journal") != NULL;
 	}
 	fclose(f);
-	free(keys);
 }
 
 static void free_gen(struct gen_out *g)
 {
-	t_sh(NULL, NULL, "rm -rf '%s'", g->dir);
-	free(g->dir);
-	free(g->cache);
-	free(g->bdev);
-	free(g->report);
+	t_gen_free(&g->t);
 	free(g->ext);
 	memset(g, 0, sizeof(*g));
 }
@@ -138,10 +105,10 @@ static void check_generated(const char *args, unsigned min_depth)
 	size_t journal = 0;
 
 	run_gen(&g, args);
-	cr_assert_geq(g.depth, min_depth, "tree of depth %u", g.depth);
-	cr_assert_eq(bt_dev_open(g.cache, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_geq(g.t.depth, min_depth, "tree of depth %u", g.t.depth);
+	cr_assert_eq(bt_dev_open(g.t.cache, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
 	cr_assert_eq(bt_cache_set_open(&c, &dev, BT_OPEN_STRICT, &err), 0, "%s", printbuf_str(&err));
-	cr_expect_eq(c.root_level + 1, g.depth);
+	cr_expect_eq(c.root_level + 1, g.t.depth);
 	cr_expect_eq(c.journal.nr_damage, 0);
 
 	/* fsck-like: every node parses clean, no bucket is both metadata and data */
@@ -184,24 +151,24 @@ static void check_generated(const char *args, unsigned min_depth)
 	printbuf_exit(&err);
 
 	/* fsck -n: a consistent cache (stale pointers only on clean data) */
-	cr_assert_eq(t_run(&out, &cerr, "fsck -n '%s'", g.cache), 0, "%s%s", out, cerr);
+	cr_assert_eq(t_run(&out, &cerr, "fsck -n '%s'", g.t.cache), 0, "%s%s", out, cerr);
 	cr_expect(strstr(out, ": clean"), "%s", out);
 	free(out);
 	free(cerr);
 	out = cerr = NULL;
 
 	/* extract serves what gen-cache's model says */
-	cr_assert(asprintf(&file, "%s/out", g.dir) > 0);
-	cr_assert_lt(t_run(&out, &cerr, "extract '%s' '%s' -o '%s'", g.cache, g.bdev, file), 2,
+	cr_assert(asprintf(&file, "%s/out", g.t.dir) > 0);
+	cr_assert_lt(t_run(&out, &cerr, "extract '%s' '%s' -o '%s'", g.t.cache, g.t.bdev, file), 2,
 		     "%s", cerr);
 	t_sha256_file(file, sum);
-	cr_expect_str_eq(sum, g.sha[0], "backing device: %s", cerr);
+	cr_expect_str_eq(sum, g.t.sha[0], "backing device: %s", cerr);
 	free(out);
 	free(cerr);
-	cr_assert_lt(t_run(&out, &cerr, "extract '%s' --slot 1 -o '%s'", g.cache, file), 2,
+	cr_assert_lt(t_run(&out, &cerr, "extract '%s' --slot 1 -o '%s'", g.t.cache, file), 2,
 		     "%s", cerr);
 	t_sha256_file(file, sum);
-	cr_expect_str_eq(sum, g.sha[1], "flash volume: %s", cerr);
+	cr_expect_str_eq(sum, g.t.sha[1], "flash volume: %s", cerr);
 	free(out);
 	free(cerr);
 	free(file);
@@ -229,13 +196,13 @@ Test(gen_cache, same_seed_same_content)
 	run_gen(&a, "-n 2000 --seed 11");
 	run_gen(&b, "-n 2000 --seed 11");
 	/* the backing device's uuid differs, its content does not */
-	cr_expect_str_eq(a.sha[0], b.sha[0]);
-	cr_expect_str_eq(a.sha[1], b.sha[1]);
+	cr_expect_str_eq(a.t.sha[0], b.t.sha[0]);
+	cr_expect_str_eq(a.t.sha[1], b.t.sha[1]);
 	free_gen(&a);
 	free_gen(&b);
 	run_gen(&a, "-n 2000 --seed 12");
 	run_gen(&b, "-n 2000 --seed 11");
-	cr_expect_str_neq(a.sha[0], b.sha[0]);
+	cr_expect_str_neq(a.t.sha[0], b.t.sha[0]);
 	free_gen(&a);
 	free_gen(&b);
 }
@@ -253,8 +220,8 @@ Test(gen_cache, dump_equals_the_kernels, .timeout = 120)
 	char *out = NULL, *err = NULL;
 
 	run_gen(&g, "-n 10000 --leaf-keys 100 --fanout 8 --stale 50 --journal-keys 20");
-	cr_assert_eq(g.depth, 4);
-	cr_assert_eq(t_run(&out, &err, "dump-btree --keys-only --live '%s'", g.cache), 0, "%s", err);
+	cr_assert_eq(g.t.depth, 4);
+	cr_assert_eq(t_run(&out, &err, "dump-btree --keys-only --live '%s'", g.t.cache), 0, "%s", err);
 	cr_expect(!strcmp(out, kernel), "dump-btree differs from the kernel's key dump "
 		  "(%zu vs %zu bytes)", strlen(out), strlen(kernel));
 	free(out);

@@ -16,7 +16,7 @@
 /* 2^50 buckets with a valid csum: dump-journal --force skips validation */
 Test(hostile, nbuckets_far_beyond_the_device)
 {
-	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
+	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	char *err = NULL;
 	int rc;
 

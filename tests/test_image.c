@@ -42,16 +42,6 @@ static uint64_t file_size(const char *path)
 	return (uint64_t)st.st_size;
 }
 
-static json_t *manifest(void)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL);
-
-	cr_assert(m, "images/MANIFEST.json does not parse");
-	free(text);
-	return m;
-}
-
 /* The header of image file z, checked by the library's reader. */
 static void read_hdr(const char *z, struct bt_metaimage_hdr *out)
 {
@@ -127,21 +117,20 @@ static int roundtrip(const char *path, const char *z, const char *what)
 /* Every golden cache: image + restore reads the same; header matches the manifest. */
 Test(image, golden_roundtrip, .timeout = 600)
 {
-	json_t *m = manifest();
+	json_t *m = t_manifest();
 	unsigned n = 0;
 
 	for (size_t i = 0; i < json_array_size(m); i++) {
 		json_t *c = json_array_get(m, i), *ci = json_object_get(c, "cache_image");
 		const char *name = json_string_value(json_object_get(c, "name"));
-		char *rel, *path, *z;
+		char *path, *z;
 		struct bt_metaimage_hdr h;
 		uint64_t size;
 
 		if (!ci || json_is_null(ci))
 			continue;
 		size = (uint64_t)json_integer_value(json_object_get(ci, "size_bytes"));
-		cr_assert(asprintf(&rel, "images/%s/cache.img.zst", name) > 0);
-		path = t_image(rel);
+		path = t_golden_image(name, "cache");
 		cr_assert(asprintf(&z, "%s.meta.zst", path) > 0);
 		cr_assert_eq(roundtrip(path, z, name), 0, "%s: image reported problems", name);
 
@@ -176,7 +165,6 @@ Test(image, golden_roundtrip, .timeout = 600)
 		unlink(z);
 		cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s.orig'", path), 0);
 		free(z);
-		free(rel);
 		free(path);
 		n++;
 	}
@@ -206,7 +194,7 @@ static unsigned long first_leaf_bucket(const char *path)
  */
 Test(image, damaged_cache, .timeout = 300)
 {
-	char *path = t_image("images/s05-btree-depth2/cache.img.zst"), *z, *err = NULL;
+	char *path = t_golden_image("s05-btree-depth2", "cache"), *z, *err = NULL;
 	unsigned long leaf = first_leaf_bucket(path);
 	int rc;
 
@@ -250,7 +238,7 @@ Test(image, damaged_cache, .timeout = 300)
  */
 Test(image, too_many_buckets, .timeout = 300)
 {
-	char *path = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst"), *z;
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache"), *z;
 	struct bt_metaimage_hdr h;
 
 	cr_assert(asprintf(&z, "%s.meta.zst", path) > 0);
@@ -269,7 +257,7 @@ Test(image, too_many_buckets, .timeout = 300)
 /* A read error: the range is recorded as missing, reported, and the rest restores. */
 Test(image, read_error_recorded_missing, .timeout = 120)
 {
-	char *path = t_image("images/s05-btree-depth2/cache.img.zst"), *z;
+	char *path = t_golden_image("s05-btree-depth2", "cache"), *z;
 	unsigned long leaf = first_leaf_bucket(path);
 	struct printbuf warn = PRINTBUF, err = PRINTBUF;
 	struct bt_metaimage_stats st;
@@ -326,7 +314,7 @@ Test(image, read_error_recorded_missing, .timeout = 120)
 /* Restore refuses a file that is no image, and a device smaller than the image's. */
 Test(image, restore_refusals, .timeout = 120)
 {
-	char *path = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst"), *z, *t;
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache"), *z, *t;
 	char *err = NULL;
 	const struct bt_metaimage_hdr *h;
 	struct bt_metaimage_reader *r;

@@ -25,27 +25,10 @@ struct replay_truth {
 	unsigned long long keys, entries, seq;
 };
 
-static json_t *manifest_case(json_t **root, const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_error_t jerr;
-	size_t i;
-	json_t *c;
-
-	*root = json_loads(text, 0, &jerr);
-	free(text);
-	cr_assert(*root, "MANIFEST.json: %s", jerr.text);
-	json_array_foreach(*root, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			return c;
-	cr_assert_fail("case %s not in MANIFEST.json", name);
-	return NULL;
-}
-
 /* "journal replay done, N keys in M entries, seq S" from reregister.dmesg_bcache. */
 static struct replay_truth manifest_replay(const char *name)
 {
-	json_t *root, *c = manifest_case(&root, name), *lines, *l;
+	json_t *c = t_manifest_case(name), *lines, *l;
 	struct replay_truth t = { 0 };
 	bool found = false;
 	size_t i;
@@ -58,20 +41,9 @@ static struct replay_truth manifest_replay(const char *name)
 				&t.keys, &t.entries, &t.seq) == 3)
 			found = true;
 	}
-	json_decref(root);
+	json_decref(c);
 	cr_assert(found, "%s: no journal replay message in the manifest", name);
 	return t;
-}
-
-/* A string field at a dotted path of objects, e.g. "backing_image", "sb.dev.uuid". */
-static char *manifest_str(const char *name, const char *obj, const char *key)
-{
-	json_t *root, *c = manifest_case(&root, name);
-	const char *v = json_string_value(json_object_get(json_object_get(c, obj), key));
-	char *ret = v ? strdup(v) : NULL;
-
-	json_decref(root);
-	return ret;
 }
 
 /* ---- opening -------------------------------------------------------------- */
@@ -96,14 +68,6 @@ static void open_path(struct opened *o, const char *path, unsigned flags)
 	o->ret = bt_cache_set_open(&o->c, &o->dev, flags, &o->err);
 }
 
-static char *case_image(const char *name)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	return t_image(rel);
-}
-
 static void close_opened(struct opened *o)
 {
 	bt_cache_set_exit(&o->c);
@@ -112,20 +76,57 @@ static void close_opened(struct opened *o)
 	free(o->path);
 }
 
-static void patch(const char *path, uint64_t off, const void *buf, size_t len)
+/* Flip the bits mask of the byte at byte off of path. */
+static void xor_byte(const char *path, uint64_t off, uint8_t mask)
 {
-	int fd = open(path, O_WRONLY);
+	int fd = open(path, O_RDONLY);
+	uint8_t byte;
 
 	cr_assert(fd >= 0);
-	cr_assert_eq(pwrite(fd, buf, len, (off_t)off), (ssize_t)len);
+	cr_assert_eq(pread(fd, &byte, 1, (off_t)off), 1);
 	close(fd);
+	byte ^= mask;
+	t_patch(path, off, &byte, 1);
+}
+
+/* A malloc'ed copy of the newest jset of an opened cache; its byte offset and size. */
+static struct jset *newest_jset(const struct opened *o, uint64_t *off, size_t *bytes)
+{
+	const struct bt_journal_entry *e = bt_journal_newest(&o->c.journal);
+	struct jset *j = malloc(e->bytes);
+
+	cr_assert(j);
+	memcpy(j, e->j, e->bytes);
+	*off = e->sector << SECTOR_SHIFT;
+	*bytes = e->bytes;
+	return j;
+}
+
+/*
+ * Run "dump-journal OPTS PATH": assert its exit status is want_rc and that
+ * stdout holds out_has and stderr err_has (each unless NULL). Returns
+ * stdout (malloc'ed).
+ */
+static char *dump_journal(const char *path, const char *opts, int want_rc, const char *out_has,
+			  const char *err_has)
+{
+	char *out = NULL, *err = NULL;
+	int rc = t_run(&out, &err, "dump-journal %s '%s'", opts, path);
+
+	cr_assert_eq(rc, want_rc, "rc %d: %s", rc, err);
+	if (out_has)
+		cr_assert(strstr(out, out_has), "%s", out);
+	if (err_has)
+		cr_assert(strstr(err, err_has), "%s", err);
+	free(err);
+	return out;
 }
 
 static void zero_range(const char *path, uint64_t off, size_t len)
 {
 	void *z = calloc(1, len);
 
-	patch(path, off, z, len);
+	t_patch(path, off, z, len);
 	free(z);
 }
 
@@ -138,7 +139,7 @@ static void zero_range(const char *path, uint64_t off, size_t len)
 static void check_golden(const char *name)
 {
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	const struct bkey *root, *uk;
 
@@ -182,15 +183,16 @@ static void check_golden(const char *name)
 
 	/* the backing device (if any) has a live slot */
 	{
-		char *buuid = manifest_str(name, "backing_image", "sb.dev.uuid");
+		json_t *m = t_manifest_case(name);
+		const char *buuid = t_manifest_str_opt(m, "backing_image", "sb.dev.uuid");
 		uuid_t u;
 
 		if (buuid) {
 			cr_assert_eq(uuid_parse(buuid, u), 0);
 			cr_expect_geq(bt_uuid_find(&o.c, u), 0, "%s: backing uuid %s not in a slot",
 				      name, buuid);
-			free(buuid);
 		}
+		json_decref(m);
 	}
 	close_opened(&o);
 }
@@ -204,14 +206,13 @@ Test(journal, s07) { check_golden("s07-writethrough-clean"); }
 
 Test(journal, s06_flash_slot)
 {
-	char *size = manifest_str("s06-flash-volume", "truth_after_reregister",
-				  "bcache0.size_sectors");
-	char *path = case_image("s06-flash-volume");
+	json_t *m = t_manifest_case("s06-flash-volume");
+	const char *size = t_manifest_str(m, "truth_after_reregister", "bcache0.size_sectors");
+	char *path = t_golden_image("s06-flash-volume", "cache");
 	unsigned flash = 0, live = 0;
 	struct opened o;
 	long slot = -1;
 
-	cr_assert_not_null(size);
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
 	for (unsigned i = 0; i < o.c.nr_uuids; i++) {
@@ -234,13 +235,13 @@ Test(journal, s06_flash_slot)
 			  printbuf_str(&pb));
 		printbuf_exit(&pb);
 	}
-	free(size);
+	json_decref(m);
 	close_opened(&o);
 }
 
 Test(journal, s01_no_cache_set)
 {
-	char *path = t_image("images/s01-fresh-superblocks/cache.img.zst");
+	char *path = t_golden_image("s01-fresh-superblocks", "cache");
 	struct opened o;
 
 	open_path(&o, path, 0);
@@ -260,7 +261,7 @@ Test(journal_damage, zero_newest_bucket)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	unsigned cur;
 	uint64_t off, bytes;
@@ -286,7 +287,7 @@ Test(journal_damage, zero_newest_bucket)
 
 Test(journal_damage, zero_all_buckets)
 {
-	char *path = case_image("s04-writeback-dirty-crash");
+	char *path = t_golden_image("s04-writeback-dirty-crash", "cache");
 	struct opened o;
 
 	open_path(&o, path, 0);
@@ -305,25 +306,16 @@ Test(journal_damage, zero_all_buckets)
 	close_opened(&o);
 
 	/* dump-journal says so too and does not crash */
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 4, "rc %d: %s", rc, err);
-		cr_assert(strstr(err, "no journal entries found"), "%s", err);
-		free(out);
-		free(err);
-	}
+	free(dump_journal(path, "", 4, NULL, "no journal entries found"));
 }
 
 Test(journal_damage, bad_csum_newest)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	uint64_t sector, newest_bytes;
-	uint8_t byte;
 	char want[128];
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
@@ -334,14 +326,7 @@ Test(journal_damage, bad_csum_newest)
 	cr_assert_gt(newest_bytes, JSET_HEADER_BYTES, "newest jset has keys");
 
 	/* flip a bit in the first key of the newest jset */
-	{
-		int fd = open(path, O_RDONLY);
-
-		cr_assert_eq(pread(fd, &byte, 1, (off_t)(sector << SECTOR_SHIFT) + 248), 1);
-		close(fd);
-	}
-	byte ^= 0x10;
-	patch(path, (sector << SECTOR_SHIFT) + 248, &byte, 1);
+	xor_byte(path, (sector << SECTOR_SHIFT) + 248, 0x10);
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
@@ -355,15 +340,7 @@ Test(journal_damage, bad_csum_newest)
 	close_opened(&o);
 
 	/* dump-journal prints the damaged position */
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, want), "%s", out);
-		free(out);
-		free(err);
-	}
+	free(dump_journal(path, "", 0, want, NULL));
 }
 
 /* Rewrite next_bucket of the prio bucket at byte off and recompute its csum. */
@@ -400,7 +377,7 @@ static int reread_two_bucket_chain(struct opened *o)
 
 Test(journal_damage, prio_loop)
 {
-	char *path = case_image("s07-writethrough-clean");
+	char *path = t_golden_image("s07-writethrough-clean", "cache");
 	struct opened o;
 	uint64_t first, off;
 	char want[160];
@@ -440,10 +417,9 @@ Test(journal_damage, prio_loop)
 
 Test(journal_damage, prio_bad_csum)
 {
-	char *path = case_image("s05-btree-depth2");
+	char *path = t_golden_image("s05-btree-depth2", "cache");
 	struct opened o;
 	uint64_t off;
-	uint8_t byte;
 	char want[200];
 
 	open_path(&o, path, 0);
@@ -452,14 +428,7 @@ Test(journal_damage, prio_bad_csum)
 	close_opened(&o);
 
 	/* change one gen byte in the data area */
-	{
-		int fd = open(path, O_RDONLY);
-
-		cr_assert_eq(pread(fd, &byte, 1, (off_t)off + PRIO_SET_HEADER_BYTES + 2), 1);
-		close(fd);
-	}
-	byte ^= 1;
-	patch(path, off + PRIO_SET_HEADER_BYTES + 2, &byte, 1);
+	xor_byte(path, off + PRIO_SET_HEADER_BYTES + 2, 1);
 
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, -BT_ERR_PRIO_BAD_CSUM, "%d %s", o.ret, printbuf_str(&o.err));
@@ -481,7 +450,7 @@ Test(dump_journal, s05_text_and_json)
 {
 	const char *name = "s05-btree-depth2";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name), *out = NULL, *err = NULL, want[160];
+	char *path = t_golden_image(name, "cache"), *out = NULL, *err = NULL, want[160];
 	unsigned long long keys = 0, jsets = 0;
 	json_error_t jerr;
 	json_t *o, *ents, *e;
@@ -523,12 +492,12 @@ Test(dump_journal, s05_text_and_json)
 	cr_assert_eq(keys, t.keys);
 	/* the manifest: tree depth 1 after re-registration = root level 1 */
 	{
-		char *depth = manifest_str(name, "truth_after_reregister", "tree_depth");
+		json_t *m = t_manifest_case(name);
 
 		e = json_array_get(ents, json_array_size(ents) - 1);
 		cr_assert_eq(json_integer_value(json_object_get(e, "btree_level")),
-			     strtoll(depth, NULL, 10));
-		free(depth);
+			     strtoll(t_manifest_str(m, "truth_after_reregister", "tree_depth"), NULL, 10));
+		json_decref(m);
 	}
 	json_decref(o);
 	free(out);
@@ -547,14 +516,11 @@ Test(dump_journal, s05_text_and_json)
 
 Test(dump_journal, s01_and_usage)
 {
-	char *path = t_image("images/s01-fresh-superblocks/cache.img.zst");
+	char *path = t_golden_image("s01-fresh-superblocks", "cache");
 	char *out = NULL, *err = NULL;
-	int rc = t_run(&out, &err, "dump-journal '%s'", path);
+	int rc;
 
-	cr_assert_eq(rc, 4, "rc %d", rc);
-	cr_assert(strstr(err, "no cache set yet"), "%s", err);
-	free(out);
-	free(err);
+	free(dump_journal(path, "", 4, NULL, "no cache set yet"));
 	rc = t_run(&out, &err, "dump-journal");
 	cr_assert_eq(rc, 16);
 	free(out);
@@ -574,7 +540,7 @@ Test(journal_damage, kernel_search_disagrees)
 {
 	const char *name = "s05-btree-depth2";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name), want[128];
+	char *path = t_golden_image(name, "cache"), want[128];
 	uint64_t first = t.seq - t.entries + 1, newest6 = 0, newest7 = 0;
 	struct opened o;
 
@@ -616,14 +582,10 @@ Test(journal_damage, kernel_search_disagrees)
 	close_opened(&o);
 
 	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
+		char *out = dump_journal(path, "", 0, want, NULL);
 
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, want), "%s", out);
 		cr_assert(strstr(out, "the kernel's journal search would find"), "%s", out);
 		free(out);
-		free(err);
 	}
 }
 
@@ -632,7 +594,7 @@ Test(journal_damage, jset_too_big)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	struct opened o;
 	uint64_t sector;
 	uint32_t keys = htole32(5000);	/* 240 + 40000 bytes */
@@ -641,7 +603,7 @@ Test(journal_damage, jset_too_big)
 	cr_assert_eq(o.ret, 0);
 	sector = bt_journal_newest(&o.c.journal)->sector;
 	close_opened(&o);
-	patch(path, (sector << SECTOR_SHIFT) + offsetof(struct jset, keys), &keys, 4);
+	t_patch(path, (sector << SECTOR_SHIFT) + offsetof(struct jset, keys), &keys, 4);
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
@@ -661,7 +623,7 @@ Test(journal_damage, jset_too_big)
  */
 Test(journal_damage, uuid_v0_conversion)
 {
-	char *path = case_image("s06-flash-volume");
+	char *path = t_golden_image("s06-flash-volume", "cache");
 	struct opened o;
 	struct uuid_entry orig0;
 	uint64_t off;
@@ -672,15 +634,12 @@ Test(journal_damage, uuid_v0_conversion)
 	cr_assert_eq(o.ret, 0);
 	orig0 = o.c.uuids[0];
 	cr_assert(bt_uuid_flash_only(&orig0));
-	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
-	bytes = bt_journal_newest(&o.c.journal)->bytes;
-	j = malloc(bytes);
-	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	j = newest_jset(&o, &off, &bytes);
 	close_opened(&o);
 
 	j->version = 0;
 	j->csum = htole64(bt_jset_csum(j));
-	patch(path, off, j, bytes);
+	t_patch(path, off, j, bytes);
 	free(j);
 
 	open_path(&o, path, 0);
@@ -700,7 +659,7 @@ Test(journal_damage, uuid_v0_conversion)
 /* A bad root pointer in the newest jset: "bad btree root"; dump-journal still prints. */
 Test(journal_damage, bad_root_pointer)
 {
-	char *path = case_image("s07-writethrough-clean");
+	char *path = t_golden_image("s07-writethrough-clean", "cache");
 	struct opened o;
 	struct jset *j;
 	uint64_t off;
@@ -709,15 +668,12 @@ Test(journal_damage, bad_root_pointer)
 
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, 0);
-	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
-	bytes = bt_journal_newest(&o.c.journal)->bytes;
-	j = malloc(bytes);
-	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	j = newest_jset(&o, &off, &bytes);
 	k = (struct bkey *)j->btree_root;
 	SET_PTR(k, 0, PTR_GEN(k, 0), bt_bucket_to_sector(&o.c, o.c.nbuckets + 1), 0);
 	j->csum = htole64(bt_jset_csum(j));
 	close_opened(&o);
-	patch(path, off, j, bytes);
+	t_patch(path, off, j, bytes);
 	free(j);
 
 	open_path(&o, path, 0);
@@ -726,22 +682,13 @@ Test(journal_damage, bad_root_pointer)
 		  printbuf_str(&o.err));
 	cr_assert(strstr(printbuf_str(&o.err), "bad btree root"), "%s", printbuf_str(&o.err));
 	close_opened(&o);
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 4, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, "jset seq "), "%s", out);
-		cr_assert(strstr(err, "bad btree root"), "%s", err);
-		free(out);
-		free(err);
-	}
+	free(dump_journal(path, "", 4, "jset seq ", "bad btree root"));
 }
 
 /* A dirty uuid_bucket key in the newest jset: "bad uuid pointer" after the prios are read. */
 Test(journal_damage, bad_uuid_pointer)
 {
-	char *path = case_image("s03-writeback-dirty-clean-stop");
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	struct opened o;
 	struct jset *j;
 	uint64_t off;
@@ -750,14 +697,11 @@ Test(journal_damage, bad_uuid_pointer)
 
 	open_path(&o, path, 0);
 	cr_assert_eq(o.ret, 0);
-	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
-	bytes = bt_journal_newest(&o.c.journal)->bytes;
-	j = malloc(bytes);
-	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	j = newest_jset(&o, &off, &bytes);
 	SET_KEY_DIRTY((struct bkey *)j->uuid_bucket, 1);
 	j->csum = htole64(bt_jset_csum(j));
 	close_opened(&o);
-	patch(path, off, j, bytes);
+	t_patch(path, off, j, bytes);
 	free(j);
 
 	open_path(&o, path, 0);
@@ -774,20 +718,15 @@ Test(journal_damage, bad_uuid_pointer)
 
 Test(dump_journal, backing_device)
 {
-	char *path = t_image("images/s03-writeback-dirty-clean-stop/backing.img.zst");
-	char *out = NULL, *err = NULL;
-	int rc = t_run(&out, &err, "dump-journal '%s'", path);
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "backing");
 
-	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
-	cr_assert(strstr(err, "is not a cache device"), "%s", err);
-	free(out);
-	free(err);
+	free(dump_journal(path, "", 8, NULL, "is not a cache device"));
 }
 
 /* A key whose pointers run past the end of its jset: counted, printed as truncated, no crash. */
 Test(journal_damage, truncated_key)
 {
-	char *path = case_image("s04-writeback-dirty-crash");
+	char *path = t_golden_image("s04-writeback-dirty-crash", "cache");
 	struct opened o;
 	struct jset *j;
 	uint64_t off;
@@ -796,10 +735,7 @@ Test(journal_damage, truncated_key)
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0);
-	off = bt_journal_newest(&o.c.journal)->sector << SECTOR_SHIFT;
-	bytes = bt_journal_newest(&o.c.journal)->bytes;
-	j = malloc(bytes);
-	memcpy(j, bt_journal_newest(&o.c.journal)->j, bytes);
+	j = newest_jset(&o, &off, &bytes);
 	close_opened(&o);
 	cr_assert_geq(le32toh(j->keys), 3);
 	/* make the last 3-u64 key claim 7 pointers: 9 u64s, 6 past the end */
@@ -807,23 +743,11 @@ Test(journal_damage, truncated_key)
 	cr_assert_eq(bt_jset_nr_keys(j, &truncated), bt_jset_nr_keys(j, NULL));
 	cr_assert(truncated);
 	j->csum = htole64(bt_jset_csum(j));
-	patch(path, off, j, bytes);
+	t_patch(path, off, j, bytes);
 	free(j);
 
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, "truncated key: 6 u64s past the end of the jset"), "%s", out);
-		free(out);
-		free(err);
-		rc = t_run(&out, &err, "dump-journal --json --all '%s'", path);
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		cr_assert(strstr(out, "\"truncated_key\": true"), "%s", out);
-		free(out);
-		free(err);
-	}
+	free(dump_journal(path, "", 0, "truncated key: 6 u64s past the end of the jset", NULL));
+	free(dump_journal(path, "--json --all", 0, "\"truncated_key\": true", NULL));
 }
 
 /*
@@ -835,11 +759,10 @@ Test(journal_damage, bad_csum_hides_later_entries)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name);
+	char *path = t_golden_image(name, "cache");
 	uint64_t sector = 0, hidden_sector = 0, first = t.seq - t.entries + 1;
 	unsigned bucket_idx;
 	struct opened o;
-	uint8_t byte;
 	char want[256];
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
@@ -852,14 +775,7 @@ Test(journal_damage, bad_csum_hides_later_entries)
 	bucket_idx = o.c.journal.entries[3].bucket_idx;
 	close_opened(&o);
 
-	{
-		int fd = open(path, O_RDONLY);
-
-		cr_assert_eq(pread(fd, &byte, 1, (off_t)(sector << SECTOR_SHIFT) + 250), 1);
-		close(fd);
-	}
-	byte ^= 0x80;
-	patch(path, (sector << SECTOR_SHIFT) + 250, &byte, 1);
+	xor_byte(path, (sector << SECTOR_SHIFT) + 250, 0x80);
 
 	open_path(&o, path, BT_OPEN_JOURNAL_ONLY);
 	cr_assert_eq(o.ret, 0, "%s", printbuf_str(&o.err));
@@ -868,18 +784,10 @@ Test(journal_damage, bad_csum_hides_later_entries)
 	cr_assert_eq(o.c.journal.damage[0].seq, first + 1);
 	close_opened(&o);
 
-	{
-		char *out = NULL, *err = NULL;
-		int rc = t_run(&out, &err, "dump-journal '%s'", path);
-
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-		snprintf(want, sizeof(want), "jset seq %llu at byte %llu of '%s' (journal bucket %u) "
-			 "lies past the end of the kernel's scan of its bucket", t.seq,
-			 (unsigned long long)hidden_sector << SECTOR_SHIFT, path, bucket_idx);
-		cr_assert(strstr(out, want), "%s", out);
-		free(out);
-		free(err);
-	}
+	snprintf(want, sizeof(want), "jset seq %llu at byte %llu of '%s' (journal bucket %u) "
+		 "lies past the end of the kernel's scan of its bucket", t.seq,
+		 (unsigned long long)hidden_sector << SECTOR_SHIFT, path, bucket_idx);
+	free(dump_journal(path, "", 0, want, NULL));
 }
 
 /* ---- robustness --------------------------------------------------------------- */
@@ -891,23 +799,14 @@ Test(journal_damage, bad_csum_hides_later_entries)
  */
 Test(journal_damage, random_corruption, .timeout = 120)
 {
-	char *path = case_image("s03-writeback-dirty-clean-stop");
+	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	size_t len;
-	uint8_t *img;
+	uint8_t *img = (uint8_t *)t_read_file(path, &len);
 	struct bt_dev dev;
 	struct cache_set c;
 	struct printbuf err = PRINTBUF;
 	uint64_t regions[3][2];
 	unsigned seed = 12345;
-	FILE *f = fopen(path, "rb");
-
-	cr_assert(f);
-	fseek(f, 0, SEEK_END);
-	len = (size_t)ftell(f);
-	rewind(f);
-	img = malloc(len);
-	cr_assert_eq(fread(img, 1, len, f), len);
-	fclose(f);
 
 	bt_dev_open_mem(&dev, "s03-mem", img, len, false);
 	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0);
@@ -965,22 +864,13 @@ Test(dump_journal, force_bad_sb_csum)
 {
 	const char *name = "s06-flash-volume";
 	struct replay_truth t = manifest_replay(name);
-	char *path = case_image(name), *out = NULL, *err = NULL, want[64];
+	char *path = t_golden_image(name, "cache"), want[64];
 	uint8_t byte = 0xff;
-	int rc;
 
 	/* a label byte: covered by the csum, checked by nothing else */
-	patch(path, SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, label) + 31, &byte, 1);
-	rc = t_run(&out, &err, "dump-journal '%s'", path);
-	cr_assert_eq(rc, 8, "rc %d: %s", rc, err);
-	cr_assert(strstr(err, "bad checksum in superblock"), "%s", err);
-	free(out);
-	free(err);
-	rc = t_run(&out, &err, "dump-journal --force '%s'", path);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	t_patch(path, SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, label) + 31, &byte, 1);
+	free(dump_journal(path, "", 8, NULL, "bad checksum in superblock"));
 	snprintf(want, sizeof(want), "entries in replay range %llu-%llu, %llu keys",
 		 t.seq - t.entries + 1, t.seq, t.keys);
-	cr_assert(strstr(out, want), "%s", out);
-	free(out);
-	free(err);
+	free(dump_journal(path, "--force", 0, want, NULL));
 }

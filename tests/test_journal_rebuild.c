@@ -12,42 +12,10 @@
 
 #include "helpers.h"
 
-static char *manifest_sha(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL), *sha = NULL;
-	json_error_t jerr;
-	json_t *root = json_loads(text, 0, &jerr), *c;
-	size_t i;
-
-	cr_assert(root, "MANIFEST.json: %s", jerr.text);
-	json_array_foreach(root, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			sha = strdup(json_string_value(json_object_get(json_object_get(c,
-					"expected_logical_sha256"), "bcache0")));
-	cr_assert(sha);
-	json_decref(root);
-	free(text);
-	return sha;
-}
-
-static void extract(const char *img, const char *bdev, char hex[65])
-{
-	char *out = t_tmpfile(0), *err = NULL;
-
-	cr_assert_eq(t_run(NULL, &err, "extract -o '%s' '%s' '%s'", out, img, bdev), 0,
-		     "extract: %s", err);
-	t_sha256_file(out, hex);
-	unlink(out);
-	free(out);
-	free(err);
-}
-
 static char *zeroed_copy(const char *name)
 {
-	char rel[256], *img;
+	char *img = t_golden_image(name, "cache");
 
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	img = t_image(rel);
 	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/corrupt' '%s' journal-fill zero",
 			  getenv("BT_BUILD"), img), 0);
 	return img;
@@ -61,8 +29,9 @@ static char *zeroed_copy(const char *name)
  */
 Test(journal_rebuild, crash_loses_journal_only_keys_and_says_so, .timeout = 120)
 {
-	char *img = zeroed_copy("s04-writeback-dirty-crash"), *out = NULL, hex[65], *want;
-	char *bdev = t_image("images/s04-writeback-dirty-crash/backing.img.zst");
+	json_t *m = t_manifest_case("s04-writeback-dirty-crash");
+	char *img = zeroed_copy("s04-writeback-dirty-crash"), *out = NULL, hex[65];
+	char *bdev = t_golden_image("s04-writeback-dirty-crash", "backing");
 	int rc;
 
 	rc = t_run(&out, NULL, "fsck -y '%s'", img);
@@ -73,10 +42,10 @@ Test(journal_rebuild, crash_loses_journal_only_keys_and_says_so, .timeout = 120)
 	rc = t_run(&out, NULL, "fsck -n '%s'", img);
 	cr_expect_eq(rc, 0, "fsck -n after the rebuild exit %d:\n%s", rc, out);
 	free(out);
-	want = manifest_sha("s04-writeback-dirty-crash");
-	extract(img, bdev, hex);
-	cr_expect_str_neq(hex, want, "the journal-only keys cannot have survived");
-	free(want);
+	t_extract_sha256(img, bdev, hex);
+	cr_expect_str_neq(hex, t_manifest_str(m, "expected_logical_sha256", "bcache0"),
+			  "the journal-only keys cannot have survived");
+	json_decref(m);
 	free(img);
 	free(bdev);
 }
@@ -114,18 +83,19 @@ Test(journal_rebuild, uuid_bucket_newest_without_hint, .timeout = 120)
 
 Test(journal_rebuild, backing_hint_picks_the_uuid_bucket, .timeout = 120)
 {
-	char *img = two_uuid_buckets(), *out = NULL, hex[65], *want;
-	char *bdev = t_image("images/s05-btree-depth2/backing.img.zst");
+	json_t *m = t_manifest_case("s05-btree-depth2");
+	char *img = two_uuid_buckets(), *out = NULL, hex[65];
+	char *bdev = t_golden_image("s05-btree-depth2", "backing");
 	int rc = t_run(&out, NULL, "fsck -y --backing '%s' '%s'", bdev, img);
 
 	cr_expect_eq(rc, 1, "fsck -y exit %d:\n%s", rc, out);
 	cr_expect(strstr(out, "uuid bucket 64 (1 used slots, 2 candidates, 1 backing uuids "
 			 "matched)"), "%s", out);
 	free(out);
-	want = manifest_sha("s05-btree-depth2");
-	extract(img, bdev, hex);
-	cr_expect_str_eq(hex, want, "content after the rebuild");
-	free(want);
+	t_extract_sha256(img, bdev, hex);
+	cr_expect_str_eq(hex, t_manifest_str(m, "expected_logical_sha256", "bcache0"),
+			 "content after the rebuild");
+	json_decref(m);
 	free(img);
 	free(bdev);
 }

@@ -146,7 +146,7 @@ Test(migrate, s07_clean_data)
 	struct golden g;
 	char *dst = t_tmpfile(0), *out = NULL, *err = NULL;
 	unsigned long long kernel_sectors = 0, n, got;
-	char *keys = t_read_text("images/s07-writethrough-clean/keys-post.txt.zst", NULL), *p;
+	char *keys = t_golden_keys("s07-writethrough-clean"), *p;
 	int rc;
 
 	for (p = keys; (p = strstr(p, " len ")); p++)
@@ -301,49 +301,7 @@ Test(migrate, crash_during_copy)
 
 /* ---- synthetic caches (tests/tools/gen-cache) ---------------------------- */
 
-struct gen {
-	char	*dir, *cache, *bdev;
-	char	sha[2][65];	/* slot 0 (backing), slot 1 (flash) */
-};
-
-static void gen_cache(struct gen *g, const char *args)
-{
-	const char *build = getenv("BT_BUILD");
-	char *report, line[512];
-	FILE *f;
-
-	cr_assert(build, "BT_BUILD is not set");
-	g->dir = t_tmpfile(0);
-	cr_assert_eq(t_sh(NULL, NULL, "rm -f '%s' && mkdir '%s'", g->dir, g->dir), 0);
-	cr_assert(asprintf(&g->cache, "%s/cache.img", g->dir) > 0);
-	cr_assert(asprintf(&g->bdev, "%s/bdev.img", g->dir) > 0);
-	cr_assert(asprintf(&report, "%s/report", g->dir) > 0);
-	cr_assert_eq(t_sh(NULL, NULL, "'%s/tests/tools/gen-cache' -q %s -o '%s' '%s' '%s'",
-			  build, args, report, g->cache, g->bdev), 0);
-	f = fopen(report, "r");
-	cr_assert(f);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned slot;
-		char *p = strstr(line, " sha256 ");
-
-		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
-			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
-	}
-	fclose(f);
-	cr_assert_eq(strlen(g->sha[0]), 64);
-	cr_assert_eq(strlen(g->sha[1]), 64);
-	free(report);
-}
-
-static void gen_free(struct gen *g)
-{
-	t_sh(NULL, NULL, "rm -rf '%s'", g->dir);
-	free(g->dir);
-	free(g->cache);
-	free(g->bdev);
-}
-
-static void assert_gen_content(const struct gen *g, const char *dst)
+static void assert_gen_content(const struct t_gen *g, const char *dst)
 {
 	char *out = t_tmpfile(0), *err = NULL, sum[65];
 	int rc = t_run(NULL, &err, "extract '%s' '%s' -o '%s'", dst, g->bdev, out);
@@ -368,12 +326,12 @@ static void assert_gen_content(const struct gen *g, const char *dst)
  */
 Test(migrate, small_blocks_two_slots, .timeout = 300)
 {
-	struct gen g = { 0 };
+	struct t_gen g = { 0 };
 	char *dst = t_tmpfile(48 << 20), *err = NULL, *out = NULL, before[65], after[65];
 	char src_before[65], src_after[65];
 	int rc;
 
-	gen_cache(&g, "-n 3000 --block 512 --bucket 64k --max-blocks 3 --max-gap 1 "
+	t_gen_cache(&g, "-n 3000 --block 512 --bucket 64k --max-blocks 3 --max-gap 1 "
 		  "--journal-keys 100 --stale 50 --dirty 0.5 --seed 7");
 	t_sha256_file(g.cache, src_before);
 	t_sha256_file(dst, before);
@@ -395,7 +353,7 @@ Test(migrate, small_blocks_two_slots, .timeout = 300)
 	free(out);
 	free(err);
 	free(dst);
-	gen_free(&g);
+	t_gen_free(&g);
 }
 
 /*
@@ -405,28 +363,20 @@ Test(migrate, small_blocks_two_slots, .timeout = 300)
  */
 Test(migrate, uuid_slot_past_dst)
 {
-	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	struct t_cset s;
 	struct bt_write_ctx w;
 	char *src = t_golden_image("s06-flash-volume", "cache"), *dst = t_tmpfile(8 << 20);
 	char *serr = NULL, before[65], after[65];
 	int rc;
 
-	cr_assert_eq(bt_dev_open(src, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0);
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_gt(c.nr_uuids, 100);
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
-	cr_assert(nc);
-	cr_assert_eq(bt_mark_buckets(&c, nc, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_write_begin(&w, &c, nc), 0);
-	c.uuids[100] = c.uuids[0];
+	t_cset_open(&s, src, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+	cr_assert_gt(s.c.nr_uuids, 100);
+	cr_assert_eq(bt_mark_buckets(&s.c, s.nc, &s.err), 0, "%s", printbuf_str(&s.err));
+	cr_assert_eq(bt_write_begin(&w, &s.c, s.nc), 0);
+	s.c.uuids[100] = s.c.uuids[0];
 	w.uuids_changed = true;
-	cr_assert_eq(bt_commit(&w, &err), 0, "%s", printbuf_str(&err));
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
+	cr_assert_eq(bt_commit(&w, &s.err), 0, "%s", printbuf_str(&s.err));
+	t_cset_close(&s);
 
 	t_sha256_file(dst, before);
 	rc = t_run(NULL, &serr, "migrate --bucket 8k '%s' '%s'", src, dst);
@@ -436,7 +386,6 @@ Test(migrate, uuid_slot_past_dst)
 	t_sha256_file(dst, after);
 	cr_assert_str_eq(before, after, "DST was written");
 	free(serr);
-	printbuf_exit(&err);
 	free(src);
 	free(dst);
 }

@@ -19,34 +19,14 @@
 #include "libcore/overlay.h"
 #include "libcore/replay.h"
 
-static char *image_of(const char *name, const char *which)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
-	return t_image(rel);
-}
-
-/* The manifest's sha256 of what the kernel served for case name, or NULL. */
+/* The manifest's sha256 of what the kernel served for case name, or NULL (malloc'ed). */
 static char *manifest_sha(const char *name)
 {
-	char *text = t_read_text("images/MANIFEST.json", NULL), *ret = NULL;
-	json_t *m = json_loads(text, 0, NULL);
+	json_t *m = t_manifest_case(name);
+	const char *s = t_manifest_str_opt(m, "expected_logical_sha256", "bcache0");
+	char *ret = s ? strdup(s) : NULL;
 
-	cr_assert(m, "images/MANIFEST.json does not parse");
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-		const char *s;
-
-		if (strcmp(json_string_value(json_object_get(c, "name")), name))
-			continue;
-		s = json_string_value(json_object_get(json_object_get(c, "expected_logical_sha256"),
-						      "bcache0"));
-		if (s)
-			ret = strdup(s);
-	}
 	json_decref(m);
-	free(text);
 	return ret;
 }
 
@@ -66,41 +46,32 @@ static void state_free(struct state *s)
 /* Open path read-only and take its state (the view after replay, in memory). */
 static void state_read(const char *path, struct state *s)
 {
-	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	struct t_cset o;
 	struct bt_extmap view;
 	struct bt_overlay_stats st;
 
 	memset(s, 0, sizeof(*s));
-	cr_assert_eq(bt_dev_open(path, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(c.journal.nr_missing, 0);
-	s->newest_seq = c.journal.newest_seq;
-	s->last_seq = c.journal.last_seq;
-	s->nr_keys = c.journal.nr_keys;
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	t_cset_open(&o, path, BT_DEV_FORCE, 0);
+	cr_assert_eq(o.c.journal.nr_missing, 0);
+	s->newest_seq = o.c.journal.newest_seq;
+	s->last_seq = o.c.journal.last_seq;
+	s->nr_keys = o.c.journal.nr_keys;
 	bt_extmap_init(&view);
-	cr_assert_eq(bt_overlay_build(&c, nc, true, false, &view, &st, &err), 0, "%s",
-		     printbuf_str(&err));
+	t_cset_view(&o, &view, &st);
 	cr_assert_eq(st.unreadable_nodes, 0);
 	s->live = calloc(view.nr + 1, sizeof(*s->live));
 	for (size_t i = 0; i < view.nr; i++) {
 		struct bkey_padded k = view.keys[i];
 
-		if (!bt_overlay_key_live(&c, (struct bkey *)&k))
+		if (!bt_overlay_key_live(&o.c, (struct bkey *)&k))
 			continue;
-		if (s->nr_live && bt_extent_try_merge(&c, (struct bkey *)&s->live[s->nr_live - 1],
+		if (s->nr_live && bt_extent_try_merge(&o.c, (struct bkey *)&s->live[s->nr_live - 1],
 						      (struct bkey *)&k))
 			continue;
 		s->live[s->nr_live++] = k;
 	}
 	bt_extmap_exit(&view);
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
+	t_cset_close(&o);
 }
 
 static void assert_same_view(const struct state *a, const struct state *b, const char *what)
@@ -118,55 +89,40 @@ static void assert_same_view(const struct state *a, const struct state *b, const
 static int replay(const char *path, long write_limit, struct bt_replay_stats *st,
 		  unsigned long *writes, char **report_out)
 {
-	struct printbuf err = PRINTBUF, report = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	struct printbuf report = PRINTBUF;
+	struct t_cset o;
 	int ret;
 
-	cr_assert_eq(bt_dev_open(path, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0, "%s",
-		     printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
-	dev.write_limit = write_limit;
-	ret = bt_journal_replay(&c, nc, 0, st, &report, &err);
+	t_cset_open(&o, path, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+	o.dev.write_limit = write_limit;
+	ret = bt_journal_replay(&o.c, o.nc, 0, st, &report, &o.err);
 	if (write_limit < 0)
-		cr_assert_eq(ret, 0, "replay of %s: %s", path, printbuf_str(&err));
-	*writes = dev.nr_writes;
+		cr_assert_eq(ret, 0, "replay of %s: %s", path, printbuf_str(&o.err));
+	*writes = o.dev.nr_writes;
 	if (report_out)
 		*report_out = strdup(printbuf_str(&report));
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
+	t_cset_close(&o);
 	printbuf_exit(&report);
-	printbuf_exit(&err);
 	return ret;
 }
 
 static void check_extract(const char *name, const char *cache, const char *bdev,
 			  const char *want)
 {
-	char *out = t_tmpfile(0), *err = NULL, sum[65];
-	int rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
-		       bdev ? bdev : "", bdev ? "'" : "", out);
+	char sum[65];
 
-	cr_assert_eq(rc, 0, "%s: extract rc %d: %s", name, rc, err);
-	t_sha256_file(out, sum);
+	t_extract_sha256(cache, bdev, sum);
 	cr_assert_str_eq(sum, want, "%s: extract after replay differs from what the kernel served",
 			 name);
-	unlink(out);
-	free(out);
-	free(err);
 }
 
 static void check_replay(const char *name, bool backing)
 {
-	char *cache = image_of(name, "cache"), *bdev = backing ? image_of(name, "backing") : NULL;
-	char *sha = manifest_sha(name), rel[256], *want, *got = NULL, *err = NULL, *report = NULL;
+	char *cache = t_golden_image(name, "cache"), *bdev = backing ? t_golden_image(name, "backing") : NULL;
+	char *sha = manifest_sha(name), *report = NULL;
 	struct state before, after, again;
 	struct bt_replay_stats st;
 	unsigned long writes;
-	int rc;
 
 	state_read(cache, &before);
 	replay(cache, -1, &st, &writes, &report);
@@ -185,11 +141,7 @@ static void check_replay(const char *name, bool backing)
 	assert_same_view(&before, &after, name);
 
 	/* the kernel's own dump after its replay, line for line */
-	snprintf(rel, sizeof(rel), "images/%s/keys-post.txt.zst", name);
-	want = t_read_text(rel, NULL);
-	rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-	cr_assert_str_eq(got, want, "%s: view after replay differs from the kernel's key dump", name);
+	free(t_keys_match_kernel(name, cache, ""));
 	if (sha)
 		check_extract(name, cache, bdev, sha);
 
@@ -204,9 +156,6 @@ static void check_replay(const char *name, bool backing)
 	state_free(&before);
 	state_free(&after);
 	state_free(&again);
-	free(want);
-	free(got);
-	free(err);
 	free(report);
 	free(sha);
 	free(cache);
@@ -227,7 +176,7 @@ Test(replay, s07_writethrough) { check_replay("s07-writethrough-clean", true); }
  */
 static void check_crashes(const char *name)
 {
-	char *orig = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	char *orig = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
 	char *sha = manifest_sha(name), *copy = t_tmpfile(0);
 	struct state before;
 	struct bt_replay_stats st;
@@ -273,101 +222,80 @@ Test(replay_crash, s03, .timeout = 600) { check_crashes("s03-writeback-dirty-cle
 Test(replay_crash, s04, .timeout = 600) { check_crashes("s04-writeback-dirty-crash"); }
 Test(replay_crash, s05, .timeout = 600) { check_crashes("s05-btree-depth2"); }
 
+/*
+ * Break the magic of the last jset before the newest journal bucket of
+ * path, so that its seq is missing from the replay range; returns that seq.
+ */
+static uint64_t break_mid_jset(const char *path)
+{
+	static const uint8_t zero[8];
+	const struct bt_journal_entry *mid = NULL;
+	struct t_cset o;
+	uint64_t seq, off;
+
+	t_cset_open(&o, path, BT_DEV_FORCE, 0);
+	for (size_t i = 0; i < o.c.journal.nr; i++)
+		if (o.c.journal.entries[i].bucket_idx != o.c.journal.cur_idx)
+			mid = &o.c.journal.entries[i];
+	cr_assert(mid);
+	seq = le64toh(mid->j->seq);
+	off = mid->sector * 512 + 8;
+	t_cset_close(&o);
+	t_patch(path, off, zero, sizeof(zero));
+	return seq;
+}
+
 /* Missing journal entries: refused, and the ranges named */
 Test(replay, missing_entries_refused)
 {
-	char *cache = image_of("s03-writeback-dirty-clean-stop", "cache");
-	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
+	struct t_cset o;
 	struct bt_replay_stats st;
-	const struct bt_journal_entry *mid;
+	uint64_t seq = break_mid_jset(cache);
 	char buf[64];
 	int ret;
 
-	/* break the magic of the last jset before the newest journal bucket: that seq is missing */
-	cr_assert_eq(bt_dev_open(cache, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	mid = NULL;
-	for (size_t i = 0; i < c.journal.nr; i++)
-		if (c.journal.entries[i].bucket_idx != c.journal.cur_idx)
-			mid = &c.journal.entries[i];
-	cr_assert(mid);
-	uint64_t seq = le64toh(mid->j->seq), off = mid->sector * 512 + 8;
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	memset(buf, 0, sizeof(buf));
-	cr_assert_eq(t_sh(NULL, NULL, "printf '\\0\\0\\0\\0\\0\\0\\0\\0' | dd of='%s' bs=1 seek=%llu conv=notrunc status=none",
-			  cache, (unsigned long long)off), 0);
-
-	cr_assert_eq(bt_dev_open(cache, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0, "%s",
-		     printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
-	ret = bt_journal_replay(&c, nc, 0, &st, NULL, &err);
+	t_cset_open(&o, cache, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+	ret = bt_journal_replay(&o.c, o.nc, 0, &st, NULL, &o.err);
 	cr_assert_eq(ret, -BT_ERR_JOURNAL_MISSING_ENTRIES, "%d %s (seq %llu)", ret,
-		     printbuf_str(&err), (unsigned long long)seq);
+		     printbuf_str(&o.err), (unsigned long long)seq);
 	snprintf(buf, sizeof(buf), "%llu-%llu missing", (unsigned long long)seq, (unsigned long long)seq);
-	cr_assert(strstr(printbuf_str(&err), buf), "%s", printbuf_str(&err));
-	cr_assert_eq(dev.nr_writes, 0);
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
+	cr_assert(strstr(printbuf_str(&o.err), buf), "%s", printbuf_str(&o.err));
+	cr_assert_eq(o.dev.nr_writes, 0);
+	t_cset_close(&o);
 	free(cache);
 }
 
 /* Forced past the gap: the entries present are replayed, the view is the overlay's */
 Test(replay, missing_entries_forced)
 {
-	char *cache = image_of("s03-writeback-dirty-clean-stop", "cache");
-	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
+	struct t_cset o;
 	struct bt_replay_stats st;
-	const struct bt_journal_entry *mid = NULL;
 	struct state before, after;
+	uint64_t nr_keys;
 
-	cr_assert_eq(bt_dev_open(cache, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	for (size_t i = 0; i < c.journal.nr; i++)
-		if (c.journal.entries[i].bucket_idx != c.journal.cur_idx)
-			mid = &c.journal.entries[i];
-	cr_assert(mid);
-	uint64_t off = mid->sector * 512 + 8;
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	cr_assert_eq(t_sh(NULL, NULL, "printf '\\0\\0\\0\\0\\0\\0\\0\\0' | dd of='%s' bs=1 seek=%llu conv=notrunc status=none",
-			  cache, (unsigned long long)off), 0);
-
+	break_mid_jset(cache);
 	/* state_read() wants no gap: take the view by hand */
-	cr_assert_eq(bt_dev_open(cache, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0, "%s",
-		     printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(c.journal.nr_missing, 1);
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
-	uint64_t nr_keys = c.journal.nr_keys;
-	cr_assert_eq(bt_journal_replay(&c, nc, BT_REPLAY_FORCE, &st, NULL, &err), 0, "%s",
-		     printbuf_str(&err));
+	t_cset_open(&o, cache, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+	cr_assert_eq(o.c.journal.nr_missing, 1);
+	nr_keys = o.c.journal.nr_keys;
+	cr_assert_eq(bt_journal_replay(&o.c, o.nc, BT_REPLAY_FORCE, &st, NULL, &o.err), 0, "%s",
+		     printbuf_str(&o.err));
 	cr_assert(st.committed);
 	cr_assert_eq(st.keys, nr_keys);
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
+	t_cset_close(&o);
 	state_read(cache, &after);
 	cr_assert_eq(after.nr_keys, 0);
 	cr_assert_eq(after.last_seq, after.newest_seq);
 	/* the same journal keys on the original image give the same view */
 	free(cache);
-	cache = image_of("s03-writeback-dirty-clean-stop", "cache");
+	cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	state_read(cache, &before);
 	/* seq 16 held no key in s03: the view is the full one */
 	assert_same_view(&before, &after, "forced replay");
 	state_free(&before);
 	state_free(&after);
-	printbuf_exit(&err);
 	free(cache);
 }
 
@@ -375,11 +303,9 @@ Test(replay, missing_entries_forced)
 Test(replay, invalid_key_skipped)
 {
 	const char *name = "s04-writeback-dirty-crash";
-	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing");
+	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
 	char *sha = manifest_sha(name), *report = NULL, want[128];
-	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
+	struct t_cset o;
 	struct bt_replay_stats st;
 	struct state before, after;
 	unsigned long writes;
@@ -389,10 +315,8 @@ Test(replay, invalid_key_skipped)
 	uint64_t sector, seq;
 
 	/* append to the newest jset a copy of its last key, moved past the device end */
-	cr_assert_eq(bt_dev_open(cache, BT_DEV_RDWR | BT_DEV_FORCE, &dev, &err), 0, "%s",
-		     printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	const struct bt_journal_entry *e = bt_journal_newest(&c.journal);
+	t_cset_open(&o, cache, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+	const struct bt_journal_entry *e = bt_journal_newest(&o.c.journal);
 	cr_assert(le32toh(e->j->keys) >= 3);
 	bytes = e->bytes + 24;
 	sector = e->sector;
@@ -403,15 +327,14 @@ Test(replay, invalid_key_skipped)
 	memcpy(k, j->d + le32toh(j->keys) - 3, 24);
 	cr_assert_eq(KEY_PTRS(k), 1);
 	SET_KEY_OFFSET(k, KEY_OFFSET(k) + 100000);	/* a place nothing else covers */
-	SET_PTR(k, 0, PTR_GEN(k, 0), (c.nbuckets + 5) << c.bucket_bits, 0);
+	SET_PTR(k, 0, PTR_GEN(k, 0), (o.c.nbuckets + 5) << o.c.bucket_bits, 0);
 	j->keys = htole32(le32toh(j->keys) + 3);
 	j->csum = htole64(bt_jset_csum(j));
 	/* the jset stays within its blocks (its next block is free in s04) */
-	cr_assert_eq(bt_dev_write(&dev, j, (bytes + 4095) / 4096 * 4096, sector * 512, "jset", &err),
-		     0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_dev_write(&o.dev, j, (bytes + 4095) / 4096 * 4096, sector * 512, "jset",
+				  &o.err), 0, "%s", printbuf_str(&o.err));
 	free(j);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
+	t_cset_close(&o);
 
 	state_read(cache, &before);
 	replay(cache, -1, &st, &writes, &report);
@@ -427,7 +350,6 @@ Test(replay, invalid_key_skipped)
 	check_extract(name, cache, bdev, sha);
 	state_free(&before);
 	state_free(&after);
-	printbuf_exit(&err);
 	free(report);
 	free(sha);
 	free(cache);

@@ -76,10 +76,8 @@ static void check_path(const char *name, const char *img, bool zero_journal)
 
 static void check_image(const char *name)
 {
-	char rel[256], *img;
+	char *img = t_golden_image(name, "cache");
 
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	img = t_image(rel);
 	check_path(name, img, false);
 	free(img);
 }
@@ -92,10 +90,8 @@ static void check_image(const char *name)
  */
 static void check_after_replay(const char *name)
 {
-	char rel[256], *img, *out = NULL;
+	char *img = t_golden_image(name, "cache"), *out = NULL;
 
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	img = t_image(rel);
 	cr_assert_eq(t_run(&out, NULL, "fsck -y '%s'", img), 1, "%s: %s", name, out);
 	cr_assert(strstr(out, "journal replayed"), "%s: %s", name, out);
 	free(out);
@@ -120,7 +116,7 @@ Test(scan, s05_new_root_after_replay) { check_after_replay("s05-btree-depth2"); 
  */
 Test(scan, random_buckets_find_nothing)
 {
-	char *img = t_image("images/s03-writeback-dirty-clean-stop/cache.img.zst");
+	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	struct printbuf err = PRINTBUF;
 	struct bt_scan_result r;
 	struct cache_set s;

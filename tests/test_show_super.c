@@ -38,29 +38,6 @@ struct img_param {
 	char	role[8];		/* "cache" or "backing" */
 };
 
-static json_t *load_manifest(void)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_error_t jerr;
-	json_t *m = json_loads(text, 0, &jerr);
-
-	cr_assert(m && json_is_array(m), "images/MANIFEST.json: %s", jerr.text);
-	free(text);
-	return m;
-}
-
-static json_t *manifest_case(json_t *m, const char *name)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(m, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			return c;
-	cr_assert_fail("case %s not in the manifest", name);
-	return NULL;
-}
-
 static void free_params(struct criterion_test_params *crp)
 {
 	cr_free(crp->params);
@@ -69,7 +46,7 @@ static void free_params(struct criterion_test_params *crp)
 /* One parameter per image the manifest lists: every case, cache and backing. */
 ParameterizedTestParameters(show_super, golden_image)
 {
-	json_t *m = load_manifest(), *c;
+	json_t *m = t_manifest(), *c;
 	struct img_param *p = cr_malloc(2 * json_array_size(m) * sizeof(*p));
 	size_t i, n = 0;
 
@@ -123,17 +100,10 @@ static const char *field(json_t *o, const char *key)
 	return v;
 }
 
-static const char *mstr(json_t *img, const char *key)
+/* The number in the string field key of case c's image (img: "cache_image" or "backing_image"). */
+static long long mnum(json_t *c, const char *img, const char *key)
 {
-	const char *v = json_string_value(json_object_get(img, key));
-
-	cr_assert(v, "manifest has no %s", key);
-	return v;
-}
-
-static long long mnum(json_t *img, const char *key)
-{
-	return strtoll(mstr(img, key), NULL, 10);
+	return strtoll(t_manifest_str(c, img, key), NULL, 10);
 }
 
 /* The set uuid U of "Caching vdb as bcache0 on set U" in run1's or reregister's dmesg. */
@@ -199,27 +169,26 @@ static int state_nr(const char *name)
 
 static void expected(json_t *c, const char *role, struct expect *e)
 {
-	char key[32];
-	json_t *img;
+	char img[32];
 	const char *set;
 
-	snprintf(key, sizeof(key), "%s_image", role);
-	img = json_object_get(c, key);
+	snprintf(img, sizeof(img), "%s_image", role);
 	memset(e, 0, sizeof(*e));
 	/* no --label in any case's make-bcache arguments: the label is empty */
-	cr_assert(!strstr(mstr(img, "make_bcache_args"), "-l") &&
-		  !strstr(mstr(img, "make_bcache_args"), "--label"));
-	e->uuid = mstr(img, "sb.dev.uuid");
-	e->set_uuid = mstr(img, "sb.cset.uuid");
-	e->version = mnum(img, "sb.sb.version");
-	e->block = mnum(img, "sb.dev.sectors_per_block");
-	e->bucket = mnum(img, "sb.dev.sectors_per_bucket");
+	cr_assert(!strstr(t_manifest_str(c, img, "make_bcache_args"), "-l") &&
+		  !strstr(t_manifest_str(c, img, "make_bcache_args"), "--label"));
+	e->uuid = t_manifest_str(c, img, "sb.dev.uuid");
+	e->set_uuid = t_manifest_str(c, img, "sb.cset.uuid");
+	e->version = mnum(c, img, "sb.sb.version");
+	e->block = mnum(c, img, "sb.dev.sectors_per_block");
+	e->bucket = mnum(c, img, "sb.dev.sectors_per_bucket");
 
 	if (!strcmp(role, "cache")) {
 		bool registered = json_object_get(c, "run1") != NULL;
 
-		e->nbuckets = json_integer_value(json_object_get(img, "size_bytes")) / 512 / e->bucket;
-		e->first_sector = mnum(img, "sb.dev.cache.first_sector");
+		e->nbuckets = json_integer_value(json_object_get(json_object_get(c, img), "size_bytes")) /
+			      512 / e->bucket;
+		e->first_sector = mnum(c, img, "sb.dev.cache.first_sector");
 		e->first_bucket = e->first_sector / e->bucket;
 		if (registered) {
 			/* bcache_write_super(): version = max(version, 3), CACHE_SYNC set */
@@ -232,9 +201,9 @@ static void expected(json_t *c, const char *role, struct expect *e)
 		return;
 	}
 
-	e->data_offset = mnum(img, "sb.dev.data.first_sector");
-	e->mode = (int)mnum(img, "sb.dev.data.cache_mode");
-	e->state = (int)mnum(img, "sb.dev.data.cache_state");
+	e->data_offset = mnum(c, img, "sb.dev.data.first_sector");
+	e->mode = (int)mnum(c, img, "sb.dev.data.cache_mode");
+	e->state = (int)mnum(c, img, "sb.dev.data.cache_state");
 	set = attached_set(c);
 	if (set) {
 		json_t *truth = json_object_get(c, "truth_before_stop");
@@ -242,7 +211,7 @@ static void expected(json_t *c, const char *role, struct expect *e)
 		const char *state = json_string_value(json_object_get(truth, "bcache0.state"));
 
 		/* bch_cached_dev_attach() writes the cache's set uuid */
-		cr_assert_str_eq(set, mstr(json_object_get(c, "cache_image"), "sb.cset.uuid"));
+		cr_assert_str_eq(set, t_manifest_str(c, "cache_image", "sb.cset.uuid"));
 		e->set_uuid = set;
 		if (mode && state) {
 			char *m = sysfs_choice(mode);
@@ -378,15 +347,14 @@ static void check_against_bcache_super_show(json_t *ours, const char *path)
 
 ParameterizedTest(struct img_param *p, show_super, golden_image, .timeout = 120)
 {
-	json_t *m = load_manifest(), *c = manifest_case(m, p->name), *img, *jo, *f;
+	json_t *c = t_manifest_case(p->name), *jo, *f;
 	char rel[160], key[32], sha[65];
 	char *path, *out = NULL, *err = NULL;
 	struct expect e;
 	json_error_t jerr;
 
 	snprintf(key, sizeof(key), "%s_image", p->role);
-	img = json_object_get(c, key);
-	snprintf(rel, sizeof(rel), "images/%s/%s", p->name, mstr(img, "file"));
+	snprintf(rel, sizeof(rel), "images/%s/%s", p->name, t_manifest_str(c, key, "file"));
 	path = t_image(rel);
 	expected(c, p->role, &e);
 
@@ -414,15 +382,15 @@ ParameterizedTest(struct img_param *p, show_super, golden_image, .timeout = 120)
 
 	/* show-super only reads: the image is still the manifest's */
 	t_sha256_file(path, sha);
-	cr_assert_str_eq(sha, mstr(img, "raw_sha256"), "%s changed", rel);
-	json_decref(m);
+	cr_assert_str_eq(sha, t_manifest_str(c, key, "raw_sha256"), "%s changed", rel);
+	json_decref(c);
 	free(path);
 }
 
 /* The parameter list covers every image file in images/. */
 Test(show_super, manifest_covers_every_image)
 {
-	json_t *m = load_manifest(), *c;
+	json_t *m = t_manifest(), *c;
 	size_t i, listed = 0;
 	char *out = NULL;
 

@@ -20,75 +20,29 @@
 #include "libcore/undo.h"
 #include "helpers.h"
 
-/* images/MANIFEST.json: cache_image.raw_sha256 of case name (malloc'ed). */
-static char *manifest_sha(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL), *ret = NULL;
-	json_t *m = json_loads(text, 0, NULL);
-
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = strdup(json_string_value(json_object_get(
-				json_object_get(c, "cache_image"), "raw_sha256")));
-	}
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s not in the manifest", name);
-	return ret;
-}
-
-/* images/MANIFEST.json: cache_image.size_bytes of case name. */
+/* The manifest's size in bytes of the golden cache image of case name. */
 static long long manifest_size(const char *name)
 {
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL);
-	long long ret = -1;
+	json_t *m = t_manifest_case(name);
+	json_int_t size = json_integer_value(json_object_get(json_object_get(m, "cache_image"),
+							     "size_bytes"));
 
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = json_integer_value(json_object_get(
-				json_object_get(c, "cache_image"), "size_bytes"));
-	}
+	cr_assert_gt(size, 0, "%s: no cache image size in the manifest", name);
 	json_decref(m);
-	free(text);
-	cr_assert_gt(ret, 0, "%s: no size in the manifest", name);
-	return ret;
+	return (long long)size;
 }
 
-static char *cache_of(const char *name)
+/* The manifest's sha256 of the golden cache image of case name (malloc'ed). */
+static char *raw_sha(const char *name)
 {
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/cache.img.zst", name);
-	return t_image(rel);
-}
-
-static void *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	void *buf;
-	long n;
-
-	cr_assert(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return t_manifest_case_str(name, "cache_image", "raw_sha256");
 }
 
 /* Every 4 KiB block where a and b differ lies in one of the "would restore" ranges of list. */
 static void assert_diff_covered(const char *a, const char *b, const char *list)
 {
 	size_t la, lb, changed = 0;
-	unsigned char *x = slurp(a, &la), *y = slurp(b, &lb);
+	char *x = t_read_file(a, &la), *y = t_read_file(b, &lb);
 
 	cr_assert_eq(la, lb);
 	for (size_t off = 0; off < la; off += 4096) {
@@ -117,7 +71,7 @@ static void assert_diff_covered(const char *a, const char *b, const char *list)
 
 static void check_undo(const char *name)
 {
-	char *img = cache_of(name), *want = manifest_sha(name), *undo = t_tmpfile(0);
+	char *img = t_golden_image(name, "cache"), *want = raw_sha(name), *undo = t_tmpfile(0);
 	char *before = t_tmpfile(0), *out = NULL, *err = NULL, sum[65], after[65];
 	int rc;
 
@@ -166,7 +120,7 @@ static void make_undo(char **img, char **undo)
 {
 	int rc;
 
-	*img = cache_of("s04-writeback-dirty-crash");
+	*img = t_golden_image("s04-writeback-dirty-crash", "cache");
 	*undo = t_tmpfile(0);
 	rc = t_run(NULL, NULL, "fsck -y --undo '%s' '%s'", *undo, *img);
 	cr_assert_eq(rc, 1, "fsck -y rc %d", rc);
@@ -174,8 +128,9 @@ static void make_undo(char **img, char **undo)
 
 Test(undo, refuses_another_device, .timeout = 120)
 {
-	char *img, *undo, *other = cache_of("s03-writeback-dirty-clean-stop"), *err = NULL;
-	char *want = manifest_sha("s03-writeback-dirty-clean-stop"), sum[65], msg[128];
+	char *img, *undo, *other = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
+	char *err = NULL;
+	char *want = raw_sha("s03-writeback-dirty-clean-stop"), sum[65], msg[128];
 	int rc;
 
 	make_undo(&img, &undo);
@@ -273,7 +228,7 @@ Test(undo, refuses_damaged_header, .timeout = 120)
 /* A second run adds to the same file; undo goes back to before the first. */
 Test(undo, resumed_file_goes_back_to_first_state, .timeout = 120)
 {
-	char *img, *undo, *out = NULL, *want = manifest_sha("s04-writeback-dirty-crash"), sum[65];
+	char *img, *undo, *out = NULL, *want = raw_sha("s04-writeback-dirty-crash"), sum[65];
 	int rc;
 
 	make_undo(&img, &undo);
@@ -292,8 +247,9 @@ Test(undo, resumed_file_goes_back_to_first_state, .timeout = 120)
 /* An existing file that is not an undo file for this device is not overwritten. */
 Test(undo, fsck_refuses_existing_other_file, .timeout = 120)
 {
-	char *img = cache_of("s04-writeback-dirty-crash"), *junk = t_tmpfile(0), *err = NULL;
-	char *want = manifest_sha("s04-writeback-dirty-crash"), sum[65];
+	char *img = t_golden_image("s04-writeback-dirty-crash", "cache"), *junk = t_tmpfile(0);
+	char *err = NULL;
+	char *want = raw_sha("s04-writeback-dirty-crash"), sum[65];
 	FILE *f = fopen(junk, "w");
 	int rc;
 
@@ -346,9 +302,9 @@ static int replay_with_undo(const char *img, const char *undo, long write_limit,
 /* A replay that stops after k writes (a crash): undo still restores the image. */
 Test(undo, crashed_run_restores, .timeout = 300)
 {
-	char *want = manifest_sha("s04-writeback-dirty-crash"), sum[65];
+	char *want = raw_sha("s04-writeback-dirty-crash"), sum[65];
 	unsigned long total, writes;
-	char *img = cache_of("s04-writeback-dirty-crash"), *undo = t_tmpfile(0);
+	char *img = t_golden_image("s04-writeback-dirty-crash", "cache"), *undo = t_tmpfile(0);
 
 	cr_assert_eq(replay_with_undo(img, undo, -1, &total), 0);
 	cr_assert_gt(total, 1);
@@ -358,7 +314,7 @@ Test(undo, crashed_run_restores, .timeout = 300)
 		char *err = NULL;
 		int rc;
 
-		img = cache_of("s04-writeback-dirty-crash");
+		img = t_golden_image("s04-writeback-dirty-crash", "cache");
 		undo = t_tmpfile(0);
 		cr_assert_eq(replay_with_undo(img, undo, k, &writes), -BT_ERR_WRITE_LIMIT);
 		cr_assert_eq(writes, (unsigned long)k);
@@ -477,7 +433,7 @@ static void make_repaired(char **img, char **undo, char sum[65])
 	char *err = NULL, after[65];
 	int rc;
 
-	*img = cache_of("s07-writethrough-clean");
+	*img = t_golden_image("s07-writethrough-clean", "cache");
 	*undo = t_tmpfile(0);
 	rc = t_sh(NULL, &err, "'%s/tests/tools/corrupt' '%s' bytes root+16 00",
 		  getenv("BT_BUILD"), *img);
@@ -662,7 +618,7 @@ Test(undo, resumed_file_digest_covers_all_records)
 Test(undo, version1_file_applies, .timeout = 120)
 {
 	const char *name = "s04-writeback-dirty-crash";
-	char *img = cache_of(name), *undo = t_tmpfile(0), *want = manifest_sha(name);
+	char *img = t_golden_image(name, "cache"), *undo = t_tmpfile(0), *want = raw_sha(name);
 	char *err = NULL, sum[65], msg[256];
 	const uint64_t at = 64 * 4096;
 	struct bt_undo_hdr *h = calloc(1, sizeof(*h));

@@ -21,56 +21,35 @@
 #include "libcore/overlay.h"
 #include "libcore/write.h"
 
-static json_t *manifest_case(const char *name)
-{
-	char *text = t_read_text("images/MANIFEST.json", NULL);
-	json_t *m = json_loads(text, 0, NULL), *ret = NULL;
-
-	cr_assert(m);
-	for (size_t i = 0; i < json_array_size(m); i++) {
-		json_t *c = json_array_get(m, i);
-
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			ret = json_incref(c);
-	}
-	json_decref(m);
-	free(text);
-	cr_assert(ret, "%s not in the manifest", name);
-	return ret;
-}
-
 /* The live keys of the view after replay, one per line (library level). */
 static char *view_text(const char *path)
 {
-	struct printbuf err = PRINTBUF, out = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	struct printbuf out = PRINTBUF;
+	struct t_cset s;
 	struct bt_extmap view;
-	struct bt_overlay_stats st;
 	char *ret;
 
-	cr_assert_eq(bt_dev_open(path, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, BT_OPEN_STRICT, &err), 0, "%s",
-		     printbuf_str(&err));
-	cr_assert(!c.journal.kernel_differs, "the kernel's journal search would differ");
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	t_cset_open(&s, path, BT_DEV_FORCE, BT_OPEN_STRICT);
+	cr_assert(!s.c.journal.kernel_differs, "the kernel's journal search would differ");
 	bt_extmap_init(&view);
-	cr_assert_eq(bt_overlay_build(&c, nc, true, false, &view, &st, &err), 0, "%s",
-		     printbuf_str(&err));
+	t_cset_view(&s, &view, NULL);
 	for (size_t i = 0; i < view.nr; i++)
-		if (bt_overlay_key_live(&c, bt_extmap_key(&view, i))) {
+		if (bt_overlay_key_live(&s.c, bt_extmap_key(&view, i))) {
 			bt_bkey_to_text(&out, bt_extmap_key(&view, i));
 			prt_newline(&out);
 		}
 	ret = strdup(printbuf_str(&out));
 	bt_extmap_exit(&view);
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
+	t_cset_close(&s);
 	printbuf_exit(&out);
 	return ret;
+}
+
+/* A session: path opened read-write, its buckets marked. Closed by t_cset_close(). */
+static void session_open(struct t_cset *s, const char *path)
+{
+	t_cset_open(s, path, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+	cr_assert_eq(bt_mark_buckets(&s->c, s->nc, &s->err), 0, "%s", printbuf_str(&s->err));
 }
 
 struct rewrite {
@@ -82,117 +61,91 @@ struct rewrite {
 /*
  * Read the root, write its keys to a new node, make it the root, commit
  * (keeping the journal's replay range). write_limit < 0: no limit.
- * Returns bt_commit()'s code (or the first failing step's).
+ * Returns bt_commit()'s code (or the first failing step's); its messages
+ * are appended to err.
  */
 static int rewrite_root(const char *path, long write_limit, struct rewrite *r,
 			struct printbuf *err)
 {
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	struct t_cset s;
+	struct cache_set *c = &s.c;
 	struct bt_write_ctx w;
 	struct bt_node *n;
 	struct bkey_padded ptr;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	cr_assert_eq(bt_dev_open(path, BT_DEV_RDWR | BT_DEV_FORCE, &dev, err), 0, "%s",
-		     printbuf_str(err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, err), 0, "%s", printbuf_str(err));
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
-	cr_assert_eq(bt_mark_buckets(&c, nc, err), 0, "%s", printbuf_str(err));
-	cr_assert_eq(bt_write_begin(&w, &c, nc), 0);
-	r->old_seq = c.journal.newest_seq;
-	r->old_root_bucket = PTR_BUCKET_NR(&c, (struct bkey *)c.root_key.w, 0);
-	cr_assert_eq(bt_btree_node_read(&c, (struct bkey *)c.root_key.w, c.root_level, 0, &n, err),
-		     0, "%s", printbuf_str(err));
-	dev.write_limit = write_limit;
-	ret = bt_node_write(&w, n->keys, n->u64s, c.root_level, (struct bkey *)c.root_key.w,
-			    &ptr, err);
+	session_open(&s, path);
+	cr_assert_eq(bt_write_begin(&w, c, s.nc), 0);
+	r->old_seq = c->journal.newest_seq;
+	r->old_root_bucket = PTR_BUCKET_NR(c, (struct bkey *)c->root_key.w, 0);
+	cr_assert_eq(bt_btree_node_read(c, (struct bkey *)c->root_key.w, c->root_level, 0, &n,
+					&s.err), 0, "%s", printbuf_str(&s.err));
+	s.dev.write_limit = write_limit;
+	ret = bt_node_write(&w, n->keys, n->u64s, c->root_level, (struct bkey *)c->root_key.w,
+			    &ptr, &s.err);
 	bt_node_free(n);
 	if (ret) {
 		bt_write_abort(&w);
 		goto out;
 	}
 	w.new_root = ptr;
-	w.new_root_level = c.root_level;
+	w.new_root_level = c->root_level;
 	w.root_changed = true;
-	w.last_seq = c.journal.last_seq;
+	w.last_seq = c->journal.last_seq;
 	cr_assert_eq(bt_free_after_commit(&w, r->old_root_bucket), 0);
-	ret = bt_commit(&w, err);
+	ret = bt_commit(&w, &s.err);
 	if (!ret) {
-		r->new_root_bucket = PTR_BUCKET_NR(&c, (struct bkey *)c.root_key.w, 0);
-		r->new_seq = c.journal.newest_seq;
+		r->new_root_bucket = PTR_BUCKET_NR(c, (struct bkey *)c->root_key.w, 0);
+		r->new_seq = c->journal.newest_seq;
 		/* the old root's bucket is free again in memory only */
-		cr_assert_eq(c.buckets[r->old_root_bucket].mark, GC_MARK_NONE);
-		cr_assert_eq(c.buckets[r->new_root_bucket].mark, GC_MARK_METADATA);
+		cr_assert_eq(c->buckets[r->old_root_bucket].mark, GC_MARK_NONE);
+		cr_assert_eq(c->buckets[r->new_root_bucket].mark, GC_MARK_METADATA);
 	}
 out:
-	r->writes = dev.nr_writes;
+	r->writes = s.dev.nr_writes;
 	bt_write_abort(&w);	/* a no-op after bt_commit() */
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
+	prt_str(err, printbuf_str(&s.err));
+	t_cset_close(&s);
 	return ret;
-}
-
-static char *image_of(const char *name, const char *which)
-{
-	char rel[256];
-
-	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
-	return t_image(rel);
 }
 
 static void check_extract(const char *name, const char *cache, const char *bdev)
 {
-	json_t *m = manifest_case(name);
-	json_t *want = json_object_get(json_object_get(m, "expected_logical_sha256"), "bcache0");
-	char *out, *err = NULL, sum[65];
-	int rc;
+	json_t *m = t_manifest_case(name);
+	const char *want = t_manifest_str_opt(m, "expected_logical_sha256", "bcache0");
+	char sum[65];
 
-	if (!want) {
-		json_decref(m);
-		return;
+	if (want) {
+		t_extract_sha256(cache, bdev, sum);
+		cr_assert_str_eq(sum, want, "%s: content differs from the kernel's", name);
 	}
-	out = t_tmpfile(0);
-	rc = t_run(NULL, &err, "extract '%s' %s%s%s -o '%s'", cache, bdev ? "'" : "",
-		   bdev ? bdev : "", bdev ? "'" : "", out);
-	cr_assert_eq(rc, 0, "%s: rc %d: %s", name, rc, err);
-	t_sha256_file(out, sum);
-	cr_assert_str_eq(sum, json_string_value(want), "%s: content differs from the kernel's", name);
-	free(err);
-	free(out);
 	json_decref(m);
 }
 
 /* dump-btree's live keys equal the kernel's dump after re-registration. */
 static void check_keys_post(const char *name, const char *cache)
 {
-	json_t *m = manifest_case(name);
-	char rel[256], *want, *got = NULL, *err = NULL;
+	json_t *m = t_manifest_case(name);
+	char *got = NULL, *err = NULL;
 	int rc;
 
-	snprintf(rel, sizeof(rel), "images/%s/keys-post.txt.zst", name);
-	rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
-	if (!strcmp(name, "s02-registered-empty")) {
-		cr_assert_str_eq(got, "");
-		cr_assert_str_eq(json_string_value(json_object_get(
-			json_object_get(m, "truth_after_reregister"), "nkeys")), "0");
+	if (strcmp(name, "s02-registered-empty")) {
+		free(t_keys_match_kernel(name, cache, ""));
 	} else {
-		want = t_read_text(rel, NULL);
-		cr_assert_str_eq(got, want, "%s: view differs from the kernel's key dump", name);
-		free(want);
+		rc = t_run(&got, &err, "dump-btree --keys-only '%s'", cache);
+		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+		cr_assert_str_eq(got, "");
+		cr_assert_str_eq(t_manifest_str(m, "truth_after_reregister", "nkeys"), "0");
+		free(got);
+		free(err);
 	}
-	free(got);
-	free(err);
 	json_decref(m);
 }
 
 static void commit_keeps_view(const char *name, bool backing)
 {
-	char *cache = image_of(name, "cache"), *bdev = backing ? image_of(name, "backing") : NULL;
+	char *cache = t_golden_image(name, "cache"), *bdev = backing ? t_golden_image(name, "backing") : NULL;
 	struct printbuf err = PRINTBUF;
 	struct rewrite r;
 	char *before = view_text(cache), *after;
@@ -231,7 +184,7 @@ Test(write, commit_s07) { commit_keeps_view("s07-writethrough-clean", true); }
  */
 static void crash_at_every_write(const char *name, bool backing)
 {
-	char *orig = image_of(name, "cache"), *bdev = backing ? image_of(name, "backing") : NULL;
+	char *orig = t_golden_image(name, "cache"), *bdev = backing ? t_golden_image(name, "backing") : NULL;
 	char *copy, *before = view_text(orig), *after, sum[65], orig_sum[65];
 	struct printbuf err = PRINTBUF;
 	struct rewrite r;
@@ -281,74 +234,39 @@ Test(write, crash_s06, .timeout = 120) { crash_at_every_write("s06-flash-volume"
 /* -n: a read-only device refuses writes and a commit writes nothing. */
 Test(write, readonly_refuses)
 {
-	char *cache = image_of("s03-writeback-dirty-clean-stop", "cache"), before[65], after[65];
-	struct printbuf err = PRINTBUF;
-	struct bt_dev dev;
-	struct cache_set c;
-	struct bt_node_cache *nc;
+	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache"), before[65], after[65];
+	struct t_cset s;
 	struct bt_write_ctx w;
 	struct bkey_padded ptr;
 	uint8_t block[4096] = { 0 };
 	uint64_t b;
 
 	t_sha256_file(cache, before);
-	cr_assert_eq(bt_dev_open(cache, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_dev_write(&dev, block, sizeof(block), 0, "test block", &err),
+	t_cset_open(&s, cache, BT_DEV_FORCE, 0);
+	cr_assert_eq(bt_dev_write(&s.dev, block, sizeof(block), 0, "test block", &s.err),
 		     -BT_ERR_DEV_READONLY);
-	cr_assert(strstr(printbuf_str(&err), "opened read-only"), "%s", printbuf_str(&err));
-	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
-	nc = bt_node_cache_new(&c, 1 << 20, 0);
-	cr_assert_eq(bt_mark_buckets(&c, nc, &err), 0, "%s", printbuf_str(&err));
-	cr_assert_eq(bt_write_begin(&w, &c, nc), 0);
-	cr_assert_eq(bt_bucket_alloc(&w, true, &b, &err), 0);
-	printbuf_reset(&err);
-	cr_assert_eq(bt_node_write(&w, NULL, 0, 0, (struct bkey *)c.root_key.w, &ptr, &err),
+	cr_assert(strstr(printbuf_str(&s.err), "opened read-only"), "%s", printbuf_str(&s.err));
+	cr_assert_eq(bt_mark_buckets(&s.c, s.nc, &s.err), 0, "%s", printbuf_str(&s.err));
+	cr_assert_eq(bt_write_begin(&w, &s.c, s.nc), 0);
+	cr_assert_eq(bt_bucket_alloc(&w, true, &b, &s.err), 0);
+	printbuf_reset(&s.err);
+	cr_assert_eq(bt_node_write(&w, NULL, 0, 0, (struct bkey *)s.c.root_key.w, &ptr, &s.err),
 		     -BT_ERR_DEV_READONLY);
-	printbuf_reset(&err);
+	printbuf_reset(&s.err);
 	w.root_changed = true;
-	cr_assert_eq(bt_commit(&w, &err), -BT_ERR_DEV_READONLY);
-	cr_assert(strstr(printbuf_str(&err), "read-only"), "%s", printbuf_str(&err));
-	cr_assert_eq(dev.nr_writes, 0);
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
+	cr_assert_eq(bt_commit(&w, &s.err), -BT_ERR_DEV_READONLY);
+	cr_assert(strstr(printbuf_str(&s.err), "read-only"), "%s", printbuf_str(&s.err));
+	cr_assert_eq(s.dev.nr_writes, 0);
+	t_cset_close(&s);
 	t_sha256_file(cache, after);
 	cr_assert_str_eq(after, before);
-	printbuf_exit(&err);
 	free(cache);
 }
 
 /* ---- many commits in one session: journal placement ---------------------- */
 
-struct session {
-	char			*path;
-	struct bt_dev		dev;
-	struct cache_set	c;
-	struct bt_node_cache	*nc;
-	struct printbuf		err;
-};
-
-static void session_open(struct session *s, const char *path)
-{
-	s->path = (char *)path;
-	s->err = PRINTBUF;
-	cr_assert_eq(bt_dev_open(path, BT_DEV_RDWR | BT_DEV_FORCE, &s->dev, &s->err), 0);
-	cr_assert_eq(bt_cache_set_open(&s->c, &s->dev, 0, &s->err), 0, "%s",
-		     printbuf_str(&s->err));
-	s->nc = bt_node_cache_new(&s->c, 1 << 20, 0);
-	cr_assert_eq(bt_mark_buckets(&s->c, s->nc, &s->err), 0, "%s", printbuf_str(&s->err));
-}
-
-static void session_close(struct session *s)
-{
-	bt_node_cache_free(s->nc);
-	bt_cache_set_exit(&s->c);
-	bt_dev_close(&s->dev);
-	printbuf_exit(&s->err);
-}
-
 /* One root rewrite; keep_replay: last_seq = the current one, else nothing to replay. */
-static int session_commit(struct session *s, bool keep_replay)
+static int session_commit(struct t_cset *s, bool keep_replay)
 {
 	struct cache_set *c = &s->c;
 	struct bt_write_ctx w;
@@ -380,8 +298,8 @@ static int session_commit(struct session *s, bool keep_replay)
  */
 Test(write, journal_wraps, .timeout = 300)
 {
-	char *cache = image_of("s02-registered-empty", "cache");
-	struct session s;
+	char *cache = t_golden_image("s02-registered-empty", "cache");
+	struct t_cset s;
 	uint64_t seq0;
 	unsigned idx0, jsets = 0, moves = 0, prev_idx;
 	char *view;
@@ -407,7 +325,7 @@ Test(write, journal_wraps, .timeout = 300)
 	}
 	cr_assert_geq(moves, s.c.sb.keys, "the journal did not wrap (%u moves)", moves);
 	cr_assert_eq(s.c.journal.cur_idx, (idx0 + moves) % s.c.sb.keys);
-	session_close(&s);
+	t_cset_close(&s);
 	view = view_text(cache);
 	cr_assert_str_eq(view, "");
 	free(view);
@@ -423,8 +341,8 @@ Test(write, journal_wraps, .timeout = 300)
 Test(write, journal_full, .timeout = 300)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
-	char *cache = image_of(name, "cache"), *bdev = image_of(name, "backing"), *before, *after;
-	struct session s;
+	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing"), *before, *after;
+	struct t_cset s;
 	uint64_t last;
 	int ret = 0;
 	unsigned i;
@@ -444,7 +362,7 @@ Test(write, journal_full, .timeout = 300)
 		  printbuf_str(&s.err));
 	/* every journal bucket was used before giving up */
 	cr_assert_gt(i, (s.c.bucket_size / s.c.block_size) * (s.c.sb.keys - 2));
-	session_close(&s);
+	t_cset_close(&s);
 	after = view_text(cache);
 	cr_assert_str_eq(after, before);
 	check_keys_post(name, cache);
@@ -465,15 +383,13 @@ Test(write, journal_full, .timeout = 300)
  */
 static void marks_match_kernel(const char *name)
 {
-	json_t *m = manifest_case(name);
-	const char *ps = json_string_value(json_object_get(
-		json_object_get(m, "truth_after_reregister"), "priority_stats"));
-	char *cache = image_of(name, "cache");
-	struct session s;
+	json_t *m = t_manifest_case(name);
+	const char *ps = t_manifest_str(m, "truth_after_reregister", "priority_stats");
+	char *cache = t_golden_image(name, "cache");
+	struct t_cset s;
 	unsigned long cnt[4] = { 0 }, want[4] = { 0 };
 	const char *p;
 
-	cr_assert(ps);
 	cr_assert(p = strstr(ps, "Clean:"));
 	want[GC_MARK_RECLAIMABLE] = strtoul(p + 6, NULL, 10);
 	cr_assert(p = strstr(ps, "Dirty:"));
@@ -495,7 +411,7 @@ static void marks_match_kernel(const char *name)
 		     GC_MARK_METADATA);
 	cr_assert_eq(s.c.buckets[PTR_BUCKET_NR(&s.c, (struct bkey *)s.c.root_key.w, 0)].prio,
 		     BTREE_PRIO);
-	session_close(&s);
+	t_cset_close(&s);
 	free(cache);
 	json_decref(m);
 }
@@ -510,8 +426,8 @@ Test(mark, s07) { marks_match_kernel("s07-writethrough-clean"); }
 /* Journal keys pin their buckets: s04's data lives only in the journal. */
 Test(mark, journal_keys_pin)
 {
-	char *cache = image_of("s04-writeback-dirty-crash", "cache");
-	struct session s;
+	char *cache = t_golden_image("s04-writeback-dirty-crash", "cache");
+	struct t_cset s;
 	unsigned long keys = 0;
 
 	session_open(&s, cache);
@@ -528,7 +444,7 @@ Test(mark, journal_keys_pin)
 		}
 	}
 	cr_assert_gt(keys, 0);
-	session_close(&s);
+	t_cset_close(&s);
 	free(cache);
 }
 
@@ -538,8 +454,8 @@ Test(mark, journal_keys_pin)
  */
 Test(alloc, every_free_bucket_once)
 {
-	char *cache = image_of("s05-btree-depth2", "cache");
-	struct session s;
+	char *cache = t_golden_image("s05-btree-depth2", "cache");
+	struct t_cset s;
 	struct bt_write_ctx w;
 	struct bt_bucket *before;
 	uint8_t *seen;
@@ -570,15 +486,15 @@ Test(alloc, every_free_bucket_once)
 	cr_assert_eq(memcmp(before, s.c.buckets, s.c.nbuckets * sizeof(*before)), 0);
 	free(seen);
 	free(before);
-	session_close(&s);
+	t_cset_close(&s);
 	free(cache);
 }
 
 /* can_inc_bucket_gen(): a bucket whose gen is 96 ahead of its oldest pointer is skipped. */
 Test(alloc, gen_lag_limit)
 {
-	char *cache = image_of("s02-registered-empty", "cache");
-	struct session s;
+	char *cache = t_golden_image("s02-registered-empty", "cache");
+	struct t_cset s;
 	struct bt_write_ctx w;
 	uint64_t b, first;
 
@@ -596,15 +512,15 @@ Test(alloc, gen_lag_limit)
 	cr_assert_eq(bt_bucket_alloc(&w, true, &b, &s.err), 0);
 	cr_assert_eq(b, first);
 	bt_write_abort(&w);
-	session_close(&s);
+	t_cset_close(&s);
 	free(cache);
 }
 
 /* A transaction needs marked buckets; a node that does not fit is refused. */
 Test(alloc, begin_needs_marks_and_node_must_fit)
 {
-	char *cache = image_of("s02-registered-empty", "cache");
-	struct session s;
+	char *cache = t_golden_image("s02-registered-empty", "cache");
+	struct t_cset s;
 	struct bt_write_ctx w;
 	struct bkey_padded ptr;
 	uint64_t *keys;
@@ -622,7 +538,7 @@ Test(alloc, begin_needs_marks_and_node_must_fit)
 	bt_mark_reset(&s.c);
 	cr_assert_eq(bt_write_begin(&w, &s.c, s.nc), -EINVAL);
 	free(keys);
-	session_close(&s);
+	t_cset_close(&s);
 	free(cache);
 }
 
@@ -635,8 +551,8 @@ Test(alloc, begin_needs_marks_and_node_must_fit)
 Test(write, uuid_change)
 {
 	const char *name = "s06-flash-volume";
-	char *cache = image_of(name, "cache"), *before = view_text(cache), *after;
-	struct session s;
+	char *cache = t_golden_image(name, "cache"), *before = view_text(cache), *after;
+	struct t_cset s;
 	struct bt_write_ctx w;
 	uint64_t old_b, new_b;
 	struct uuid_entry slot0;
@@ -665,7 +581,7 @@ Test(write, uuid_change)
 	new_b = PTR_BUCKET_NR(&s.c, (struct bkey *)s.c.uuid_key.w, 0);
 	cr_assert_neq(new_b, old_b);
 	cr_assert_eq(s.c.buckets[old_b].mark, GC_MARK_NONE);
-	session_close(&s);
+	t_cset_close(&s);
 
 	session_open(&s, cache);
 	cr_assert_eq(PTR_BUCKET_NR(&s.c, (struct bkey *)s.c.uuid_key.w, 0), new_b);
@@ -675,7 +591,7 @@ Test(write, uuid_change)
 	cr_assert_eq(bt_dev_read(&s.dev, now, s.c.meta_bucket_bytes,
 				 bt_bucket_to_sector(&s.c, old_b) << SECTOR_SHIFT, "t", &s.err), 0);
 	cr_assert_eq(memcmp(now, old_bytes, s.c.meta_bucket_bytes), 0, "old uuid bucket written");
-	session_close(&s);
+	t_cset_close(&s);
 	after = view_text(cache);
 	cr_assert_str_eq(after, before);
 	check_extract(name, cache, NULL);
@@ -690,12 +606,12 @@ Test(write, uuid_change)
 Test(write, uuid_change_crash)
 {
 	const char *name = "s06-flash-volume";
-	char *orig = image_of(name, "cache"), *copy;
+	char *orig = t_golden_image(name, "cache"), *copy;
 	unsigned long total = 0;
 
 	cr_assert(asprintf(&copy, "%s.crash", orig) > 0);
 	for (long n = -1; n < (long)total || n < 0; n++) {
-		struct session s;
+		struct t_cset s;
 		struct bt_write_ctx w;
 		int ret;
 
@@ -716,11 +632,11 @@ Test(write, uuid_change_crash)
 			cr_assert_neq(memcmp(s.c.uuids[0].label, "crash-test", 11), 0,
 				      "a failed commit left the new label in memory");
 		}
-		session_close(&s);
+		t_cset_close(&s);
 		session_open(&s, copy);
 		cr_assert_eq(memcmp(s.c.uuids[0].label, "crash-test", 11) == 0, n < 0,
 			     "write limit %ld", n);
-		session_close(&s);
+		t_cset_close(&s);
 	}
 	remove(copy);
 	free(copy);
@@ -734,8 +650,8 @@ Test(write, uuid_change_crash)
  */
 static void commit_then_remark(const char *name)
 {
-	char *cache = image_of(name, "cache");
-	struct session s;
+	char *cache = t_golden_image(name, "cache");
+	struct t_cset s;
 	struct bt_bucket *mem;
 
 	session_open(&s, cache);
@@ -753,7 +669,7 @@ static void commit_then_remark(const char *name)
 			     name, (unsigned long long)b);
 	}
 	free(mem);
-	session_close(&s);
+	t_cset_close(&s);
 	free(cache);
 }
 
@@ -769,8 +685,8 @@ Test(write, remark_s06) { commit_then_remark("s06-flash-volume"); }
 Test(write, journal_key)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
-	char *cache = image_of(name, "cache"), *view, line[160];
-	struct session s;
+	char *cache = t_golden_image(name, "cache"), *view, line[160];
+	struct t_cset s;
 	struct bt_write_ctx w;
 	struct bkey_padded kp;
 	struct bkey *k = (struct bkey *)kp.w;
@@ -803,7 +719,7 @@ Test(write, journal_key)
 	cr_assert_eq(s.c.buckets[b].pinned, mem.pinned);
 	cr_assert_eq(s.c.buckets[b].mark, mem.mark);
 	cr_assert_eq(s.c.buckets[b].gen, mem.gen);
-	session_close(&s);
+	t_cset_close(&s);
 	view = view_text(cache);
 	bt_bkey_to_text(&kt, k);
 	snprintf(line, sizeof(line), "%s\n", printbuf_str(&kt));

@@ -77,32 +77,45 @@ static void check_fsck_clean(const char *cache)
 	free(err);
 }
 
+/* Run "writeback --no-progress CACHE BDEV" and assert exit 0 (what names the run); returns stdout. */
+static char *run_writeback(const char *cache, const char *bdev, const char *what)
+{
+	char *out = NULL, *err = NULL;
+	int rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
+
+	cr_assert_eq(rc, 0, "%s: writeback rc %d: %s %s", what, rc, out, err);
+	free(err);
+	return out;
+}
+
+/* From its data offset on, the backing device bdev of case m holds what the kernel served. */
+static void assert_kernel_content(json_t *m, const char *bdev, const char *what)
+{
+	char sum[65];
+
+	sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
+	cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"),
+			 "%s: backing content differs from what the kernel served", what);
+}
+
 static void check_golden(const char *name)
 {
 	json_t *m = t_manifest_case(name);
 	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");
-	char *out = NULL, *err = NULL, sum[65];
+	char *out;
 	struct cache_sb sb;
-	int rc;
 
 	read_bdev_sb(bdev, &sb);
 	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_DIRTY, "%s: golden backing not dirty", name);
-	rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
-	cr_assert_eq(rc, 0, "%s: rc %d: %s %s", name, rc, out, err);
-	sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
-	cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"),
-			 "%s: backing content differs from what the kernel served", name);
+	free(run_writeback(cache, bdev, name));
+	assert_kernel_content(m, bdev, name);
 	read_bdev_sb(bdev, &sb);
 	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_CLEAN, "%s: state not clean", name);
 	check_fsck_clean(cache);
 	/* the cache still serves the same content, and a second run finds nothing */
-	free(out);
-	free(err);
-	rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
-	cr_assert_eq(rc, 0, "%s: rerun rc %d: %s", name, rc, err);
+	out = run_writeback(cache, bdev, "rerun");
 	cr_assert(strstr(out, ": slot 0, 0 dirty extents, 0 sectors, 0 written back"), "%s", out);
 	free(out);
-	free(err);
 	json_decref(m);
 }
 
@@ -371,15 +384,11 @@ Test(writeback, unreadable_extent, .timeout = 120)
 	check_outside(S03, bdev, KEY_START((struct bkey *)&victim), KEY_OFFSET((struct bkey *)&victim));
 	/* the extent is still dirty in the cache: a second run recovers it */
 	{
-		char *out = NULL, *err = NULL, sum[65];
-		int rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
+		char *out = run_writeback(cache, bdev, "second run");
 
-		cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
 		cr_assert(strstr(out, ": slot 0, 1 dirty extents,"), "%s", out);
-		sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
-		cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"));
+		assert_kernel_content(m, bdev, "second run");
 		free(out);
-		free(err);
 	}
 	json_decref(m);
 }
@@ -408,8 +417,7 @@ Test(writeback, crash_before_commit, .timeout = 120)
 	read_bdev_sb(bdev, &sb);
 	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_DIRTY);
 	/* the data is already there: the kernel (or this rerun) writes it again */
-	sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
-	cr_assert_str_eq(sum, t_manifest_str(m, "expected_logical_sha256", "bcache0"));
+	assert_kernel_content(m, bdev, "crash before commit");
 	/* detach compares: the dirty data is all on the backing device, nothing abandoned */
 	rc = t_run(&out, &err, "detach --dry-run --cache '%s' '%s'", cache, bdev);
 	cr_assert_eq(rc, 0, "detach rc %d: %s", rc, err);
@@ -417,11 +425,8 @@ Test(writeback, crash_before_commit, .timeout = 120)
 		  "%s", out);
 	free(out);
 	free(err);
-	rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	free(run_writeback(cache, bdev, "rerun"));
 	check_fsck_clean(cache);
-	free(out);
-	free(err);
 	json_decref(m);
 }
 
@@ -664,7 +669,7 @@ Test(writeback, crash_at_every_cache_write, .timeout = 600)
 {
 	json_t *m = t_manifest_case(S04);
 	char *cache0 = t_golden_image(S04, "cache"), *bdev0 = t_golden_image(S04, "backing");
-	char *cache = t_tmpfile(0), *bdev = t_tmpfile(0), *out = NULL, *err = NULL, sum[65];
+	char *cache = t_tmpfile(0), *bdev = t_tmpfile(0), *out = NULL, *err = NULL;
 	const char *want = t_manifest_str(m, "expected_logical_sha256", "bcache0");
 	unsigned long total;
 	struct lib_run r;
@@ -721,14 +726,10 @@ Test(writeback, crash_at_every_cache_write, .timeout = 600)
 	lib_close(&r);
 	read_bdev_sb(bdev, &sb);
 	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_DIRTY);
-	sha256_from(bdev, (uint64_t)data_offset(m) * 512, sum);
-	cr_assert_str_eq(sum, want);
+	assert_kernel_content(m, bdev, "crash at the superblock write");
 	check_fsck_clean(cache);
-	rc = t_run(&out, &err, "writeback --no-progress '%s' '%s'", cache, bdev);
-	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	free(run_writeback(cache, bdev, "rerun"));
 	read_bdev_sb(bdev, &sb);
 	cr_assert_eq(BDEV_STATE(sb.flags), BDEV_STATE_CLEAN);
-	free(out);
-	free(err);
 	json_decref(m);
 }
