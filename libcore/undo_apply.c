@@ -159,7 +159,8 @@ static int uf_load_recs(struct bt_undo_file *uf, uint64_t size, struct printbuf 
 		free(d.ent);
 		return ret;
 	}
-	qsort(uf->recs, uf->nr, sizeof(*uf->recs), rec_cmp);
+	if (uf->nr)
+		qsort(uf->recs, uf->nr, sizeof(*uf->recs), rec_cmp);
 	for (size_t i = 1; i < uf->nr; i++)
 		if (uf->recs[i - 1].offset + uf->recs[i - 1].len > uf->recs[i].offset) {
 			prt_printf(err, "undo file '%s' saves device byte %llu twice",

@@ -29,7 +29,8 @@ int bt_undo_digest_write(struct bt_dev *dev, int fd, const char *path, uint64_t 
 		ret = -ENOMEM;
 		goto out;
 	}
-	qsort(ranges, nr, sizeof(*ranges), range_cmp);
+	if (nr)
+		qsort(ranges, nr, sizeof(*ranges), range_cmp);
 	for (size_t i = 0; i < nr && !ret; i++) {
 		uint64_t len = ranges[i].end - ranges[i].start;
 
