@@ -32,6 +32,13 @@ int bt_cache_set_geometry(struct cache_set *c, struct printbuf *err)
 			   BT_PAGE_SECTORS);
 		return -BT_ERR_SB_BAD_BUCKET_SIZE;
 	}
+	/* bucket_bits and block_bits are exact only for powers of two */
+	if ((sb->bucket_size & (sb->bucket_size - 1)) || !sb->block_size ||
+	    (sb->block_size & (sb->block_size - 1)) || sb->block_size > sb->bucket_size) {
+		prt_printf(err, "'%s': unusable geometry (block size %u, bucket size %u sectors)",
+			   c->dev ? c->dev->path : "?", sb->block_size, sb->bucket_size);
+		return -BT_ERR_SB_BAD_BUCKET_SIZE;
+	}
 	c->bucket_size = sb->bucket_size;
 	c->bucket_bits = ilog2_u64(sb->bucket_size);
 	c->block_size = sb->block_size;

@@ -161,8 +161,10 @@ struct cache_set {
  * (already read and validated). Mirrors super.c/bcache.h:
  * meta_bucket_pages(), prios_per_bucket(), prio_buckets(), btree node size
  * of bch_cache_set_alloc(). Returns 0, -BT_ERR_SB_NOT_CACHE when sb is not a
- * cache superblock, or -BT_ERR_SB_BAD_BUCKET_SIZE for a bucket under a page
- * (possible only without validation), each with a message.
+ * cache superblock, or -BT_ERR_SB_BAD_BUCKET_SIZE for sizes no geometry can
+ * come from (possible only without validation): a bucket under a page, a
+ * block or bucket size that is not a power of two, a block of 0 sectors or
+ * larger than the bucket; each with a message.
  */
 int bt_cache_set_geometry(struct cache_set *c, struct printbuf *err);
 

@@ -40,12 +40,9 @@ static int open_sb(struct cache_set *c, struct bt_dev *dev, unsigned flags,
 	ret = bt_cache_set_geometry(c, err);
 	if (ret)
 		return ret;
-	if (!c->bucket_size || (c->bucket_size & (c->bucket_size - 1)) ||
-	    !c->block_size || (c->block_size & (c->block_size - 1)) ||
-	    c->block_size > c->bucket_size || !c->nbuckets) {
-		prt_printf(err, "'%s': unusable geometry (block size %u, bucket size %u, "
-			   "%llu buckets)", dev->path, c->block_size, c->bucket_size,
-			   (unsigned long long)c->nbuckets);
+	/* block and bucket sizes: bt_cache_set_geometry() refused unusable ones */
+	if (!c->nbuckets) {
+		prt_printf(err, "'%s': unusable geometry (0 buckets)", dev->path);
 		return -BT_ERR_SB_BAD_BUCKET_SIZE;
 	}
 	/* a superblock read without validation must not size our arrays past the device */
