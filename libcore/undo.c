@@ -101,6 +101,22 @@ static bool range_saved(const struct bt_undo *u, uint64_t start, uint64_t *next)
 	return false;
 }
 
+/* Room for one more range in *v (nr used of *alloc): 0 or -ENOMEM. */
+static int ranges_room(struct bt_undo_range **v, size_t nr, size_t *alloc)
+{
+	size_t n = *alloc ? *alloc * 2 : 16;
+	struct bt_undo_range *r;
+
+	if (nr < *alloc)
+		return 0;
+	r = realloc(*v, n * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*v = r;
+	*alloc = n;
+	return 0;
+}
+
 static int range_add(struct bt_undo *u, uint64_t start, uint64_t end)
 {
 	size_t i = 0;
@@ -123,15 +139,8 @@ static int range_add(struct bt_undo *u, uint64_t start, uint64_t end)
 		u->nr -= j - i;
 		return 0;
 	}
-	if (u->nr == u->alloc) {
-		size_t n = u->alloc ? u->alloc * 2 : 16;
-		struct bt_undo_range *s = realloc(u->saved, n * sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		u->saved = s;
-		u->alloc = n;
-	}
+	if (ranges_room(&u->saved, u->nr, &u->alloc))
+		return -ENOMEM;
 	memmove(&u->saved[i + 1], &u->saved[i], (u->nr - i) * sizeof(*u->saved));
 	u->saved[i] = (struct bt_undo_range){ start, end };
 	u->nr++;
@@ -141,15 +150,8 @@ static int range_add(struct bt_undo *u, uint64_t start, uint64_t end)
 /* Remember the record of [start, end) for the digest (bt_undo_close()). */
 static int recs_push(struct bt_undo *u, uint64_t start, uint64_t end)
 {
-	if (u->nr_recs == u->alloc_recs) {
-		size_t n = u->alloc_recs ? u->alloc_recs * 2 : 16;
-		struct bt_undo_range *r = realloc(u->recs, n * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		u->recs = r;
-		u->alloc_recs = n;
-	}
+	if (ranges_room(&u->recs, u->nr_recs, &u->alloc_recs))
+		return -ENOMEM;
 	u->recs[u->nr_recs++] = (struct bt_undo_range){ start, end };
 	return 0;
 }

@@ -155,24 +155,18 @@ static int uf_load_recs(struct bt_undo_file *uf, uint64_t size, struct printbuf 
 	}
 	free(buf);
 	uf->valid_end = pos;
-	if (ret) {
-		free(d.ent);
-		return ret;
-	}
-	if (uf->nr)
+	if (!ret && uf->nr)
 		qsort(uf->recs, uf->nr, sizeof(*uf->recs), rec_cmp);
-	for (size_t i = 1; i < uf->nr; i++)
+	for (size_t i = 1; i < uf->nr && !ret; i++)
 		if (uf->recs[i - 1].offset + uf->recs[i - 1].len > uf->recs[i].offset) {
 			prt_printf(err, "undo file '%s' saves device byte %llu twice",
 				   uf->path, (unsigned long long)uf->recs[i].offset);
-			free(d.ent);
-			return -BT_ERR_UNDO_BAD;
+			ret = -BT_ERR_UNDO_BAD;
 		}
-	if (uf->version < 2 || !uf->finished) {
-		free(d.ent);
-		return 0;
-	}
-	return bt_undo_digest_match(uf, &d, err);
+	if (!ret && uf->version >= 2 && uf->finished)
+		return bt_undo_digest_match(uf, &d, err);	/* frees d.ent */
+	free(d.ent);
+	return ret;
 }
 
 int bt_undo_file_load(const char *path, struct bt_undo_file *uf, struct printbuf *err)
