@@ -503,6 +503,7 @@ Test(detach, dirty_state_needs_force, .timeout = 60)
 
 		sha256_from(orig, 8192, osum);
 		cr_assert_str_eq(sum, osum);
+		free(orig);
 	}
 	free(out);
 	free(err);
