@@ -19,16 +19,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "libcore/clock.h"
+
 #define GEN_ARGS	"-q -n 500000 --stale 100000 --leaf-keys 100 --fanout 50 -b 128k " \
 			"--bdevs 1 --flash 1 -w 512 --seed 5"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int exists(const char *path)
 {
@@ -40,7 +34,7 @@ static int exists(const char *path)
 /* Run cmd, keep its stdout in out (size bytes); wall seconds in *secs; exit status. */
 static int timed(const char *cmd, char *out, size_t size, double *secs)
 {
-	double t0 = now();
+	double t0 = bt_now_seconds();
 	size_t n = 0;
 	FILE *p = popen(cmd, "r");
 	int st;
@@ -51,7 +45,7 @@ static int timed(const char *cmd, char *out, size_t size, double *secs)
 		n += strlen(out + n);
 	out[n] = 0;
 	st = pclose(p);
-	*secs = now() - t0;
+	*secs = bt_now_seconds() - t0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

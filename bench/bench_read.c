@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "libcore/cache_set.h"
+#include "libcore/clock.h"
 #include "libcore/csum.h"
 #include "libcore/node_cache.h"
 
@@ -48,14 +49,6 @@ struct walk_stats {
 	size_t		nr_refs, size_refs;
 	unsigned	depth;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int count_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
 {
@@ -95,7 +88,7 @@ static double walk(const char *path, struct walk_stats *s, double *open_secs)
 	struct printbuf err = PRINTBUF;
 	struct bt_dev dev;
 	struct cache_set c;
-	double t0 = now(), best = -1, total = 0;
+	double t0 = bt_now_seconds(), best = -1, total = 0;
 	int ret;
 
 	if (bt_dev_open(path, BT_DEV_FORCE, &dev, &err)) {
@@ -105,7 +98,7 @@ static double walk(const char *path, struct walk_stats *s, double *open_secs)
 	}
 	ret = bt_cache_set_open(&c, &dev, 0, &err);
 	if (open_secs)
-		*open_secs = now() - t0;
+		*open_secs = bt_now_seconds() - t0;
 	for (unsigned i = 0; !ret && i < MAX_REPEAT && (total < MIN_SECONDS || !i); i++) {
 		struct bt_walk_opts o = { count_node, NULL, s, 0, 0 };
 		struct bt_node_cache *nc = bt_node_cache_new(&c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
@@ -113,11 +106,11 @@ static double walk(const char *path, struct walk_stats *s, double *open_secs)
 
 		free(s->refs);
 		memset(s, 0, sizeof(*s));
-		t0 = now();
+		t0 = bt_now_seconds();
 		ret = nc ? bt_btree_walk(nc, (struct bkey *)&c.root_key, c.root_level, &o, &err)
 			 : -ENOMEM;
 		bt_node_cache_free(nc);
-		t = now() - t0;
+		t = bt_now_seconds() - t0;
 		total += t;
 		if (best < 0 || t < best)
 			best = t;
@@ -147,7 +140,7 @@ static double read_crc(const char *path, const struct walk_stats *s, uint64_t *s
 	if (fd < 0 || !buf)
 		goto out;
 	for (unsigned r = 0; r < MAX_REPEAT && (total < MIN_SECONDS || !r); r++) {
-		double t0 = now(), t;
+		double t0 = bt_now_seconds(), t;
 
 		*sum = 0;
 		for (size_t i = 0; i < s->nr_refs; i++) {
@@ -158,7 +151,7 @@ static double read_crc(const char *path, const struct walk_stats *s, uint64_t *s
 			}
 			*sum ^= bch_crc64(buf, s->refs[i].bytes);
 		}
-		t = now() - t0;
+		t = bt_now_seconds() - t0;
 		total += t;
 		if (best < 0 || t < best)
 			best = t;
@@ -209,7 +202,7 @@ static int in_child(const char *path, const char *const *cmd, double *secs, long
 		    int *status)
 {
 	struct rusage ru;
-	double t0 = now();
+	double t0 = bt_now_seconds();
 	pid_t pid;
 
 	fflush(stdout);
@@ -231,7 +224,7 @@ static int in_child(const char *path, const char *const *cmd, double *secs, long
 	}
 	if (wait4(pid, status, 0, &ru) != pid)
 		return -1;
-	*secs = now() - t0;
+	*secs = bt_now_seconds() - t0;
 	*rss_kb = ru.ru_maxrss;
 	return 0;
 }

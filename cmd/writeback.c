@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../libcore/bkey.h"
+#include "../libcore/clock.h"
 #include "../libcore/errcode.h"
 #include "../libcore/undo.h"
 #include "../libcore/writeback.h"
@@ -32,18 +33,10 @@ struct wb_cli {
 	bool			bar;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void progress(void *priv, uint64_t done, uint64_t total)
 {
 	struct wb_cli *cli = priv;
-	double t = now_s(), rate;
+	double t = bt_now_seconds(), rate;
 	unsigned eta;
 	struct printbuf a = PRINTBUF, b = PRINTBUF;
 
@@ -270,7 +263,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 
 	cli.bdevs = bdevs;
 	cli.bar = !o->dry_run && !o->no_progress && isatty(STDERR_FILENO);
-	cli.t0 = cli.last = now_s();
+	cli.t0 = cli.last = bt_now_seconds();
 	req = (struct bt_wb_req){
 		.bdevs = bdevs, .nr_bdevs = nr, .dry_run = o->dry_run, .force = o->force,
 		.list = list_extent, .progress = progress, .priv = &cli,

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../libcore/clock.h"
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
 #include "../libcore/uuid.h"
@@ -69,14 +70,6 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	ctx->json_problems = NULL;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total)
 {
 	if (!ctx->progress || ctx->opts.json || !total)
@@ -121,12 +114,12 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 		ctx->cur_pass = i;
 		if (!ctx->opts.json)
 			fprintf(ctx->out, "Pass %u: %s\n", i + 1, pass->title);
-		t0 = now_seconds();
+		t0 = bt_now_seconds();
 		ret = pass->fn(ctx);
 		/* a pass that forgot to close a latch still gets its question */
 		for (unsigned l = 1; l < LATCH_NR; l++)
 			end_problem_latch(ctx, l);
-		ctx->pass_seconds[i] = now_seconds() - t0;
+		ctx->pass_seconds[i] = bt_now_seconds() - t0;
 		ctx->pass_ran[i] = true;
 		if (ret) {
 			if (!err->pos)
