@@ -178,15 +178,20 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 	return 0;
 }
 
-/* Validate; on a bad csum report it and validate a copy with the csum made right. */
 /*
  * SB_BAD_CSUM answered yes: rewrite the block with the csum computed
  * (bt_sb_write(): the decoded fields encode back to the same bytes), but
  * only when every other rule holds (valid is bt_sb_validate()'s verdict on
  * the corrected copy): a superblock that is wrong in another way is not
  * made to look valid. One 4 KiB write at byte 4096, flushed.
+ *
+ * The one exception is a journal bucket list d[] that is not sequential:
+ * its repair (SB_JOURNAL_BUCKETS_LATCH, journal_rebuild.c) writes the
+ * superblock, and so the csum, itself. The repair is then left deferred
+ * and *pending is set; check_sb_rules() settles it by what the d[]
+ * rewrite did.
  */
-static int fix_sb_csum(struct fsck_ctx *ctx, struct cache_set *c, int valid)
+static int fix_sb_csum(struct fsck_ctx *ctx, struct cache_set *c, int valid, bool *pending)
 {
 	struct printbuf what = PRINTBUF, err = PRINTBUF;
 	int ret = 0;
@@ -194,6 +199,10 @@ static int fix_sb_csum(struct fsck_ctx *ctx, struct cache_set *c, int valid)
 	prt_printf(&what, "superblock of %s (byte 4096): csum %#llx", ctx->path,
 		   (unsigned long long)c->sb.csum);
 	fsck_defer_fix(ctx, PR_SB_BAD_CSUM, printbuf_str(&what));
+	if (valid == -BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL) {
+		*pending = true;
+		goto out;
+	}
 	if (valid) {
 		fsck_deferred_failed(ctx, "other superblock rules are broken");
 		goto out;
@@ -214,10 +223,16 @@ out:
 	return ret;
 }
 
+/*
+ * Validate; on a bad csum report it and validate a copy with the csum made
+ * right. Returns what report_sb_error() returns.
+ */
 static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 {
 	struct printbuf msg = PRINTBUF;
 	int ret = bt_sb_validate((void *)c->sb_block, &c->sb, ctx->dev, &msg);
+	size_t csum_mark = ctx->nr_deferred;
+	bool csum_pending = false;
 
 	if (ret == -BT_ERR_SB_BAD_CSUM) {
 		struct cache_sb_disk *copy = malloc(SB_SIZE);
@@ -240,7 +255,7 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 		ret = bt_sb_validate(copy, &c->sb, ctx->dev, &msg);
 		c->sb.csum = p.csum_got;
 		if (fix) {
-			int wret = fix_sb_csum(ctx, c, ret);
+			int wret = fix_sb_csum(ctx, c, ret, &csum_pending);
 
 			if (wret) {
 				free(copy);
@@ -252,6 +267,14 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 	}
 	if (ret)
 		ret = report_sb_error(ctx, &c->sb, ret);
+	if (csum_pending) {
+		if (ret == 1)
+			fsck_deferred_done_from(ctx, csum_mark,
+						"csum written with the journal bucket list");
+		else
+			fsck_deferred_failed_from(ctx, csum_mark,
+						  "the journal bucket list was not rewritten");
+	}
 	if (ret < 0 && ctx->err)
 		prt_str(ctx->err, printbuf_str(&msg));
 	printbuf_exit(&msg);
