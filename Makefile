@@ -27,6 +27,7 @@ LIB_SRCS  := $(sort $(wildcard libcore/*.c format/*.c fsck/*.c))
 CMD_SRCS  := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+GEN_CACHE_SRCS := $(sort $(wildcard tests/tools/gen_cache/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -36,7 +37,8 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 BIN	:= $(BUILD)/bcache-tool
 LIB	:= $(BUILD)/libcore.a
 TESTBIN	:= $(BUILD)/tests/run-tests
-TOOLS	:= $(TOOL_SRCS:%.c=$(BUILD)/%)
+TOOLS	:= $(TOOL_SRCS:%.c=$(BUILD)/%) $(BUILD)/tests/tools/gen-cache
+GEN_CACHE_OBJS := $(GEN_CACHE_SRCS:%.c=$(BUILD)/%.o)
 BENCHES	:= $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 MANS	:= $(wildcard man/*.8)
@@ -65,6 +67,11 @@ $(TESTBIN): $(TEST_OBJS) $(LIB)
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(BT_CFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+# gen-cache is the one tool of several files (tests/tools/gen_cache/).
+$(BUILD)/tests/tools/gen-cache: $(GEN_CACHE_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(BT_CFLAGS) -o $@ $(GEN_CACHE_OBJS) $(LIB) $(LDLIBS_ALL)
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -169,4 +176,4 @@ clean:
 
 .PHONY: all deps check asan run bench install clean tools-only
 
--include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(GEN_CACHE_OBJS:.o=.d)
