@@ -31,7 +31,7 @@ static int parse_sectors(const char *what, const char *arg, unsigned *sectors)
 			 what, arg);
 		return -1;
 	}
-	if (!bytes || (bytes & (bytes - 1))) {
+	if (!bt_is_pow2(bytes)) {
 		bt_error("format: %s '%s' is not a power of two", what, arg);
 		return -1;
 	}

@@ -14,7 +14,7 @@ static int parse_sectors(const char *what, const char *arg, unsigned *sectors)
 {
 	unsigned long long bytes;
 
-	if (bt_parse_size(arg, &bytes) || bytes < SECTOR_SIZE || (bytes & (bytes - 1)) ||
+	if (bt_parse_size(arg, &bytes) || bytes < SECTOR_SIZE || !bt_is_pow2(bytes) ||
 	    bytes >> SECTOR_SHIFT > BT_FORMAT_MAX_BUCKET) {
 		bt_error("migrate: bad %s '%s': expected a power of two from 512 bytes to %uk",
 			 what, arg, BT_FORMAT_MAX_BUCKET / 2);

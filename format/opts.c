@@ -12,10 +12,6 @@ void bt_format_opts_init(struct bt_format_opts *opts)
 	opts->replacement = CACHE_REPLACEMENT_LRU;
 }
 
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
 
 #define bad_option(fmt, ...)						\
 do {									\
@@ -27,7 +23,7 @@ do {									\
 static int check_sizes(const struct bt_format_opts *opts, unsigned nr_cache,
 		       struct printbuf *err)
 {
-	if (!is_pow2(opts->bucket_size))
+	if (!bt_is_pow2(opts->bucket_size))
 		bad_option("bucket size %u sectors is not a power of two", opts->bucket_size);
 	if (opts->bucket_size > BT_FORMAT_MAX_BUCKET)
 		bad_option("bucket size %u sectors is too large: at most %u sectors (%u MiB)",
@@ -36,7 +32,7 @@ static int check_sizes(const struct bt_format_opts *opts, unsigned nr_cache,
 		bad_option("bucket size %u sectors is smaller than a page (%u sectors): "
 			   "the kernel refuses such a cache", opts->bucket_size, BT_PAGE_SECTORS);
 	if (opts->block_size) {
-		if (!is_pow2(opts->block_size))
+		if (!bt_is_pow2(opts->block_size))
 			bad_option("block size %u sectors is not a power of two",
 				   opts->block_size);
 		if (opts->block_size > opts->bucket_size)

@@ -23,10 +23,6 @@
 
 #define SB_BYTE(field)	(SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, field))
 
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
 
 static void sb_pctx(struct fsck_ctx *ctx, struct problem_ctx *p, uint64_t byte)
 {
@@ -132,13 +128,13 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 		p.num = sb->nbuckets;
 		break;
 	case BT_ERR_SB_BAD_BLOCK_SIZE:
-		code = is_pow2(sb->block_size) ? PR_SB_BLOCK_SIZE_TOO_BIG :
+		code = bt_is_pow2(sb->block_size) ? PR_SB_BLOCK_SIZE_TOO_BIG :
 			PR_SB_BLOCK_SIZE_NOT_POW2;
 		p.byte_offset = SB_BYTE(block_size);
 		p.num = sb->block_size;
 		break;
 	case BT_ERR_SB_BAD_BUCKET_SIZE:
-		code = is_pow2(sb->bucket_size) ? PR_SB_BUCKET_SIZE_TOO_SMALL :
+		code = bt_is_pow2(sb->bucket_size) ? PR_SB_BUCKET_SIZE_TOO_SMALL :
 			PR_SB_BUCKET_SIZE_NOT_POW2;
 		p.byte_offset = SB_BYTE(bucket_size);
 		p.num = sb->bucket_size;

@@ -33,8 +33,8 @@ int bt_cache_set_geometry(struct cache_set *c, struct printbuf *err)
 		return -BT_ERR_SB_BAD_BUCKET_SIZE;
 	}
 	/* bucket_bits and block_bits are exact only for powers of two */
-	if ((sb->bucket_size & (sb->bucket_size - 1)) || !sb->block_size ||
-	    (sb->block_size & (sb->block_size - 1)) || sb->block_size > sb->bucket_size) {
+	if (!bt_is_pow2(sb->bucket_size) || !bt_is_pow2(sb->block_size) ||
+	    sb->block_size > sb->bucket_size) {
 		prt_printf(err, "'%s': unusable geometry (block size %u, bucket size %u sectors)",
 			   c->dev ? c->dev->path : "?", sb->block_size, sb->bucket_size);
 		return -BT_ERR_SB_BAD_BUCKET_SIZE;

@@ -30,6 +30,7 @@
 #define BCACHE_TOOL_ONDISK_H
 
 #include <endian.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -113,6 +114,12 @@ _Static_assert(offsetof(struct cache_sb_disk, obso_bucket_size_hi) == 2256, "sb 
 /* Bytes covered by the superblock csum: [8, 208 + 8*keys). */
 #define SB_CSUM_START		8u
 #define SB_CSUM_BYTES(keys)	(200u + 8u * (unsigned)(keys))
+
+/* Whether v is a power of two (0 is not): block and bucket sizes must be. */
+static inline bool bt_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
 
 /* Generic bit-field helpers on host-order 64-bit words. */
 static inline uint64_t bt_bits_get(uint64_t w, unsigned lsb, unsigned width)

@@ -18,10 +18,6 @@ const uint8_t bcache_invalid_uuid[16] = {
 	0xc8, 0x50, 0xfc, 0x5e, 0xcb, 0x16, 0xcd, 0x99,
 };
 
-static bool is_power_of_2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
 
 static bool bytes_zero(const uint8_t *p, size_t len)
 {
@@ -160,14 +156,14 @@ static int sb_validate_cache(const struct cache_sb *sb, const struct bt_dev *dev
 	if (sb->nbuckets < 128)
 		sb_fail(SB_NOT_ENOUGH_BUCKETS, "not enough buckets", nbuckets,
 			"is %llu, at least 128", (unsigned long long)sb->nbuckets);
-	if (!is_power_of_2(sb->block_size))
+	if (!bt_is_pow2(sb->block_size))
 		sb_fail(SB_BAD_BLOCK_SIZE, "bad block size (not power of 2)", block_size,
 			"is %u sectors", sb->block_size);
 	if (sb->block_size > BT_PAGE_SECTORS)
 		sb_fail(SB_BAD_BLOCK_SIZE, "bad block size (larger than page size)", block_size,
 			"is %u sectors, a page is %u (bucket_size is %u)",
 			sb->block_size, BT_PAGE_SECTORS, sb->bucket_size);
-	if (!is_power_of_2(sb->bucket_size))
+	if (!bt_is_pow2(sb->bucket_size))
 		sb_fail(SB_BAD_BUCKET_SIZE, "bad bucket size (not power of 2)", bucket_size,
 			"is %u sectors (raw %u, feature_incompat %llx)", sb->bucket_size,
 			sb->bucket_size_raw, (unsigned long long)sb->feature_incompat);
