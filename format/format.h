@@ -11,7 +11,6 @@
  * The work is split into small files:
  *   opts.c      defaults and checks of the options alone
  *   build_sb.c  the superblock make-bcache 1.0.8 would build for one device
- *   probe.c     other signatures on a device (libblkid): find and wipe
  *   init.c      a new cache set on a cache device, as the kernel's first registration
  *   format.c    bt_format(): open, check every device, then write them
  *
@@ -27,6 +26,7 @@
 #include "../libcore/ondisk.h"
 #include "../libcore/printbuf.h"
 #include "../libcore/sb.h"
+#include "../libcore/signature.h"
 
 #define BT_FORMAT_DEFAULT_BUCKET	1024u	/* sectors (512 KiB), make-bcache's default */
 #define BT_FORMAT_MAX_BUCKET		32768u	/* sectors: largest power of two in a u16 */
@@ -95,39 +95,6 @@ unsigned bt_format_default_block(const struct bt_dev *dev);
 void bt_format_build_sb(const struct bt_format_opts *opts, bool cache,
 			unsigned block_size, uint64_t dev_sectors,
 			const uint8_t uuid[16], struct cache_sb *sb);
-
-/* ---- other signatures (probe.c) ------------------------------------- */
-
-#define BT_MAX_SIGNATURES	16
-
-struct bt_signature {
-	char		type[32];	/* blkid TYPE or PTTYPE: "ext4", "swap", "dos", "bcache" */
-	uint64_t	offset;		/* bytes: where its magic lies */
-	bool		ptable;		/* a partition table */
-};
-
-struct bt_signatures {
-	unsigned		nr;
-	bool			truncated;	/* more than BT_MAX_SIGNATURES */
-	struct bt_signature	s[BT_MAX_SIGNATURES];
-};
-
-/*
- * bt_probe_signatures(): every file system, RAID, swap, bcache or partition
- * table signature libblkid finds on dev (bad checksums included, as wipefs
- * lists them). A memory device has none. Returns 0 or -EIO / -ENOMEM with a
- * message.
- */
-int bt_probe_signatures(struct bt_dev *dev, struct bt_signatures *sigs,
-			struct printbuf *err);
-
-/*
- * bt_wipe_signatures(): erase the magic of every signature libblkid finds on
- * dev (blkid_do_wipe(), as "wipefs -a" does), appending one line per wiped
- * signature to out. Needs a read-write open. Returns the number wiped or a
- * negative code with a message.
- */
-int bt_wipe_signatures(struct bt_dev *dev, struct printbuf *out, struct printbuf *err);
 
 /* ---- a new cache set (init.c) ---------------------------------------- */
 

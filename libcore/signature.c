@@ -1,12 +1,12 @@
-/* probe.c --- other signatures on a device: list and wipe them with libblkid. */
+/* signature.c --- other signatures on a device: list and wipe them with libblkid. */
 #include <blkid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/errcode.h"
-#include "format.h"
+#include "errcode.h"
+#include "signature.h"
 
 /*
  * A probe over dev's open descriptor that reports every superblock (bad

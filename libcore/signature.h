@@ -1,0 +1,46 @@
+/* signature.h --- other signatures on a device (libblkid): list and wipe them.
+ *
+ * What else a device holds besides bcache: file systems, swap, RAID and
+ * LVM members, partition tables. format refuses or wipes them.
+ */
+#ifndef BCACHE_TOOL_SIGNATURE_H
+#define BCACHE_TOOL_SIGNATURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dev.h"
+#include "printbuf.h"
+
+#define BT_MAX_SIGNATURES	16
+
+struct bt_signature {
+	char		type[32];	/* blkid TYPE or PTTYPE: "ext4", "swap", "dos", "bcache" */
+	uint64_t	offset;		/* bytes: where its magic lies */
+	bool		ptable;		/* a partition table */
+};
+
+struct bt_signatures {
+	unsigned		nr;
+	bool			truncated;	/* more than BT_MAX_SIGNATURES */
+	struct bt_signature	s[BT_MAX_SIGNATURES];
+};
+
+/*
+ * bt_probe_signatures(): every file system, RAID, swap, bcache or partition
+ * table signature libblkid finds on dev (bad checksums included, as wipefs
+ * lists them). A memory device has none. Returns 0 or -EIO / -ENOMEM with a
+ * message.
+ */
+int bt_probe_signatures(struct bt_dev *dev, struct bt_signatures *sigs,
+			struct printbuf *err);
+
+/*
+ * bt_wipe_signatures(): erase the magic of every signature libblkid finds on
+ * dev (blkid_do_wipe(), as "wipefs -a" does), appending one line per wiped
+ * signature to out. Needs a read-write open. Returns the number wiped or a
+ * negative code with a message.
+ */
+int bt_wipe_signatures(struct bt_dev *dev, struct printbuf *out, struct printbuf *err);
+
+#endif /* BCACHE_TOOL_SIGNATURE_H */
