@@ -17,6 +17,7 @@
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
 #include "../libcore/overlay.h"
+#include "../libcore/signature.h"
 #include "cmds.h"
 
 struct dump_ctx {
@@ -326,7 +327,10 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	d.keys_only = o->keys_only;
 	d.live_only = o->live || o->keys_only;
 
+	/* only reads: no in-use checks (libcore/target.h), but nothing foreign */
 	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
+	if (!ret && (ret = bt_probe_foreign(&dev, &err)))
+		bt_dev_close(&dev);
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);

@@ -27,6 +27,7 @@
 #include "../libcore/printbuf.h"
 #include "../libcore/sb.h"
 #include "../libcore/signature.h"
+#include "../libcore/target.h"
 
 #define BT_FORMAT_DEFAULT_BUCKET	1024u	/* sectors (512 KiB), make-bcache's default */
 #define BT_FORMAT_MAX_BUCKET		32768u	/* sectors: largest power of two in a u16 */
@@ -54,7 +55,13 @@ struct bt_format_opts {
 	uint8_t		uuid[16];	/* device uuid; random per device unless given */
 	const char	*label;		/* NULL or at most BT_FORMAT_LABEL_MAX characters */
 	bool		wipe_bcache;	/* overwrite an existing bcache superblock */
-	bool		force;		/* overwrite any signature, skip the in-use checks */
+	bool		force;		/* overwrite any signature; never the in-use checks */
+	bool		force_in_use;	/* the guard's BT_GUARD_FORCE_IN_USE */
+	/*
+	 * the run's guard (target.h), whose devices already declared are found
+	 * by path (migrate declares SRC and DST); NULL: format makes its own
+	 */
+	struct bt_guard	*guard;
 	bool		dry_run;	/* open read-only, report, write nothing */
 	bool		sb_only;	/* cache: superblock only (make-bcache), no cache set */
 };
@@ -153,8 +160,9 @@ int bt_format_init_verify(struct bt_dev *dev, const struct bt_format_layout *l,
 
 /*
  * bt_format(): format every device of opts. First opens every device
- * (bt_dev_open(), read-write unless dry_run; BT_DEV_FORCE with force, so
- * mounted, registered or busy devices are refused otherwise), builds and
+ * through the guard (read-write unless dry_run: a device that is mounted is
+ * always refused, one in use unless force_in_use, two names for one device
+ * always; target.h), builds and
  * validates every superblock as the kernel's read_super() would, and checks
  * for other signatures: a bcache superblock needs wipe_bcache or force,
  * anything else needs force. Only when every device passes: wipes the other
@@ -163,7 +171,8 @@ int bt_format_init_verify(struct bt_dev *dev, const struct bt_format_layout *l,
  * it. With dry_run nothing is written and the superblocks are printed.
  *
  * out gets one summary line per device (and in dry-run the superblock
- * fields); warn gets warnings (cache of 512 buckets or fewer). Returns 0 or
+ * fields); warn gets warnings (cache of 512 buckets or fewer, what the
+ * guard warns about). Returns 0 or
  * a negative code with a message in err: -BT_ERR_FORMAT_BAD_OPTION,
  * -BT_ERR_SIGNATURE_PRESENT, -BT_ERR_SB_* (the kernel would refuse the
  * superblock, e.g. SB_NOT_ENOUGH_BUCKETS), -BT_ERR_DEV_*, -errno.

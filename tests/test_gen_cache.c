@@ -165,7 +165,7 @@ static void check_generated(const char *args, unsigned min_depth)
 	cr_expect_str_eq(sum, g.t.sha[0], "backing device: %s", cerr);
 	free(out);
 	free(cerr);
-	cr_assert_lt(t_run(&out, &cerr, "extract '%s' --slot 1 -o '%s'", g.t.cache, file), 2,
+	cr_assert_lt(t_run(&out, &cerr, "extract --force '%s' --slot 1 -o '%s'", g.t.cache, file), 2,
 		     "%s", cerr);
 	t_sha256_file(file, sum);
 	cr_expect_str_eq(sum, g.t.sha[1], "flash volume: %s", cerr);
