@@ -165,7 +165,8 @@ int cmd_format(int argc, const char **argv)
 		{ "wipe-bcache", 0, POPT_ARG_NONE, &wipe_bcache, 0,
 		  "overwrite an existing bcache superblock", NULL },
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
-		  "overwrite any other signature; never the in-use checks", NULL },
+		  "overwrite any other signature; write a cache the kernel would not register "
+		  "(512 buckets or fewer, one-page buckets); never the in-use checks", NULL },
 		BT_OPT_FORCE_IN_USE(&force_in_use),
 		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
 		  "print what would be written, write nothing", NULL },

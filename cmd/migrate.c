@@ -39,7 +39,8 @@ int cmd_migrate(int argc, const char **argv)
 		{ "wipe-bcache", 0, POPT_ARG_NONE, &wipe_bcache, 0,
 		  "overwrite a bcache superblock on DST", NULL },
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
-		  "overwrite any signature on DST; allow one-page buckets", NULL },
+		  "overwrite any signature on DST; write a DST the kernel would not register "
+		  "(512 buckets or fewer, one-page buckets)", NULL },
 		BT_OPT_FORCE_IN_USE(&force_in_use),
 		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
 		  "check and plan, write nothing", NULL },

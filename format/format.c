@@ -132,30 +132,12 @@ static int decide_block(const struct bt_format_opts *o, const struct fmt_dev *de
 /* Warnings about a valid superblock, each naming the device. */
 static void warn_sb(const struct fmt_dev *d, struct printbuf *warn)
 {
-	struct printbuf w = PRINTBUF;
-	const char *s;
-
 	if (!d->fd->cache && d->sb.data_offset % d->sb.block_size) {
 		prt_printf(warn, "warning: '%s': data offset %llu sectors is not a multiple of "
 			   "the block size (%u sectors)", d->dev.path,
 			   (unsigned long long)d->sb.data_offset, d->sb.block_size);
 		prt_newline(warn);
 	}
-	bt_sb_warnings(&d->sb, &w);
-	for (s = printbuf_str(&w); *s; ) {
-		size_t len = strcspn(s, "\n");
-
-		if (!strncmp(s, "warning: ", 9))
-			prt_printf(warn, "warning: '%s': %.*s", d->dev.path, (int)len - 9, s + 9);
-		else if (len)
-			prt_printf(warn, "%.*s", (int)len, s);
-		if (len)
-			prt_newline(warn);
-		s += len;
-		if (*s)
-			s++;
-	}
-	printbuf_exit(&w);
 }
 
 /* The initialised set of a cache: its superblock must pass read_super() too. */
@@ -202,6 +184,13 @@ static int build_one(const struct bt_format_opts *o, struct fmt_dev *d, unsigned
 			   (unsigned long long)d->sb.nbuckets, d->sb.bucket_size,
 			   BT_FORMAT_MIN_BUCKETS);
 		return -BT_ERR_SB_NOT_ENOUGH_BUCKETS;
+	}
+	if (d->fd->cache) {
+		ret = bt_format_check_registrable(d->dev.path, bt_dev_sectors(&d->dev),
+						  d->sb.bucket_size, d->sb.block_size, o->force,
+						  warn, err);
+		if (ret)
+			return ret;
 	}
 	memset(d->block, 0, sizeof(d->block));
 	bt_sb_encode(&d->sb, (struct cache_sb_disk *)d->block);

@@ -11,6 +11,7 @@
  * The work is split into small files:
  *   opts.c      defaults and checks of the options alone
  *   build_sb.c  the superblock make-bcache 1.0.8 would build for one device
+ *   registrable.c  would the kernel register that cache? (else refuse, suggest)
  *   init.c      a new cache set on a cache device, as the kernel's first registration
  *   format.c    bt_format(): open, check every device, then write them
  *
@@ -32,6 +33,8 @@
 #define BT_FORMAT_DEFAULT_BUCKET	1024u	/* sectors (512 KiB), make-bcache's default */
 #define BT_FORMAT_MAX_BUCKET		32768u	/* sectors: largest power of two in a u16 */
 #define BT_FORMAT_MIN_BUCKETS		128u	/* kernel read_super_common(), make-bcache */
+/* a cache of this many buckets or fewer: refused by cache_alloc() (v5.x, v6.x; FORMAT.md) */
+#define BT_KERNEL_MIN_BUCKETS		512u
 #define BT_FORMAT_LABEL_MAX		31u	/* characters; the label stays NUL terminated */
 #define BT_FORMAT_MAX_DEVS		64u
 
@@ -55,7 +58,11 @@ struct bt_format_opts {
 	uint8_t		uuid[16];	/* device uuid; random per device unless given */
 	const char	*label;		/* NULL or at most BT_FORMAT_LABEL_MAX characters */
 	bool		wipe_bcache;	/* overwrite an existing bcache superblock */
-	bool		force;		/* overwrite any signature; never the in-use checks */
+	/*
+	 * overwrite any signature; write a cache the kernel would not register
+	 * (bt_format_check_registrable()); never the in-use checks
+	 */
+	bool		force;
 	bool		force_in_use;	/* the guard's BT_GUARD_FORCE_IN_USE */
 	/*
 	 * the run's guard (target.h), whose devices already declared are found
@@ -102,6 +109,21 @@ unsigned bt_format_default_block(const struct bt_dev *dev);
 void bt_format_build_sb(const struct bt_format_opts *opts, bool cache,
 			unsigned block_size, uint64_t dev_sectors,
 			const uint8_t uuid[16], struct cache_sb *sb);
+
+/*
+ * bt_format_check_registrable(): would Linux register a cache of
+ * dev_sectors sectors in buckets of bucket sectors (block: the block size)
+ * at path? Refuses buckets of one page (Linux 6.1 registers the cache but
+ * reads through it hang: -BT_ERR_FORMAT_BAD_OPTION) and caches of
+ * BT_KERNEL_MIN_BUCKETS buckets or fewer (super.c cache_alloc(), v5.x and
+ * v6.x: roundup_pow_of_two(nbuckets) >> 10 must not be 0;
+ * -BT_ERR_SB_NOT_ENOUGH_BUCKETS), each message suggesting the largest
+ * bucket size that fits ("use --bucket 128k: 800 buckets"). With force both
+ * are warnings in warn instead and 0 is returned.
+ */
+int bt_format_check_registrable(const char *path, uint64_t dev_sectors, unsigned bucket,
+				unsigned block, bool force, struct printbuf *warn,
+				struct printbuf *err);
 
 /* ---- a new cache set (init.c) ---------------------------------------- */
 
@@ -170,9 +192,10 @@ int bt_format_init_verify(struct bt_dev *dev, const struct bt_format_layout *l,
  * byte 4096 (the struct then zeroes), flushes, reads it back and validates
  * it. With dry_run nothing is written and the superblocks are printed.
  *
- * out gets one summary line per device (and in dry-run the superblock
- * fields); warn gets warnings (cache of 512 buckets or fewer, what the
- * guard warns about). Returns 0 or
+ * A cache the kernel would not register (bt_format_check_registrable())
+ * is refused unless force. out gets one summary line per device (and in
+ * dry-run the superblock fields); warn gets warnings (what force let
+ * through, what the guard warns about). Returns 0 or
  * a negative code with a message in err: -BT_ERR_FORMAT_BAD_OPTION,
  * -BT_ERR_SIGNATURE_PRESENT, -BT_ERR_SB_* (the kernel would refuse the
  * superblock, e.g. SB_NOT_ENOUGH_BUCKETS), -BT_ERR_DEV_*, -errno.

@@ -373,13 +373,6 @@ static int plan_dst(struct mig *m)
 	printbuf_exit(&warn);
 	if (ret)
 		return ret;
-	if (m->fo.bucket_size <= BT_PAGE_SECTORS && !m->o->force) {
-		prt_printf(m->err, "buckets of %u sectors (one page) on '%s': Linux 6.1 "
-			   "registers such a cache but reads through it hang (cache_lookup() "
-			   "waits forever), even on a newly formatted one; give a larger --bucket "
-			   "(or --force)", m->fo.bucket_size, m->dst_path);
-		return -BT_ERR_FORMAT_BAD_OPTION;
-	}
 	bt_format_build_sb(&m->fo, true, m->fo.block_size, sectors, uuid, &mb);
 	if (mb.nbuckets < BT_FORMAT_MIN_BUCKETS) {
 		prt_printf(m->err, "'%s' is too small: %llu sectors make %llu buckets of %u "
@@ -388,7 +381,13 @@ static int plan_dst(struct mig *m)
 			   mb.bucket_size, BT_FORMAT_MIN_BUCKETS);
 		return -ENOSPC;
 	}
-
+	/* before anything is read of SRC's data; format checks again (and warns) */
+	warn = PRINTBUF;
+	ret = bt_format_check_registrable(m->dst_path, sectors, mb.bucket_size, mb.block_size,
+					  m->o->force, &warn, m->err);
+	printbuf_exit(&warn);
+	if (ret)
+		return ret;
 	memset(&m->pc, 0, sizeof(m->pc));
 	ret = bt_format_init_plan(&mb, &m->pc.sb, &m->layout, m->err);
 	if (!ret)
