@@ -94,3 +94,41 @@ Test(man, show_super_fields_documented, .timeout = 60)
 	}
 	free(man);
 }
+
+/*
+ * Every long option a command's --help lists is on its manual page (troff
+ * spells "--force-in-use" as "\-\-force\-in\-use"), so that each override
+ * (--force, --force-in-use, --wipe-bcache) is documented where it is offered.
+ */
+Test(man, every_option_documented, .timeout = 60)
+{
+	static const char *const cmds[] = {
+		"format", "fsck", "show-super", "dump-journal", "dump-btree", "extract",
+		"undo", "image", "gc", "migrate", "writeback", "detach",
+	};
+
+	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		char *help = NULL, rel[64], *man;
+		const char *p;
+
+		cr_assert_eq(t_run(&help, NULL, "%s --help", cmds[c]), 0, "%s --help", cmds[c]);
+		snprintf(rel, sizeof(rel), "man/bcache-tool-%s.8", cmds[c]);
+		man = t_read_text(rel, NULL);
+		for (p = strstr(help, "--"); p; p = strstr(p + 2, "--")) {
+			char opt[64], troff[160], *t = troff;
+			size_t n = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-");
+
+			if (!n || n >= sizeof(opt) - 1 || p[-1] == '-')
+				continue;
+			snprintf(opt, sizeof(opt), "%.*s", (int)n, p + 2);
+			if (!strcmp(opt, "help") || !strcmp(opt, "usage"))
+				continue;
+			t += sprintf(t, "\\-\\-");
+			for (const char *o = opt; *o; o++)
+				t += *o == '-' ? sprintf(t, "\\-") : sprintf(t, "%c", *o);
+			cr_expect(strstr(man, troff), "%s: --%s is not in %s", cmds[c], opt, rel);
+		}
+		free(man);
+		free(help);
+	}
+}
