@@ -215,6 +215,11 @@ int guard_check(struct bt_guard *g, struct bt_target *t, bool write, struct prin
 			prt_printf(err, "%s: unmount it first (no option overrides this)",
 				   printbuf_str(&fact));
 			ret = -BT_ERR_DEV_MOUNTED;
+		} else if (t->role != BT_TARGET_INPUT && !(g->flags & BT_GUARD_FORCE_IN_USE)) {
+			/* a dry run predicts the refusal of the real run */
+			prt_printf(err, "%s: a real run refuses it whatever the options (this "
+				   "read-only run reads it with --force-in-use)", printbuf_str(&fact));
+			ret = -BT_ERR_DEV_MOUNTED;
 		} else {
 			ret = refuse_in_use(g, t, false, &fact, -BT_ERR_DEV_MOUNTED, err);
 		}

@@ -79,6 +79,16 @@ bool tsys_whole_disk(const struct bt_guard *g, dev_t rdev, dev_t *whole)
 	return read_devno(path, whole);
 }
 
+/* Add dir/name to out with the device number of dir/name/dev. */
+static void devs_push(struct tsys_devs *out, const char *dir, const char *name)
+{
+	char path[PATH_MAX + TSYS_NAME_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s/%s/dev", dir, name);
+	if (read_devno(path, &out->rdev[out->nr]))
+		snprintf(out->name[out->nr++], TSYS_NAME_MAX, "%s", name);
+}
+
 void tsys_partitions(const struct bt_guard *g, dev_t rdev, struct tsys_devs *out)
 {
 	char dir[PATH_MAX];
@@ -96,12 +106,8 @@ void tsys_partitions(const struct bt_guard *g, dev_t rdev, struct tsys_devs *out
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= TSYS_NAME_MAX)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/partition", dir, e->d_name);
-		if (!exists(path))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/dev", dir, e->d_name);
-		if (!read_devno(path, &out->rdev[out->nr]))
-			continue;
-		snprintf(out->name[out->nr++], TSYS_NAME_MAX, "%s", e->d_name);
+		if (exists(path))
+			devs_push(out, dir, e->d_name);
 	}
 	closedir(d);
 }
@@ -138,14 +144,19 @@ void tsys_loops_over(const struct bt_guard *g, const struct bt_tid *id,
 		if (!read_line(path, back, sizeof(back)) || back[0] != '/' || stat(back, &st))
 			continue;
 		bid = tid_of(&st);
-		if (!tid_eq(&bid, id))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/dev", dir, e->d_name);
-		if (!read_devno(path, &out->rdev[out->nr]))
-			continue;
-		snprintf(out->name[out->nr++], TSYS_NAME_MAX, "%s", e->d_name);
+		if (tid_eq(&bid, id))
+			devs_push(out, dir, e->d_name);
 	}
 	closedir(d);
+}
+
+/* <proc>/rel, opened for reading, or NULL. */
+static FILE *proc_open(const struct bt_guard *g, const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", g->proc, rel);
+	return fopen(path, "re");
 }
 
 /* Does the source field of a mount name block device rdev? */
@@ -158,12 +169,10 @@ static bool source_is(const char *src, dev_t rdev)
 
 bool tsys_mounted(const struct bt_guard *g, dev_t rdev, char *where, size_t n)
 {
-	char path[PATH_MAX], line[4096];
+	FILE *f = proc_open(g, "self/mountinfo");
+	char line[4096];
 	bool found = false;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/self/mountinfo", g->proc);
-	f = fopen(path, "re");
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {
@@ -186,12 +195,10 @@ bool tsys_mounted(const struct bt_guard *g, dev_t rdev, char *where, size_t n)
 
 bool tsys_swap(const struct bt_guard *g, const struct bt_tid *id)
 {
-	char path[PATH_MAX], line[4096];
+	FILE *f = proc_open(g, "swaps");
+	char line[4096];
 	bool found = false;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/swaps", g->proc);
-	f = fopen(path, "re");
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {
@@ -328,12 +335,10 @@ void tsys_users(const struct bt_guard *g, const struct bt_tid *ids, unsigned nid
 
 pid_t tsys_lock_holder(const struct bt_guard *g, dev_t dev, ino_t ino)
 {
-	char path[PATH_MAX], line[512];
+	FILE *f = proc_open(g, "locks");
+	char line[512];
 	pid_t holder = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/locks", g->proc);
-	f = fopen(path, "re");
 	if (!f)
 		return 0;
 	while (!holder && fgets(line, sizeof(line), f)) {
