@@ -82,7 +82,7 @@ bool tsys_whole_disk(const struct bt_guard *g, dev_t rdev, dev_t *whole)
 /* Add dir/name to out with the device number of dir/name/dev. */
 static void devs_push(struct tsys_devs *out, const char *dir, const char *name)
 {
-	char path[PATH_MAX + TSYS_NAME_MAX + 8];
+	char path[PATH_MAX + 300];
 
 	snprintf(path, sizeof(path), "%s/%s/dev", dir, name);
 	if (read_devno(path, &out->rdev[out->nr]))
@@ -101,7 +101,7 @@ void tsys_partitions(const struct bt_guard *g, dev_t rdev, struct tsys_devs *out
 	if (!d)
 		return;
 	while ((e = readdir(d)) && out->nr < TSYS_MAX_DEVS) {
-		char path[PATH_MAX + TSYS_NAME_MAX + 16];
+		char path[PATH_MAX + 300];	/* dir + a d_name */
 
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= TSYS_NAME_MAX)
 			continue;
@@ -134,7 +134,7 @@ void tsys_loops_over(const struct bt_guard *g, const struct bt_tid *id,
 	if (!d)
 		return;
 	while ((e = readdir(d)) && out->nr < TSYS_MAX_DEVS) {
-		char path[PATH_MAX + TSYS_NAME_MAX + 32], back[PATH_MAX];
+		char path[PATH_MAX + 300], back[PATH_MAX];
 		struct stat st;
 		struct bt_tid bid;
 
