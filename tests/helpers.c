@@ -384,13 +384,14 @@ void t_gen_cache(struct t_gen *g, const char *args)
 	f = fopen(g->report, "r");
 	cr_assert(f, "no report %s", g->report);
 	while (fgets(line, sizeof(line), f)) {
-		unsigned slot, depth;
+		unsigned slot, tree_depth;
 		char *p = strstr(line, " sha256 ");
 
 		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
 			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
-		if ((p = strstr(line, " depth ")) && sscanf(p, " depth %u", &depth) == 1)
-			g->depth = depth;
+		if ((p = strstr(line, " tree_depth ")) &&
+		    sscanf(p, " tree_depth %u", &tree_depth) == 1)
+			g->tree_depth = tree_depth;
 	}
 	fclose(f);
 	cr_assert_eq(strlen(g->sha[0]), 64);
