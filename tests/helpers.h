@@ -136,4 +136,17 @@ void t_cset_close(struct t_cset *s);
  */
 void t_cset_view(struct t_cset *s, struct bt_extmap *view, struct bt_overlay_stats *st);
 
+/*
+ * Run "fsck OPTS --json IMG" (OPTS gives -n, -y or -p), assert it did not
+ * die of a signal and printed one JSON object, and return it (a new
+ * reference); *rc (if rc is not NULL) gets the exit status.
+ */
+struct json_t *t_fsck_report(const char *img, const char *opts, int *rc);
+/*
+ * The figure lines of fsck's text summary in out (what "fsck IMG" printed):
+ * after the "Pass N: summary" header, without the last line (the verdict,
+ * "IMG: clean" etc.). A malloc'ed copy; asserts the header is there.
+ */
+char *t_fsck_summary_text(const char *out);
+
 #endif
