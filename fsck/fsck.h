@@ -87,8 +87,9 @@ struct fsck_slot_stats {
 };
 
 /*
- * The summary's figures, in groups, each filled by one pass. Sectors are
- * 512-byte sectors of the devices the keys belong to.
+ * The summary's figures, in groups, each filled by one pass (or, after a
+ * repair, by the read-back: fsck/read_back.c). Sectors are 512-byte
+ * sectors of the devices the keys belong to.
  */
 struct fsck_stats {
 	bool			cache_set;	/* false when pass 1 set FSCK_NO_CACHE_SET */
@@ -133,6 +134,15 @@ void fsck_extent_stats_add(struct fsck_extent_stats *e, const struct bkey *k);
  * group is then FSCK_FIG_NONE).
  */
 int fsck_stats_count_view(struct fsck_stats *s, struct cache_set *c, struct bt_node_cache *nc);
+
+/*
+ * fsck_read_back(): after a run that wrote to the device, replace
+ * ctx->stats (and ctx->c) with what a read-only check of the device as it
+ * is now finds (fsck/read_back.c), so that the summary describes the
+ * repaired cache set, as the next 'fsck -n' will. The passes' memory is
+ * released first. Returns 0 or the negative code of the check.
+ */
+int fsck_read_back(struct fsck_ctx *ctx);
 
 /* The JSON summary object made from ctx->stats (fsck/summary_json.c). Caller frees. */
 json_t *fsck_summary_json(const struct fsck_ctx *ctx);
@@ -189,6 +199,9 @@ struct fsck_ctx {
 	/* backing device uuids (--backing DEV): hints for the journal rebuild's uuid scan */
 	uint8_t			(*backing_uuids)[16];
 	size_t			nr_backing_uuids;
+
+	/* the read-back after a repair (fsck_read_back()) found errors left */
+	bool			read_back_errors;
 
 	/* handed from the btree pass to the mark pass */
 	bool			prios_ok;	/* every bucket's gen and prio were read */

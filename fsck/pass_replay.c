@@ -22,7 +22,8 @@
  * commit for both.
  *
  * Hands on: stats.view, the live keys and sectors of that view, per uuid
- * slot (fsck_stats_count_view()).
+ * slot (fsck_stats_count_view()). After a commit the summary reads the
+ * device back (fsck_read_back()): the figures describe what was written.
  */
 #include "../libcore/errcode.h"
 #include "../libcore/replay.h"

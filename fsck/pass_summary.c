@@ -2,7 +2,9 @@
  *
  * Checks: none on disk. Warns (CHECKS_NOT_AVAILABLE) when a pass could
  * not check anything because its reader is missing from this build, so a
- * clean result never claims checks that did not run.
+ * clean result never claims checks that did not run. After a run that
+ * wrote to the device, reads it back first (fsck_read_back()): the figures
+ * then describe the repaired cache set, as the next 'fsck -n' gives them.
  *
  * Prints the figures gathered by the earlier passes (struct fsck_stats),
  * the view the kernel serves after journal replay first, per uuid slot,
@@ -183,7 +185,9 @@ static const char *verdict(const struct fsck_ctx *ctx, bool unavailable)
 	int status = fsck_exit_status(ctx);
 
 	if (status & 4)
-		return "errors left uncorrected";
+		return ctx->read_back_errors ?
+			"errors left uncorrected (found when the repaired device was read back)" :
+			"errors left uncorrected";
 	if (ctx->abort)
 		return "check stopped";
 	if (unavailable)
@@ -196,6 +200,7 @@ int fsck_pass_summary(struct fsck_ctx *ctx)
 	struct printbuf names = PRINTBUF, out = PRINTBUF;
 	const struct fsck_stats *s = &ctx->stats;
 	struct problem_ctx p;
+	int ret = 0;
 
 	for (unsigned i = 0; i < FSCK_PASS_NR; i++)
 		if (ctx->unavailable[i])
@@ -205,6 +210,12 @@ int fsck_pass_summary(struct fsck_ctx *ctx)
 		p.dev = ctx->path;
 		p.str = printbuf_str(&names);
 		fix_problem(ctx, PR_CHECKS_NOT_AVAILABLE, &p);
+	}
+	if (ctx->opts.mode != FSCK_MODE_NO && ctx->dev && ctx->dev->nr_writes) {
+		ret = fsck_read_back(ctx);
+		/* errors a repair left: the next check finds them, this one says so */
+		if (ctx->read_back_errors)
+			ctx->flags |= FSCK_UNCORRECTED;
 	}
 	if (!ctx->opts.json) {
 		if (s->cache_set && (s->journal || s->tree || s->marks || s->view)) {
@@ -218,5 +229,5 @@ int fsck_pass_summary(struct fsck_ctx *ctx)
 	}
 	printbuf_exit(&names);
 	printbuf_exit(&out);
-	return 0;
+	return ret;
 }

@@ -512,6 +512,35 @@ ParameterizedTest(struct fsck_case *fc, fsck_cases, each, .timeout = 300)
 	free(filter);
 }
 
+/*
+ * The closing summary of a repair describes the repaired device: fsck
+ * -y's --json "summary" equals, key for key, that of the 'fsck -n' after
+ * it (also where -y repairs nothing). The rest of the report is not
+ * compared: "problems", "lost", "passes" (with the pass times) and
+ * "exit_status" record what each run found and did, not the device.
+ */
+ParameterizedTestParameters(fsck_cases, repair_summary_is_the_next_checks)
+{
+	return case_params();
+}
+
+ParameterizedTest(struct fsck_case *fc, fsck_cases, repair_summary_is_the_next_checks,
+		  .timeout = 300)
+{
+	char *img = apply_recipe(fc->name, NULL);
+	json_t *y = t_fsck_report(img, "-y", NULL), *n = t_fsck_report(img, "-n", NULL);
+	json_t *ys = json_object_get(y, "summary"), *ns = json_object_get(n, "summary");
+
+	cr_assert(ys && ns, "%s: no summary", fc->name);
+	cr_expect(json_equal(ys, ns), "%s: fsck -y summary\n%s\nthe next fsck -n summary\n%s",
+		  fc->name, json_dumps(ys, JSON_INDENT(1) | JSON_PRESERVE_ORDER),
+		  json_dumps(ns, JSON_INDENT(1) | JSON_PRESERVE_ORDER));
+	json_decref(y);
+	json_decref(n);
+	unlink(img);
+	free(img);
+}
+
 /* Does partial_figures of summary s list key? */
 static bool figure_partial(json_t *s, const char *key)
 {

@@ -5,7 +5,8 @@
  * the kernel's own key dump after re-registration (keys-post.txt.zst), and
  * tree_depth is the kernel's (MANIFEST truth_after_reregister). Checked on
  * the bundled 6.1 images and, when present, on the 6.12 set
- * ($BT_GOLDEN_612, default /work/shared/golden-6.12).
+ * ($BT_GOLDEN_612, default /work/shared/golden-6.12). After a repair the
+ * summary is the one a following 'fsck -n' prints.
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -309,3 +310,46 @@ Test(fsck_summary, tree_depth_is_the_kernels, .timeout = 300)
 	cr_assert_geq(cases, 6, "only %zu golden cases have a tree_depth", cases);
 	golden_sets_free(sets, n);
 }
+
+/*
+ * fsck -y's closing summary describes the repaired device: the journal
+ * replayed, it equals, figure for figure and line for line, what the
+ * following fsck -n prints.
+ */
+static void repair_summary_is_the_next_checks(const char *name)
+{
+	char *json_img = t_golden_image(name, "cache"), *text_img = t_golden_image(name, "cache");
+	char *yes = NULL, *no = NULL, *ys, *ns;
+	json_t *y, *n;
+	int rc;
+
+	y = t_fsck_report(json_img, "-y", &rc);
+	cr_assert_eq(rc, 1, "%s: nothing replayed", name);
+	n = t_fsck_report(json_img, "-n", &rc);
+	cr_assert_eq(rc, 0);
+	cr_expect(json_equal(json_object_get(y, "summary"), json_object_get(n, "summary")),
+		  "%s: fsck -y summary\n%s\nfsck -n summary\n%s", name,
+		  json_dumps(json_object_get(y, "summary"), JSON_INDENT(1)),
+		  json_dumps(json_object_get(n, "summary"), JSON_INDENT(1)));
+	cr_expect_eq(jint(json_object_get(y, "summary"), "journal_keys_to_replay"), 0);
+
+	cr_assert_eq(t_run(&yes, NULL, "fsck -y '%s'", text_img), 1);
+	cr_assert_eq(t_run(&no, NULL, "fsck -n '%s'", text_img), 0);
+	ys = t_fsck_summary_text(yes);
+	ns = t_fsck_summary_text(no);
+	cr_expect_str_eq(ys, ns, "%s: fsck -y printed\n%s\nfsck -n printed\n%s", name, yes, no);
+	cr_expect(strstr(yes, ": clean, DEVICE WAS MODIFIED\n"), "%s", yes);
+	free(ys);
+	free(ns);
+	free(yes);
+	free(no);
+	json_decref(y);
+	json_decref(n);
+	free(json_img);
+	free(text_img);
+}
+
+Test(fsck_summary, s03_repair_summary) { repair_summary_is_the_next_checks("s03-writeback-dirty-clean-stop"); }
+Test(fsck_summary, s04_repair_summary) { repair_summary_is_the_next_checks("s04-writeback-dirty-crash"); }
+Test(fsck_summary, s05_repair_summary) { repair_summary_is_the_next_checks("s05-btree-depth2"); }
+Test(fsck_summary, s06_repair_summary) { repair_summary_is_the_next_checks("s06-flash-volume"); }
