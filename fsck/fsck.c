@@ -8,7 +8,6 @@
 #include "../libcore/clock.h"
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
-#include "../libcore/uuid.h"
 #include "../libcore/rebuild.h"
 #include "fsck.h"
 
@@ -40,16 +39,10 @@ void fsck_ctx_init(struct fsck_ctx *ctx)
 	fsck_stats_init(&ctx->stats);
 }
 
-void fsck_ctx_exit(struct fsck_ctx *ctx)
+void fsck_ctx_free_cache_set(struct fsck_ctx *ctx)
 {
-	for (unsigned i = 0; i < LATCH_NR; i++)
-		free(ctx->latches[i].ranges);
-	fsck_stats_exit(&ctx->stats);
-	free(ctx->backing_uuids);
 	free(ctx->node_bucket);
-	free(ctx->uuid_fix);
-	free(ctx->lost);
-	fsck_deferred_failed(ctx, NULL);
+	ctx->node_bucket = NULL;
 	if (ctx->c) {
 		if (ctx->c->node_cache)
 			bt_node_cache_free(ctx->c->node_cache);
@@ -58,6 +51,18 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	}
 	free(ctx->c);
 	ctx->c = NULL;
+}
+
+void fsck_ctx_exit(struct fsck_ctx *ctx)
+{
+	for (unsigned i = 0; i < LATCH_NR; i++)
+		free(ctx->latches[i].ranges);
+	fsck_stats_exit(&ctx->stats);
+	free(ctx->backing_uuids);
+	free(ctx->uuid_fix);
+	free(ctx->lost);
+	fsck_deferred_failed(ctx, NULL);
+	fsck_ctx_free_cache_set(ctx);
 	if (ctx->json_problems)
 		json_decref(ctx->json_problems);
 	ctx->json_problems = NULL;

@@ -213,6 +213,8 @@ struct fsck_ctx {
 void fsck_ctx_init(struct fsck_ctx *ctx);
 /* Free what fsck_ctx_init() and the passes allocated (not dev, not c's dev). */
 void fsck_ctx_exit(struct fsck_ctx *ctx);
+/* Free ctx->c (its node cache included) and ctx->node_bucket; both NULL after. */
+void fsck_ctx_free_cache_set(struct fsck_ctx *ctx);
 
 /*
  * fsck_run(): run every pass in order on ctx->dev, printing "Pass N: ..."

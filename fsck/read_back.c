@@ -33,21 +33,6 @@ static FILE *discard_stream(void)
 	return fopencookie(NULL, "w", io);
 }
 
-/* Free the cache set of ctx and what the passes handed on (nothing reads them any more). */
-static void release_passes(struct fsck_ctx *ctx)
-{
-	free(ctx->node_bucket);
-	ctx->node_bucket = NULL;
-	if (!ctx->c)
-		return;
-	if (ctx->c->node_cache)
-		bt_node_cache_free(ctx->c->node_cache);
-	ctx->c->node_cache = NULL;
-	bt_cache_set_exit(ctx->c);
-	free(ctx->c);
-	ctx->c = NULL;
-}
-
 int fsck_read_back(struct fsck_ctx *ctx)
 {
 	struct printbuf err = PRINTBUF;
@@ -64,7 +49,8 @@ int fsck_read_back(struct fsck_ctx *ctx)
 	r.path = ctx->path;
 	r.dev = ctx->dev;
 	r.tty_in = NULL;
-	release_passes(ctx);
+	/* nothing reads the first run's cache set any more */
+	fsck_ctx_free_cache_set(ctx);
 	/*
 	 * give the freed heap back first: the second run allocates in another
 	 * order and would otherwise grow the heap past the first run's peak

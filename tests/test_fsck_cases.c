@@ -611,61 +611,79 @@ ParameterizedTestParameters(fsck_cases, preen_summary_labels_partial_figures)
 	return case_params();
 }
 
+/* fsck -p of case dir, on two copies: its --json report and its text output. */
+struct preen_run {
+	json_t	*report;
+	char	*out;		/* what 'fsck -p COPY' printed */
+	char	*copy;		/* the copy it ran on */
+	int	rc;		/* its exit status */
+};
+
+static void preen_run(const char *dir, struct preen_run *r)
+{
+	char *img = apply_recipe(dir, NULL);
+
+	r->copy = t_tmpfile(0);
+	cr_assert_eq(t_sh(NULL, NULL, "cp --sparse=always '%s' '%s'", img, r->copy), 0);
+	r->report = t_fsck_report(img, "-p", NULL);
+	r->rc = t_run(&r->out, NULL, "fsck -p '%s'", r->copy);
+	cr_assert_geq(r->rc, 0);
+	unlink(img);
+	free(img);
+}
+
+static void preen_run_free(struct preen_run *r)
+{
+	json_decref(r->report);
+	free(r->out);
+	unlink(r->copy);
+	free(r->copy);
+}
+
 ParameterizedTest(struct fsck_case *fc, fsck_cases, preen_summary_labels_partial_figures,
 		  .timeout = 300)
 {
-	char *img = apply_recipe(fc->name, NULL), *copy = t_tmpfile(0), *out = NULL, *text;
-	json_t *j, *s, *v;
+	struct preen_run r;
+	json_t *s, *v;
 	const char *key;
+	char *text;
 
-	cr_assert_eq(t_sh(NULL, NULL, "cp --sparse=always '%s' '%s'", img, copy), 0);
-	j = t_fsck_report(img, "-p", NULL);
-	s = json_object_get(j, "summary");
+	preen_run(fc->name, &r);
+	s = json_object_get(r.report, "summary");
 	json_object_foreach(s, key, v)
 		cr_expect(!json_is_integer(v) || json_integer_value(v) >= 0, "%s: summary.%s %lld",
 			  fc->name, key, (long long)json_integer_value(v));
 	cr_expect_eq(json_is_true(json_object_get(s, "partial")),
 		     json_array_size(json_object_get(s, "partial_figures")) > 0, "%s", fc->name);
-	cr_assert_geq(t_run(&out, NULL, "fsck -p '%s'", copy), 0);
-	text = t_fsck_summary_text(out);
-	check_preen_text(fc->name, copy, text, s);
+	text = t_fsck_summary_text(r.out);
+	check_preen_text(fc->name, r.copy, text, s);
 	free(text);
-	free(out);
-	json_decref(j);
-	unlink(img);
-	unlink(copy);
-	free(img);
-	free(copy);
+	preen_run_free(&r);
 }
 
 /* leaf-bad-csum: -p halts in the btree pass, at the damaged leaf (issue 15: "-1/4095 buckets"). */
 Test(fsck_cases, preen_halt_in_the_btree_pass_says_partial)
 {
-	char *img = apply_recipe("leaf-bad-csum", NULL), *copy = t_tmpfile(0), *out = NULL, *text;
-	json_t *j, *s;
+	struct preen_run r;
+	json_t *s;
+	char *text;
 
-	cr_assert_eq(t_sh(NULL, NULL, "cp --sparse=always '%s' '%s'", img, copy), 0);
-	j = t_fsck_report(img, "-p", NULL);
-	s = json_object_get(j, "summary");
+	preen_run("leaf-bad-csum", &r);
+	s = json_object_get(r.report, "summary");
 	cr_assert(json_is_true(json_object_get(s, "partial")), "%s", json_dumps(s, 0));
 	cr_expect(figure_partial(s, "btree_nodes") && figure_partial(s, "on_disk.keys"));
 	cr_expect(json_is_integer(json_object_get(s, "tree_depth")), "the root's level is known");
 	cr_expect(json_is_null(json_object_get(s, "keys")), "the replay pass did not run");
 	cr_expect(json_is_null(json_object_get(s, "buckets_in_use")), "the mark pass did not run");
-	cr_assert_eq(t_run(&out, NULL, "fsck -p '%s'", copy), 4);
-	text = t_fsck_summary_text(out);
+	cr_assert_eq(r.rc, 4, "%s", r.out);
+	text = t_fsck_summary_text(r.out);
 	cr_expect(strstr(text, "after journal replay: not checked; buckets in use: not checked"),
-		  "%s", out);
-	cr_expect(strstr(text, "on disk before replay: tree depth 1, partial: "), "%s", out);
-	cr_expect_not(strstr(text, "-1"), "%s", out);
-	check_preen_text("leaf-bad-csum", copy, text, s);
+		  "%s", r.out);
+	cr_expect(strstr(text, "on disk before replay: tree depth 1, partial: "), "%s", r.out);
+	cr_expect_not(strstr(text, "-1"), "%s", r.out);
+	check_preen_text("leaf-bad-csum", r.copy, text, s);
 	free(text);
-	free(out);
-	json_decref(j);
-	unlink(img);
-	unlink(copy);
-	free(img);
-	free(copy);
+	preen_run_free(&r);
 }
 
 /* issue 6: every corruption case has expect.1 and expect.2 */

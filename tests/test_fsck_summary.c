@@ -54,12 +54,25 @@ static size_t golden_sets(struct golden_set sets[2])
 	return n;
 }
 
-static void golden_sets_free(struct golden_set *sets, size_t n)
+/* A check of one golden case c of set g; returns whether the case was one to check. */
+typedef bool (*golden_case_fn)(const struct golden_set *g, json_t *c);
+
+/* fn on every case of every golden set; returns how many it checked. */
+static size_t each_golden_case(golden_case_fn fn)
 {
+	struct golden_set sets[2];
+	size_t n = golden_sets(sets), checked = 0;
+
 	for (size_t i = 0; i < n; i++) {
+		json_t *c;
+		size_t k;
+
+		json_array_foreach(sets[i].manifest, k, c)
+			checked += fn(&sets[i], c);
 		free(sets[i].dir);
 		json_decref(sets[i].manifest);
 	}
+	return checked;
 }
 
 /* DIR/NAME/FILE of set g decompressed into a new temporary file, or NULL if absent. */
@@ -123,21 +136,24 @@ static long long manifest_ll(json_t *c, const char *a, const char *b)
 }
 
 /*
- * One golden case: the served figures per slot equal the kernel's dump
- * after re-registration, in --json and in the text summary.
+ * One golden case with a kernel key dump: the served figures per slot
+ * equal that dump's, in --json and in the text summary.
  */
-static void served_figures_match(const struct golden_set *g, json_t *c)
+static bool served_figures_match(const struct golden_set *g, json_t *c)
 {
 	const char *name = json_string_value(json_object_get(c, "name"));
-	char *cache = golden_file(g, name, "cache.img.zst");
-	char *dump = golden_file(g, name, "keys-post.txt.zst");
+	char *cache, *dump;
 	struct kernel_slot ks[4];
 	long long keys = 0, data = 0, dirty = 0;
 	json_t *j, *s, *devs, *per;
 	char *out = NULL, want[256];
 	size_t nr, i, nr_dirty = 0;
 
-	cr_assert(cache && dump, "%s/%s: no cache image or key dump", g->dir, name);
+	if (!t_manifest_str_opt(c, "truth_after_reregister", "nkeys") ||
+	    !(dump = golden_file(g, name, "keys-post.txt.zst")))
+		return false;
+	cache = golden_file(g, name, "cache.img.zst");
+	cr_assert(cache, "%s/%s: no cache image", g->dir, name);
 	nr = kernel_slots(dump, ks, 4);
 	j = t_fsck_report(cache, "-n", NULL);
 	s = json_object_get(j, "summary");
@@ -187,31 +203,14 @@ static void served_figures_match(const struct golden_set *g, json_t *c)
 	unlink(dump);
 	free(cache);
 	free(dump);
+	return true;
 }
 
 Test(fsck_summary, served_figures_per_device_are_the_kernels, .timeout = 300)
 {
-	struct golden_set sets[2];
-	size_t n = golden_sets(sets), cases = 0;
+	size_t cases = each_golden_case(served_figures_match);
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *c;
-		size_t k;
-
-		json_array_foreach(sets[i].manifest, k, c) {
-			const char *name = json_string_value(json_object_get(c, "name"));
-			char path[1024];
-
-			snprintf(path, sizeof(path), "%s/%s/keys-post.txt.zst", sets[i].dir, name);
-			if (access(path, R_OK) ||
-			    !t_manifest_str_opt(c, "truth_after_reregister", "nkeys"))
-				continue;
-			served_figures_match(&sets[i], c);
-			cases++;
-		}
-	}
 	cr_assert_geq(cases, 6, "only %zu golden cases checked", cases);
-	golden_sets_free(sets, n);
 }
 
 /*
@@ -219,96 +218,87 @@ Test(fsck_summary, served_figures_per_device_are_the_kernels, .timeout = 300)
  * 960 dirty sectors after replay (MANIFEST ndirty_keys, 4 KiB writes),
  * while the btree on disk holds none of them.
  */
+static bool s04_dirty_sectors(const struct golden_set *g, json_t *c)
+{
+	json_t *e, *j, *s, *per;
+	char *cache, *out = NULL, want[128];
+	long long ndirty;
+
+	if (strcmp(json_string_value(json_object_get(c, "name")), "s04-writeback-dirty-crash"))
+		return false;
+	ndirty = manifest_ll(c, "truth_after_reregister", "ndirty_keys");
+	cr_assert_eq(ndirty, 120);
+	cache = golden_file(g, "s04-writeback-dirty-crash", "cache.img.zst");
+	j = t_fsck_report(cache, "-n", NULL);
+	s = json_object_get(j, "summary");
+	per = json_object_get(s, "dirty_sectors_per_device");
+	cr_assert_eq(json_array_size(per), 1, "%s", json_dumps(s, 0));
+	e = json_array_get(per, 0);
+	cr_expect_eq(jint(e, "uuid_slot"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(e, "uuid")),
+			 t_manifest_str(c, "backing_image", "sb.dev.uuid"));
+	cr_expect_eq(jint(e, "dirty_sectors"), 8 * ndirty, "%s", g->dir);
+	cr_expect_eq(jint(json_object_get(s, "on_disk"), "dirty_sectors"), 0,
+		     "the leaf on disk holds none of the writes");
+	cr_expect_eq(jint(s, "journal_keys_to_replay"), ndirty);
+	cr_assert_geq(t_run(&out, NULL, "fsck -n '%s'", cache), 0);
+	snprintf(want, sizeof(want), "%lld data sectors (%lld dirty)", 8 * ndirty, 8 * ndirty);
+	cr_expect(strstr(out, want), "%s: no '%s' in\n%s", g->dir, want, out);
+	free(out);
+	json_decref(j);
+	unlink(cache);
+	free(cache);
+	return true;
+}
+
 Test(fsck_summary, s04_dirty_sectors_after_replay)
 {
-	struct golden_set sets[2];
-	size_t n = golden_sets(sets);
-
-	for (size_t i = 0; i < n; i++) {
-		json_t *c = NULL, *e, *j, *s, *per;
-		char *cache, *out = NULL, want[128];
-		long long ndirty;
-		size_t k;
-
-		json_array_foreach(sets[i].manifest, k, e)
-			if (!strcmp(json_string_value(json_object_get(e, "name")),
-				    "s04-writeback-dirty-crash"))
-				c = e;
-		cr_assert(c, "%s: no s04", sets[i].dir);
-		ndirty = manifest_ll(c, "truth_after_reregister", "ndirty_keys");
-		cr_assert_eq(ndirty, 120);
-		cache = golden_file(&sets[i], "s04-writeback-dirty-crash", "cache.img.zst");
-		j = t_fsck_report(cache, "-n", NULL);
-		s = json_object_get(j, "summary");
-		per = json_object_get(s, "dirty_sectors_per_device");
-		cr_assert_eq(json_array_size(per), 1, "%s", json_dumps(s, 0));
-		e = json_array_get(per, 0);
-		cr_expect_eq(jint(e, "uuid_slot"), 0);
-		cr_expect_str_eq(json_string_value(json_object_get(e, "uuid")),
-				 t_manifest_str(c, "backing_image", "sb.dev.uuid"));
-		cr_expect_eq(jint(e, "dirty_sectors"), 8 * ndirty);
-		cr_expect_eq(jint(json_object_get(s, "on_disk"), "dirty_sectors"), 0,
-			     "the leaf on disk holds none of the writes");
-		cr_expect_eq(jint(s, "journal_keys_to_replay"), ndirty);
-		cr_assert_geq(t_run(&out, NULL, "fsck -n '%s'", cache), 0);
-		snprintf(want, sizeof(want), "%lld data sectors (%lld dirty)", 8 * ndirty, 8 * ndirty);
-		cr_expect(strstr(out, want), "no '%s' in\n%s", want, out);
-		free(out);
-		json_decref(j);
-		unlink(cache);
-		free(cache);
-	}
-	golden_sets_free(sets, n);
+	cr_assert_geq(each_golden_case(s04_dirty_sectors), 1);
 }
 
 /* tree_depth is the root's level, the kernel's sysfs tree_depth, in fsck and dump-btree. */
+static bool tree_depth_matches(const struct golden_set *g, json_t *c)
+{
+	const char *name = json_string_value(json_object_get(c, "name"));
+	const char *want_s = t_manifest_str_opt(c, "truth_after_reregister", "tree_depth");
+	char *cache, *out = NULL, want[64];
+	long long want_d;
+	json_t *j, *d;
+
+	if (!want_s)
+		return false;
+	want_d = atoll(want_s);
+	cache = golden_file(g, name, "cache.img.zst");
+	j = t_fsck_report(cache, "-n", NULL);
+	cr_expect_eq(jint(json_object_get(j, "summary"), "tree_depth"), want_d,
+		     "%s/%s: fsck tree_depth", g->dir, name);
+	json_decref(j);
+	cr_assert_geq(t_run(&out, NULL, "fsck -n '%s'", cache), 0);
+	snprintf(want, sizeof(want), "tree depth %lld,", want_d);
+	cr_expect(strstr(out, want), "%s: no '%s' in\n%s", name, want, out);
+	free(out);
+
+	cr_assert_eq(t_run(&out, NULL, "dump-btree --json --nodes-only '%s'", cache), 0);
+	d = json_loads(out, 0, NULL);
+	cr_assert(d);
+	cr_expect_eq(jint(json_object_get(d, "stats"), "tree_depth"), want_d,
+		     "%s/%s: dump-btree tree_depth", g->dir, name);
+	json_decref(d);
+	free(out);
+	cr_assert_eq(t_run(&out, NULL, "dump-btree --nodes-only '%s'", cache), 0);
+	snprintf(want, sizeof(want), " tree_depth %lld ", want_d);
+	cr_expect(strstr(out, want), "%s: no '%s' in\n%s", name, want, out);
+	free(out);
+	unlink(cache);
+	free(cache);
+	return true;
+}
+
 Test(fsck_summary, tree_depth_is_the_kernels, .timeout = 300)
 {
-	struct golden_set sets[2];
-	size_t n = golden_sets(sets), cases = 0;
+	size_t cases = each_golden_case(tree_depth_matches);
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *c;
-		size_t k;
-
-		json_array_foreach(sets[i].manifest, k, c) {
-			const char *name = json_string_value(json_object_get(c, "name"));
-			const char *want_s = t_manifest_str_opt(c, "truth_after_reregister", "tree_depth");
-			char *cache, *out = NULL, want[64];
-			long long want_d;
-			json_t *j, *d;
-
-			if (!want_s)
-				continue;
-			want_d = atoll(want_s);
-			cache = golden_file(&sets[i], name, "cache.img.zst");
-			j = t_fsck_report(cache, "-n", NULL);
-			cr_expect_eq(jint(json_object_get(j, "summary"), "tree_depth"), want_d,
-				     "%s/%s: fsck tree_depth", sets[i].dir, name);
-			json_decref(j);
-			cr_assert_geq(t_run(&out, NULL, "fsck -n '%s'", cache), 0);
-			snprintf(want, sizeof(want), "tree depth %lld,", want_d);
-			cr_expect(strstr(out, want), "%s: no '%s' in\n%s", name, want, out);
-			free(out);
-
-			cr_assert_eq(t_run(&out, NULL, "dump-btree --json --nodes-only '%s'", cache), 0);
-			d = json_loads(out, 0, NULL);
-			cr_assert(d);
-			cr_expect_eq(jint(json_object_get(d, "stats"), "tree_depth"), want_d,
-				     "%s/%s: dump-btree tree_depth", sets[i].dir, name);
-			json_decref(d);
-			free(out);
-			cr_assert_eq(t_run(&out, NULL, "dump-btree --nodes-only '%s'", cache), 0);
-			snprintf(want, sizeof(want), " tree_depth %lld ", want_d);
-			cr_expect(strstr(out, want), "%s: no '%s' in\n%s", name, want, out);
-			free(out);
-			unlink(cache);
-			free(cache);
-			cases++;
-		}
-	}
 	cr_assert_geq(cases, 6, "only %zu golden cases have a tree_depth", cases);
-	golden_sets_free(sets, n);
 }
 
 /*
