@@ -679,8 +679,8 @@ static void report_done(struct mig *m)
 	const struct bt_migrate_stats *st = m->st;
 
 	prt_printf(m->out, "copied %llu dirty extents (%llu sectors) and %llu clean extents "
-		   "(%llu sectors) as %llu keys in %llu buckets; btree of %llu nodes, depth %u; "
-		   "%u uuid slots",
+		   "(%llu sectors) as %llu keys in %llu buckets; btree of %llu nodes, "
+		   "tree_depth %u; %u uuid slots",
 		   (unsigned long long)st->dirty_extents, (unsigned long long)st->dirty_sectors,
 		   (unsigned long long)st->clean_copied_extents,
 		   (unsigned long long)st->clean_copied_sectors,

@@ -40,7 +40,7 @@ Test(man, every_command_documented)
 	free(man);
 }
 
-static void keys_documented(json_t *o, const char *man, const char *what)
+static void keys_documented_in(json_t *o, const char *man, const char *page, const char *what)
 {
 	const char *key;
 	json_t *v;
@@ -51,8 +51,13 @@ static void keys_documented(json_t *o, const char *man, const char *what)
 		snprintf(b, sizeof(b), "\n.B %s\n", key);
 		snprintf(br, sizeof(br), "\n.BR %s ", key);
 		cr_assert(strstr(man, b) || strstr(man, br),
-			  "JSON member %s (%s) is not in bcache-tool-show-super.8", key, what);
+			  "JSON member %s (%s) is not in %s", key, what, page);
 	}
+}
+
+static void keys_documented(json_t *o, const char *man, const char *what)
+{
+	keys_documented_in(o, man, "bcache-tool-show-super.8", what);
 }
 
 /* Every JSON member and text field show-super prints is in its manual page. */
@@ -131,4 +136,29 @@ Test(man, every_option_documented, .timeout = 60)
 		free(man);
 		free(help);
 	}
+}
+
+/* Every member of fsck --json's summary (and of its per-slot objects) is in fsck.8. */
+Test(man, fsck_summary_keys_documented, .timeout = 60)
+{
+	char *man = t_read_text("man/bcache-tool-fsck.8", NULL);
+	char *path = t_image("images/s04-writeback-dirty-crash/cache.img.zst"), *out = NULL;
+	json_t *o, *s;
+
+	cr_assert_geq(t_run(&out, NULL, "fsck -n --json '%s'", path), 0);
+	o = json_loads(out, 0, NULL);
+	s = json_object_get(o, "summary");
+	cr_assert(json_is_object(s), "%s", out);
+	keys_documented_in(s, man, "bcache-tool-fsck.8", "summary");
+	keys_documented_in(json_object_get(s, "on_disk"), man, "bcache-tool-fsck.8", "on_disk");
+	cr_assert_gt(json_array_size(json_object_get(s, "devices")), 0);
+	keys_documented_in(json_array_get(json_object_get(s, "devices"), 0), man,
+			   "bcache-tool-fsck.8", "devices");
+	cr_assert_gt(json_array_size(json_object_get(s, "dirty_sectors_per_device")), 0);
+	keys_documented_in(json_array_get(json_object_get(s, "dirty_sectors_per_device"), 0), man,
+			   "bcache-tool-fsck.8", "dirty_sectors_per_device");
+	json_decref(o);
+	free(out);
+	free(path);
+	free(man);
 }
