@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dry_helpers.h"
 #include "helpers.h"
 #include "libcore/cache_set.h"
 #include "libcore/gc.h"
@@ -492,27 +493,15 @@ Test(gc, crash_at_every_step_keeps_the_old_state)
 /* A dry run's text with the real run's verbs: the two must then be equal. */
 static char *as_real_run(const char *dry)
 {
-	static const char *const sub[][2] = {
+	static const struct t_reword sub[] = {
 		{ " (dry run: nothing written)", "" },
 		{ "journal: would replay ", "journal: replayed " },
 		{ "would commit: ", "committed: " },
 		{ " (run without --dry-run to write it)", "" },
 		{ "the journal replay would be the only change", "the journal replay was the only change" },
 	};
-	char *t = strdup(dry);
 
-	cr_assert(t);
-	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-		char *p = strstr(t, sub[i][0]);
-
-		if (p) {
-			size_t a = strlen(sub[i][0]), b = strlen(sub[i][1]);
-
-			memmove(p + b, p + a, strlen(p + a) + 1);
-			memcpy(p, sub[i][1], b);
-		}
-	}
-	return t;
+	return t_dry_as_real(dry, sub, sizeof(sub) / sizeof(sub[0]), NULL);
 }
 
 struct dry_case {
