@@ -157,18 +157,24 @@ static void extract_sha(const char *cache, const char *bdev, int slot, char sum[
 	free(err);
 }
 
-/* Keys the on-disk btree holds that dump-btree --no-journal marks bad (stale included). */
-static long long dump_dead_on_disk(const char *img)
+/* Occurrences of mark in the output of "dump-btree OPTS IMG". */
+static long long dump_count(const char *opts, const char *img, const char *mark)
 {
 	char *out = NULL, *err = NULL;
 	long long n = 0;
 
-	cr_assert_eq(t_run(&out, &err, "dump-btree --no-journal '%s'", img), 0, "%s", err);
-	for (const char *p = out; (p = strstr(p, " (bad")); p++)
+	cr_assert_eq(t_run(&out, &err, "dump-btree %s '%s'", opts, img), 0, "%s", err);
+	for (const char *p = out; (p = strstr(p, mark)); p++)
 		n++;
 	free(out);
 	free(err);
 	return n;
+}
+
+/* Keys the on-disk btree holds that dump-btree --no-journal marks bad (stale included). */
+static long long dump_dead_on_disk(const char *img)
+{
+	return dump_count("--no-journal", img, " (bad");
 }
 
 /* The "N stale or bad keys of the nodes rewritten dropped" of the replay line (0: none). */
@@ -186,15 +192,7 @@ static long long replay_dropped(const char *text)
 /* Keys dump-btree marks "(bad: stale N)". */
 static long long dump_stale(const char *img)
 {
-	char *out = NULL, *err = NULL;
-	long long n = 0;
-
-	cr_assert_eq(t_run(&out, &err, "dump-btree '%s'", img), 0, "%s", err);
-	for (const char *p = out; (p = strstr(p, "(bad: stale ")); p++)
-		n++;
-	free(out);
-	free(err);
-	return n;
+	return dump_count("", img, "(bad: stale ");
 }
 
 /* The gc figures "before" are fsck's, "after" are fsck's after the run. */
