@@ -16,6 +16,7 @@
 #include "../libcore/detach.h"
 #include "../libcore/errcode.h"
 #include "../libcore/overlay.h"
+#include "../libcore/shadow.h"
 #include "../libcore/target.h"
 #include "../libcore/uuid.h"
 #include "../libcore/writeback.h"
@@ -156,6 +157,48 @@ static int check_dirty(const struct detach_opts *o, const struct cache_sb *bsb,
 	return o->force ? 0 : status;
 }
 
+/*
+ * The kernel's order: the backing superblock first, then the uuid slot.
+ * In a dry run both devices are shadowed: the same code runs, and says
+ * "would". Returns the exit status.
+ */
+static int detach_write(const struct detach_opts *o, const char *bpath, struct bt_dev *bdev,
+			uint8_t *block, struct cache_sb *sb, struct detach_cache *dc,
+			struct printbuf *err)
+{
+	const char *would = o->dry_run ? "would be " : "", *dry = o->dry_run ? " (dry run)" : "";
+	int ret;
+
+	if (BDEV_STATE(sb->flags) != BDEV_STATE_NONE || memcmp(sb->set_uuid, zero_uuid, 16)) {
+		ret = bt_detach_bdev_sb(bdev, block, sb, err);
+		if (ret) {
+			bt_error_pb(err);
+			return EXIT_OPERATIONAL;
+		}
+		printf("%s: %sdetached: state none, no cache set%s\n", bpath, would, dry);
+	}
+	if (dc->slot >= 0 && (dc->unreadable_nodes || dc->damaged)) {
+		bt_error("uuid slot %ld of '%s' %s invalidated: the cache set is damaged "
+			 "(a copy-on-write update needs every bucket in use known); the kernel "
+			 "invalidates it when the cache set meets '%s' again (state none)",
+			 dc->slot, o->cache, o->dry_run ? "would not be" : "was not", bpath);
+		return DETACH_EXIT_SLOT;
+	}
+	if (dc->slot < 0)
+		return EXIT_OK;
+	ret = bt_detach_invalidate_slot(&dc->c, dc->nc, (unsigned)dc->slot, (uint32_t)time(NULL),
+					err);
+	if (ret) {
+		bt_error_pb(err);
+		bt_error("uuid slot %ld of '%s' %s invalidated; the kernel invalidates it "
+			 "when the cache set meets '%s' again (state none)", dc->slot, o->cache,
+			 o->dry_run ? "would not be" : "was not", bpath);
+		return DETACH_EXIT_SLOT;
+	}
+	printf("%s: uuid slot %ld %sinvalidated%s\n", o->cache, dc->slot, would, dry);
+	return EXIT_OK;
+}
+
 static int run_detach(poptContext pc, const struct detach_opts *o);
 
 int cmd_detach(int argc, const char **argv)
@@ -169,7 +212,8 @@ int cmd_detach(int argc, const char **argv)
 		  "detach even though the cache holds dirty data (abandoned)", NULL },
 		BT_OPT_FORCE_IN_USE(&o.force_in_use),
 		{ "dry-run", 'n', POPT_ARG_NONE, &o.dry_run, 0,
-		  "say what would be done, write nothing", NULL },
+		  "do everything, with the writes going to a temporary file: say what would "
+		  "be done, write nothing", NULL },
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
@@ -242,40 +286,14 @@ static int run_detach(poptContext pc, const struct detach_opts *o)
 	}
 	if ((status = check_dirty(o, &sb, args[0], &dc)))
 		goto out;
-	if (o->dry_run) {
-		printf("%s: would set state none and clear the cache set uuid (dry run)%s\n",
-		       args[0], dc.slot >= 0 ? "; would invalidate its uuid slot" : "");
+	/* a dry run: the same writes, into shadows of the devices (libcore/shadow.h) */
+	if (o->dry_run && ((ret = bt_dev_shadow(&bdev, &err)) ||
+			   (dc.dev.path && (ret = bt_dev_shadow(&dc.dev, &err))))) {
+		bt_error_pb(&err);
+		status = EXIT_OPERATIONAL;
 		goto out;
 	}
-	/* the kernel's order: the backing superblock first, then the uuid slot */
-	if (BDEV_STATE(sb.flags) != BDEV_STATE_NONE || memcmp(sb.set_uuid, zero_uuid, 16)) {
-		ret = bt_detach_bdev_sb(&bdev, block, &sb, &err);
-		if (ret) {
-			bt_error_pb(&err);
-			status = EXIT_OPERATIONAL;
-			goto out;
-		}
-		printf("%s: detached: state none, no cache set\n", args[0]);
-	}
-	if (dc.slot >= 0 && (dc.unreadable_nodes || dc.damaged)) {
-		bt_error("uuid slot %ld of '%s' was not invalidated: the cache set is damaged "
-			 "(a copy-on-write update needs every bucket in use known); the kernel "
-			 "invalidates it when the cache set meets '%s' again (state none)",
-			 dc.slot, o->cache, args[0]);
-		status = DETACH_EXIT_SLOT;
-	} else if (dc.slot >= 0) {
-		ret = bt_detach_invalidate_slot(&dc.c, dc.nc, (unsigned)dc.slot,
-						(uint32_t)time(NULL), &err);
-		if (ret) {
-			bt_error_pb(&err);
-			bt_error("uuid slot %ld of '%s' was not invalidated; the kernel invalidates it "
-				 "when the cache set meets '%s' again (state none)", dc.slot, o->cache,
-				 args[0]);
-			status = DETACH_EXIT_SLOT;
-		} else {
-			printf("%s: uuid slot %ld invalidated\n", o->cache, dc.slot);
-		}
-	}
+	status = detach_write(o, args[0], &bdev, block, &sb, &dc, &err);
 out:
 	bt_node_cache_free(dc.nc);
 	if (dc.dev.path) {

@@ -25,32 +25,14 @@ static double pct(uint64_t n, uint64_t total)
 	return total ? (double)n * 100.0 / (double)total : 0.0;
 }
 
-static void print_stats(const char *path, const struct bt_gc_stats *st, bool dry_run)
+static void print_drops(const struct bt_gc_stats *st)
 {
-	const struct bt_gc_figures *b = &st->before, *a = &st->after;
-	const char *would = dry_run ? "would be " : "";
-
-	printf("gc of '%s'%s\n", path, dry_run ? " (dry run: nothing written)" : "");
-	if (st->replayed)
-		printf("journal: replayed %llu keys into the btree first (%llu nodes written)\n",
-		       (unsigned long long)st->replay.keys,
-		       (unsigned long long)st->replay.nodes_written);
-	else if (st->journal_keys)
-		printf("journal: %llu keys to replay: gc would replay them first "
-		       "(the figures below are for the btree without them)\n",
-		       (unsigned long long)st->journal_keys);
-	printf("  %-22s %12s %12s\n", "", "before", dry_run ? "after (est.)" : "after");
-	print_row("nodes", b->nodes, a->nodes);
-	print_row("keys", b->keys, a->keys);
-	print_row("key bytes", b->key_bytes, a->key_bytes);
-	print_row("buckets in use", b->buckets_in_use, a->buckets_in_use);
-	printf("  %-22s %11.1f%% %11.1f%%\n", "buckets in use (%)", pct(b->buckets_in_use, b->nbuckets),
-	       pct(a->buckets_in_use, a->nbuckets));
-	print_row("free buckets", b->free_buckets, a->free_buckets);
-	print_row("max gen lag", b->max_gen_lag, a->max_gen_lag);
 	printf("stale keys dropped     %llu\n", (unsigned long long)st->stale_keys_dropped);
 	printf("bad keys dropped       %llu\n", (unsigned long long)st->bad_keys_dropped);
-	printf("clean keys dropped     %llu\n", (unsigned long long)st->clean_keys_dropped);
+	printf("clean keys dropped     %llu (of the %llu live keys)\n",
+	       (unsigned long long)st->clean_keys_dropped, (unsigned long long)st->before.keys);
+	printf("keys merged            %llu (adjacent extents joined)\n",
+	       (unsigned long long)st->keys_merged);
 	printf("nodes rewritten        %llu\n", (unsigned long long)st->nodes_rewritten);
 	printf("nodes coalesced        %llu (%llu groups)\n",
 	       (unsigned long long)st->nodes_coalesced, (unsigned long long)st->coalesce_groups);
@@ -58,14 +40,45 @@ static void print_stats(const char *path, const struct bt_gc_stats *st, bool dry
 	printf("root levels removed    %u\n", st->levels_removed);
 	printf("nodes written          %llu\n", (unsigned long long)st->nodes_written);
 	printf("buckets invalidated    %llu\n", (unsigned long long)st->buckets_invalidated);
+}
+
+/*
+ * A dry run ran the same code on a shadow of the device (libcore/shadow.h):
+ * its figures are the real run's; only the verbs change.
+ */
+static void print_stats(const char *path, const struct bt_gc_stats *st, bool dry_run)
+{
+	const struct bt_gc_figures *b = &st->before, *a = &st->after;
+
+	printf("gc of '%s'%s\n", path, dry_run ? " (dry run: nothing written)" : "");
+	if (st->replayed)
+		printf("journal: %s %llu journal keys into the btree first (%llu nodes written, "
+		       "%llu stale or bad keys of the nodes rewritten dropped); the figures before "
+		       "are those of the replayed btree\n",
+		       dry_run ? "would replay" : "replayed", (unsigned long long)st->replay.keys,
+		       (unsigned long long)st->replay.nodes_written,
+		       (unsigned long long)st->replay.dead_dropped);
+	printf("  %-22s %12s %12s\n", "", "before", "after");
+	print_row("nodes", b->nodes, a->nodes);
+	print_row("keys", b->keys, a->keys);
+	print_row("stale or bad keys", b->dead_keys, a->dead_keys);
+	print_row("key bytes", b->key_bytes, a->key_bytes);
+	print_row("buckets in use", b->buckets_in_use, a->buckets_in_use);
+	printf("  %-22s %11.1f%% %11.1f%%\n", "buckets in use (%)", pct(b->buckets_in_use, b->nbuckets),
+	       pct(a->buckets_in_use, a->nbuckets));
+	print_row("free buckets", b->free_buckets, a->free_buckets);
+	print_row("max gen lag", b->max_gen_lag, a->max_gen_lag);
+	print_drops(st);
 	if (!st->changed && st->replayed)
-		printf("nothing else to do: the journal replay was the only change\n");
+		printf("nothing else to do: the journal replay %s the only change\n",
+		       dry_run ? "would be" : "was");
 	else if (!st->changed)
 		printf("nothing to do: no node to rewrite or coalesce\n");
+	else if (st->committed && dry_run)
+		printf("would commit: btree and prio chain rewritten, one journal entry written "
+		       "(run without --dry-run to write it)\n");
 	else if (st->committed)
 		printf("committed: btree and prio chain rewritten, one journal entry written\n");
-	else
-		printf("the btree %srewritten (run without --dry-run to write it)\n", would);
 }
 
 /* Declare and open the cache (read-only for a dry run) and --undo FILE. */
@@ -145,7 +158,8 @@ int cmd_gc(int argc, const char **argv)
 	char *undo = NULL;	/* popt allocates it */
 	struct poptOption opts[] = {
 		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
-		  "print what would change; open the device read-only", NULL },
+		  "run gc (journal replay included) on a copy in memory and a temporary file: "
+		  "print what it would change; open the device read-only", NULL },
 		{ "invalidate-clean", 0, POPT_ARG_NONE, &inval, 0,
 		  "drop all clean cached data (dirty data and metadata stay), freeing its buckets",
 		  NULL },

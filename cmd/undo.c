@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "../libcore/errcode.h"
+#include "../libcore/shadow.h"
 #include "../libcore/target.h"
 #include "../libcore/undo.h"
 #include "cmds.h"
@@ -31,7 +32,8 @@ int cmd_undo(int argc, const char **argv)
 	int dry_run = 0, force = 0, force_in_use = 0, status = EXIT_OK, ret;
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &dry_run, 0,
-		  "list the ranges that would be restored; write nothing", NULL },
+		  "list the ranges that would be restored and check every record as the "
+		  "real run does; write nothing", NULL },
 		{ "force", 0, POPT_ARG_NONE, &force, 0,
 		  "apply even if the device's size, superblock or saved ranges do "
 		  "not match", NULL },
@@ -104,18 +106,26 @@ int cmd_undo(int argc, const char **argv)
 	if (!ret && uf.nr_restored)
 		bt_error("undo: %zu of %zu ranges already hold their saved bytes "
 			 "(an interrupted undo)", uf.nr_restored, uf.nr);
+	/* a dry run applies the file to a shadow of the device (libcore/shadow.h) */
 	if (dry_run) {
 		list_ranges(&uf);
-		goto out_dev;
+		ret = bt_dev_shadow(&dev, &err);
+		if (ret) {
+			bt_error_pb(&err);
+			status = EXIT_OPERATIONAL;
+			goto out_dev;
+		}
 	}
 	n = bt_undo_file_apply(&uf, &dev, &err);
 	if (n < 0) {
 		bt_error_pb(&err);
-		bt_error("undo: '%s' is partly restored; run the undo again", args[1]);
+		bt_error("undo: '%s' %s partly restored; run the undo again", args[1],
+			 dry_run ? "would be" : "is");
 		status = EXIT_OPERATIONAL;
 		goto out_dev;
 	}
-	printf("restored %ld ranges of '%s' from '%s'\n", n, args[1], args[0]);
+	printf("%s %ld ranges of '%s' from '%s'%s\n", dry_run ? "would have restored" : "restored", n,
+	       args[1], args[0], dry_run ? " (dry run)" : "");
 out_dev:
 	bt_dev_close(&dev);
 out_uf:

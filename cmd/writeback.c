@@ -103,18 +103,18 @@ static int report(const struct bt_wb_req *req, const struct bt_wb_result *res)
 	for (size_t b = 0; b < req->nr_bdevs; b++) {
 		const struct bt_wb_bdev *bd = &req->bdevs[b];
 
-		printf("%s: slot %u, %llu dirty extents, %llu sectors", bd->dev->path, bd->slot,
-		       (unsigned long long)bd->extents, (unsigned long long)bd->dirty_sectors);
-		if (req->dry_run) {
-			printf(" would be written back (dry run)\n");
-			continue;
-		}
-		printf(", %llu written back and verified, %llu marked clean in the cache; state %s\n",
-		       (unsigned long long)bd->written_sectors,
-		       (unsigned long long)bd->cleaned_sectors,
-		       bt_bdev_state_str((unsigned)BDEV_STATE(bd->sb.flags)));
+		/* a dry run ran the same code on shadows of the devices (libcore/shadow.h) */
+		printf("%s: slot %u, %llu dirty extents, %llu sectors, %llu %swritten back and "
+		       "verified, %llu %smarked clean in the cache; state %s%s\n", bd->dev->path,
+		       bd->slot, (unsigned long long)bd->extents,
+		       (unsigned long long)bd->dirty_sectors,
+		       (unsigned long long)bd->written_sectors, req->dry_run ? "would be " : "",
+		       (unsigned long long)bd->cleaned_sectors, req->dry_run ? "would be " : "",
+		       bt_bdev_state_str((unsigned)BDEV_STATE(bd->sb.flags)),
+		       req->dry_run ? " (dry run)" : "");
 		if (BDEV_STATE(bd->sb.flags) == BDEV_STATE_DIRTY) {
-			bt_error("'%s' stays DIRTY: %s", bd->dev->path,
+			bt_error("'%s' %s DIRTY: %s", bd->dev->path,
+				 req->dry_run ? "would stay" : "stays",
 				 res->cache_committed || !res->cache_msg.pos
 				 ? "dirty data for it is left in the cache"
 				 : "the cache still marks its data dirty; do not use it "

@@ -27,6 +27,7 @@ struct bt_unode {
 	struct bt_extmap	ext;	/* level 0: the leaf's extents */
 	struct bt_uchild	*ch;	/* level > 0: live children in key order */
 	size_t			nr_ch, size_ch;
+	uint64_t		dead;	/* stale or bad keys of the node on disk */
 };
 
 size_t bt_node_max_u64s(const struct cache_set *c, unsigned level)
@@ -100,11 +101,15 @@ static int unode_load(struct bt_btree_update *u, const struct bkey *k, unsigned 
 	bt_bkey_copy((struct bkey *)&un->key, k);
 	un->level = level;
 	un->parent = parent;
+	un->dead = n->nr_invalid;
 	bt_extmap_init(&un->ext);
 	for_each_node_key(n, ck) {
 		if (!level) {
+			un->dead += KEY_SIZE(ck) && bt_extent_bad(c, ck, NULL);
 			ret = bt_extmap_append(&un->ext, ck);
-		} else if (!bt_btree_ptr_bad(c, ck)) {
+		} else if (bt_btree_ptr_bad(c, ck)) {
+			un->dead++;
+		} else {
 			if (un->nr_ch == un->size_ch) {
 				size_t size = un->size_ch ? un->size_ch * 2 : 16;
 				struct bt_uchild *ch = realloc(un->ch, size * sizeof(*ch));
@@ -361,6 +366,7 @@ static int write_node(struct bt_btree_update *u, struct bt_unode *n, struct bt_k
 	ret = n->level ? interior_keys(u, n, &keys, err) : leaf_keys(u, n, &keys);
 	if (ret)
 		goto out;
+	u->st.dead_dropped += n->dead;
 	/* a node holds at least one maximal key */
 	if (limit < 2 * KEY_MAX_U64S)
 		limit = 2 * KEY_MAX_U64S;

@@ -60,6 +60,8 @@ struct bt_btree_update_stats {
 	uint64_t	nodes_freed;	/* old nodes replaced */
 	uint64_t	splits;		/* nodes that were split */
 	unsigned	levels_added;	/* new root levels */
+	/* stale or bad keys (invalid ones included) of the old nodes rewritten: left out */
+	uint64_t	dead_dropped;
 };
 
 struct bt_btree_update {

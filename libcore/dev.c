@@ -12,6 +12,7 @@
 
 #include "dev.h"
 #include "errcode.h"
+#include "shadow.h"
 #include "undo.h"
 
 int bt_dev_open(const char *path, unsigned flags, struct bt_dev *out,
@@ -106,6 +107,7 @@ void bt_dev_open_mem(struct bt_dev *out, const char *name, void *buf,
 void bt_dev_close(struct bt_dev *dev)
 {
 	bt_undo_free(dev);
+	bt_shadow_free(dev);
 	if (dev->fd >= 0)
 		close(dev->fd);
 	free(dev->path);
@@ -130,7 +132,6 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 		const char *what, struct printbuf *err)
 {
 	int ret = dev_range_check(dev, len, off, "read", what, err);
-	size_t done = 0;
 
 	if (ret)
 		return ret;
@@ -140,6 +141,16 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 			   dev->path, what, (unsigned long long)off, strerror(EIO));
 		return -EIO;
 	}
+	if (dev->shadow)
+		return bt_shadow_read(dev, buf, len, off, what, err);
+	return bt_dev_read_raw(dev, buf, len, off, what, err);
+}
+
+int bt_dev_read_raw(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
+		    const char *what, struct printbuf *err)
+{
+	size_t done = 0;
+
 	if (dev->mem) {
 		memcpy(buf, dev->mem + off, len);
 		return 0;
@@ -172,7 +183,7 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 	size_t done = 0;
 	int ret;
 
-	if (dev->readonly) {
+	if (dev->readonly && !dev->shadow) {
 		prt_printf(err, "refusing to write %s at byte %llu of '%s': opened read-only",
 			   what, (unsigned long long)off, dev->path);
 		return -BT_ERR_DEV_READONLY;
@@ -185,6 +196,10 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 	ret = dev_range_check(dev, len, off, "write", what, err);
 	if (ret)
 		return ret;
+	if (dev->shadow) {
+		dev->nr_writes++;
+		return bt_shadow_write(dev, buf, len, off, what, err);
+	}
 	ret = bt_undo_before_write(dev, off, len, err);
 	if (ret)
 		return ret;
@@ -212,8 +227,8 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err)
 {
-	if (dev->mem || dev->readonly)
-		return 0;
+	if (dev->mem || dev->readonly || dev->shadow)
+		return 0;	/* a shadow's bytes need not outlive the run */
 	if (fdatasync(dev->fd)) {
 		prt_printf(err, "flush of '%s' failed: %s", dev->path, strerror(errno));
 		return -EIO;

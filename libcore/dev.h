@@ -25,6 +25,7 @@ enum bt_dev_flags {
 };
 
 struct bt_undo;
+struct bt_shadow;
 
 struct bt_dev {
 	char		*path;
@@ -43,6 +44,8 @@ struct bt_dev {
 	uint64_t	fail_read_len;	/* bytes; 0: none */
 	/* undo log (undo.h): old contents saved before each first overwrite; owned */
 	struct bt_undo	*undo;
+	/* dry run (shadow.h): writes go to a temporary file, not the device; owned */
+	struct bt_shadow *shadow;
 };
 
 /*
@@ -77,19 +80,36 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 		const char *what, struct printbuf *err);
 
 /*
+ * bt_dev_read_raw(): bt_dev_read() of the device itself, bypassing a
+ * shadow and the injected read faults (for shadow.c). Same returns.
+ */
+int bt_dev_read_raw(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
+		    const char *what, struct printbuf *err);
+
+/*
  * bt_dev_write(): write len bytes at byte offset off. Returns 0,
  * -BT_ERR_DEV_READONLY, -BT_ERR_WRITE_LIMIT (simulated crash; checked in
  * that order, before the range), -BT_ERR_SHORT_READ when the range passes
  * the end of the device (a write never extends an image file), -EIO.
  * Counts the write in nr_writes only when it is attempted. With an undo
  * log attached, first saves the old contents (bt_undo_before_write(); its
- * errors are returned and nothing is written).
+ * errors are returned and nothing is written). With a shadow (shadow.h,
+ * a dry run) the write goes to the shadow, a read-only device included.
  */
 int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		 const char *what, struct printbuf *err);
 
 /* bt_dev_flush(): make every completed write durable (fdatasync). */
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err);
+
+/*
+ * May a run write to dev: opened read-write, or shadowed (a dry run whose
+ * writes go to the shadow).
+ */
+static inline bool bt_dev_writable(const struct bt_dev *dev)
+{
+	return !dev->readonly || dev->shadow;
+}
 
 /* Size of the device in 512-byte sectors. */
 static inline uint64_t bt_dev_sectors(const struct bt_dev *dev)

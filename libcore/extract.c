@@ -67,6 +67,43 @@ static int overlay_extent(struct cache_set *c, const struct bt_extract_req *req,
 	return 0;
 }
 
+/*
+ * The extents of chunk [lo, hi) onto buf, from view index *i on: each live
+ * extent is read from the cache (a dry run reads it too, so that it finds
+ * the unreadable ranges the real run finds) and counted in the chunk where
+ * it starts; a dry run lists it there.
+ */
+static int overlay_chunk(struct cache_set *c, const struct bt_extmap *view,
+			 const struct bt_extract_req *req, uint64_t lo, uint64_t hi, size_t *i,
+			 uint8_t *buf, struct bt_extract_result *res)
+{
+	const uint64_t base = req->data_offset, end = base + req->sectors;
+
+	for (; *i < view->nr; (*i)++) {
+		const struct bkey *k = bt_extmap_key(view, *i);
+		int ret;
+
+		if (KEY_INODE(k) != req->inode || KEY_START(k) >= hi)
+			break;
+		if (req->live(c, k)) {
+			if (KEY_START(k) >= lo || lo == base) {
+				uint64_t s = KEY_START(k) > base ? KEY_START(k) : base;
+
+				res->extents++;
+				if (req->dry_run && req->list)
+					req->list(req->priv, k, s - base,
+						  (KEY_OFFSET(k) < end ? KEY_OFFSET(k) : end) - s);
+			}
+			ret = overlay_extent(c, req, k, lo, hi, buf, res);
+			if (ret)
+				return ret;
+		}
+		if (KEY_OFFSET(k) > hi)
+			break;	/* continues into the next chunk */
+	}
+	return 0;
+}
+
 int bt_extract(struct cache_set *c, const struct bt_extmap *view,
 	       const struct bt_extract_req *req, struct bt_extract_result *res,
 	       struct printbuf *err)
@@ -78,24 +115,6 @@ int bt_extract(struct cache_set *c, const struct bt_extmap *view,
 	int ret = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (req->dry_run) {
-		for (; i < view->nr; i++) {
-			const struct bkey *k = bt_extmap_key(view, i);
-
-			if (KEY_INODE(k) != req->inode || KEY_START(k) >= end)
-				break;
-			if (!req->live(c, k))
-				continue;
-			res->extents++;
-			if (req->list)
-				req->list(req->priv, k,
-					  (KEY_START(k) > base ? KEY_START(k) : base) - base,
-					  (KEY_OFFSET(k) < end ? KEY_OFFSET(k) : end) -
-					  (KEY_START(k) > base ? KEY_START(k) : base));
-		}
-		return 0;
-	}
-
 	buf = malloc((size_t)EXTRACT_CHUNK_SECTORS << SECTOR_SHIFT);
 	if (!buf)
 		return -ENOMEM;
@@ -103,7 +122,9 @@ int bt_extract(struct cache_set *c, const struct bt_extmap *view,
 		uint64_t hi = lo + EXTRACT_CHUNK_SECTORS < end ? lo + EXTRACT_CHUNK_SECTORS : end;
 		size_t bytes = (size_t)(hi - lo) << SECTOR_SHIFT;
 
-		if (req->bdev) {
+		if (req->dry_run) {
+			/* the backing device's data is not needed to know the figures */
+		} else if (req->bdev) {
 			ret = bt_dev_read(req->bdev, buf, bytes, lo << SECTOR_SHIFT,
 					  "backing device data", err);
 			if (ret)
@@ -111,21 +132,11 @@ int bt_extract(struct cache_set *c, const struct bt_extmap *view,
 		} else {
 			memset(buf, 0, bytes);
 		}
-		for (; i < view->nr; i++) {
-			const struct bkey *k = bt_extmap_key(view, i);
-
-			if (KEY_INODE(k) != req->inode || KEY_START(k) >= hi)
-				break;
-			if (req->live(c, k)) {
-				if (KEY_START(k) >= lo || lo == base)
-					res->extents++;
-				ret = overlay_extent(c, req, k, lo, hi, buf, res);
-				if (ret)
-					goto out;
-			}
-			if (KEY_OFFSET(k) > hi)
-				break;	/* continues into the next chunk */
-		}
+		ret = overlay_chunk(c, view, req, lo, hi, &i, buf, res);
+		if (ret)
+			goto out;
+		if (req->dry_run)
+			continue;
 		ret = req->write(req->priv, buf, bytes, (lo - base) << SECTOR_SHIFT);
 		if (ret) {
 			prt_printf(err, "write error on output at byte %llu: %s",

@@ -37,7 +37,12 @@ struct bt_extract_req {
 	int			(*write)(void *priv, const void *buf, size_t bytes,
 					 uint64_t logical_byte);
 	void			*priv;
-	bool			dry_run;	/* call list() for each extent, copy nothing */
+	/*
+	 * read what the real run reads from the cache and count the same
+	 * figures and lost ranges, call list() for each extent, but neither
+	 * read the backing device nor call write()
+	 */
+	bool			dry_run;
 	void			(*list)(void *priv, const struct bkey *k, uint64_t logical_start,
 					uint64_t sectors);
 };

@@ -16,6 +16,7 @@
 #include "gc.h"
 #include "keylist.h"
 #include "mark.h"
+#include "shadow.h"
 #include "uuid.h"
 #include "write.h"
 
@@ -52,7 +53,7 @@ struct gc_level {
 struct gc {
 	struct cache_set	*c;
 	struct bt_node_cache	*nc;
-	struct bt_write_ctx	*w;		/* NULL in a dry run */
+	struct bt_write_ctx	*w;
 	const struct bt_gc_opts	*o;
 	struct bt_gc_stats	*st;
 	uint8_t			*ref;		/* per bucket: a kept leaf key points into it */
@@ -72,6 +73,16 @@ static void pend_exit(struct gc_pend *p)
 static unsigned set_blocks(const struct gc *g, size_t u64s)
 {
 	return bt_set_blocks(g->c, BSET_HEADER_BYTES + u64s * 8);
+}
+
+/* A key of a node that is not live (stale or bad) is dropped: count it in both figures. */
+static void drop_dead(struct gc *g, bool stale, uint64_t nr)
+{
+	if (stale)
+		g->st->stale_keys_dropped += nr;
+	else
+		g->st->bad_keys_dropped += nr;
+	g->st->before.dead_keys += nr;
 }
 
 /* --invalidate-clean: a clean key, not of a flash-only volume (whose data has no other copy). */
@@ -103,10 +114,7 @@ static int leaf_keys(struct gc *g, const struct bt_node *n, struct gc_pend *p)
 		if (!KEY_SIZE(k))
 			continue;	/* dropped silently, as the kernel does: not a reason to rewrite */
 		if (KEY_PTRS(k) > KEY_MAX_U64S - 2 || bt_extent_bad(c, k, &bi)) {
-			if (bi.stale)
-				g->st->stale_keys_dropped++;
-			else
-				g->st->bad_keys_dropped++;
+			drop_dead(g, bi.stale, 1);
 			p->dirty = true;
 			continue;
 		}
@@ -118,8 +126,10 @@ static int leaf_keys(struct gc *g, const struct bt_node *n, struct gc_pend *p)
 		}
 		memset(&cur, 0, sizeof(cur));
 		bt_bkey_copy((struct bkey *)&cur, k);
-		if (have_last && bt_extent_try_merge(c, (struct bkey *)&last, (struct bkey *)&cur))
+		if (have_last && bt_extent_try_merge(c, (struct bkey *)&last, (struct bkey *)&cur)) {
+			g->st->keys_merged++;
 			continue;
+		}
 		if (have_last) {
 			ret = bt_keylist_push(&p->keys, (struct bkey *)&last);
 			if (ret)
@@ -204,11 +214,8 @@ static int pend_flush(struct gc *g, struct gc_pend *p, struct bt_keylist *out)
 			keys++;
 		memset(&max, 0, sizeof(max));
 		bkey_init_pos((struct bkey *)&max, KEY_INODE(end), KEY_OFFSET(end), 0);
-		if (g->w)
-			ret = bt_node_write(g->w, p->keys.d + start, cuts[i] - start, p->level,
-					    (struct bkey *)&max, &ptr, g->err);
-		else	/* dry run: a pointer of the right size and position */
-			bt_node_ptr_key(c, c->nbuckets, 0, (struct bkey *)&max, &ptr);
+		ret = bt_node_write(g->w, p->keys.d + start, cuts[i] - start, p->level,
+				    (struct bkey *)&max, &ptr, g->err);
 		if (!ret)
 			ret = bt_keylist_push(out, (struct bkey *)&ptr);
 		count_after(g, p->level, keys, cuts[i] - start);
@@ -217,8 +224,7 @@ static int pend_flush(struct gc *g, struct gc_pend *p, struct bt_keylist *out)
 	}
 	if (!ret && p->has_old) {
 		g->st->nodes_rewritten++;
-		if (g->w)
-			ret = bt_free_after_commit(g->w, p->old_bucket);
+		ret = bt_free_after_commit(g->w, p->old_bucket);
 	}
 out:
 	pend_exit(p);
@@ -278,8 +284,10 @@ static int concat(struct gc *g, struct gc_pend *q, unsigned n, struct bt_keylist
 			bt_bkey_copy((struct bkey *)&cur, (const struct bkey *)k->d);
 			o = bkey_u64s((const struct bkey *)k->d);
 			nr--;
-			if (!bt_extent_try_merge(g->c, (struct bkey *)(all->d + last),
-						 (struct bkey *)&cur)) {
+			if (bt_extent_try_merge(g->c, (struct bkey *)(all->d + last),
+						(struct bkey *)&cur)) {
+				g->st->keys_merged++;
+			} else {
 				last = all->u64s;
 				ret = bt_keylist_push(all, (struct bkey *)&cur);
 			}
@@ -356,7 +364,7 @@ static int coalesce(struct gc *g, struct gc_win *win, unsigned skip)
 		goto out;
 	}
 	for (unsigned i = 0; i < n && !ret; i++) {
-		if (q[i].has_old && g->w)
+		if (q[i].has_old)
 			ret = bt_free_after_commit(g->w, q[i].old_bucket);
 		pend_exit(&q[i]);
 	}
@@ -458,10 +466,7 @@ static int walk_interior(struct gc *g, const struct bt_node *n)
 	for_each_node_key(n, k) {
 		g->st->keys_visited++;
 		if (bt_btree_ptr_bad(c, k)) {
-			if (!bkey_is_zero_pos(k) && bt_ptr_status(c, k) == BT_PTR_STALE)
-				g->st->stale_keys_dropped++;
-			else
-				g->st->bad_keys_dropped++;
+			drop_dead(g, !bkey_is_zero_pos(k) && bt_ptr_status(c, k) == BT_PTR_STALE, 1);
 			u->dirty = true;
 			continue;
 		}
@@ -482,7 +487,7 @@ static int walk_node(const struct bt_node *n, const struct bt_walk_pos *pos, voi
 	g->st->before.nodes++;
 	g->st->before.key_bytes += n->u64s * 8;
 	if (n->nr_invalid)	/* keys the kernel refuses: "spotted extent" / "btree ptr" */
-		g->st->bad_keys_dropped += n->nr_invalid;
+		drop_dead(g, false, n->nr_invalid);
 	return n->level ? walk_interior(g, n) : walk_leaf(g, n);
 }
 
@@ -537,8 +542,7 @@ static int gc_level(struct gc *g, unsigned L)
 		if (!u->kids.nr) {
 			/* every child went to a coalesced node of another parent */
 			g->st->nodes_emptied++;
-			if (g->w)
-				ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(g->c, (struct bkey *)&u->key, 0));
+			ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(g->c, (struct bkey *)&u->key, 0));
 			continue;
 		}
 		memset(p, 0, sizeof(*p));
@@ -611,8 +615,6 @@ static int invalidate_unreferenced(struct gc *g)
 		    bk->pinned || g->ref[b])
 			continue;
 		g->st->buckets_invalidated++;
-		if (!g->w)
-			continue;
 		bk->gen++;
 		bk->prio = INITIAL_PRIO;
 		ret = bt_free_after_commit(g->w, b);
@@ -639,11 +641,9 @@ static int collapse_root(struct gc *g, unsigned *level)
 	if (L == c->root_level)
 		return gc_level(g, L);
 	/* the old root, then the single nodes written (or kept) between it and level L */
-	if (g->w)
-		ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(c, (const struct bkey *)&c->root_key, 0));
+	ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(c, (const struct bkey *)&c->root_key, 0));
 	for (unsigned l = L + 1; l < c->root_level && !ret; l++) {
-		if (g->w)
-			ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(c, (const struct bkey *)g->lv[l].out.d, 0));
+		ret = bt_free_after_commit(g->w, PTR_BUCKET_NR(c, (const struct bkey *)g->lv[l].out.d, 0));
 		g->st->after.nodes--;
 		g->st->after.key_bytes -= g->lv[l - 1].out.u64s * 8;
 	}
@@ -696,7 +696,7 @@ static int gc_tree(struct gc *g)
 		ret = pend_flush(g, &up, &top);
 		level++;
 	}
-	if (!ret && g->st->changed && g->w) {
+	if (!ret && g->st->changed) {
 		memset(&g->w->new_root, 0, sizeof(g->w->new_root));
 		bt_bkey_copy((struct bkey *)&g->w->new_root, (const struct bkey *)top.d);
 		g->w->new_root_level = level;
@@ -704,18 +704,6 @@ static int gc_tree(struct gc *g)
 	}
 	bt_keylist_exit(&top);
 	return ret;
-}
-
-/* A dry run's figures after: what the commit would leave. */
-static void predict_after(struct bt_gc_stats *st)
-{
-	int64_t freed = (int64_t)st->before.nodes - (int64_t)st->after.nodes +
-			(int64_t)st->buckets_invalidated;
-
-	st->after.nbuckets = st->before.nbuckets;
-	st->after.buckets_in_use = (uint64_t)((int64_t)st->before.buckets_in_use - freed);
-	st->after.free_buckets = (uint64_t)((int64_t)st->before.free_buckets + freed);
-	st->after.max_gen_lag = st->changed ? 0 : st->before.max_gen_lag;
 }
 
 int bt_gc(struct cache_set *c, struct bt_node_cache *nc, const struct bt_gc_opts *o,
@@ -728,7 +716,10 @@ int bt_gc(struct cache_set *c, struct bt_node_cache *nc, const struct bt_gc_opts
 
 	memset(st, 0, sizeof(*st));
 	st->journal_keys = c->journal.nr_keys;
-	if (c->journal.nr_keys && !o->dry_run) {
+	/* a dry run is the same run, on a shadow of the device (shadow.h) */
+	if (o->dry_run && (ret = bt_dev_shadow(c->dev, err)))
+		return ret;
+	if (c->journal.nr_keys) {
 		/* gc works on a btree that holds every key: replay first, as fsck -y does */
 		ret = bt_journal_replay(c, nc, 0, &st->replay, NULL, err);
 		if (ret) {
@@ -754,26 +745,21 @@ int bt_gc(struct cache_set *c, struct bt_node_cache *nc, const struct bt_gc_opts
 		prt_str(err, "out of memory for the bucket references of gc");
 		return -ENOMEM;
 	}
-	if (!o->dry_run) {
-		ret = bt_write_begin(&w, c, nc);
-		if (ret) {
-			prt_printf(err, "cannot start the gc transaction on '%s': %s", c->dev->path,
-				   bt_err_str(ret));
-			free(g.ref);
-			return ret;
-		}
-		g.w = &w;
+	ret = bt_write_begin(&w, c, nc);
+	if (ret) {
+		prt_printf(err, "cannot start the gc transaction on '%s': %s", c->dev->path,
+			   bt_err_str(ret));
+		free(g.ref);
+		return ret;
 	}
+	g.w = &w;
 	ret = gc_tree(&g);
 	levels_exit(&g);
 	if (!ret && st->changed)
 		ret = invalidate_unreferenced(&g);
-	if (ret || !st->changed || o->dry_run) {
-		if (g.w)
-			bt_write_abort(g.w);
-		if (!ret && o->dry_run)
-			predict_after(st);
-		else if (!ret)
+	if (ret || !st->changed) {
+		bt_write_abort(g.w);
+		if (!ret)
 			st->after = st->before;
 		free(g.ref);
 		return ret;

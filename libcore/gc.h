@@ -9,8 +9,9 @@
  * 1. Journal: keys in the replay range are first replayed into the btree
  *    in a transaction of their own (replay.h bt_journal_replay()), so that
  *    gc works on a btree that holds everything and leaves nothing pinned.
- *    A journal with missing entries is refused (run fsck first). A dry run
- *    cannot replay: it reports the keys and plans on the btree without them.
+ *    A journal with missing entries is refused (run fsck first). The
+ *    figures "before" are those of the replayed btree: the state the
+ *    kernel serves after registration, and the one gc works on.
  * 2. The mark pass (bt_mark_buckets()) gives the gens of the current state.
  * 3. The tree is walked in key order (bt_btree_walk()); leaves are
  *    collected as they come, then each interior level from the new nodes
@@ -50,10 +51,22 @@
  *    the new state has gen == last_gc everywhere: max gc gen lag 0.
  * 7. Nothing to rewrite: nothing is written (a second gc is a no-op).
  *
+ * A dry run (bt_gc_opts.dry_run) is the same run on a shadow of the device
+ * (shadow.h): the replay and the gc transaction are executed and committed
+ * exactly as above, their writes going to a temporary file, so that every
+ * figure of a dry run is the one the real run then reports.
+ *
  * Figures (struct bt_gc_figures) are counted like fsck's summary: nodes
  * reachable, keys = live leaf keys, key bytes = merged u64s of every node
  * times 8, buckets in use = marked buckets from first_bucket on, free =
- * mark NONE and not pinned, max gen lag = max(gen - last_gc).
+ * mark NONE and not pinned, max gen lag = max(gen - last_gc). What "keys"
+ * counts, so that the figures add up: a node holds live keys (leaves:
+ * figures.keys) and dead ones (stale or bad, any level: dead_keys). Every
+ * dead key is dropped: stale_keys_dropped + bad_keys_dropped ==
+ * before.dead_keys, and none is left after. Of the live leaf keys, the
+ * clean ones dropped (invalidate_clean) and the ones merged into the
+ * extent before them leave: after.keys == before.keys -
+ * clean_keys_dropped - keys_merged.
  */
 #ifndef BCACHE_TOOL_GC_H
 #define BCACHE_TOOL_GC_H
@@ -69,14 +82,19 @@
 #define BT_GC_MERGE_NODES	4	/* btree.c GC_MERGE_NODES */
 
 struct bt_gc_opts {
-	bool	dry_run;		/* plan only; c->dev may be read-only */
+	/*
+	 * run on a shadow of c->dev (read-only or not): it keeps the shadow
+	 * for the rest of its life, and c describes the state gc would leave
+	 */
+	bool	dry_run;
 	bool	invalidate_clean;	/* drop clean leaf keys (not of flash-only volumes) */
 };
 
 /* The state of a cache set as gc sees it, before or after. */
 struct bt_gc_figures {
 	uint64_t	nodes;
-	uint64_t	keys;		/* live leaf keys */
+	uint64_t	keys;		/* live leaf keys (fsck's and the kernel's nkeys) */
+	uint64_t	dead_keys;	/* keys of all levels that are not live: stale or bad */
 	uint64_t	key_bytes;	/* 8 * merged u64s of all nodes */
 	uint64_t	buckets_in_use;	/* mark != NONE, from first_bucket */
 	uint64_t	free_buckets;	/* mark NONE, not pinned, from first_bucket */
@@ -85,13 +103,14 @@ struct bt_gc_figures {
 };
 
 struct bt_gc_stats {
-	struct bt_gc_figures	before, after;	/* after: predicted in a dry run */
+	struct bt_gc_figures	before, after;	/* before: after the journal replay */
 	uint64_t	journal_keys;		/* keys in the replay range at the start */
 	bool		replayed;		/* they were replayed first */
 	struct bt_replay_stats	replay;
 	uint64_t	stale_keys_dropped;	/* keys with a stale pointer */
 	uint64_t	bad_keys_dropped;	/* other bad keys (freeing keys, invalid, no ptr, zero size) */
-	uint64_t	clean_keys_dropped;	/* invalidate_clean */
+	uint64_t	clean_keys_dropped;	/* invalidate_clean: live leaf keys dropped */
+	uint64_t	keys_merged;		/* live leaf keys joined to the extent before them */
 	uint64_t	nodes_rewritten;	/* nodes replaced one for one */
 	uint64_t	nodes_coalesced;	/* nodes removed by coalescing */
 	uint64_t	coalesce_groups;	/* coalesce operations */
@@ -100,14 +119,15 @@ struct bt_gc_stats {
 	uint64_t	nodes_written;		/* new nodes, all reasons */
 	uint64_t	buckets_invalidated;	/* data buckets freed, gen incremented */
 	uint64_t	keys_visited;		/* keys of all nodes read (throughput) */
-	bool		changed;		/* something to rewrite (dry run: would be) */
-	bool		committed;		/* the gc transaction was committed */
+	bool		changed;		/* something to rewrite */
+	bool		committed;		/* the gc transaction was committed (dry run: to the shadow) */
 };
 
 /*
  * bt_gc(): garbage-collect the cache set c (from bt_cache_set_open(), its
  * node cache nc) as described above, committing one transaction on c->dev
- * (opened read-write) unless o->dry_run. Fills *st (zeroed first).
+ * (opened read-write), or with o->dry_run on its shadow (shadow.h
+ * bt_dev_shadow(); its errors too). Fills *st (zeroed first).
  *
  * Returns 0 or a negative code with a message: node read errors (fsck
  * first), -BT_ERR_JOURNAL_MISSING_ENTRIES, -BT_ERR_NO_FREE_BUCKET (no room

@@ -103,6 +103,7 @@ int bt_journal_replay(struct cache_set *c, struct bt_node_cache *nc, unsigned fl
 	st->nodes_freed = u.st.nodes_freed;
 	st->splits = u.st.splits;
 	st->levels_added = u.st.levels_added;
+	st->dead_dropped = u.st.dead_dropped;
 	bt_btree_update_exit(&u);
 	if (!ret) {
 		w.last_seq = 0;		/* the new jset's own seq: nothing left to replay */

@@ -42,6 +42,7 @@ struct bt_replay_stats {
 	uint64_t	nodes_freed;
 	uint64_t	splits;
 	unsigned	levels_added;
+	uint64_t	dead_dropped;	/* stale or bad keys of the rewritten nodes, left out */
 	bool		committed;	/* a new jset was written */
 };
 

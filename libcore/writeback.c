@@ -10,6 +10,7 @@
 #include "errcode.h"
 #include "overlay.h"
 #include "replay.h"
+#include "shadow.h"
 #include "uuid.h"
 #include "write.h"
 #include "writeback.h"
@@ -311,7 +312,12 @@ static int add_piece(struct wb_run *r, size_t ext, uint64_t start, uint32_t sect
 	return 0;
 }
 
-/* Write sectors [start, start + n) held in buf; a failure loses them. */
+/*
+ * Write sectors [start, start + n) held in buf; a failure loses them. A
+ * dry run writes no data (its shadow would grow to all the dirty data) and
+ * counts it as written and verified: only the backing device's own write
+ * and read-back errors are beyond its prediction.
+ */
 static int write_piece(struct wb_run *r, size_t ei, uint64_t start, uint32_t n,
 		       uint64_t cache_sector, const uint8_t *buf, bool *all_ok)
 {
@@ -320,6 +326,11 @@ static int write_piece(struct wb_run *r, size_t ei, uint64_t start, uint32_t n,
 	struct printbuf msg = PRINTBUF;
 	int ret;
 
+	if (r->req->dry_run) {
+		bd->written_sectors += n;
+		r->res->written_sectors += n;
+		return 0;
+	}
 	ret = bt_dev_write(bd->dev, buf, (size_t)n << SECTOR_SHIFT, start << SECTOR_SHIFT,
 			   "dirty data", &msg);
 	printbuf_exit(&msg);
@@ -457,6 +468,11 @@ static int verify_pieces(struct wb_run *r)
 
 /* ---- commit clean keys ------------------------------------------------ */
 
+static const char *not_updated(const struct wb_run *r)
+{
+	return r->req->dry_run ? "would not be updated" : "was not updated";
+}
+
 /* Why the cache must not be written, or NULL. */
 static const char *commit_blocker(const struct wb_run *r)
 {
@@ -466,7 +482,7 @@ static const char *commit_blocker(const struct wb_run *r)
 		return "its btree has unreadable nodes";
 	if (r->c->journal.nr_missing)
 		return "its journal has missing entries";
-	if (r->c->dev->readonly)
+	if (!bt_dev_writable(r->c->dev))
 		return "it is open read-only";
 	return NULL;
 }
@@ -565,6 +581,31 @@ static int set_states_clean(struct wb_run *r, struct printbuf *err)
 	return 0;
 }
 
+/* Dry run: one list() call per extent of the plan, as it would be written. */
+static void list_plan(struct wb_run *r)
+{
+	for (size_t i = 0; i < r->nr_ext && r->req->list; i++) {
+		const struct bkey *k = (const struct bkey *)&r->ext[i].key;
+		struct bt_wb_bdev *bd = &r->req->bdevs[r->ext[i].bdev];
+		uint64_t lo = bd->sb.data_offset, hi = bt_dev_sectors(bd->dev);
+		uint64_t s = KEY_START(k) < lo ? lo : KEY_START(k);
+		uint64_t t = KEY_OFFSET(k) > hi ? hi : KEY_OFFSET(k);
+
+		if (s < t)
+			r->req->list(r->req->priv, r->ext[i].bdev, k, s, t - s);
+	}
+}
+
+/* Dry run: every device of the run gets a shadow (shadow.h) that takes its writes. */
+static int shadow_all(struct wb_run *r, struct printbuf *err)
+{
+	int ret = bt_dev_shadow(r->c->dev, err);
+
+	for (size_t b = 0; b < r->req->nr_bdevs && !ret; b++)
+		ret = bt_dev_shadow(r->req->bdevs[b].dev, err);
+	return ret;
+}
+
 static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct printbuf *err)
 {
 	struct bt_extmap view;
@@ -588,19 +629,8 @@ static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct prin
 	if (ret)
 		goto out;
 	r->total_bytes = r->res->total_sectors << SECTOR_SHIFT;
-	if (r->req->dry_run) {
-		for (size_t i = 0; i < r->nr_ext && r->req->list; i++) {
-			const struct bkey *k = (const struct bkey *)&r->ext[i].key;
-			struct bt_wb_bdev *bd = &r->req->bdevs[r->ext[i].bdev];
-			uint64_t lo = bd->sb.data_offset, hi = bt_dev_sectors(bd->dev);
-			uint64_t s = KEY_START(k) < lo ? lo : KEY_START(k);
-			uint64_t t = KEY_OFFSET(k) > hi ? hi : KEY_OFFSET(k);
-
-			if (s < t)
-				r->req->list(r->req->priv, r->ext[i].bdev, k, s, t - s);
-		}
-		goto out;
-	}
+	if (r->req->dry_run)
+		list_plan(r);
 	if (r->nr_ext && !(r->buf = malloc((size_t)WB_CHUNK_SECTORS << SECTOR_SHIFT))) {
 		ret = -ENOMEM;
 		goto out;
@@ -619,14 +649,15 @@ static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct prin
 		if (!r->ext[i].ok)
 			continue;
 		if (why) {
-			prt_printf(&r->res->cache_msg, "the cache '%s' was not updated: %s",
-				   r->c->dev->path, why);
+			prt_printf(&r->res->cache_msg, "the cache '%s' %s: %s", r->c->dev->path,
+				   not_updated(r), why);
 			break;
 		}
 		ret = commit_clean(r, nc, &r->res->cache_msg);
 		if (ret) {
-			prt_printf(&r->res->cache_msg, "%sthe cache '%s' was not updated: %s",
-				   r->res->cache_msg.pos ? "\n" : "", r->c->dev->path, bt_err_str(ret));
+			prt_printf(&r->res->cache_msg, "%sthe cache '%s' %s: %s",
+				   r->res->cache_msg.pos ? "\n" : "", r->c->dev->path, not_updated(r),
+				   bt_err_str(ret));
 			ret = 0;
 			break;
 		}
@@ -655,6 +686,8 @@ int bt_writeback(struct cache_set *c, struct bt_node_cache *nc, struct bt_wb_req
 		bd->set_clean = false;
 	}
 	ret = match_slots(&r, err);
+	if (!ret && req->dry_run)
+		ret = shadow_all(&r, err);
 	if (!ret)
 		ret = writeback_run(&r, nc, err);
 	if (ret == -ENOMEM && !err->pos)

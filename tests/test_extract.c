@@ -83,6 +83,96 @@ Test(extract, dry_run_lists_extents)
 	json_decref(m);
 }
 
+/* The "extract: slot ..." summary line of err, " (dry run)" taken out (malloc'ed). */
+static char *summary_line(const char *err)
+{
+	const char *p = strstr(err, "extract: slot ");
+	char *line, *dry;
+
+	cr_assert(p, "no summary in: %s", err);
+	line = strndup(p, strcspn(p, "\n"));
+	cr_assert(line);
+	if ((dry = strstr(line, " (dry run)")))
+		memmove(dry, dry + strlen(" (dry run)"), strlen(dry + strlen(" (dry run)")) + 1);
+	return line;
+}
+
+/*
+ * extract --dry-run prints the figures extract then prints (extents, sectors
+ * from the cache, dirty sectors, journal keys), one listed extent per
+ * extent counted, the same exit status; it changes no device.
+ */
+static void dry_equals_real(const char *cache, const char *bdev, const char *opts)
+{
+	char *out = t_tmpfile(0), *lst = NULL, *derr = NULL, *rerr = NULL, *a, *b;
+	char hc[2][65], hb[2][65];
+	long lines = 0, extents;
+	int drc, rrc;
+
+	t_sha256_file(cache, hc[0]);
+	if (bdev)
+		t_sha256_file(bdev, hb[0]);
+	drc = t_run(&lst, &derr, "extract --dry-run %s '%s' %s%s%s", opts, cache, bdev ? "'" : "",
+		    bdev ? bdev : "", bdev ? "'" : "");
+	t_sha256_file(cache, hc[1]);
+	cr_expect_str_eq(hc[0], hc[1], "extract --dry-run changed the cache");
+	if (bdev) {
+		t_sha256_file(bdev, hb[1]);
+		cr_expect_str_eq(hb[0], hb[1], "extract --dry-run changed the backing device");
+	}
+	rrc = t_run(NULL, &rerr, "extract %s '%s' %s%s%s -o '%s'", opts, cache, bdev ? "'" : "",
+		    bdev ? bdev : "", bdev ? "'" : "", out);
+	cr_expect_eq(drc, rrc, "exit %d (dry run) vs %d: %s / %s", drc, rrc, derr, rerr);
+	a = summary_line(derr);
+	b = summary_line(rerr);
+	cr_expect_str_eq(a, b, "%s: the dry run's figures differ from the run's", cache);
+	for (char *p = lst; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(sscanf(strstr(b, "sectors, ") + 9, "%ld extents", &extents), 1, "%s", b);
+	cr_expect_eq(lines, extents, "%ld extents listed, %ld counted", lines, extents);
+	unlink(out);
+	free(out);
+	free(lst);
+	free(derr);
+	free(rerr);
+	free(a);
+	free(b);
+}
+
+Test(extract, dry_run_equals_run_golden)
+{
+	static const char *const names[] = {
+		"s03-writeback-dirty-clean-stop", "s04-writeback-dirty-crash", "s05-btree-depth2",
+		"s07-writethrough-clean",
+	};
+	char *cache;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *bdev = t_golden_image(names[i], "backing");
+
+		cache = t_golden_image(names[i], "cache");
+		dry_equals_real(cache, bdev, "");
+		dry_equals_real(cache, bdev, "--no-journal");
+		free(cache);
+		free(bdev);
+	}
+	cache = t_golden_image("s06-flash-volume", "cache");
+	dry_equals_real(cache, NULL, "");
+	free(cache);
+}
+
+Test(extract, dry_run_equals_run_generated)
+{
+	struct t_gen g;
+
+	t_gen_cache(&g, "-n 20000 --stale 2000 --stale-dirty --journal-keys 300 --dirty 0.5 "
+		    "--max-blocks 4");
+	dry_equals_real(g.cache, g.bdev, "");
+	dry_equals_real(g.cache, NULL, "");	/* the flash volume */
+	dry_equals_real(g.cache, g.bdev, "--no-journal");
+	t_gen_free(&g);
+}
+
 /* dump-btree's live keys after replay are the kernel's own dump, line for line */
 static void check_keys_post(const char *name)
 {
@@ -160,6 +250,14 @@ static int mem_write(void *priv, const void *buf, size_t bytes, uint64_t off)
 	return 0;
 }
 
+static int no_write(void *priv, const void *buf, size_t bytes, uint64_t off)
+{
+	(void)priv;
+	(void)buf;
+	cr_assert_fail("a dry run wrote %zu bytes at byte %llu", bytes, (unsigned long long)off);
+	return 0;
+}
+
 Test(extract, unreadable_cache_range_is_reported)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
@@ -172,7 +270,7 @@ Test(extract, unreadable_cache_range_is_reported)
 	struct bt_node_cache *nc;
 	struct bt_extmap view;
 	struct bt_overlay_stats st;
-	struct bt_extract_result res, res_ok;
+	struct bt_extract_result res, res_ok, res_dry;
 	struct mem_out out = { 0 };
 	struct bt_extract_req req = { 0 };
 	const struct bkey *victim = NULL;
@@ -217,6 +315,18 @@ Test(extract, unreadable_cache_range_is_reported)
 	/* every other sector still came from the cache */
 	cr_assert_eq(res.cache_sectors + lost_sectors, res_ok.cache_sectors);
 	cr_assert_eq(res.lost[0].start, KEY_START(victim) - bsb.data_offset);
+
+	/* a dry run reads the cache as the run does: the same figures, the same lost ranges */
+	req.dry_run = true;
+	req.write = no_write;
+	cr_assert_eq(bt_extract(&c, &view, &req, &res_dry, &err), 0);
+	cr_expect_eq(res_dry.extents, res.extents);
+	cr_expect_eq(res_dry.cache_sectors, res.cache_sectors);
+	cr_expect_eq(res_dry.dirty_sectors, res.dirty_sectors);
+	cr_assert_eq(res_dry.nr_lost, res.nr_lost);
+	cr_expect_eq(memcmp(res_dry.lost, res.lost, res.nr_lost * sizeof(*res.lost)), 0,
+		     "the dry run's lost ranges differ");
+	bt_extract_result_exit(&res_dry);
 
 	bt_extract_result_exit(&res);
 	bt_extract_result_exit(&res_ok);

@@ -6,6 +6,7 @@
  * the stale keys dropped against gen-cache's list of stale extents.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dry_helpers.h"
 #include "helpers.h"
 #include "libcore/cache_set.h"
 #include "libcore/gc.h"
@@ -77,8 +79,8 @@ static void fsck_sum(const char *img, struct fsck_sum *s)
 
 /* What gc printed. */
 struct gc_out {
-	long long	nodes[2], keys[2], key_bytes[2], in_use[2], free_b[2], lag[2];
-	long long	stale, bad, clean, coalesced, written, invalidated, levels;
+	long long	nodes[2], keys[2], dead[2], key_bytes[2], in_use[2], free_b[2], lag[2];
+	long long	stale, bad, clean, merged, coalesced, written, invalidated, levels;
 	bool		nothing, committed;
 	char		*text;
 };
@@ -119,6 +121,7 @@ static int gc(const char *img, const char *opts, struct gc_out *o)
 	}
 	row(o->text, "nodes", o->nodes);
 	row(o->text, "keys", o->keys);
+	row(o->text, "stale or bad keys", o->dead);
 	row(o->text, "key bytes", o->key_bytes);
 	row(o->text, "buckets in use", o->in_use);
 	row(o->text, "free buckets", o->free_b);
@@ -126,6 +129,7 @@ static int gc(const char *img, const char *opts, struct gc_out *o)
 	o->stale = field(o->text, "stale keys dropped");
 	o->bad = field(o->text, "bad keys dropped");
 	o->clean = field(o->text, "clean keys dropped");
+	o->merged = field(o->text, "keys merged");
 	o->coalesced = field(o->text, "nodes coalesced");
 	o->written = field(o->text, "nodes written");
 	o->invalidated = field(o->text, "buckets invalidated");
@@ -153,18 +157,42 @@ static void extract_sha(const char *cache, const char *bdev, int slot, char sum[
 	free(err);
 }
 
-/* Keys dump-btree marks "(bad: stale N)". */
-static long long dump_stale(const char *img)
+/* Occurrences of mark in the output of "dump-btree OPTS IMG". */
+static long long dump_count(const char *opts, const char *img, const char *mark)
 {
 	char *out = NULL, *err = NULL;
 	long long n = 0;
 
-	cr_assert_eq(t_run(&out, &err, "dump-btree '%s'", img), 0, "%s", err);
-	for (const char *p = out; (p = strstr(p, "(bad: stale ")); p++)
+	cr_assert_eq(t_run(&out, &err, "dump-btree %s '%s'", opts, img), 0, "%s", err);
+	for (const char *p = out; (p = strstr(p, mark)); p++)
 		n++;
 	free(out);
 	free(err);
 	return n;
+}
+
+/* Keys the on-disk btree holds that dump-btree --no-journal marks bad (stale included). */
+static long long dump_dead_on_disk(const char *img)
+{
+	return dump_count("--no-journal", img, " (bad");
+}
+
+/* The "N stale or bad keys of the nodes rewritten dropped" of the replay line (0: none). */
+static long long replay_dropped(const char *text)
+{
+	const char *p = strstr(text, "journal: ");
+	const char *q = p ? strstr(p, "nodes written, ") : NULL;
+	long long n = 0;
+
+	if (q)
+		cr_assert_eq(sscanf(q, "nodes written, %lld", &n), 1, "%s", text);
+	return n;
+}
+
+/* Keys dump-btree marks "(bad: stale N)". */
+static long long dump_stale(const char *img)
+{
+	return dump_count("", img, "(bad: stale ");
 }
 
 /* The gc figures "before" are fsck's, "after" are fsck's after the run. */
@@ -182,6 +210,24 @@ static void check_figures(const struct gc_out *o, const struct fsck_sum *b, cons
 	cr_expect_eq(o->lag[1], a->max_lag, "%s", o->text);
 	/* what leaves the in-use count is what joins the free count */
 	cr_expect_eq(o->in_use[0] - o->in_use[1], o->free_b[1] - o->free_b[0]);
+}
+
+/*
+ * The figures add up: every stale or bad key is dropped and none is left;
+ * the live keys after are those before less the clean ones dropped and the
+ * ones merged; so nothing dropped exceeds what the nodes held.
+ */
+static void check_sums(const struct gc_out *o, const char *what)
+{
+	cr_expect_eq(o->stale + o->bad, o->dead[0], "%s: stale + bad dropped != stale or bad "
+		     "keys before:\n%s", what, o->text);
+	cr_expect_eq(o->dead[1], 0, "%s: stale or bad keys left:\n%s", what, o->text);
+	cr_expect_leq(o->clean, o->keys[0], "%s: more clean keys dropped than keys:\n%s", what,
+		      o->text);
+	cr_expect_eq(o->keys[1], o->keys[0] - o->clean - o->merged,
+		     "%s: keys after != keys before - clean dropped - merged:\n%s", what, o->text);
+	cr_expect_leq(o->stale + o->bad + o->clean, o->keys[0] + o->dead[0], "%s:\n%s", what,
+		      o->text);
 }
 
 static void check_content(const struct gen *g, const char *cache)
@@ -238,34 +284,6 @@ Test(gc, stale_and_sparse)
 	cr_expect_str_eq(h1, h2, "a second gc changed the image");
 	free(o.text);
 	free(o2.text);
-	t_gen_free(&g.t);
-}
-
-Test(gc, dry_run_writes_nothing_and_predicts)
-{
-	struct gen g;
-	struct gc_out d = { 0 }, o = { 0 };
-	char h1[65], h2[65];
-
-	gen(&g, SPARSE " --seed 7");
-	t_sha256_file(g.t.cache, h1);
-	cr_assert_eq(gc(g.t.cache, "--dry-run", &d), 0);
-	t_sha256_file(g.t.cache, h2);
-	cr_assert_str_eq(h1, h2, "gc --dry-run changed the image");
-	cr_expect(strstr(d.text, "dry run"));
-	cr_assert_eq(gc(g.t.cache, "", &o), 0);
-	for (int i = 0; i < 2; i++) {
-		cr_expect_eq(d.nodes[i], o.nodes[i], "%s\n%s", d.text, o.text);
-		cr_expect_eq(d.keys[i], o.keys[i]);
-		cr_expect_eq(d.key_bytes[i], o.key_bytes[i]);
-		cr_expect_eq(d.in_use[i], o.in_use[i]);
-		cr_expect_eq(d.free_b[i], o.free_b[i]);
-		cr_expect_eq(d.lag[i], o.lag[i]);
-	}
-	cr_expect_eq(d.stale, o.stale);
-	cr_expect_eq(d.coalesced, o.coalesced);
-	free(d.text);
-	free(o.text);
 	t_gen_free(&g.t);
 }
 
@@ -344,6 +362,7 @@ static void golden(const char *name, bool backing, const char *opts)
 	struct fsck_sum a;
 
 	cr_assert_eq(gc(cache, opts, &o), 0, "%s: %s", name, o.text);
+	check_sums(&o, name);
 	fsck_sum(cache, &a);
 	cr_expect_eq(a.status, 0, "%s: fsck -n not clean after gc", name);
 	cr_expect_eq(a.max_lag, 0, "%s", name);
@@ -469,8 +488,103 @@ Test(gc, crash_at_every_step_keeps_the_old_state)
 	t_gen_free(&g.t);
 }
 
-/* A dry run cannot replay: it says so, plans without the journal keys and writes nothing. */
-Test(gc, dry_run_with_journal_keys)
+/* A dry run's text with the real run's verbs: the two must then be equal. */
+static char *as_real_run(const char *dry)
+{
+	static const struct t_reword sub[] = {
+		{ " (dry run: nothing written)", "" },
+		{ "journal: would replay ", "journal: replayed " },
+		{ "would commit: ", "committed: " },
+		{ " (run without --dry-run to write it)", "" },
+		{ "the journal replay would be the only change", "the journal replay was the only change" },
+	};
+
+	return t_dry_as_real(dry, sub, sizeof(sub) / sizeof(sub[0]), NULL);
+}
+
+struct dry_case {
+	char	image[64];	/* a golden case, or "gen" */
+	char	gen[96];	/* gen-cache arguments */
+	char	opts[32];	/* gc options */
+};
+
+ParameterizedTestParameters(gc, dry_run_equals_run)
+{
+	static const char *const golden[] = {
+		"s03-writeback-dirty-clean-stop", "s04-writeback-dirty-crash", "s05-btree-depth2",
+		"s06-flash-volume", "s07-writethrough-clean",
+	};
+	static const char *const gens[] = {
+		SPARSE " --seed 11",
+		"-n 6000 --stale 800 --journal-keys 300 --scatter --leaf-keys 60 --fanout 6 --seed 5",
+	};
+	static const char *const opts[] = { "", "--invalidate-clean" };
+	size_t n = 0, max = (5 + 2) * 2;
+	struct dry_case *p = cr_malloc(max * sizeof(*p));
+
+	for (size_t o = 0; o < 2; o++) {
+		for (size_t i = 0; i < 5; i++, n++) {
+			memset(&p[n], 0, sizeof(p[n]));
+			snprintf(p[n].image, sizeof(p[n].image), "%s", golden[i]);
+			snprintf(p[n].opts, sizeof(p[n].opts), "%s", opts[o]);
+		}
+		for (size_t i = 0; i < 2; i++, n++) {
+			memset(&p[n], 0, sizeof(p[n]));
+			snprintf(p[n].image, sizeof(p[n].image), "gen");
+			snprintf(p[n].gen, sizeof(p[n].gen), "%s", gens[i]);
+			snprintf(p[n].opts, sizeof(p[n].opts), "%s", opts[o]);
+		}
+	}
+	return cr_make_param_array(struct dry_case, p, n);
+}
+
+/*
+ * gc -n prints every figure gc then prints (it runs the same code on a
+ * shadow of the device, the journal replay included) and writes nothing.
+ */
+ParameterizedTest(struct dry_case *p, gc, dry_run_equals_run, .timeout = 300)
+{
+	struct gen g = { 0 };
+	struct gc_out d = { 0 }, o = { 0 };
+	char *cache, h1[65], h2[65], dopts[48], *want;
+	bool gen_case = !strcmp(p->image, "gen");
+
+	long long dead;
+
+	if (gen_case) {
+		gen(&g, p->gen);
+		cache = strdup(g.t.cache);
+	} else {
+		cache = t_golden_image(p->image, "cache");
+	}
+	dead = dump_dead_on_disk(cache);
+	snprintf(dopts, sizeof(dopts), "-n %s", p->opts);
+	t_sha256_file(cache, h1);
+	cr_assert_eq(gc(cache, dopts, &d), 0, "%s: %s", p->image, d.text);
+	t_sha256_file(cache, h2);
+	cr_assert_str_eq(h1, h2, "%s: gc %s changed the image", p->image, dopts);
+	cr_expect(strstr(d.text, "(dry run: nothing written)"), "%s", d.text);
+	cr_assert_eq(gc(cache, p->opts, &o), 0, "%s: %s", p->image, o.text);
+	want = as_real_run(d.text);
+	cr_expect_str_eq(want, o.text, "%s %s: the dry run's figures differ from the run's",
+			 p->image, p->opts);
+	check_sums(&d, p->image);
+	check_sums(&o, p->image);
+	/* the stale or bad keys on disk: left out by the replay, or dropped by gc */
+	cr_expect_eq(replay_dropped(o.text) + o.dead[0], dead, "%s: %lld stale or bad keys on "
+		     "disk:\n%s", p->image, dead, o.text);
+	if (strstr(o.text, "journal: replayed"))
+		cr_expect(strstr(d.text, "journal: would replay "), "%s", d.text);
+	free(want);
+	free(d.text);
+	free(o.text);
+	free(cache);
+	if (gen_case)
+		t_gen_free(&g.t);
+}
+
+/* s04's data is only in the journal: the dry run replays it first, as gc does. */
+Test(gc, dry_run_replays_the_journal)
 {
 	char *cache = t_golden_image("s04-writeback-dirty-crash", "cache"), h1[65], h2[65];
 	struct gc_out o = { 0 };
@@ -480,8 +594,8 @@ Test(gc, dry_run_with_journal_keys)
 	t_sha256_file(cache, h2);
 	cr_expect_str_eq(h1, h2);
 	/* MANIFEST: 120 dirty keys, all in the journal (the btree root is empty) */
-	cr_expect(strstr(o.text, "journal: 120 keys to replay"), "%s", o.text);
-	cr_expect_eq(o.keys[0], 0);
+	cr_expect(strstr(o.text, "journal: would replay 120 journal keys"), "%s", o.text);
+	cr_expect_eq(o.keys[0], 120, "%s", o.text);
 	free(o.text);
 	free(cache);
 }
