@@ -277,7 +277,7 @@ int bt_commit(struct bt_write_ctx *w, struct printbuf *err)
 		prt_str(err, "commit outside a transaction");
 		return -EINVAL;
 	}
-	if (c->dev->readonly) {
+	if (!bt_dev_writable(c->dev)) {
 		prt_printf(err, "refusing to commit a change to '%s': opened read-only",
 			   c->dev->path);
 		ret = -BT_ERR_DEV_READONLY;

@@ -237,6 +237,7 @@ void bt_dev_open_mem(struct bt_dev *out, const char *name, void *buf,
 void bt_dev_close(struct bt_dev *dev)
 {
 	bt_undo_free(dev);
+	bt_dev_shadow_stop(dev);
 	if (dev->fd >= 0)
 		close(dev->fd);
 	free(dev->path);
@@ -273,6 +274,7 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 	}
 	if (dev->mem) {
 		memcpy(buf, dev->mem + off, len);
+		bt_dev_shadow_overlay(dev, buf, len, off);
 		return 0;
 	}
 	while (done < len) {
@@ -294,6 +296,7 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 		}
 		done += (size_t)r;
 	}
+	bt_dev_shadow_overlay(dev, buf, len, off);
 	return 0;
 }
 
@@ -303,6 +306,9 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 	size_t done = 0;
 	int ret;
 
+	if (dev->shadow)
+		return dev_range_check(dev, len, off, "write", what, err) ?:
+		       bt_dev_shadow_write(dev, buf, len, off, what, err);
 	if (dev->readonly) {
 		prt_printf(err, "refusing to write %s at byte %llu of '%s': opened read-only",
 			   what, (unsigned long long)off, dev->path);
@@ -343,7 +349,7 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err)
 {
-	if (dev->mem || dev->readonly)
+	if (dev->mem || dev->readonly || dev->shadow)
 		return 0;
 	if (fdatasync(dev->fd)) {
 		prt_printf(err, "flush of '%s' failed: %s", dev->path, strerror(errno));

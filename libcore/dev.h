@@ -7,7 +7,9 @@
  *
  * Writes are refused on a device opened read-only (a second barrier under
  * fsck -n), counted, and can be made to fail after a set number
- * (write_limit) to simulate a crash in tests.
+ * (write_limit) to simulate a crash in tests. A dry run puts a shadow over
+ * the device (bt_dev_shadow_start()): writes then go to memory and reads
+ * see them; the device itself is never written.
  */
 #ifndef BCACHE_TOOL_DEV_H
 #define BCACHE_TOOL_DEV_H
@@ -25,6 +27,7 @@ enum bt_dev_flags {
 };
 
 struct bt_undo;
+struct bt_dev_shadow;
 
 struct bt_dev {
 	char		*path;
@@ -43,6 +46,9 @@ struct bt_dev {
 	uint64_t	fail_read_len;	/* bytes; 0: none */
 	/* undo log (undo.h): old contents saved before each first overwrite; owned */
 	struct bt_undo	*undo;
+	/* dry run (dev_shadow.c): the writes kept in memory instead; owned */
+	struct bt_dev_shadow *shadow;
+	unsigned long	nr_shadow_writes;	/* writes kept by the shadow */
 };
 
 /*
@@ -89,6 +95,32 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 
 /* bt_dev_flush(): make every completed write durable (fdatasync). */
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err);
+
+/*
+ * Dry runs (dev_shadow.c). bt_dev_shadow_start(): from now on
+ * bt_dev_write() keeps what it is given in memory, in 4 KiB pages (the
+ * first write to a page reads the device's bytes under it), and
+ * bt_dev_read() returns the device's bytes overlaid with those pages: the
+ * code above sees the device as if written, while the device is not
+ * touched -- also when it was opened read-only. The undo log, the write
+ * limit and flushes do not apply to shadow writes. Returns 0 or -ENOMEM;
+ * a no-op when a shadow is on. bt_dev_shadow_stop() forgets every shadow
+ * write (bt_dev_close() does it too).
+ */
+int bt_dev_shadow_start(struct bt_dev *dev);
+void bt_dev_shadow_stop(struct bt_dev *dev);
+/* Bytes of memory the shadow's pages take. */
+uint64_t bt_dev_shadow_bytes(const struct bt_dev *dev);
+/* Internal to dev.c: the shadow's side of bt_dev_read() and bt_dev_write(). */
+void bt_dev_shadow_overlay(const struct bt_dev *dev, void *buf, size_t len, uint64_t off);
+int bt_dev_shadow_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
+			const char *what, struct printbuf *err);
+
+/* Can writes be made (to the device, or to its shadow in a dry run)? */
+static inline bool bt_dev_writable(const struct bt_dev *dev)
+{
+	return !dev->readonly || dev->shadow;
+}
 
 /* Size of the device in 512-byte sectors. */
 static inline uint64_t bt_dev_sectors(const struct bt_dev *dev)

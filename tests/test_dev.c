@@ -145,3 +145,50 @@ Test(dev, open_errors)
 	cr_assert_str_eq(printbuf_str(&err), "'/tmp' is neither a block device nor a regular file");
 	printbuf_exit(&err);
 }
+
+/* A dry run's shadow: writes stay in memory, reads see them, the file keeps its bytes. */
+Test(dev, shadow_keeps_writes_in_memory)
+{
+	char *path = t_tmpfile(3 * 4096 + 100);
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev;
+	uint8_t w[6000], r[3 * 4096 + 100], before_buf[sizeof(r)];
+	char before[65], after[65];
+
+	for (size_t i = 0; i < sizeof(before_buf); i++)
+		before_buf[i] = (uint8_t)(i * 7 + 1);
+	t_patch(path, 0, before_buf, sizeof(before_buf));
+	t_sha256_file(path, before);
+	cr_assert_eq(bt_dev_open(path, 0, &dev, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_not(bt_dev_writable(&dev));
+	cr_assert_eq(bt_dev_shadow_start(&dev), 0);
+	cr_assert(bt_dev_writable(&dev));
+	memset(w, 0xab, sizeof(w));
+	/* unaligned, across three pages; then one into the short last page */
+	cr_assert_eq(bt_dev_write(&dev, w, sizeof(w), 3000, "node", &err), 0, "%s",
+		     printbuf_str(&err));
+	cr_assert_eq(bt_dev_write(&dev, w, 50, 3 * 4096 + 10, "jset", &err), 0);
+	cr_assert_eq(bt_dev_write(&dev, w, 200, 3 * 4096, "x", &err), -BT_ERR_SHORT_READ);
+	cr_assert_eq(bt_dev_flush(&dev, &err), 0);
+	cr_assert_eq(dev.nr_writes, 0);
+	cr_assert_eq(dev.nr_shadow_writes, 2);
+	cr_assert_eq(bt_dev_shadow_bytes(&dev), 4 * 4096);
+	cr_assert_eq(bt_dev_read(&dev, r, sizeof(r), 0, "all", &err), 0);
+	for (size_t i = 0; i < sizeof(r); i++) {
+		bool written = (i >= 3000 && i < 9000) || (i >= 3 * 4096 + 10 && i < 3 * 4096 + 60);
+
+		cr_assert_eq(r[i], written ? 0xab : before_buf[i], "byte %zu", i);
+	}
+	/* a read inside one written page */
+	cr_assert_eq(bt_dev_read(&dev, r, 10, 4096 + 5, "part", &err), 0);
+	cr_assert_eq(r[0], 0xab);
+	bt_dev_shadow_stop(&dev);
+	cr_assert_not(bt_dev_writable(&dev));
+	cr_assert_eq(bt_dev_read(&dev, r, 10, 4096 + 5, "part", &err), 0);
+	cr_assert_eq(r[0], before_buf[4096 + 5], "the shadow is forgotten");
+	bt_dev_close(&dev);
+	t_sha256_file(path, after);
+	cr_assert_str_eq(before, after, "a shadow write reached the file");
+	printbuf_exit(&err);
+	free(path);
+}
