@@ -89,6 +89,7 @@ void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what)
 int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 {
 	int ret = fsck_answer_mode_ok(ctx, err);
+	bool shadow_said = false;
 
 	if (ret) {
 		ctx->flags |= FSCK_OPERATIONAL;
@@ -96,6 +97,12 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 	}
 	if (ctx->opts.json && !ctx->json_problems)
 		ctx->json_problems = json_array();
+	/* -n makes -y's repairs on a shadow of the device: they predict, nothing is written */
+	if (ctx->opts.mode == FSCK_MODE_NO && ctx->dev && bt_dev_shadow_start(ctx->dev)) {
+		prt_str(err, "out of memory");
+		ctx->flags |= FSCK_OPERATIONAL;
+		return -ENOMEM;
+	}
 	ctx->progress = isatty(STDERR_FILENO);
 	ctx->err = err;
 
@@ -112,6 +119,12 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 		if (!(pass->flags & PASS_RO) && ctx->opts.mode == FSCK_MODE_NO)
 			continue;
 		ctx->cur_pass = i;
+		if (!ctx->opts.json && !shadow_said && i != FSCK_PASS_summary && ctx->dev &&
+		    ctx->dev->nr_shadow_writes) {
+			fprintf(ctx->out, "%s: -n: the passes from here on check the cache as "
+				"fsck -y would leave it; nothing is written\n", ctx->path);
+			shadow_said = true;
+		}
 		if (!ctx->opts.json)
 			fprintf(ctx->out, "Pass %u: %s\n", i + 1, pass->title);
 		t0 = bt_now_seconds();
@@ -130,6 +143,8 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 	}
 	/* accepted repairs that no pass made (an abort before the replay pass) */
 	fsck_deferred_failed(ctx, "checking stopped before the replay pass");
+	if (ctx->dev)
+		bt_dev_shadow_stop(ctx->dev);
 	ctx->err = NULL;
 	return (ctx->flags & FSCK_OPERATIONAL) ? -EIO : 0;
 }
@@ -141,6 +156,9 @@ int fsck_exit_status(const struct fsck_ctx *ctx)
 	if (ctx->flags & FSCK_PROBLEMS_FIXED)
 		status |= 1;
 	if (ctx->flags & (FSCK_UNCORRECTED | FSCK_PREEN_HALT | FSCK_USER_ABORT))
+		status |= 4;
+	/* -n: errors whose repair was only simulated are still on the device */
+	if (ctx->opts.mode == FSCK_MODE_NO && (ctx->flags & FSCK_ERRORS_FOUND))
 		status |= 4;
 	if (ctx->flags & FSCK_OPERATIONAL)
 		status |= 8;

@@ -44,6 +44,7 @@ enum fsck_flags {
 	FSCK_YES_TO_ALL		= 1 << 5,	/* 'a' answered on the terminal */
 	FSCK_USER_ABORT		= 1 << 6,	/* 'q' answered on the terminal */
 	FSCK_NO_CACHE_SET	= 1 << 7,	/* nothing beyond the superblock to check */
+	FSCK_WOULD_FIX		= 1 << 8,	/* -n: a repair was made on the shadow only */
 };
 
 struct fsck_latch {
@@ -132,6 +133,15 @@ struct fsck_ctx {
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
 	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
 };
+
+/*
+ * -n: the repairs are made on the device's shadow only (fsck_run()): they
+ * predict. Figures that describe the device must not take them as done.
+ */
+static inline bool fsck_dry_run(const struct fsck_ctx *ctx)
+{
+	return ctx->opts.mode == FSCK_MODE_NO;
+}
 
 /* Set up ctx with default options (max_msgs 10, stdout, stdin). */
 void fsck_ctx_init(struct fsck_ctx *ctx);

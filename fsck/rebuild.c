@@ -54,16 +54,32 @@ static struct lost_tally *tally_of(struct lost_tally *t, size_t *nr, const char 
 	return &t[(*nr)++];
 }
 
+/* "slot N (...): sectors A-B: KIND (reason, bucket B)" */
+static void lost_to_text(struct printbuf *out, const struct cache_set *c, const struct bt_lost *l)
+{
+	slot_to_text(out, c, l->inode);
+	if (l->end == BT_LOST_TO_END)
+		prt_printf(out, ": sectors %llu-end: ", (unsigned long long)l->start);
+	else
+		prt_printf(out, ": sectors %llu-%llu: ", (unsigned long long)l->start,
+			   (unsigned long long)l->end - 1);
+	prt_printf(out, "%s (%s, bucket %llu)", bt_lost_kind_str(l->kind), l->reason,
+		   (unsigned long long)l->bucket);
+}
+
 /*
- * One line per lost range in the --log file; on ctx->out the first
- * max_msgs of each reason, then how many more (all are in --log and
- * --json).
+ * The plan's losses, before anything is written (every mode, so that -n
+ * prints what -y then does): "would lose: ..." for the first max_msgs
+ * ranges of each reason, then how many more (all are in --json, and in
+ * --log once committed). Clean data dropped is counted, not listed.
  */
-static void report_lost(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
+static void print_plan(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
 {
 	struct lost_tally tally[32];
 	size_t nr_tally = 0;
 
+	if (ctx->opts.json)
+		return;
 	for (size_t i = 0; i < rb->nr_lost; i++)
 		if (rb->lost[i].kind != BT_LOST_CLEAN)
 			tally_of(tally, &nr_tally, rb->lost[i].reason)->total++;
@@ -75,26 +91,67 @@ static void report_lost(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
 		if (l->kind == BT_LOST_CLEAN)
 			continue;
 		t = tally_of(tally, &nr_tally, l->reason);
-		prt_printf(&line, "%s: lost: ", ctx->path);
-		slot_to_text(&line, ctx->c, l->inode);
-		if (l->end == BT_LOST_TO_END)
-			prt_printf(&line, ": sectors %llu-end: ", (unsigned long long)l->start);
-		else
-			prt_printf(&line, ": sectors %llu-%llu: ", (unsigned long long)l->start,
-				   (unsigned long long)l->end - 1);
-		prt_printf(&line, "%s (%s, bucket %llu)", bt_lost_kind_str(l->kind), l->reason,
-			   (unsigned long long)l->bucket);
-		if (!ctx->opts.json && t->shown < ctx->opts.max_msgs)
-			fprintf(ctx->out, "%s\n", printbuf_str(&line));
-		else if (!ctx->opts.json && t->shown == ctx->opts.max_msgs)
-			fprintf(ctx->out, "%s: lost: %zu more ranges (%s), all listed in --log and --json\n",
-				ctx->path, t->total - t->shown, l->reason);
+		lost_to_text(&line, ctx->c, l);
+		if (t->shown < ctx->opts.max_msgs)
+			fprintf(ctx->out, "%s: would lose: %s\n", ctx->path, printbuf_str(&line));
+		else if (t->shown == ctx->opts.max_msgs)
+			fprintf(ctx->out, "%s: would lose: %zu more ranges (%s), all listed in "
+				"--json (and --log once made)\n", ctx->path, t->total - t->shown,
+				l->reason);
 		t->shown++;
-		if (ctx->log) {
-			fprintf(ctx->log, "%s\n", printbuf_str(&line));
-			fflush(ctx->log);
-		}
 		printbuf_exit(&line);
+	}
+}
+
+/* The repair was made: one "lost:" line per range in the --log file. */
+static void log_lost(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
+{
+	for (size_t i = 0; ctx->log && i < rb->nr_lost; i++) {
+		struct printbuf line = PRINTBUF;
+
+		if (rb->lost[i].kind == BT_LOST_CLEAN)
+			continue;
+		lost_to_text(&line, ctx->c, &rb->lost[i]);
+		fprintf(ctx->log, "%s: lost: %s\n", ctx->path, printbuf_str(&line));
+		fflush(ctx->log);
+		printbuf_exit(&line);
+	}
+}
+
+/*
+ * What the plan loses, per slot, for the question: "120 dirty sectors of
+ * slot 0 would be lost, and 22640 sectors of slot 0 whose cached contents
+ * are unknown". Empty when it loses nothing but clean data.
+ */
+static void loss_to_text(struct printbuf *out, const struct bt_rebuild *rb)
+{
+	for (size_t i = 0; i < rb->nr_lost; i++) {
+		uint64_t slot = rb->lost[i].inode, dirty = 0, unknown = 0;
+		bool to_end = false, first = rb->lost[i].kind != BT_LOST_CLEAN;
+
+		/* one clause per slot, at its first range that is not clean */
+		for (size_t j = 0; j < i && first; j++)
+			first = rb->lost[j].inode != slot || rb->lost[j].kind == BT_LOST_CLEAN;
+		if (!first)
+			continue;
+		for (size_t j = i; j < rb->nr_lost; j++) {
+			const struct bt_lost *l = &rb->lost[j];
+
+			if (l->inode != slot || l->kind == BT_LOST_CLEAN)
+				continue;
+			if (l->end == BT_LOST_TO_END)
+				to_end = true;
+			else if (l->kind == BT_LOST_DIRTY)
+				dirty += l->end - l->start;
+			else
+				unknown += l->end - l->start;
+		}
+		prt_printf(out, "%s%llu dirty sectors of slot %llu would be lost", out->pos ? "; " : "",
+			   (unsigned long long)dirty, (unsigned long long)slot);
+		if (unknown || to_end)
+			prt_printf(out, ", and %llu sectors%s of slot %llu whose cached contents are "
+				   "unknown", (unsigned long long)unknown,
+				   to_end ? " and its end" : "", (unsigned long long)slot);
 	}
 }
 
@@ -131,15 +188,51 @@ static void keep_lost(struct fsck_ctx *ctx, struct bt_rebuild *rb)
 	rb->nr_lost = rb->size_lost = 0;
 }
 
+/* The plan is made: say what it loses and, asked, whether to go on. */
+static bool plan_accepted(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
+{
+	struct printbuf loss = PRINTBUF, q = PRINTBUF;
+	bool ok = true;
+
+	print_plan(ctx, rb);
+	loss_to_text(&loss, rb);
+	if (loss.pos) {
+		prt_printf(&q, "Rebuild the btree? %s (listed above)", printbuf_str(&loss));
+		ok = fsck_confirm(ctx, printbuf_str(&q));
+	}
+	printbuf_exit(&loss);
+	printbuf_exit(&q);
+	return ok;
+}
+
+/* Write the planned tree and commit it (on the shadow under -n). */
+static int rebuild_commit(struct fsck_ctx *ctx, struct bt_rebuild *rb, bool uuids_changed,
+			  struct bt_btree_update_stats *ust, struct printbuf *msg)
+{
+	struct bt_write_ctx w;
+	int ret = bt_write_begin(&w, ctx->c, ctx->c->node_cache);
+
+	if (ret)
+		return ret;
+	ret = bt_rebuild_write(&w, rb, ust, msg);
+	w.uuids_changed = uuids_changed;
+	w.last_seq = 0;
+	if (ret)
+		bt_write_abort(&w);
+	else
+		ret = bt_commit(&w, msg);
+	bt_write_end(&w);
+	return ret;
+}
+
 int fsck_rebuild(struct fsck_ctx *ctx)
 {
 	struct cache_set *c = ctx->c;
 	struct printbuf msg = PRINTBUF, how = PRINTBUF;
 	struct uuid_entry *saved_uuids = NULL;
 	struct bt_btree_update_stats ust = { 0 };
-	struct bt_write_ctx w;
 	struct bt_rebuild rb;
-	bool uuids_changed;
+	bool uuids_changed, declined = false;
 	int ret;
 
 	bt_rebuild_init(&rb);
@@ -151,30 +244,25 @@ int fsck_rebuild(struct fsck_ctx *ctx)
 	}
 	uuids_changed = apply_uuid_fixes(ctx);
 	ret = bt_rebuild_collect(c, &rb, &msg);
-	if (!ret)
-		ret = bt_write_begin(&w, c, c->node_cache);
-	if (!ret) {
-		ret = bt_rebuild_write(&w, &rb, &ust, &msg);
-		w.uuids_changed = uuids_changed;
-		w.last_seq = 0;
-		if (ret)
-			bt_write_abort(&w);
-		else
-			ret = bt_commit(&w, &msg);
-		bt_write_end(&w);
-	}
-	if (ret) {
+	if (!ret && !plan_accepted(ctx, &rb))
+		declined = true;
+	else if (!ret)
+		ret = rebuild_commit(ctx, &rb, uuids_changed, &ust, &msg);
+	if (ret || declined) {
 		if (saved_uuids)
 			memcpy(c->uuids, saved_uuids, (size_t)c->nr_uuids * sizeof(*c->uuids));
-		prt_printf(ctx->err, "btree rebuild failed, the device holds its old state: %s",
-			   printbuf_str(&msg));
-		fsck_deferred_failed(ctx, "the rebuild failed");
+		if (ret)
+			prt_printf(ctx->err, "btree rebuild failed, the device holds its old state: %s",
+				   printbuf_str(&msg));
+		fsck_deferred_failed(ctx, !declined ? "the rebuild failed" :
+				     ctx->flags & FSCK_PREEN_HALT ? "-p makes no repair that loses data" :
+				     "the btree rebuild was declined");
 		ctx->flags |= FSCK_UNCORRECTED;
 		/* a full cache is a finding, not an operational failure */
 		ret = ret == -BT_ERR_NO_FREE_BUCKET ? 0 : ret;
 		goto out;
 	}
-	report_lost(ctx, &rb);
+	log_lost(ctx, &rb);
 	keep_lost(ctx, &rb);
 	prt_printf(&how, "btree rebuilt by jset %llu: %llu keys kept in %llu nodes (root level %u), "
 		   "%llu stale clean keys and %llu other keys dropped, %llu dirty sectors lost",
@@ -184,7 +272,8 @@ int fsck_rebuild(struct fsck_ctx *ctx)
 		   (unsigned long long)rb.st.keys_dropped,
 		   (unsigned long long)rb.st.dirty_sectors_lost);
 	fsck_deferred_done(ctx, printbuf_str(&how));
-	ctx->stats.journal_keys_to_replay = 0;
+	if (!fsck_dry_run(ctx))
+		ctx->stats.journal_keys_to_replay = 0;
 out:
 	free(saved_uuids);
 	bt_rebuild_exit(&rb);
