@@ -56,6 +56,7 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	free(ctx->node_bucket);
 	free(ctx->uuid_fix);
 	free(ctx->lost);
+	fsck_garbage_free(ctx);
 	fsck_deferred_failed(ctx, NULL);
 	if (ctx->c) {
 		if (ctx->c->node_cache)
@@ -68,6 +69,15 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	if (ctx->json_problems)
 		json_decref(ctx->json_problems);
 	ctx->json_problems = NULL;
+}
+
+void fsck_garbage_free(struct fsck_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_garbage; i++)
+		free(ctx->garbage[i].key);
+	free(ctx->garbage);
+	ctx->garbage = NULL;
+	ctx->nr_garbage = 0;
 }
 
 void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total)
@@ -170,14 +180,27 @@ static void json_stat(json_t *o, const char *key, int64_t v)
 	json_object_set_new(o, key, v < 0 ? json_null() : json_integer(v));
 }
 
-/* What a rebuild did not keep (fsck/rebuild.c), one object per range. */
-static json_t *lost_json(const struct fsck_ctx *ctx)
+static json_t *json_bucket(uint64_t b)
+{
+	return b == BT_LOST_NO_BUCKET ? json_null() : json_integer((json_int_t)b);
+}
+
+/*
+ * What a rebuild did not keep (fsck/rebuild.c), one object per range:
+ * "lost" (past_end false) or the part of a flash volume's keys past its
+ * size, which the kernel never serves ("past_end", past_end true).
+ */
+static json_t *lost_json(const struct fsck_ctx *ctx, bool past_end)
 {
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < ctx->nr_lost; i++) {
 		const struct bt_lost *l = &ctx->lost[i];
-		json_t *o = json_object();
+		json_t *o;
+
+		if ((l->kind == BT_LOST_PAST_END) != past_end)
+			continue;
+		o = json_object();
 
 		json_object_set_new(o, "slot", json_integer((json_int_t)l->inode));
 		json_object_set_new(o, "start", json_integer((json_int_t)l->start));
@@ -185,7 +208,25 @@ static json_t *lost_json(const struct fsck_ctx *ctx)
 				    json_integer((json_int_t)l->end));
 		json_object_set_new(o, "kind", json_string(bt_lost_kind_str(l->kind)));
 		json_object_set_new(o, "reason", json_string(l->reason));
-		json_object_set_new(o, "bucket", json_integer((json_int_t)l->bucket));
+		json_object_set_new(o, "bucket", json_bucket(l->bucket));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* The keys a rebuild found that cannot be real: garbage, not counted as data. */
+static json_t *garbage_json(const struct fsck_ctx *ctx)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ctx->nr_garbage; i++) {
+		const struct bt_garbage *g = &ctx->garbage[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "key", json_string(g->key));
+		json_object_set_new(o, "found_in", json_string(bt_garbage_source_str(g->source)));
+		json_object_set_new(o, "bucket", json_bucket(g->bucket));
+		json_object_set_new(o, "why", json_string(g->why));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -211,7 +252,9 @@ json_t *fsck_report_json(const struct fsck_ctx *ctx)
 		json_array_append_new(passes, p);
 	}
 	json_object_set_new(top, "passes", passes);
-	json_object_set_new(top, "lost", lost_json(ctx));
+	json_object_set_new(top, "lost", lost_json(ctx, false));
+	json_object_set_new(top, "past_end", lost_json(ctx, true));
+	json_object_set_new(top, "garbage", garbage_json(ctx));
 
 	json_object_set_new(sum, "cache_set", json_boolean(!(ctx->flags & FSCK_NO_CACHE_SET)));
 	json_stat(sum, "btree_nodes", s->btree_nodes);

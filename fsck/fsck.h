@@ -76,6 +76,7 @@ struct fsck_stats {
 };
 
 struct bt_lost;
+struct bt_garbage;
 
 enum fsck_uuid_fix {
 	FSCK_UUID_KEEP		= 0,
@@ -123,6 +124,9 @@ struct fsck_ctx {
 	/* what the rebuild did not keep (libcore/rebuild.h), owned */
 	struct bt_lost		*lost;
 	size_t			nr_lost;
+	/* keys the rebuild found that cannot be real, not counted as data; owned */
+	struct bt_garbage	*garbage;
+	size_t			nr_garbage;
 
 	/* backing device uuids (--backing DEV): hints for the journal rebuild's uuid scan */
 	uint8_t			(*backing_uuids)[16];
@@ -184,6 +188,9 @@ bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx);
  * failed) or a negative operational error.
  */
 int fsck_rebuild(struct fsck_ctx *ctx);
+
+/* Free ctx->garbage (fsck.c). */
+void fsck_garbage_free(struct fsck_ctx *ctx);
 
 /* Note that pass's checks are not available in this build (summary warns). */
 void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what);

@@ -63,8 +63,55 @@ static void lost_to_text(struct printbuf *out, const struct cache_set *c, const 
 	else
 		prt_printf(out, ": sectors %llu-%llu: ", (unsigned long long)l->start,
 			   (unsigned long long)l->end - 1);
-	prt_printf(out, "%s (%s, bucket %llu)", bt_lost_kind_str(l->kind), l->reason,
-		   (unsigned long long)l->bucket);
+	prt_printf(out, "%s (%s", bt_lost_kind_str(l->kind), l->reason);
+	if (l->bucket != BT_LOST_NO_BUCKET)
+		prt_printf(out, ", bucket %llu", (unsigned long long)l->bucket);
+	prt_char(out, ')');
+}
+
+/* "N unparseable keys (garbage), ...: K in damaged bsets (node at bucket 525), ..." */
+static void garbage_to_text(struct printbuf *out, const struct bt_rebuild *rb)
+{
+	static const enum bt_garbage_source srcs[] = {
+		BT_GARBAGE_DAMAGED_BSET, BT_GARBAGE_BSET, BT_GARBAGE_JOURNAL, BT_GARBAGE_VIEW,
+	};
+	static const char *const where[] = {
+		"in damaged bsets", "in bsets that verify", "in the journal",
+		"in the tree after journal replay",
+	};
+	const char *sep = ": ";
+
+	prt_printf(out, "%zu unparseable keys (garbage), not counted as data", rb->nr_garbage);
+	for (size_t s = 0; s < sizeof(srcs) / sizeof(srcs[0]); s++) {
+		struct printbuf nodes = PRINTBUF;
+		size_t n = 0, nr_nodes = 0;
+
+		for (size_t i = 0; i < rb->nr_garbage; i++) {
+			const struct bt_garbage *g = &rb->garbage[i];
+			bool seen = false;
+
+			if (g->source != srcs[s])
+				continue;
+			n++;
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = rb->garbage[j].source == g->source &&
+				       rb->garbage[j].bucket == g->bucket;
+			if (seen || g->bucket == BT_LOST_NO_BUCKET)
+				continue;
+			if (nr_nodes++ < 8)
+				prt_printf(&nodes, "%s%llu", nodes.pos ? ", " : "",
+					   (unsigned long long)g->bucket);
+		}
+		if (!n)
+			continue;
+		prt_printf(out, "%s%zu %s", sep, n, where[s]);
+		if (nr_nodes)
+			prt_printf(out, " (node%s at bucket%s %s%s)", nr_nodes > 1 ? "s" : "",
+				   nr_nodes > 1 ? "s" : "", printbuf_str(&nodes),
+				   nr_nodes > 8 ? ", ..." : "");
+		sep = ", ";
+		printbuf_exit(&nodes);
+	}
 }
 
 /*
@@ -80,11 +127,24 @@ static void print_plan(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
 
 	if (ctx->opts.json)
 		return;
+	if (rb->nr_garbage) {
+		struct printbuf g = PRINTBUF;
+
+		garbage_to_text(&g, rb);
+		fprintf(ctx->out, "%s: %s; listed in --json%s\n", ctx->path, printbuf_str(&g),
+			ctx->opts.verbose ? "" : " and by -v");
+		printbuf_exit(&g);
+		for (size_t i = 0; ctx->opts.verbose && i < rb->nr_garbage; i++)
+			fprintf(ctx->out, "%s: garbage: %s (%s, %s)\n", ctx->path,
+				rb->garbage[i].key, rb->garbage[i].why,
+				bt_garbage_source_str(rb->garbage[i].source));
+	}
 	for (size_t i = 0; i < rb->nr_lost; i++)
 		if (rb->lost[i].kind != BT_LOST_CLEAN)
 			tally_of(tally, &nr_tally, rb->lost[i].reason)->total++;
 	for (size_t i = 0; i < rb->nr_lost; i++) {
 		const struct bt_lost *l = &rb->lost[i];
+		const char *verb = l->kind == BT_LOST_PAST_END ? "would drop" : "would lose";
 		struct printbuf line = PRINTBUF;
 		struct lost_tally *t;
 
@@ -93,11 +153,11 @@ static void print_plan(struct fsck_ctx *ctx, const struct bt_rebuild *rb)
 		t = tally_of(tally, &nr_tally, l->reason);
 		lost_to_text(&line, ctx->c, l);
 		if (t->shown < ctx->opts.max_msgs)
-			fprintf(ctx->out, "%s: would lose: %s\n", ctx->path, printbuf_str(&line));
+			fprintf(ctx->out, "%s: %s: %s\n", ctx->path, verb, printbuf_str(&line));
 		else if (t->shown == ctx->opts.max_msgs)
-			fprintf(ctx->out, "%s: would lose: %zu more ranges (%s), all listed in "
-				"--json (and --log once made)\n", ctx->path, t->total - t->shown,
-				l->reason);
+			fprintf(ctx->out, "%s: %s: %zu more ranges (%s), all listed in "
+				"--json (and --log once made)\n", ctx->path, verb,
+				t->total - t->shown, l->reason);
 		t->shown++;
 		printbuf_exit(&line);
 	}
@@ -127,17 +187,19 @@ static void loss_to_text(struct printbuf *out, const struct bt_rebuild *rb)
 {
 	for (size_t i = 0; i < rb->nr_lost; i++) {
 		uint64_t slot = rb->lost[i].inode, dirty = 0, unknown = 0;
-		bool to_end = false, first = rb->lost[i].kind != BT_LOST_CLEAN;
+		bool to_end = false, first = rb->lost[i].kind == BT_LOST_DIRTY ||
+					     rb->lost[i].kind == BT_LOST_UNKNOWN;
 
 		/* one clause per slot, at its first range that is not clean */
 		for (size_t j = 0; j < i && first; j++)
-			first = rb->lost[j].inode != slot || rb->lost[j].kind == BT_LOST_CLEAN;
+			first = rb->lost[j].inode != slot || (rb->lost[j].kind != BT_LOST_DIRTY &&
+							      rb->lost[j].kind != BT_LOST_UNKNOWN);
 		if (!first)
 			continue;
 		for (size_t j = i; j < rb->nr_lost; j++) {
 			const struct bt_lost *l = &rb->lost[j];
 
-			if (l->inode != slot || l->kind == BT_LOST_CLEAN)
+			if (l->inode != slot || l->kind == BT_LOST_CLEAN || l->kind == BT_LOST_PAST_END)
 				continue;
 			if (l->end == BT_LOST_TO_END)
 				to_end = true;
@@ -178,7 +240,7 @@ static bool apply_uuid_fixes(struct fsck_ctx *ctx)
 	return changed;
 }
 
-/* ctx takes the lost ranges over from rb (for --json). */
+/* ctx takes the lost ranges and the garbage keys over from rb (for --json). */
 static void keep_lost(struct fsck_ctx *ctx, struct bt_rebuild *rb)
 {
 	free(ctx->lost);
@@ -186,6 +248,11 @@ static void keep_lost(struct fsck_ctx *ctx, struct bt_rebuild *rb)
 	ctx->nr_lost = rb->nr_lost;
 	rb->lost = NULL;
 	rb->nr_lost = rb->size_lost = 0;
+	fsck_garbage_free(ctx);
+	ctx->garbage = rb->garbage;
+	ctx->nr_garbage = rb->nr_garbage;
+	rb->garbage = NULL;
+	rb->nr_garbage = rb->size_garbage = 0;
 }
 
 /* The plan is made: say what it loses and, asked, whether to go on. */
@@ -265,12 +332,14 @@ int fsck_rebuild(struct fsck_ctx *ctx)
 	log_lost(ctx, &rb);
 	keep_lost(ctx, &rb);
 	prt_printf(&how, "btree rebuilt by jset %llu: %llu keys kept in %llu nodes (root level %u), "
-		   "%llu stale clean keys and %llu other keys dropped, %llu dirty sectors lost",
+		   "%llu stale clean keys and %llu other keys dropped, %llu dirty sectors lost, "
+		   "%llu garbage keys not counted",
 		   (unsigned long long)c->journal.newest_seq,
 		   (unsigned long long)rb.st.keys_kept, (unsigned long long)ust.nodes_written,
 		   c->root_level, (unsigned long long)rb.st.keys_stale,
 		   (unsigned long long)rb.st.keys_dropped,
-		   (unsigned long long)rb.st.dirty_sectors_lost);
+		   (unsigned long long)rb.st.dirty_sectors_lost,
+		   (unsigned long long)rb.st.garbage_keys);
 	fsck_deferred_done(ctx, printbuf_str(&how));
 	if (!fsck_dry_run(ctx))
 		ctx->stats.journal_keys_to_replay = 0;

@@ -23,6 +23,9 @@ void bt_rebuild_exit(struct bt_rebuild *rb)
 {
 	bt_extmap_exit(&rb->keys);
 	free(rb->lost);
+	for (size_t i = 0; i < rb->nr_garbage; i++)
+		free(rb->garbage[i].key);
+	free(rb->garbage);
 	free(rb->old_nodes);
 	memset(rb, 0, sizeof(*rb));
 }
@@ -67,17 +70,19 @@ static void collect_node(const struct bt_node *n, const struct bt_walk_pos *pos,
 		bt_rebuild_lost_range(co, pos->start_inode, pos->start_offset, pos->end, n->bucket,
 				      BT_LOST_UNKNOWN, "damaged bsets of this btree node were skipped");
 		if (!n->level)
-			bt_rebuild_scan_unverified(co, (const struct bkey *)n->key);
+			bt_rebuild_scan_unverified(co, (const struct bkey *)n->key, pos);
 	}
 	if (n->level)
 		return;
 	for_each_node_invalid_key(n, k)
 		if (KEY_DIRTY(k) && KEY_SIZE(k))
-			bt_rebuild_lost_key(co, k, BT_LOST_DIRTY, "invalid key");
+			bt_rebuild_lost_key(co, k, BT_LOST_DIRTY, "invalid key", BT_GARBAGE_BSET,
+					    n->bucket);
 	for_each_node_suspect_key(n, k)
 		if (KEY_SIZE(k) && KEY_PTRS(k))
 			bt_rebuild_lost_key(co, k, KEY_DIRTY(k) ? BT_LOST_DIRTY : BT_LOST_CLEAN,
-					    "key out of order in its bset");
+					    "key out of order in its bset", BT_GARBAGE_BSET,
+					    n->bucket);
 }
 
 static void collect_lost(const struct bkey *k, unsigned level, const struct bt_walk_pos *pos,
@@ -90,16 +95,17 @@ static void collect_lost(const struct bkey *k, unsigned level, const struct bt_w
 	if (!pos->depth)
 		co->root_lost = true;
 	bt_rebuild_lost_range(co, pos->start_inode, pos->start_offset, pos->end,
-			      KEY_PTRS(k) ? PTR_BUCKET_NR(co->c, k, 0) : 0, BT_LOST_UNKNOWN,
-			      "btree node could not be read");
+			      KEY_PTRS(k) ? PTR_BUCKET_NR(co->c, k, 0) : BT_LOST_NO_BUCKET,
+			      BT_LOST_UNKNOWN, "btree node could not be read");
 	if (!level)
-		bt_rebuild_scan_unverified(co, k);
+		bt_rebuild_scan_unverified(co, k, pos);
 }
 
 static void collect_journal_invalid(const struct bkey *k, void *arg)
 {
 	if (KEY_DIRTY(k) && KEY_SIZE(k))
-		bt_rebuild_lost_key(arg, k, BT_LOST_DIRTY, "invalid journal key");
+		bt_rebuild_lost_key(arg, k, BT_LOST_DIRTY, "invalid journal key", BT_GARBAGE_JOURNAL,
+				    BT_LOST_NO_BUCKET);
 }
 
 /* Journal, prio chain and uuid buckets, and the buckets of the old nodes. */
@@ -127,6 +133,14 @@ static const struct uuid_entry *key_slot(const struct cache_set *c, const struct
 	return &c->uuids[slot];
 }
 
+/* A key of the view dropped: lost, unless it cannot be real (garbage, not counted). */
+static void drop_key(struct collect *co, const struct bkey *k, enum bt_lost_kind kind,
+		     const char *reason)
+{
+	if (bt_rebuild_lost_key(co, k, kind, reason, BT_GARBAGE_VIEW, BT_LOST_NO_BUCKET))
+		co->rb->st.keys_dropped++;
+}
+
 /* Keep, cut or drop one key of the view; kept keys are appended to rb->keys. */
 static int filter_key(struct collect *co, struct bkey *k)
 {
@@ -139,25 +153,21 @@ static int filter_key(struct collect *co, struct bkey *k)
 	if (!KEY_PTRS(k) || !KEY_SIZE(k))
 		return 0;
 	if (bt_extent_bad(c, k, &info)) {
-		if (KEY_DIRTY(k)) {
-			bt_rebuild_lost_key(co, k, BT_LOST_DIRTY, info.stale ? "stale dirty pointer" :
-					    "dirty key with an unusable pointer");
-			rb->st.keys_dropped++;
-		} else {
+		if (KEY_DIRTY(k))
+			drop_key(co, k, BT_LOST_DIRTY, info.stale ? "stale dirty pointer" :
+				 "dirty key with an unusable pointer");
+		else if (!bt_rebuild_garbage(co, k, BT_GARBAGE_VIEW, BT_LOST_NO_BUCKET, NULL))
 			rb->st.keys_stale++;
-		}
 		return 0;
 	}
 	u = key_slot(c, k);
 	if (!u) {
-		bt_rebuild_lost_key(co, k, kind, "uuid slot holds no device");
-		rb->st.keys_dropped++;
+		drop_key(co, k, kind, "uuid slot holds no device");
 		return 0;
 	}
 	for (unsigned i = 0; i < KEY_PTRS(k); i++)
 		if (is_meta(co, PTR_BUCKET_NR(c, k, i))) {
-			bt_rebuild_lost_key(co, k, kind, "data pointer into a metadata bucket");
-			rb->st.keys_dropped++;
+			drop_key(co, k, kind, "data pointer into a metadata bucket");
 			return 0;
 		}
 	if (bt_uuid_flash_only(u) && KEY_OFFSET(k) > bt_uuid_sectors(u)) {

@@ -2,6 +2,7 @@
 #ifndef BCACHE_TOOL_REBUILD_INTERNAL_H
 #define BCACHE_TOOL_REBUILD_INTERNAL_H
 
+#include "node_cache.h"
 #include "rebuild.h"
 
 struct collect {
@@ -16,22 +17,29 @@ struct collect {
 
 /*
  * rebuild_lost.c: what the collection does not keep.
- * bt_rebuild_lost_add() records sectors [start, end) of slot inode;
- * bt_rebuild_lost_key() a key's sectors; bt_rebuild_lost_range() a node's
- * key range (start, end], split per live slot;
+ * bt_rebuild_lost_add() records sectors [start, end) of slot inode (the
+ * part past a flash volume's end as BT_LOST_PAST_END; a bucket outside
+ * the cache's as BT_LOST_NO_BUCKET); bt_rebuild_lost_range() a node's key
+ * range (start, end], split per live slot. bt_rebuild_garbage() records k
+ * as garbage and returns true when why is given or k cannot be real
+ * (bt_extent_implausible()); bt_rebuild_lost_key() records a dropped key's
+ * sectors, unless it is garbage (then returns false: not counted).
  * bt_rebuild_scan_unverified() gathers the dirty extents of a damaged
- * leaf's bsets that do not verify (node key k), and
+ * leaf's bsets that do not verify (node key k, range pos), and
  * bt_rebuild_report_unverified() records those no kept key covers. Out of
  * memory sets co->ret.
  */
 void bt_rebuild_lost_add(struct collect *co, uint64_t inode, uint64_t start, uint64_t end,
 			 enum bt_lost_kind kind, uint64_t bucket, const char *reason);
-void bt_rebuild_lost_key(struct collect *co, const struct bkey *k, enum bt_lost_kind kind,
-			 const char *reason);
 void bt_rebuild_lost_range(struct collect *co, uint64_t si, uint64_t so,
 			   const struct bkey *end, uint64_t bucket, enum bt_lost_kind kind,
 			   const char *reason);
-void bt_rebuild_scan_unverified(struct collect *co, const struct bkey *k);
+bool bt_rebuild_garbage(struct collect *co, const struct bkey *k, enum bt_garbage_source src,
+			uint64_t node_bucket, const char *why);
+bool bt_rebuild_lost_key(struct collect *co, const struct bkey *k, enum bt_lost_kind kind,
+			 const char *reason, enum bt_garbage_source src, uint64_t node_bucket);
+void bt_rebuild_scan_unverified(struct collect *co, const struct bkey *k,
+				const struct bt_walk_pos *pos);
 void bt_rebuild_report_unverified(struct collect *co);
 
 #endif /* BCACHE_TOOL_REBUILD_INTERNAL_H */
