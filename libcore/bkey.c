@@ -143,6 +143,8 @@ const char *bt_extent_implausible(const struct cache_set *c, const struct bkey *
 		return "no pointer";
 	if (KEY_SIZE(k) > KEY_OFFSET(k))
 		return "size larger than its offset";
+	if (KEY_OFFSET(k) > BT_MAX_DEVICE_SECTORS)
+		return "sectors past the largest device Linux can have";
 	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
 		uint64_t b = ptr_bucket(c, k, i);
 

@@ -233,6 +233,8 @@ Test(bkey, implausible_keys_are_garbage)
 	SET_PTR(k, 0, 0, 2 * 128 + 8, 0);
 	SET_KEY_OFFSET(k, 4);
 	cr_assert_str_eq(bt_extent_implausible(&c, k), "size larger than its offset");
+	SET_KEY_OFFSET(k, (1ULL << 54) + 1);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "sectors past the largest device Linux can have");
 	SET_KEY_OFFSET(k, 136);
 	SET_KEY_PTRS(k, 0);
 	cr_assert_str_eq(bt_extent_implausible(&c, k), "no pointer");
