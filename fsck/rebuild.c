@@ -9,10 +9,15 @@
  * the new uuid bucket when a slot changed, and one jset whose last_seq is
  * its own seq. Until that jset is durable the old state is on disk.
  *
- * Every range whose data the rebuild does not keep is printed, one line
- * each, as "lost: slot N (backing device UUID | flash volume): sectors
- * A-B: KIND (reason, bucket B)", kept in ctx->lost for --json and --log.
- * Clean data dropped is counted, not listed: it is on the backing device.
+ * The rebuild is planned before anything is written, in every mode (-n
+ * too: its commit goes to the device's shadow): every range whose data it
+ * does not keep is printed first, one line each, as "would lose: slot N
+ * (backing device UUID | flash volume): sectors A-B: KIND (reason, bucket
+ * B)", and the keys that cannot be real are counted apart (garbage); the
+ * interactive run is then asked whether to lose that (fsck_confirm()).
+ * Once committed the ranges go to --log ("lost: ...") and, with the
+ * garbage, to ctx for --json. Clean data dropped is counted, not listed:
+ * it is on the backing device.
  */
 #include <stdlib.h>
 #include <string.h>
