@@ -148,6 +148,9 @@ const char *bt_extent_implausible(const struct cache_set *c, const struct bkey *
 	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
 		uint64_t b = ptr_bucket(c, k, i);
 
+		/* the kernel's check keys (btree.c bch_btree_insert_check_key()): clean, random offset */
+		if (PTR_DEV(k, i) == PTR_CHECK_DEV && !KEY_DIRTY(k))
+			continue;
 		if (PTR_DEV(k, i) >= c->sb.nr_in_set)
 			return "pointer to a cache device the set does not have";
 		if (b < c->first_bucket || b >= c->nbuckets)

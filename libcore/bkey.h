@@ -157,7 +157,8 @@ bool bt_extent_bad(const struct cache_set *c, const struct bkey *k,
  * validity rules, which skip pointers to unavailable devices: no pointer,
  * KEY_SIZE > KEY_OFFSET, an offset past BT_MAX_DEVICE_SECTORS (no backing
  * device or flash volume is larger), a pointer to a cache device index
- * >= nr_in_set, a bucket outside [first_bucket, nbuckets), an extent
+ * >= nr_in_set (but PTR_CHECK_DEV in a clean key: the kernel's check keys
+ * hold a random offset), a bucket outside [first_bucket, nbuckets), an extent
  * running past the end of its bucket, a uuid slot past those of the uuid
  * bucket (when c->uuids is read). (Sectors past the end of a flash volume are not garbage: the
  * volume's recorded size may be what is wrong.) Returns a static string.

@@ -224,6 +224,12 @@ Test(bkey, implausible_keys_are_garbage)
 	cr_assert_str_eq(bt_extent_implausible(&c, k), "pointer to a cache device the set does not have");
 	SET_PTR(k, 0, 0, 2 * 128 + 8, 1);
 	cr_assert_not_null(bt_extent_implausible(&c, k), "nr_in_set 1: only device 0");
+	/* a check key (clean, PTR_CHECK_DEV, random offset) is the kernel's own; a dirty one is not */
+	SET_PTR(k, 0, 0, 0x7ffffffffffULL, PTR_CHECK_DEV);
+	SET_KEY_DIRTY(k, 0);
+	cr_assert_null(bt_extent_implausible(&c, k));
+	SET_KEY_DIRTY(k, 1);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "pointer to a cache device the set does not have");
 	SET_PTR(k, 0, 0, 1024 * 128, 0);
 	cr_assert_str_eq(bt_extent_implausible(&c, k), "pointer outside the cache's buckets");
 	SET_PTR(k, 0, 0, 64, 0);
