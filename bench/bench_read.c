@@ -47,7 +47,7 @@ struct walk_stats {
 	uint64_t	nodes, leaves, keys, leaf_keys, bytes;
 	struct node_ref	*refs;
 	size_t		nr_refs, size_refs;
-	unsigned	depth;
+	unsigned	tree_depth;	/* the root's level (the kernel's tree_depth) */
 };
 
 static int count_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
@@ -61,8 +61,8 @@ static int count_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 		s->leaves++;
 		s->leaf_keys += n->nr_keys;
 	}
-	if (pos->depth + 1 > s->depth)
-		s->depth = pos->depth + 1;
+	if (!pos->depth)
+		s->tree_depth = n->level;
 	s->bytes += KEY_SIZE(k) << SECTOR_SHIFT;
 	if (s->nr_refs == s->size_refs) {
 		size_t sz = s->size_refs ? s->size_refs * 2 : 256;
@@ -183,8 +183,8 @@ static int measure(const char *path)
 	tl = read_crc(path, &s, &sum);
 	if (tl < 0)
 		return 1;
-	printf("  tree: depth %u, %llu nodes (%llu leaves), %llu keys (%llu in leaves), "
-	       "%.1f MB of nodes\n", s.depth, (unsigned long long)s.nodes,
+	printf("  tree: tree_depth %u, %llu nodes (%llu leaves), %llu keys (%llu in leaves), "
+	       "%.1f MB of nodes\n", s.tree_depth, (unsigned long long)s.nodes,
 	       (unsigned long long)s.leaves, (unsigned long long)s.keys,
 	       (unsigned long long)s.leaf_keys, s.bytes / 1e6);
 	printf("  open (superblock, journal, prios, uuids): %.3f s\n", topen);

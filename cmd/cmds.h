@@ -47,6 +47,26 @@ int bt_report_result(int ret, struct printbuf *out, struct printbuf *warn,
 		     struct printbuf *err);
 
 /*
+ * --force-in-use, the one option that lets a command use a device in use
+ * (the guard's BT_GUARD_FORCE_IN_USE, libcore/target.h); var is an int.
+ */
+#define BT_OPT_FORCE_IN_USE(var)						\
+	{ "force-in-use", 0, POPT_ARG_NONE, (var), 0,				\
+	  "use a device in use: registered with bcache, held, open exclusively or "	\
+	  "for writing elsewhere, an image file behind a loop device (never a "	\
+	  "mounted one); says what it overrides", NULL }
+
+/*
+ * The old --force of a command whose only meaning was the in-use checks
+ * (fsck, gc): hidden, and refused with a pointer to --force-in-use.
+ */
+#define BT_OPT_OLD_FORCE(var)							\
+	{ "force", 0, POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, (var), 0, NULL, NULL }
+
+/* The refusal of BT_OPT_OLD_FORCE; returns EXIT_USAGE. */
+int bt_old_force(const char *cmd);
+
+/*
  * Parse options with popt: returns a context positioned after the options
  * or NULL after printing a usage error (the caller returns EXIT_USAGE).
  * Non-option arguments are left in the context (poptGetArgs()).

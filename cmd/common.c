@@ -96,3 +96,10 @@ int bt_report_result(int ret, struct printbuf *out, struct printbuf *warn,
 	bt_error_pb(err);
 	return ret == -BT_ERR_FORMAT_BAD_OPTION ? EXIT_USAGE : EXIT_OPERATIONAL;
 }
+
+int bt_old_force(const char *cmd)
+{
+	bt_error("%s: --force no longer overrides the in-use checks: give --force-in-use "
+		 "(a mounted device is never written)", cmd);
+	return EXIT_USAGE;
+}

@@ -16,6 +16,7 @@
 #include "../libcore/detach.h"
 #include "../libcore/errcode.h"
 #include "../libcore/overlay.h"
+#include "../libcore/target.h"
 #include "../libcore/uuid.h"
 #include "../libcore/writeback.h"
 #include "cmds.h"
@@ -25,7 +26,7 @@
 
 struct detach_opts {
 	char	*cache;		/* popt-allocated */
-	int	force, dry_run;
+	int	force, force_in_use, dry_run;
 };
 
 /* What the cache holds for the backing device. */
@@ -43,16 +44,17 @@ struct detach_cache {
 static const uint8_t zero_uuid[16];
 
 /* Open the cache, find the slot and count its dirty data. 0, or an EXIT_* status. */
-static int inspect_cache(const struct detach_opts *o, const struct cache_sb *bsb,
-			 struct bt_dev *bdev, struct detach_cache *dc, struct printbuf *err)
+static int inspect_cache(struct bt_guard *g, int ci, const struct detach_opts *o,
+			 const struct cache_sb *bsb, struct bt_dev *bdev, struct detach_cache *dc,
+			 struct printbuf *err)
 {
-	unsigned flags = (o->dry_run ? 0 : BT_DEV_RDWR) | (o->force ? BT_DEV_FORCE : 0);
 	struct bt_extmap view;
 	struct bt_overlay_stats ost;
 	int ret;
 
 	dc->slot = -1;
-	ret = bt_dev_open(o->cache, flags, &dc->dev, err);
+	ret = bt_guard_open(g, ci, o->dry_run ? 0 : BT_GUARD_RDWR, &dc->dev, err);
+	bt_error_pb(g->warn);
 	if (!ret) {
 		ret = bt_cache_set_open(&dc->c, &dc->dev, BT_OPEN_KEEP_GOING, err);
 		if (ret && !(ret == -BT_ERR_NO_CACHE_SET || !dc->c.buckets || !dc->c.uuids ||
@@ -164,8 +166,8 @@ int cmd_detach(int argc, const char **argv)
 		  "the cache device: count its dirty data for BDEV and invalidate BDEV's uuid slot",
 		  "CACHE" },
 		{ "force", 'f', POPT_ARG_NONE, &o.force, 0,
-		  "detach even though the cache holds dirty data (abandoned), "
-		  "and use busy devices", NULL },
+		  "detach even though the cache holds dirty data (abandoned)", NULL },
+		BT_OPT_FORCE_IN_USE(&o.force_in_use),
 		{ "dry-run", 'n', POPT_ARG_NONE, &o.dry_run, 0,
 		  "say what would be done, write nothing", NULL },
 		POPT_AUTOHELP
@@ -182,36 +184,56 @@ int cmd_detach(int argc, const char **argv)
 	return status;
 }
 
+/* Declare BDEV and --cache CACHE, open BDEV and read its superblock. */
+static int open_bdev(struct bt_guard *g, const char *path, const struct detach_opts *o,
+		     struct bt_dev *bdev, uint8_t *block, struct cache_sb *sb, int *ci,
+		     struct printbuf *err)
+{
+	int ret, b;
+
+	*ci = -1;
+	ret = b = bt_guard_add(g, path, BT_TARGET_DEVICE, "backing device", BT_TARGET_BCACHE,
+			       err);
+	if (ret >= 0 && o->cache)
+		ret = *ci = bt_guard_add(g, o->cache, BT_TARGET_DEVICE, "cache device",
+					 BT_TARGET_BCACHE, err);
+	if (ret >= 0)
+		ret = bt_guard_open(g, b, o->dry_run ? 0 : BT_GUARD_RDWR, bdev, err);
+	bt_error_pb(g->warn);
+	if (ret >= 0)
+		ret = bt_sb_read(bdev, block, sb, true, err);
+	if (ret >= 0 && !bt_sb_is_bdev(sb)) {
+		prt_printf(err, "'%s' is not a backing device (superblock version %llu)",
+			   path, (unsigned long long)sb->version);
+		ret = -BT_ERR_SB_NOT_BACKING;
+	}
+	return ret < 0 ? ret : 0;
+}
+
 static int run_detach(poptContext pc, const struct detach_opts *o)
 {
 	const char **args = poptGetArgs(pc);
-	unsigned flags = (o->dry_run ? 0 : BT_DEV_RDWR) | (o->force ? BT_DEV_FORCE : 0);
-	struct printbuf err = PRINTBUF;
+	struct printbuf err = PRINTBUF, warn = PRINTBUF;
+	struct bt_guard g;
 	struct bt_dev bdev = { .fd = -1 };
 	struct detach_cache dc = { .dev = { .fd = -1 }, .slot = -1 };
 	uint8_t block[SB_SIZE];
 	struct cache_sb sb;
-	int status = EXIT_OK, ret;
+	int status = EXIT_OK, ret, ci;
 
 	if (!args || !args[0] || args[1]) {
 		bt_error("detach: expected BDEV");
 		poptPrintUsage(pc, stderr, 0);
 		return EXIT_USAGE;
 	}
-	ret = bt_dev_open(args[0], flags, &bdev, &err);
-	if (!ret)
-		ret = bt_sb_read(&bdev, block, &sb, true, &err);
-	if (!ret && !bt_sb_is_bdev(&sb)) {
-		prt_printf(&err, "'%s' is not a backing device (superblock version %llu)",
-			   args[0], (unsigned long long)sb.version);
-		ret = -BT_ERR_SB_NOT_BACKING;
-	}
+	bt_guard_init(&g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
+	ret = open_bdev(&g, args[0], o, &bdev, block, &sb, &ci, &err);
 	if (ret) {
 		bt_error_pb(&err);
 		status = EXIT_OPERATIONAL;
 		goto out;
 	}
-	if (o->cache && (status = inspect_cache(o, &sb, &bdev, &dc, &err)))
+	if (o->cache && (status = inspect_cache(&g, ci, o, &sb, &bdev, &dc, &err)))
 		goto out;
 	if (BDEV_STATE(sb.flags) == BDEV_STATE_NONE && !memcmp(sb.set_uuid, zero_uuid, 16) &&
 	    dc.slot < 0) {
@@ -262,6 +284,8 @@ out:
 	}
 	if (bdev.path)
 		bt_dev_close(&bdev);
+	bt_guard_exit(&g);
+	printbuf_exit(&warn);
 	printbuf_exit(&err);
 	return status;
 }

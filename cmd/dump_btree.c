@@ -17,6 +17,7 @@
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
 #include "../libcore/overlay.h"
+#include "../libcore/signature.h"
 #include "cmds.h"
 
 struct dump_ctx {
@@ -28,7 +29,6 @@ struct dump_ctx {
 	struct bt_extmap	*overlay;	/* view after journal replay, NULL: on-disk only */
 	json_t			*jnodes;
 	unsigned long		nr_nodes, nr_keys, nr_errors;
-	unsigned		depth;		/* deepest level seen + 1 */
 };
 
 /* Does a leaf key lie in the inode/sector filter? Interior keys always do. */
@@ -163,8 +163,6 @@ static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 	json_t *jn = NULL, *keys = NULL, *inval = NULL;
 
 	d->nr_nodes++;
-	if (n->level + 1 > d->depth)
-		d->depth = n->level + 1;
 	if (d->level >= 0 && n->level != (unsigned long long)d->level)
 		return 0;
 	if (d->json) {
@@ -326,7 +324,10 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	d.keys_only = o->keys_only;
 	d.live_only = o->live || o->keys_only;
 
+	/* only reads: no in-use checks (libcore/target.h), but nothing foreign */
 	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
+	if (!ret && (ret = bt_probe_foreign(&dev, &err)))
+		bt_dev_close(&dev);
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);
@@ -382,7 +383,8 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		json_object_set_new(top, "root_level", json_integer(c.root_level));
 		json_object_set_new(top, "nodes", d.jnodes);
 		json_object_set_new(s, "nodes", json_integer((json_int_t)d.nr_nodes));
-		json_object_set_new(s, "depth", json_integer(d.depth));
+		/* the kernel's tree_depth: the root's level */
+		json_object_set_new(s, "tree_depth", json_integer(c.root_level));
 		json_object_set_new(s, "keys_printed", json_integer((json_int_t)d.nr_keys));
 		json_object_set_new(s, "errors", json_integer((json_int_t)d.nr_errors));
 		json_object_set_new(s, "journal_keys_not_shown",
@@ -397,8 +399,8 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		putchar('\n');
 		json_decref(top);
 	} else if (!o->keys_only) {
-		printf("nodes %lu depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
-		       d.nr_nodes, d.depth, d.nr_keys, d.nr_errors, st.misses, st.reclaimed,
+		printf("nodes %lu tree_depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
+		       d.nr_nodes, c.root_level, d.nr_keys, d.nr_errors, st.misses, st.reclaimed,
 		       st.peak_bytes, cache_bytes);
 		if (d.overlay)
 			printf("journal: %llu keys of the replay range applied\n",

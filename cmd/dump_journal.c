@@ -8,6 +8,7 @@
 #include "../libcore/cache_set.h"
 #include "../libcore/errcode.h"
 #include "../libcore/journal.h"
+#include "../libcore/signature.h"
 #include "cmds.h"
 
 /* A key from a 64-byte jset slot; NULL when its pointer count overflows the slot. */
@@ -149,8 +150,10 @@ int cmd_dump_journal(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
-	/* read only: no exclusivity needed */
+	/* only reads: no in-use checks (libcore/target.h), but nothing foreign */
 	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
+	if (!ret && (ret = bt_probe_foreign(&dev, &err)))
+		bt_dev_close(&dev);
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);

@@ -13,22 +13,18 @@
 #include "../libcore/errcode.h"
 #include "../libcore/extract.h"
 #include "../libcore/overlay.h"
+#include "../libcore/target.h"
 #include "../libcore/uuid.h"
 #include "cmds.h"
 
 struct extract_opts {
 	char	*uuid, *slot, *output, *cache_size;	/* popt-allocated */
-	int	dry_run, no_journal, force;
-};
-
-struct out_file {
-	int	fd;
-	bool	seekable;
+	int	dry_run, no_journal, force, force_in_use;
 };
 
 static int out_write(void *priv, const void *buf, size_t bytes, uint64_t logical_byte)
 {
-	struct out_file *o = priv;
+	struct bt_outfile *o = priv;
 	size_t done = 0;
 
 	while (done < bytes) {
@@ -139,6 +135,68 @@ static int pick_slot(const struct cache_set *c, const struct extract_opts *o,
 	return 0;
 }
 
+/*
+ * Declare CACHE, BDEV and the output to the guard, open both devices
+ * (read-only) and read BDEV's superblock. 0 or EXIT_OPERATIONAL (printed).
+ */
+static int open_inputs(struct bt_guard *g, const char **args, const struct extract_opts *o,
+		       struct bt_dev *cdev, struct bt_dev *bdev, struct cache_sb *bsb,
+		       int *out)
+{
+	struct printbuf err = PRINTBUF;
+	uint8_t block[SB_SIZE];
+	int ret, c, b = -1;
+
+	*out = -1;
+	ret = c = bt_guard_add(g, args[0], BT_TARGET_INPUT, "cache device", BT_TARGET_BCACHE,
+			       &err);
+	if (ret >= 0 && args[1])
+		ret = b = bt_guard_add(g, args[1], BT_TARGET_INPUT, "backing device",
+				       BT_TARGET_BCACHE, &err);
+	if (ret >= 0 && !o->dry_run)
+		ret = *out = bt_guard_add(g, o->output, BT_TARGET_OUTPUT, "output", 0, &err);
+	if (ret >= 0)
+		ret = bt_guard_open(g, c, 0, cdev, &err);
+	if (ret >= 0 && b >= 0)
+		ret = bt_guard_open(g, b, 0, bdev, &err);
+	if (ret >= 0 && b >= 0) {
+		ret = bt_sb_read(bdev, block, bsb, true, &err);
+		if (!ret && !bt_sb_is_bdev(bsb)) {
+			prt_printf(&err, "'%s' is not a backing device (superblock version %llu)",
+				   args[1], (unsigned long long)bsb->version);
+			ret = -BT_ERR_SB_NOT_BACKING;
+		}
+	}
+	bt_error_pb(g->warn);
+	if (ret < 0)
+		bt_error_pb(&err);
+	printbuf_exit(&err);
+	return ret < 0 ? EXIT_OPERATIONAL : 0;
+}
+
+/* Open the output for bytes of content: a block device must hold them. */
+static int open_output(struct bt_guard *g, int i, uint64_t bytes, struct bt_outfile *out)
+{
+	struct printbuf err = PRINTBUF;
+	int ret = bt_guard_open_file(g, i, out, &err);
+
+	if (!ret && out->seekable && !out->regular && out->size < bytes) {
+		prt_printf(&err, "the output '%s' (%llu bytes) is smaller than the content "
+			   "(%llu bytes)", out->path, (unsigned long long)out->size,
+			   (unsigned long long)bytes);
+		ret = -BT_ERR_DEV_TOO_SMALL;
+	} else if (!ret && out->seekable && !out->regular && out->size > bytes) {
+		bt_error("note: the output '%s' is larger than the content: its bytes from "
+			 "byte %llu on are left as they were", out->path,
+			 (unsigned long long)bytes);
+	}
+	bt_error_pb(g->warn);
+	if (ret)
+		bt_error_pb(&err);
+	printbuf_exit(&err);
+	return ret ? EXIT_OPERATIONAL : 0;
+}
+
 static int run_extract(poptContext pc, const struct extract_opts *o);
 
 int cmd_extract(int argc, const char **argv)
@@ -156,7 +214,8 @@ int cmd_extract(int argc, const char **argv)
 		{ "cache-size", 0, POPT_ARG_STRING, &o.cache_size, 0,
 		  "memory bound of the node cache (default 64M)", "BYTES" },
 		{ "force", 'f', POPT_ARG_NONE, &o.force, 0,
-		  "read devices that are mounted, registered or open elsewhere", NULL },
+		  "overwrite an existing output that is not empty or holds a signature", NULL },
+		BT_OPT_FORCE_IN_USE(&o.force_in_use),
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
@@ -178,8 +237,9 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 {
 	const char **args = poptGetArgs(pc);
 	unsigned long long cache_bytes = BT_NODE_CACHE_DEFAULT_BYTES;
-	unsigned open_flags = o->force ? BT_DEV_FORCE : 0, slot;
-	struct printbuf err = PRINTBUF;
+	unsigned slot;
+	struct printbuf err = PRINTBUF, warn = PRINTBUF;
+	struct bt_guard g;
 	struct bt_dev cdev = { .fd = -1 }, bdev = { .fd = -1 };
 	struct cache_set c;
 	struct cache_sb bsb;
@@ -187,12 +247,14 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 	struct bt_extmap view;
 	struct bt_overlay_stats ost;
 	struct bt_extract_result res = { 0 };
-	struct out_file out = { .fd = -1 };
+	struct bt_outfile out = { .fd = -1 };
 	struct bt_extract_req req = { 0 };
 	bool have_bdev;
-	int status = EXIT_OK, ret;
+	int status = EXIT_OK, ret, out_i;
 
 	bt_extmap_init(&view);
+	bt_guard_init(&g, (o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0) |
+		      (o->force ? BT_GUARD_OVERWRITE : 0), &warn);
 	memset(&c, 0, sizeof(c));
 	if (!args || !args[0] || (args[1] && args[2])) {
 		bt_error("extract: expected CACHE [BDEV]");
@@ -214,27 +276,9 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 	have_bdev = args[1] != NULL;
 
 	/* read-only on both devices */
-	if (bt_dev_open(args[0], open_flags, &cdev, &err) ||
-	    (have_bdev && bt_dev_open(args[1], open_flags, &bdev, &err))) {
-		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+	status = open_inputs(&g, args, o, &cdev, &bdev, &bsb, &out_i);
+	if (status)
 		goto out;
-	}
-	if (have_bdev) {
-		uint8_t block[SB_SIZE];
-
-		ret = bt_sb_read(&bdev, block, &bsb, true, &err);
-		if (!ret && !bt_sb_is_bdev(&bsb)) {
-			prt_printf(&err, "'%s' is not a backing device (superblock version %llu)",
-				   args[1], (unsigned long long)bsb.version);
-			ret = -BT_ERR_SB_NOT_BACKING;
-		}
-		if (ret) {
-			bt_error_pb(&err);
-			status = EXIT_OPERATIONAL;
-			goto out;
-		}
-	}
 	ret = bt_cache_set_open(&c, &cdev, BT_OPEN_KEEP_GOING | BT_OPEN_SB_IGNORE_CSUM, &err);
 	if (!ret && c.sb_csum_bad) {
 		bt_error("warning: the superblock of '%s' has a bad checksum (every other field is "
@@ -294,18 +338,9 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 		req.sectors = bt_uuid_sectors(&c.uuids[slot]);
 	}
 
-	if (!o->dry_run) {
-		if (!strcmp(o->output, "-")) {
-			out.fd = STDOUT_FILENO;
-		} else {
-			out.fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-			out.seekable = true;
-			if (out.fd < 0) {
-				bt_error("extract: cannot create '%s': %s", o->output, strerror(errno));
-				status = EXIT_OPERATIONAL;
-				goto out;
-			}
-		}
+	if (!o->dry_run && open_output(&g, out_i, req.sectors << SECTOR_SHIFT, &out)) {
+		status = EXIT_OPERATIONAL;
+		goto out;
 	}
 	if (report_stale_dirty(&c, &view, slot, req.data_offset))
 		status = 1;
@@ -315,9 +350,9 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 		status = EXIT_OPERATIONAL;
 		goto out;
 	}
-	if (out.seekable && (ftruncate(out.fd, (off_t)(req.sectors << SECTOR_SHIFT)) ||
-			     fsync(out.fd))) {
-		bt_error("extract: cannot finish '%s': %s", o->output, strerror(errno));
+	if (bt_outfile_finish(&out, req.sectors << SECTOR_SHIFT, &err) ||
+	    bt_outfile_close(&out, &err)) {
+		bt_error_pb(&err);
 		status = EXIT_OPERATIONAL;
 		goto out;
 	}
@@ -337,8 +372,9 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 		o->dry_run ? " (dry run)" : "", (unsigned long long)res.cache_sectors,
 		(unsigned long long)res.dirty_sectors, (unsigned long long)ost.journal_keys);
 out:
-	if (out.fd >= 0 && out.fd != STDOUT_FILENO)
-		close(out.fd);
+	bt_outfile_close(&out, &err);
+	bt_guard_exit(&g);
+	printbuf_exit(&warn);
 	bt_extract_result_exit(&res);
 	bt_extmap_exit(&view);
 	bt_node_cache_free(nc);

@@ -134,6 +134,7 @@ static void free_opts(struct bt_format_opts *o)
 int cmd_format(int argc, const char **argv)
 {
 	int writeback = 0, discard = 0, wipe_bcache = 0, force = 0, dry_run = 0, sb_only = 0;
+	int force_in_use = 0;
 	struct poptOption opts[] = {
 		{ "cache", 'C', POPT_ARG_NONE, NULL, OPT_CACHE,
 		  "the devices that follow are cache devices", NULL },
@@ -164,7 +165,9 @@ int cmd_format(int argc, const char **argv)
 		{ "wipe-bcache", 0, POPT_ARG_NONE, &wipe_bcache, 0,
 		  "overwrite an existing bcache superblock", NULL },
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
-		  "overwrite any other signature; skip the in-use checks", NULL },
+		  "overwrite any other signature; write a cache the kernel would not register "
+		  "(512 buckets or fewer, one-page buckets); never the in-use checks", NULL },
+		BT_OPT_FORCE_IN_USE(&force_in_use),
 		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
 		  "print what would be written, write nothing", NULL },
 		{ "sb-only", 0, POPT_ARG_NONE, &sb_only, 0,
@@ -209,6 +212,7 @@ int cmd_format(int argc, const char **argv)
 	o.discard = discard;
 	o.wipe_bcache = wipe_bcache;
 	o.force = force;
+	o.force_in_use = force_in_use;
 	o.dry_run = dry_run;
 	o.sb_only = sb_only;
 

@@ -1,10 +1,13 @@
 /* fsck.c --- bcache-tool fsck: check a cache device (e2fsck-style options). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../fsck/fsck.h"
 #include "../libcore/sb.h"
+#include "../libcore/target.h"
 #include "../libcore/undo.h"
 #include "cmds.h"
 
@@ -25,21 +28,111 @@ static void free_argv(char **v)
 	free(v);
 }
 
+/* What fsck opens: declared to the guard first, all of them, then opened. */
+struct fsck_files {
+	struct bt_guard		g;
+	struct printbuf		warn;
+	int			dev, undo, log;	/* guard indices; -1: none */
+	int			*backing;	/* guard indices of --backing, nr_backing */
+	size_t			nr_backing;
+	struct bt_outfile	undo_file, log_file;
+	FILE			*logf;
+};
+
+/* Declare DEV, each --backing DEV, --undo FILE and --log FILE. 0 or -1 (printed). */
+static int declare(struct fsck_files *f, const char *dev, char **backing, const char *undo,
+		   const char *log)
+{
+	struct printbuf err = PRINTBUF;
+	int ret;
+
+	f->undo = f->log = -1;
+	for (; backing && backing[f->nr_backing]; f->nr_backing++)
+		;
+	f->backing = calloc(f->nr_backing + 1, sizeof(*f->backing));
+	ret = f->backing ? 0 : -ENOMEM;
+	if (!ret)
+		ret = f->dev = bt_guard_add(&f->g, dev, BT_TARGET_DEVICE, "cache device",
+					    BT_TARGET_BCACHE, &err);
+	for (size_t i = 0; ret >= 0 && i < f->nr_backing; i++)
+		ret = f->backing[i] = bt_guard_add(&f->g, backing[i], BT_TARGET_INPUT,
+						   "backing device", BT_TARGET_BCACHE, &err);
+	if (ret >= 0 && undo)
+		ret = f->undo = bt_guard_add(&f->g, undo, BT_TARGET_UNDO, "undo file", 0, &err);
+	if (ret >= 0 && log)
+		ret = f->log = bt_guard_add(&f->g, log, BT_TARGET_LOG, "log file", 0, &err);
+	if (ret == -ENOMEM && !err.pos)
+		prt_str(&err, "fsck: out of memory");
+	if (ret < 0)
+		bt_error_pb(&err);
+	printbuf_exit(&err);
+	return ret < 0 ? -1 : 0;
+}
+
+/* --log FILE: appended to, through the guard. 0 or -1 (printed). */
+static int open_log(struct fsck_files *f)
+{
+	struct printbuf err = PRINTBUF;
+	int ret = f->log < 0 ? 0 : bt_guard_open_file(&f->g, f->log, &f->log_file, &err);
+
+	if (!ret && f->log >= 0) {
+		f->logf = fdopen(f->log_file.fd, "a");
+		if (!f->logf) {
+			prt_printf(&err, "cannot open the log file '%s': %s", f->log_file.path,
+				   strerror(errno));
+			ret = -errno;
+		} else {
+			f->log_file.fd = -1;	/* the FILE owns it */
+		}
+	}
+	bt_error_pb(&f->warn);
+	if (ret)
+		bt_error_pb(&err);
+	printbuf_exit(&err);
+	return ret ? -1 : 0;
+}
+
+/* The end of the log: flushed and synced. 0 or EXIT_OPERATIONAL (printed). */
+static int close_log(struct fsck_files *f, const char *path)
+{
+	int ret = 0;
+
+	if (!f->logf)
+		return 0;
+	if (fflush(f->logf) || fsync(fileno(f->logf)))
+		ret = -1;
+	if (fclose(f->logf))
+		ret = -1;
+	f->logf = NULL;
+	if (ret)
+		bt_error("fsck: writing log file %s: %m", path);
+	return ret ? EXIT_OPERATIONAL : 0;
+}
+
+static void files_exit(struct fsck_files *f)
+{
+	struct printbuf err = PRINTBUF;
+
+	bt_outfile_close(&f->undo_file, &err);
+	bt_outfile_close(&f->log_file, &err);
+	printbuf_exit(&err);
+	free(f->backing);
+	bt_guard_exit(&f->g);
+	printbuf_exit(&f->warn);
+}
+
 /*
  * --backing DEV: the uuid of each backing device's superblock, a hint for
  * the uuid bucket scan of the journal rebuild (journal_rebuild.c). The
- * devices are only read. Frees paths. Returns 0 or -1 with a message.
+ * devices are only read. Returns 0 or -1 with a message.
  */
-static int load_backing_hints(struct fsck_ctx *ctx, char **paths)
+static int load_backing_hints(struct fsck_ctx *ctx, struct fsck_files *f)
 {
-	size_t n = 0;
 	int ret = 0;
 
-	for (; paths && paths[n]; n++)
-		;
-	if (n)
-		ctx->backing_uuids = calloc(n, sizeof(*ctx->backing_uuids));
-	for (size_t i = 0; i < n; i++) {
+	if (f->nr_backing)
+		ctx->backing_uuids = calloc(f->nr_backing, sizeof(*ctx->backing_uuids));
+	for (size_t i = 0; i < f->nr_backing; i++) {
 		struct printbuf err = PRINTBUF;
 		uint8_t block[SB_SIZE];
 		struct cache_sb sb;
@@ -49,15 +142,17 @@ static int load_backing_hints(struct fsck_ctx *ctx, char **paths)
 			bt_error("fsck: out of memory");
 			ret = -1;
 		}
-		if (!ret && bt_dev_open(paths[i], BT_DEV_FORCE, &dev, &err)) {
+		if (!ret && bt_guard_open(&f->g, f->backing[i], 0, &dev, &err)) {
+			bt_error_pb(&f->warn);
 			bt_error_pb(&err);
 			ret = -1;
 		} else if (!ret) {
+			bt_error_pb(&f->warn);
 			if (bt_sb_read(&dev, block, &sb, true, &err)) {
 				bt_error_pb(&err);
 				ret = -1;
 			} else if (!bt_sb_is_bdev(&sb)) {
-				bt_error("fsck: --backing %s is not a backing device", paths[i]);
+				bt_error("fsck: --backing %s is not a backing device", dev.path);
 				ret = -1;
 			} else {
 				memcpy(ctx->backing_uuids[ctx->nr_backing_uuids++], sb.uuid, 16);
@@ -66,16 +161,39 @@ static int load_backing_hints(struct fsck_ctx *ctx, char **paths)
 		}
 		printbuf_exit(&err);
 	}
-	free_argv(paths);
 	return ret;
+}
+
+/* Open DEV (read-only with -n) and attach --undo FILE. 0 or -1 (printed). */
+static int open_dev(struct fsck_files *f, bool no, bool json, struct bt_dev *dev,
+		    const char *undo)
+{
+	struct printbuf err = PRINTBUF;
+	int ret = bt_guard_open(&f->g, f->dev, no ? 0 : BT_GUARD_RDWR, dev, &err);
+
+	if (!ret && undo) {
+		ret = bt_guard_open_file(&f->g, f->undo, &f->undo_file, &err);
+		if (!ret) {
+			ret = bt_undo_open(dev, f->undo_file.fd, undo, &err);
+			f->undo_file.fd = -1;	/* the undo log owns it */
+		}
+		if (!ret && !json)
+			printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
+			       undo, dev->path);
+	}
+	bt_error_pb(&f->warn);
+	if (ret)
+		bt_error_pb(&err);
+	printbuf_exit(&err);
+	return ret ? -1 : 0;
 }
 
 int cmd_fsck(int argc, const char **argv)
 {
 	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
-	int force = 0, list = 0, status, ret;
+	int force = 0, force_in_use = 0, list = 0, status, ret;
 	char *log_path = NULL;
-	FILE *log = NULL;
+	struct fsck_files files = { .warn = PRINTBUF };
 	char *undo = NULL;	/* popt allocates it */
 	char **backing = NULL;	/* popt allocates it */
 	struct poptOption opts[] = {
@@ -90,8 +208,8 @@ int cmd_fsck(int argc, const char **argv)
 		  "print every figure and the time of each pass", NULL },
 		{ "json", 0, POPT_ARG_NONE, &json, 0,
 		  "print problems and summary as one JSON object", NULL },
-		{ "force", 0, POPT_ARG_NONE, &force, 0,
-		  "check a device that is in use (mounted, registered, held)", NULL },
+		BT_OPT_FORCE_IN_USE(&force_in_use),
+		BT_OPT_OLD_FORCE(&force),
 		{ "log", 0, POPT_ARG_STRING, &log_path, 0,
 		  "append one line per repair made to FILE", "FILE" },
 		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
@@ -113,6 +231,7 @@ int cmd_fsck(int argc, const char **argv)
 
 	/* one exit path: what is not set up yet is NULL or empty, and freed as such */
 	fsck_ctx_init(&ctx);
+	bt_guard_init(&files.g, force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &files.warn);
 	status = EXIT_USAGE;
 	if (!pc)
 		goto out;
@@ -139,44 +258,26 @@ int cmd_fsck(int argc, const char **argv)
 		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
 		goto out;
 	}
+	if (force) {
+		status = bt_old_force("fsck");
+		goto out;
+	}
 
 	status = EXIT_OPERATIONAL;
-	if (log_path) {
-		log = fopen(log_path, "a");
-		if (!log) {
-			bt_error("fsck: cannot open log file %s: %m", log_path);
-			goto out;
-		}
-	}
-	ctx.log = log;
+	if (declare(&files, args[0], backing, undo, log_path) || open_log(&files))
+		goto out;
+	ctx.log = files.logf;
 	ctx.opts.mode = no ? FSCK_MODE_NO : yes ? FSCK_MODE_YES :
 			preen ? FSCK_MODE_PREEN : FSCK_MODE_ASK;
 	ctx.opts.force_check = force_check;
 	ctx.opts.verbose = verbose;
 	ctx.opts.json = json;
 	ctx.path = args[0];
-	ret = load_backing_hints(&ctx, backing);
-	backing = NULL;
-	if (ret)
+	if (load_backing_hints(&ctx, &files))
 		goto out;
-
 	/* -n: the I/O layer refuses writes too, a second barrier under the policy */
-	ret = bt_dev_open(args[0], (no ? 0 : BT_DEV_RDWR) | (force ? BT_DEV_FORCE : 0),
-			  &dev, &err);
-	if (ret) {
-		bt_error_pb(&err);
+	if (open_dev(&files, no, json, &dev, undo))
 		goto out;
-	}
-	if (undo) {
-		ret = bt_undo_open(&dev, undo, &err);
-		if (ret) {
-			bt_error_pb(&err);
-			goto out;
-		}
-		if (!json)
-			printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
-			       undo, args[0]);
-	}
 	ctx.dev = &dev;
 	ret = fsck_run(&ctx, &err);
 	if (ret)
@@ -196,10 +297,8 @@ int cmd_fsck(int argc, const char **argv)
 out:
 	fsck_ctx_exit(&ctx);
 	bt_dev_close(&dev);
-	if (log && fclose(log)) {
-		bt_error("fsck: writing log file %s: %m", log_path);
-		status |= EXIT_OPERATIONAL;
-	}
+	status |= close_log(&files, log_path);
+	files_exit(&files);
 	free(log_path);
 	printbuf_exit(&err);
 	free(undo);

@@ -10,6 +10,7 @@
 #include "../libcore/errcode.h"
 #include "../libcore/gc.h"
 #include "../libcore/node_cache.h"
+#include "../libcore/target.h"
 #include "../libcore/undo.h"
 #include "cmds.h"
 
@@ -67,31 +68,49 @@ static void print_stats(const char *path, const struct bt_gc_stats *st, bool dry
 		printf("the btree %srewritten (run without --dry-run to write it)\n", would);
 }
 
-static int run(const char *path, const struct bt_gc_opts *o, bool force, const char *undo)
+/* Declare and open the cache (read-only for a dry run) and --undo FILE. */
+static int open_all(struct bt_guard *g, const char *path, bool dry_run, const char *undo,
+		    struct bt_dev *dev, struct printbuf *err)
 {
-	struct printbuf err = PRINTBUF;
+	struct bt_outfile uf;
+	int ret, d, u = -1;
+
+	ret = d = bt_guard_add(g, path, BT_TARGET_DEVICE, "cache device", BT_TARGET_BCACHE, err);
+	if (ret >= 0 && undo)
+		ret = u = bt_guard_add(g, undo, BT_TARGET_UNDO, "undo file", 0, err);
+	if (ret >= 0)
+		ret = bt_guard_open(g, d, dry_run ? 0 : BT_GUARD_RDWR, dev, err);
+	if (ret >= 0 && undo) {
+		ret = bt_guard_open_file(g, u, &uf, err);
+		if (!ret)
+			ret = bt_undo_open(dev, uf.fd, undo, err);
+		if (!ret)
+			printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
+			       undo, path);
+	}
+	return ret < 0 ? ret : 0;
+}
+
+static int run(const char *path, const struct bt_gc_opts *o, bool force_in_use,
+	       const char *undo)
+{
+	struct printbuf err = PRINTBUF, warn = PRINTBUF;
 	struct bt_gc_stats st;
 	struct cache_set c;
 	struct bt_node_cache *nc = NULL;
-	struct bt_dev dev;
+	struct bt_dev dev = { .fd = -1 };
+	struct bt_guard g;
 	int ret, status = EXIT_OK;
 
-	ret = bt_dev_open(path, (o->dry_run ? 0 : BT_DEV_RDWR) | (force ? BT_DEV_FORCE : 0),
-			  &dev, &err);
+	bt_guard_init(&g, force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
+	ret = open_all(&g, path, o->dry_run, undo, &dev, &err);
+	bt_error_pb(&warn);
+	bt_guard_exit(&g);
+	printbuf_exit(&warn);
 	if (ret) {
 		bt_error_pb(&err);
-		printbuf_exit(&err);
-		return EXIT_OPERATIONAL;
-	}
-	if (undo) {
-		ret = bt_undo_open(&dev, undo, &err);
-		if (ret) {
-			bt_error_pb(&err);
-			status = EXIT_OPERATIONAL;
-			goto out_dev;
-		}
-		printf("saving the blocks it changes; undo with: bcache-tool undo %s %s\n",
-		       undo, path);
+		status = EXIT_OPERATIONAL;
+		goto out_dev;
 	}
 	ret = bt_cache_set_open(&c, &dev, 0, &err);
 	if (!ret) {
@@ -114,14 +133,15 @@ static int run(const char *path, const struct bt_gc_opts *o, bool force, const c
 		status = EXIT_OPERATIONAL;
 	}
 out_dev:
-	bt_dev_close(&dev);
+	if (dev.path)
+		bt_dev_close(&dev);
 	printbuf_exit(&err);
 	return status;
 }
 
 int cmd_gc(int argc, const char **argv)
 {
-	int dry_run = 0, inval = 0, force = 0, status;
+	int dry_run = 0, inval = 0, force = 0, force_in_use = 0, status;
 	char *undo = NULL;	/* popt allocates it */
 	struct poptOption opts[] = {
 		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
@@ -132,8 +152,8 @@ int cmd_gc(int argc, const char **argv)
 		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
 		  "save the blocks gc overwrites to FILE first "
 		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
-		{ "force", 'f', POPT_ARG_NONE, &force, 0,
-		  "use a device that is in use (mounted, registered)", NULL },
+		BT_OPT_FORCE_IN_USE(&force_in_use),
+		{ "force", 'f', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, &force, 0, NULL, NULL },
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
@@ -158,9 +178,14 @@ int cmd_gc(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
+	if (force) {
+		free(undo);
+		poptFreeContext(pc);
+		return bt_old_force("gc");
+	}
 	o.dry_run = dry_run;
 	o.invalidate_clean = inval;
-	status = run(args[0], &o, force, undo);
+	status = run(args[0], &o, force_in_use, undo);
 	free(undo);
 	poptFreeContext(pc);
 	return status;

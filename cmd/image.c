@@ -11,84 +11,101 @@
 
 #include "../libcore/dev.h"
 #include "../libcore/metaimage.h"
+#include "../libcore/target.h"
 #include "cmds.h"
 
 struct image_opts {
 	char	*output;	/* popt-allocated */
-	int	restore, force, level;
+	int	restore, force, force_in_use, level;
 };
+
+/* Declare and open CACHE (read-only) and the output. 0 or a negative code (message in err). */
+static int make_open(struct bt_guard *g, const char *cache, const char *output,
+		     struct bt_dev *dev, struct bt_outfile *out, struct printbuf *err)
+{
+	int ret, c, o;
+
+	ret = c = bt_guard_add(g, cache, BT_TARGET_INPUT, "cache device", BT_TARGET_BCACHE, err);
+	if (ret >= 0)
+		ret = o = bt_guard_add(g, output, BT_TARGET_OUTPUT, "output", 0, err);
+	if (ret >= 0)
+		ret = bt_guard_open(g, c, 0, dev, err);
+	if (ret >= 0) {
+		ret = bt_guard_open_file(g, o, out, err);
+		if (ret)
+			bt_dev_close(dev);
+	}
+	return ret < 0 ? ret : 0;
+}
 
 static int image_make(const char *cache, const struct image_opts *o)
 {
-	bool to_stdout = !strcmp(o->output, "-");
+	bool to_stdout = !strcmp(o->output, "-"), existed = to_stdout || !access(o->output, F_OK);
 	struct printbuf err = PRINTBUF, warn = PRINTBUF;
 	struct bt_metaimage_stats st;
+	struct bt_outfile out = { .fd = -1 };
+	struct bt_guard g;
 	struct bt_dev dev;
 	struct stat sb;
-	int fd, ret;
+	int ret;
 
-	ret = bt_dev_open(cache, o->force ? BT_DEV_FORCE : 0, &dev, &err);
+	bt_guard_init(&g, (o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0) |
+		      (o->force ? BT_GUARD_OVERWRITE : 0), &warn);
+	ret = make_open(&g, cache, o->output, &dev, &out, &err);
+	bt_error_pb(&warn);
+	bt_guard_exit(&g);
 	if (ret) {
 		bt_error_pb(&err);
-		printbuf_exit(&err);
-		return EXIT_OPERATIONAL;
-	}
-	fd = to_stdout ? STDOUT_FILENO
-		       : open(o->output, O_WRONLY | O_CREAT | O_CLOEXEC |
-					 (o->force ? O_TRUNC : O_EXCL), 0644);
-	if (fd < 0) {
-		bt_error("image: cannot create '%s': %s%s", o->output, strerror(errno),
-			 errno == EEXIST ? " (--force overwrites it)" : "");
-		bt_dev_close(&dev);
-		return EXIT_OPERATIONAL;
-	}
-	ret = bt_metaimage_create(&dev, fd, o->level, &st, &warn, &err);
-	bt_dev_close(&dev);
-	if (warn.pos)
-		bt_error_pb(&warn);
-	if (ret < 0) {
-		bt_error_pb(&err);
-		if (!to_stdout) {
-			close(fd);
-			unlink(o->output);
-		}
 		printbuf_exit(&err);
 		printbuf_exit(&warn);
 		return EXIT_OPERATIONAL;
 	}
-	if (!to_stdout && (fstat(fd, &sb) || close(fd))) {
-		bt_error("image: write error on '%s': %s", o->output, strerror(errno));
-		ret = -1;
+	ret = bt_metaimage_create(&dev, out.fd, o->level, &st, &warn, &err);
+	bt_dev_close(&dev);
+	if (warn.pos)
+		bt_error_pb(&warn);
+	if (ret >= 0 && (bt_outfile_finish(&out, UINT64_MAX, &err) ||
+			 (!to_stdout && fstat(out.fd, &sb)) || bt_outfile_close(&out, &err)))
+		ret = -EIO;
+	if (ret < 0) {
+		bt_error_pb(&err);
+		bt_outfile_close(&out, &err);
+		if (!existed)
+			unlink(o->output);
+		printbuf_exit(&err);
+		printbuf_exit(&warn);
+		return EXIT_OPERATIONAL;
 	}
-	if (ret >= 0)
-		fprintf(to_stdout ? stderr : stdout,
-			"%s: %llu buckets, %llu bytes of metadata, %llu bytes missing%s",
-			cache, (unsigned long long)st.nr_buckets, (unsigned long long)st.bytes,
-			(unsigned long long)st.missing_bytes, to_stdout ? "\n" : "");
-	if (ret >= 0 && !to_stdout)
+	fprintf(to_stdout ? stderr : stdout,
+		"%s: %llu buckets, %llu bytes of metadata, %llu bytes missing%s",
+		cache, (unsigned long long)st.nr_buckets, (unsigned long long)st.bytes,
+		(unsigned long long)st.missing_bytes, to_stdout ? "\n" : "");
+	if (!to_stdout)
 		printf(", image '%s' of %llu bytes\n", o->output, (unsigned long long)sb.st_size);
 	if (ret > 0)
 		bt_error("image: %d problem%s while reading '%s' (listed above); the image "
 			 "holds what could be read", ret, ret == 1 ? "" : "s", cache);
 	printbuf_exit(&err);
 	printbuf_exit(&warn);
-	return ret < 0 ? EXIT_OPERATIONAL : ret ? EXIT_CORRECTED : EXIT_OK;
+	return ret ? EXIT_CORRECTED : EXIT_OK;
 }
 
-/* Open (creating when absent) DEV read-write and make a regular file at least size bytes. */
-static int open_target(const char *path, uint64_t size, int force, struct bt_dev *dev,
-		       struct printbuf *err)
+/*
+ * Declare FILE and DEV, open DEV read-write through the guard (an existing
+ * DEV holding data needs --force) and make a regular file at least size
+ * bytes: one the guard let us write (new, empty, or --force).
+ */
+static int open_target(struct bt_guard *g, const char *file, const char *path, uint64_t size,
+		       struct bt_dev *dev, struct printbuf *err)
 {
-	int ret, fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int ret, t;
 
-	if (fd >= 0)
-		close(fd);
-	else if (errno != EEXIST) {
-		prt_printf(err, "image: cannot create '%s': %s", path, strerror(errno));
-		return -errno;
-	}
-	ret = bt_dev_open(path, BT_DEV_RDWR | (force ? BT_DEV_FORCE : 0), dev, err);
-	if (ret)
+	ret = bt_guard_add(g, file, BT_TARGET_INPUT, "image", 0, err);
+	if (ret >= 0)
+		ret = t = bt_guard_add(g, path, BT_TARGET_OUTPUT, "restore target", 0, err);
+	if (ret >= 0)
+		ret = bt_guard_open(g, t, BT_GUARD_RDWR, dev, err);
+	if (ret < 0)
 		return ret;
 	if (!dev->is_blockdev && dev->fd >= 0 && dev->size < size) {
 		if (ftruncate(dev->fd, (off_t)size)) {
@@ -105,9 +122,10 @@ static int open_target(const char *path, uint64_t size, int force, struct bt_dev
 
 static int image_restore(const char *file, const char *target, const struct image_opts *o)
 {
-	struct printbuf err = PRINTBUF;
+	struct printbuf err = PRINTBUF, warn = PRINTBUF;
 	const struct bt_metaimage_hdr *hdr;
 	struct bt_metaimage_reader *r = NULL;
+	struct bt_guard g;
 	struct bt_dev dev;
 	int fd, ret;
 
@@ -116,9 +134,14 @@ static int image_restore(const char *file, const char *target, const struct imag
 		bt_error("image: cannot open '%s': %s", file, strerror(errno));
 		return EXIT_OPERATIONAL;
 	}
+	bt_guard_init(&g, (o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0) |
+		      (o->force ? BT_GUARD_OVERWRITE : 0), &warn);
 	ret = bt_metaimage_open(fd, file, &r, &hdr, &err);
 	if (!ret)
-		ret = open_target(target, hdr->dev_size, o->force, &dev, &err);
+		ret = open_target(&g, file, target, hdr->dev_size, &dev, &err);
+	bt_error_pb(&warn);
+	bt_guard_exit(&g);
+	printbuf_exit(&warn);
 	if (!ret) {
 		ret = bt_metaimage_restore(r, &dev, &err);
 		bt_dev_close(&dev);
@@ -153,7 +176,8 @@ int cmd_image(int argc, const char **argv)
 		  "write the image FILE back into DEV", NULL },
 		{ "level", 0, POPT_ARG_INT, &o.level, 0, "zstd level (1..19, default 10)", "N" },
 		{ "force", 'f', POPT_ARG_NONE, &o.force, 0,
-		  "skip the device in-use checks; overwrite an existing output file", NULL },
+		  "overwrite an existing output, or a restore target holding data", NULL },
+		BT_OPT_FORCE_IN_USE(&o.force_in_use),
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};

@@ -27,7 +27,7 @@ static int parse_sectors(const char *what, const char *arg, unsigned *sectors)
 int cmd_migrate(int argc, const char **argv)
 {
 	char *bucket = NULL, *block = NULL, *cache_size = NULL;
-	int drop_clean = 0, wipe_bcache = 0, force = 0, dry_run = 0;
+	int drop_clean = 0, wipe_bcache = 0, force = 0, force_in_use = 0, dry_run = 0;
 	struct poptOption opts[] = {
 		{ "bucket", 'b', POPT_ARG_STRING, &bucket, 0,
 		  "bucket size of DST in bytes (default: SRC's)", "SIZE" },
@@ -39,7 +39,9 @@ int cmd_migrate(int argc, const char **argv)
 		{ "wipe-bcache", 0, POPT_ARG_NONE, &wipe_bcache, 0,
 		  "overwrite a bcache superblock on DST", NULL },
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
-		  "overwrite any signature on DST; open devices that are in use", NULL },
+		  "overwrite any signature on DST; write a DST the kernel would not register "
+		  "(512 buckets or fewer, one-page buckets)", NULL },
+		BT_OPT_FORCE_IN_USE(&force_in_use),
 		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
 		  "check and plan, write nothing", NULL },
 		{ "cache-size", 0, POPT_ARG_STRING, &cache_size, 0,
@@ -79,6 +81,7 @@ int cmd_migrate(int argc, const char **argv)
 	o.drop_clean = drop_clean;
 	o.wipe_bcache = wipe_bcache;
 	o.force = force;
+	o.force_in_use = force_in_use;
 	o.dry_run = dry_run;
 
 	ret = bt_migrate(args[0], args[1], &o, NULL, &out, &warn, &err);

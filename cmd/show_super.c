@@ -12,6 +12,7 @@
 #include "../libcore/errcode.h"
 #include "../libcore/sb.h"
 #include "../libcore/sb_json.h"
+#include "../libcore/signature.h"
 #include "cmds.h"
 
 /* The lines of pb as a JSON array of strings, "warning: " prefixes dropped. */
@@ -52,8 +53,14 @@ static int show_one(const char *path, bool force, json_t *jarr, bool header)
 	uint64_t csum;
 	int ret, vret;
 
-	/* show-super only reads: no exclusivity needed */
+	/* show-super only reads: no exclusivity needed; a foreign device is named */
 	ret = bt_dev_open(path, BT_DEV_FORCE, &dev, &err);
+	if (!ret && bt_probe_foreign(&dev, &err) == -BT_ERR_FOREIGN) {
+		ret = -BT_ERR_FOREIGN;
+		bt_dev_close(&dev);
+	} else if (!ret) {
+		printbuf_reset(&err);	/* zeroes: the superblock checks say so */
+	}
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "../libcore/errcode.h"
+#include "../libcore/target.h"
 #include "../libcore/undo.h"
 #include "cmds.h"
 
@@ -27,20 +28,22 @@ static int undo_status(int ret)
 
 int cmd_undo(int argc, const char **argv)
 {
-	int dry_run = 0, force = 0, status = EXIT_OK, ret;
+	int dry_run = 0, force = 0, force_in_use = 0, status = EXIT_OK, ret;
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &dry_run, 0,
 		  "list the ranges that would be restored; write nothing", NULL },
 		{ "force", 0, POPT_ARG_NONE, &force, 0,
 		  "apply even if the device's size, superblock or saved ranges do "
-		  "not match; use a device that is in use", NULL },
+		  "not match", NULL },
+		BT_OPT_FORCE_IN_USE(&force_in_use),
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
 	poptContext pc = bt_popt_parse("undo", argc, argv, opts, "[-n] [--force] FILE DEV");
-	struct printbuf err = PRINTBUF;
+	struct printbuf err = PRINTBUF, warn = PRINTBUF;
 	struct bt_undo_file uf;
 	struct bt_dev dev;
+	struct bt_guard g;
 	const char **args;
 	long n;
 
@@ -53,14 +56,25 @@ int cmd_undo(int argc, const char **argv)
 		poptFreeContext(pc);
 		return EXIT_USAGE;
 	}
+	bt_guard_init(&g, force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
+	ret = bt_guard_add(&g, args[0], BT_TARGET_INPUT, "undo file", 0, &err);
+	if (ret >= 0)
+		ret = bt_guard_add(&g, args[1], BT_TARGET_DEVICE, "device", 0, &err);
+	if (ret < 0) {
+		bt_error_pb(&err);
+		bt_guard_exit(&g);
+		printbuf_exit(&err);
+		poptFreeContext(pc);
+		return EXIT_OPERATIONAL;
+	}
 	ret = bt_undo_file_load(args[0], &uf, &err);
 	if (ret) {
 		bt_error_pb(&err);
 		status = undo_status(ret);
 		goto out_uf;
 	}
-	ret = bt_dev_open(args[1], (dry_run ? 0 : BT_DEV_RDWR) | (force ? BT_DEV_FORCE : 0),
-			  &dev, &err);
+	ret = bt_guard_open(&g, 1, dry_run ? 0 : BT_GUARD_RDWR, &dev, &err);
+	bt_error_pb(&warn);
 	if (ret) {
 		bt_error_pb(&err);
 		status = EXIT_OPERATIONAL;
@@ -106,6 +120,8 @@ out_dev:
 	bt_dev_close(&dev);
 out_uf:
 	bt_undo_file_exit(&uf);
+	bt_guard_exit(&g);
+	printbuf_exit(&warn);
 	printbuf_exit(&err);
 	poptFreeContext(pc);
 	return status;

@@ -15,6 +15,7 @@
 #include "../libcore/bkey.h"
 #include "../libcore/clock.h"
 #include "../libcore/errcode.h"
+#include "../libcore/target.h"
 #include "../libcore/undo.h"
 #include "../libcore/writeback.h"
 #include "cmds.h"
@@ -24,7 +25,7 @@
 
 struct wb_opts {
 	char	*undo, *cache_size;	/* popt-allocated */
-	int	dry_run, force, no_progress;
+	int	dry_run, force, force_in_use, no_progress;
 };
 
 struct wb_cli {
@@ -124,8 +125,9 @@ static int report(const struct bt_wb_req *req, const struct bt_wb_result *res)
 	return status;
 }
 
-static int open_bdevs(const char **paths, size_t n, unsigned flags, struct bt_wb_bdev *bdevs,
-		      struct printbuf *err)
+/* Open each backing device (guard index first + i) and read its superblock. */
+static int open_bdevs(struct bt_guard *g, int first, size_t n, unsigned flags,
+		      struct bt_wb_bdev *bdevs, struct printbuf *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct bt_wb_bdev *bd = &bdevs[i];
@@ -134,8 +136,7 @@ static int open_bdevs(const char **paths, size_t n, unsigned flags, struct bt_wb
 		bd->dev = calloc(1, sizeof(*bd->dev));
 		if (!bd->dev)
 			return -ENOMEM;
-		bd->dev->fd = -1;
-		ret = bt_dev_open(paths[i], flags, bd->dev, err);
+		ret = bt_guard_open(g, first + (int)i, flags, bd->dev, err);
 		if (ret) {
 			free(bd->dev);
 			bd->dev = NULL;
@@ -144,7 +145,7 @@ static int open_bdevs(const char **paths, size_t n, unsigned flags, struct bt_wb
 		ret = bt_sb_read(bd->dev, bd->sb_block, &bd->sb, true, err);
 		if (!ret && !bt_sb_is_bdev(&bd->sb)) {
 			prt_printf(err, "'%s' is not a backing device (superblock version %llu)",
-				   paths[i], (unsigned long long)bd->sb.version);
+				   bd->dev->path, (unsigned long long)bd->sb.version);
 			ret = -BT_ERR_SB_NOT_BACKING;
 		}
 		if (ret)
@@ -162,8 +163,8 @@ int cmd_writeback(int argc, const char **argv)
 		{ "dry-run", 'n', POPT_ARG_NONE, &o.dry_run, 0,
 		  "list the extents that would be copied, write nothing", NULL },
 		{ "force", 'f', POPT_ARG_NONE, &o.force, 0,
-		  "use devices that are busy, and backing devices whose state or set uuid "
-		  "does not match", NULL },
+		  "use backing devices whose state or set uuid does not match", NULL },
+		BT_OPT_FORCE_IN_USE(&o.force_in_use),
 		{ "undo", 0, POPT_ARG_STRING, &o.undo, 0,
 		  "save the cache blocks it overwrites to FILE "
 		  "('bcache-tool undo FILE CACHE' restores them)", "FILE" },
@@ -186,16 +187,39 @@ int cmd_writeback(int argc, const char **argv)
 	return status;
 }
 
-static int writeback_open(const char **args, size_t nr, const struct wb_opts *o,
-			  struct bt_dev *cdev, struct cache_set *c, struct bt_wb_bdev *bdevs,
-			  bool *damaged, struct printbuf *err)
+/* Declare every device of the run and --undo FILE to the guard, then open them. */
+static int open_devices(struct bt_guard *g, const char **args, size_t nr,
+			const struct wb_opts *o, struct bt_dev *cdev, struct bt_wb_bdev *bdevs,
+			int *undo, struct printbuf *err)
 {
-	unsigned flags = (o->dry_run ? 0 : BT_DEV_RDWR) | (o->force ? BT_DEV_FORCE : 0);
-	int ret;
+	unsigned flags = o->dry_run ? 0 : BT_GUARD_RDWR;
+	int ret, c, b = 0;
 
-	ret = bt_dev_open(args[0], flags, cdev, err);
-	if (!ret)
-		ret = open_bdevs(args + 1, nr, flags, bdevs, err);
+	ret = c = bt_guard_add(g, args[0], BT_TARGET_DEVICE, "cache device", BT_TARGET_BCACHE,
+			       err);
+	for (size_t i = 0; ret >= 0 && i < nr; i++) {
+		ret = bt_guard_add(g, args[1 + i], BT_TARGET_DEVICE, "backing device",
+				   BT_TARGET_BCACHE, err);
+		b = i ? b : ret;
+	}
+	*undo = -1;
+	if (ret >= 0 && o->undo && !o->dry_run)
+		ret = *undo = bt_guard_add(g, o->undo, BT_TARGET_UNDO, "undo file", 0, err);
+	if (ret >= 0)
+		ret = bt_guard_open(g, c, flags, cdev, err);
+	if (ret >= 0)
+		ret = open_bdevs(g, b, nr, flags, bdevs, err);
+	return ret < 0 ? ret : 0;
+}
+
+static int writeback_open(struct bt_guard *g, const char **args, size_t nr,
+			  const struct wb_opts *o, struct bt_dev *cdev, struct cache_set *c,
+			  struct bt_wb_bdev *bdevs, bool *damaged, struct printbuf *err)
+{
+	struct bt_outfile uf;
+	int ret, undo;
+
+	ret = open_devices(g, args, nr, o, cdev, bdevs, &undo, err);
 	if (ret)
 		return ret;
 	ret = bt_cache_set_open(c, cdev, BT_OPEN_KEEP_GOING, err);
@@ -206,8 +230,10 @@ static int writeback_open(const char **args, size_t nr, const struct wb_opts *o,
 		bt_error_pb(err);
 		*damaged = true;
 	}
-	if (o->undo && !o->dry_run) {
-		ret = bt_undo_open(cdev, o->undo, err);
+	if (undo >= 0) {
+		ret = bt_guard_open_file(g, undo, &uf, err);
+		if (!ret)
+			ret = bt_undo_open(cdev, uf.fd, o->undo, err);
 		if (ret)
 			return ret;
 		printf("saving the cache blocks it changes; undo with: bcache-tool undo %s %s\n",
@@ -228,6 +254,8 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 	struct bt_wb_result res = { 0 };
 	struct wb_cli cli = { 0 };
 	struct bt_wb_req req = { 0 };
+	struct printbuf warn = PRINTBUF;
+	struct bt_guard g;
 	size_t nr = 0;
 	bool damaged = false;
 	int status = EXIT_OK, ret;
@@ -250,7 +278,11 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 		bt_error("writeback: out of memory");
 		return EXIT_OPERATIONAL;
 	}
-	ret = writeback_open(args, nr, o, &cdev, &c, bdevs, &damaged, &err);
+	bt_guard_init(&g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
+	ret = writeback_open(&g, args, nr, o, &cdev, &c, bdevs, &damaged, &err);
+	bt_error_pb(&warn);
+	bt_guard_exit(&g);
+	printbuf_exit(&warn);
 	if (!ret && !(nc = bt_node_cache_new(&c, cache_bytes, 0)))
 		ret = -ENOMEM;
 	if (ret) {

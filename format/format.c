@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <uuid/uuid.h>
 
 #include "../libcore/errcode.h"
@@ -67,38 +66,38 @@ static void prt_summary(struct printbuf *out, const struct fmt_dev *d, bool dry_
 	prt_newline(out);
 }
 
-/* Open every device; refuse one given twice under two names. */
-static int open_all(const struct bt_format_opts *o, struct fmt_dev *devs,
+/* Declare every device to the guard (format's own, or the caller's). */
+static int declare_all(const struct bt_format_opts *o, struct bt_guard *g, int *idx,
+		       struct printbuf *err)
+{
+	for (unsigned i = 0; i < o->nr_devs; i++) {
+		const struct bt_format_dev *fd = &o->devs[i];
+
+		idx[i] = bt_guard_find(g, fd->path);
+		if (idx[i] < 0)
+			idx[i] = bt_guard_add(g, fd->path, BT_TARGET_DEVICE,
+					      fd->cache ? "cache device" : "backing device", 0, err);
+		if (idx[i] < 0)
+			return idx[i];
+	}
+	return 0;
+}
+
+/* Open every device through the guard; refuse one too small to hold a superblock. */
+static int open_all(const struct bt_format_opts *o, struct bt_guard *g, struct fmt_dev *devs,
 		    struct printbuf *err)
 {
-	unsigned flags = (o->dry_run ? 0 : BT_DEV_RDWR) | (o->force ? BT_DEV_FORCE : 0);
-	struct stat st[BT_FORMAT_MAX_DEVS];
-	int ret;
+	int idx[BT_FORMAT_MAX_DEVS];
+	int ret = declare_all(o, g, idx, err);
 
-	for (unsigned i = 0; i < o->nr_devs; i++) {
+	for (unsigned i = 0; !ret && i < o->nr_devs; i++) {
 		struct fmt_dev *d = &devs[i];
 
 		d->fd = &o->devs[i];
-		ret = bt_dev_open(d->fd->path, flags, &d->dev, err);
+		ret = bt_guard_open(g, idx[i], o->dry_run ? 0 : BT_GUARD_RDWR, &d->dev, err);
 		if (ret)
 			return ret;
 		d->opened = true;
-		if (fstat(d->dev.fd, &st[i])) {
-			ret = -errno;
-			prt_printf(err, "cannot stat '%s': %s", d->dev.path, strerror(-ret));
-			return ret;
-		}
-		for (unsigned j = 0; j < i; j++) {
-			bool same = d->dev.is_blockdev
-				? devs[j].dev.is_blockdev && st[i].st_rdev == st[j].st_rdev
-				: st[i].st_dev == st[j].st_dev && st[i].st_ino == st[j].st_ino;
-
-			if (same) {
-				prt_printf(err, "'%s' and '%s' are the same device",
-					   devs[j].dev.path, d->dev.path);
-				return -BT_ERR_FORMAT_BAD_OPTION;
-			}
-		}
 		if (d->dev.size < SB_OFFSET_BYTES + SB_SIZE) {
 			prt_printf(err, "'%s' is too small: %llu bytes, the superblock ends at "
 				   "byte %u", d->dev.path, (unsigned long long)d->dev.size,
@@ -106,7 +105,7 @@ static int open_all(const struct bt_format_opts *o, struct fmt_dev *devs,
 			return -BT_ERR_DEV_TOO_SMALL;
 		}
 	}
-	return 0;
+	return ret;
 }
 
 /* make-bcache: the given block size, else the largest device block of all devices. */
@@ -133,30 +132,12 @@ static int decide_block(const struct bt_format_opts *o, const struct fmt_dev *de
 /* Warnings about a valid superblock, each naming the device. */
 static void warn_sb(const struct fmt_dev *d, struct printbuf *warn)
 {
-	struct printbuf w = PRINTBUF;
-	const char *s;
-
 	if (!d->fd->cache && d->sb.data_offset % d->sb.block_size) {
 		prt_printf(warn, "warning: '%s': data offset %llu sectors is not a multiple of "
 			   "the block size (%u sectors)", d->dev.path,
 			   (unsigned long long)d->sb.data_offset, d->sb.block_size);
 		prt_newline(warn);
 	}
-	bt_sb_warnings(&d->sb, &w);
-	for (s = printbuf_str(&w); *s; ) {
-		size_t len = strcspn(s, "\n");
-
-		if (!strncmp(s, "warning: ", 9))
-			prt_printf(warn, "warning: '%s': %.*s", d->dev.path, (int)len - 9, s + 9);
-		else if (len)
-			prt_printf(warn, "%.*s", (int)len, s);
-		if (len)
-			prt_newline(warn);
-		s += len;
-		if (*s)
-			s++;
-	}
-	printbuf_exit(&w);
 }
 
 /* The initialised set of a cache: its superblock must pass read_super() too. */
@@ -203,6 +184,13 @@ static int build_one(const struct bt_format_opts *o, struct fmt_dev *d, unsigned
 			   (unsigned long long)d->sb.nbuckets, d->sb.bucket_size,
 			   BT_FORMAT_MIN_BUCKETS);
 		return -BT_ERR_SB_NOT_ENOUGH_BUCKETS;
+	}
+	if (d->fd->cache) {
+		ret = bt_format_check_registrable(d->dev.path, bt_dev_sectors(&d->dev),
+						  d->sb.bucket_size, d->sb.block_size, o->force,
+						  warn, err);
+		if (ret)
+			return ret;
 	}
 	memset(d->block, 0, sizeof(d->block));
 	bt_sb_encode(&d->sb, (struct cache_sb_disk *)d->block);
@@ -373,6 +361,7 @@ int bt_format(const struct bt_format_opts *opts, struct printbuf *out,
 {
 	struct bt_format_opts o = *opts;
 	struct fmt_dev *devs;
+	struct bt_guard own, *g = opts->guard;
 	unsigned block, done = 0;
 	int ret, failed = 0;
 
@@ -384,8 +373,12 @@ int bt_format(const struct bt_format_opts *opts, struct printbuf *out,
 	devs = calloc(o.nr_devs, sizeof(*devs));
 	if (!devs)
 		return -ENOMEM;
+	if (!g) {
+		g = &own;
+		bt_guard_init(g, o.force_in_use ? BT_GUARD_FORCE_IN_USE : 0, warn);
+	}
 
-	ret = open_all(&o, devs, err);
+	ret = open_all(&o, g, devs, err);
 	if (!ret)
 		ret = decide_block(&o, devs, &block, err);
 	/* check every device and report every refusal before giving up */
@@ -420,5 +413,7 @@ int bt_format(const struct bt_format_opts *opts, struct printbuf *out,
 		if (devs[i].opened)
 			bt_dev_close(&devs[i].dev);
 	free(devs);
+	if (g == &own)
+		bt_guard_exit(g);
 	return ret;
 }

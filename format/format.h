@@ -11,7 +11,7 @@
  * The work is split into small files:
  *   opts.c      defaults and checks of the options alone
  *   build_sb.c  the superblock make-bcache 1.0.8 would build for one device
- *   probe.c     other signatures on a device (libblkid): find and wipe
+ *   registrable.c  would the kernel register that cache? (else refuse, suggest)
  *   init.c      a new cache set on a cache device, as the kernel's first registration
  *   format.c    bt_format(): open, check every device, then write them
  *
@@ -27,10 +27,14 @@
 #include "../libcore/ondisk.h"
 #include "../libcore/printbuf.h"
 #include "../libcore/sb.h"
+#include "../libcore/signature.h"
+#include "../libcore/target.h"
 
 #define BT_FORMAT_DEFAULT_BUCKET	1024u	/* sectors (512 KiB), make-bcache's default */
 #define BT_FORMAT_MAX_BUCKET		32768u	/* sectors: largest power of two in a u16 */
 #define BT_FORMAT_MIN_BUCKETS		128u	/* kernel read_super_common(), make-bcache */
+/* a cache of this many buckets or fewer: refused by cache_alloc() (v5.x, v6.x; FORMAT.md) */
+#define BT_KERNEL_MIN_BUCKETS		512u
 #define BT_FORMAT_LABEL_MAX		31u	/* characters; the label stays NUL terminated */
 #define BT_FORMAT_MAX_DEVS		64u
 
@@ -54,7 +58,17 @@ struct bt_format_opts {
 	uint8_t		uuid[16];	/* device uuid; random per device unless given */
 	const char	*label;		/* NULL or at most BT_FORMAT_LABEL_MAX characters */
 	bool		wipe_bcache;	/* overwrite an existing bcache superblock */
-	bool		force;		/* overwrite any signature, skip the in-use checks */
+	/*
+	 * overwrite any signature; write a cache the kernel would not register
+	 * (bt_format_check_registrable()); never the in-use checks
+	 */
+	bool		force;
+	bool		force_in_use;	/* the guard's BT_GUARD_FORCE_IN_USE */
+	/*
+	 * the run's guard (target.h), whose devices already declared are found
+	 * by path (migrate declares SRC and DST); NULL: format makes its own
+	 */
+	struct bt_guard	*guard;
 	bool		dry_run;	/* open read-only, report, write nothing */
 	bool		sb_only;	/* cache: superblock only (make-bcache), no cache set */
 };
@@ -96,38 +110,20 @@ void bt_format_build_sb(const struct bt_format_opts *opts, bool cache,
 			unsigned block_size, uint64_t dev_sectors,
 			const uint8_t uuid[16], struct cache_sb *sb);
 
-/* ---- other signatures (probe.c) ------------------------------------- */
-
-#define BT_MAX_SIGNATURES	16
-
-struct bt_signature {
-	char		type[32];	/* blkid TYPE or PTTYPE: "ext4", "swap", "dos", "bcache" */
-	uint64_t	offset;		/* bytes: where its magic lies */
-	bool		ptable;		/* a partition table */
-};
-
-struct bt_signatures {
-	unsigned		nr;
-	bool			truncated;	/* more than BT_MAX_SIGNATURES */
-	struct bt_signature	s[BT_MAX_SIGNATURES];
-};
-
 /*
- * bt_probe_signatures(): every file system, RAID, swap, bcache or partition
- * table signature libblkid finds on dev (bad checksums included, as wipefs
- * lists them). A memory device has none. Returns 0 or -EIO / -ENOMEM with a
- * message.
+ * bt_format_check_registrable(): would Linux register a cache of
+ * dev_sectors sectors in buckets of bucket sectors (block: the block size)
+ * at path? Refuses buckets of one page (Linux 6.1 registers the cache but
+ * reads through it hang: -BT_ERR_FORMAT_BAD_OPTION) and caches of
+ * BT_KERNEL_MIN_BUCKETS buckets or fewer (super.c cache_alloc(), v5.x and
+ * v6.x: roundup_pow_of_two(nbuckets) >> 10 must not be 0;
+ * -BT_ERR_SB_NOT_ENOUGH_BUCKETS), each message suggesting the largest
+ * bucket size that fits ("use --bucket 128k: 800 buckets"). With force both
+ * are warnings in warn instead and 0 is returned.
  */
-int bt_probe_signatures(struct bt_dev *dev, struct bt_signatures *sigs,
-			struct printbuf *err);
-
-/*
- * bt_wipe_signatures(): erase the magic of every signature libblkid finds on
- * dev (blkid_do_wipe(), as "wipefs -a" does), appending one line per wiped
- * signature to out. Needs a read-write open. Returns the number wiped or a
- * negative code with a message.
- */
-int bt_wipe_signatures(struct bt_dev *dev, struct printbuf *out, struct printbuf *err);
+int bt_format_check_registrable(const char *path, uint64_t dev_sectors, unsigned bucket,
+				unsigned block, bool force, struct printbuf *warn,
+				struct printbuf *err);
 
 /* ---- a new cache set (init.c) ---------------------------------------- */
 
@@ -186,8 +182,9 @@ int bt_format_init_verify(struct bt_dev *dev, const struct bt_format_layout *l,
 
 /*
  * bt_format(): format every device of opts. First opens every device
- * (bt_dev_open(), read-write unless dry_run; BT_DEV_FORCE with force, so
- * mounted, registered or busy devices are refused otherwise), builds and
+ * through the guard (read-write unless dry_run: a device that is mounted is
+ * always refused, one in use unless force_in_use, two names for one device
+ * always; target.h), builds and
  * validates every superblock as the kernel's read_super() would, and checks
  * for other signatures: a bcache superblock needs wipe_bcache or force,
  * anything else needs force. Only when every device passes: wipes the other
@@ -195,8 +192,10 @@ int bt_format_init_verify(struct bt_dev *dev, const struct bt_format_layout *l,
  * byte 4096 (the struct then zeroes), flushes, reads it back and validates
  * it. With dry_run nothing is written and the superblocks are printed.
  *
- * out gets one summary line per device (and in dry-run the superblock
- * fields); warn gets warnings (cache of 512 buckets or fewer). Returns 0 or
+ * A cache the kernel would not register (bt_format_check_registrable())
+ * is refused unless force. out gets one summary line per device (and in
+ * dry-run the superblock fields); warn gets warnings (what force let
+ * through, what the guard warns about). Returns 0 or
  * a negative code with a message in err: -BT_ERR_FORMAT_BAD_OPTION,
  * -BT_ERR_SIGNATURE_PRESENT, -BT_ERR_SB_* (the kernel would refuse the
  * superblock, e.g. SB_NOT_ENOUGH_BUCKETS), -BT_ERR_DEV_*, -errno.

@@ -83,12 +83,6 @@ int bt_format_check_opts(const struct bt_format_opts *opts, struct printbuf *war
 	if (ret)
 		return ret;
 
-	if (nr_cache && opts->bucket_size == BT_PAGE_SECTORS) {
-		prt_printf(warn, "warning: buckets of %u sectors (one page): Linux 6.1 registers "
-			   "such a cache, but reads through it hang (cache_lookup() waits "
-			   "forever); a larger --bucket is safer", opts->bucket_size);
-		prt_newline(warn);
-	}
 	if (!nr_cache && (opts->discard || opts->replacement != CACHE_REPLACEMENT_LRU)) {
 		prt_str(warn, "warning: --discard and --cache-replacement-policy apply to "
 			"cache devices only; no cache device is given");

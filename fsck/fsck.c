@@ -8,7 +8,6 @@
 #include "../libcore/clock.h"
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
-#include "../libcore/uuid.h"
 #include "../libcore/rebuild.h"
 #include "fsck.h"
 
@@ -37,27 +36,13 @@ void fsck_ctx_init(struct fsck_ctx *ctx)
 	ctx->opts.max_msgs = 10;
 	ctx->out = stdout;
 	ctx->tty_in = stdin;
-	ctx->stats = (struct fsck_stats) {
-		.btree_nodes = -1, .btree_depth = -1, .keys = -1, .key_bytes = -1,
-		.data_sectors = -1, .dirty_sectors = -1, .buckets_in_use = -1,
-		.buckets_total = -1, .max_gen_lag = -1, .journal_entries = -1,
-		.journal_keys_to_replay = -1,
-		.keys_after_replay = -1,
-		.dirty_keys_after_replay = -1,
-	};
+	fsck_stats_init(&ctx->stats);
 }
 
-void fsck_ctx_exit(struct fsck_ctx *ctx)
+void fsck_ctx_free_cache_set(struct fsck_ctx *ctx)
 {
-	for (unsigned i = 0; i < LATCH_NR; i++)
-		free(ctx->latches[i].ranges);
-	free(ctx->stats.dirty_per_slot);
-	free(ctx->backing_uuids);
 	free(ctx->node_bucket);
-	free(ctx->uuid_fix);
-	free(ctx->lost);
-	fsck_garbage_free(ctx);
-	fsck_deferred_failed(ctx, NULL);
+	ctx->node_bucket = NULL;
 	if (ctx->c) {
 		if (ctx->c->node_cache)
 			bt_node_cache_free(ctx->c->node_cache);
@@ -66,6 +51,19 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	}
 	free(ctx->c);
 	ctx->c = NULL;
+}
+
+void fsck_ctx_exit(struct fsck_ctx *ctx)
+{
+	for (unsigned i = 0; i < LATCH_NR; i++)
+		free(ctx->latches[i].ranges);
+	fsck_stats_exit(&ctx->stats);
+	free(ctx->backing_uuids);
+	free(ctx->uuid_fix);
+	free(ctx->lost);
+	fsck_garbage_free(ctx);
+	fsck_deferred_failed(ctx, NULL);
+	fsck_ctx_free_cache_set(ctx);
 	if (ctx->json_problems)
 		json_decref(ctx->json_problems);
 	ctx->json_problems = NULL;
@@ -175,11 +173,6 @@ int fsck_exit_status(const struct fsck_ctx *ctx)
 	return status;
 }
 
-static void json_stat(json_t *o, const char *key, int64_t v)
-{
-	json_object_set_new(o, key, v < 0 ? json_null() : json_integer(v));
-}
-
 static json_t *json_bucket(uint64_t b)
 {
 	return b == BT_LOST_NO_BUCKET ? json_null() : json_integer((json_int_t)b);
@@ -234,8 +227,7 @@ static json_t *garbage_json(const struct fsck_ctx *ctx)
 
 json_t *fsck_report_json(const struct fsck_ctx *ctx)
 {
-	json_t *top = json_object(), *sum = json_object(), *passes = json_array();
-	const struct fsck_stats *s = &ctx->stats;
+	json_t *top = json_object(), *passes = json_array();
 
 	json_object_set_new(top, "device", json_string(ctx->path ? ctx->path : ""));
 	json_object_set_new(top, "problems", ctx->json_problems ?
@@ -256,55 +248,7 @@ json_t *fsck_report_json(const struct fsck_ctx *ctx)
 	json_object_set_new(top, "past_end", lost_json(ctx, true));
 	json_object_set_new(top, "garbage", garbage_json(ctx));
 
-	json_object_set_new(sum, "cache_set", json_boolean(!(ctx->flags & FSCK_NO_CACHE_SET)));
-	json_stat(sum, "btree_nodes", s->btree_nodes);
-	json_stat(sum, "btree_depth", s->btree_depth);
-	json_stat(sum, "keys", s->keys);
-	json_stat(sum, "key_bytes", s->key_bytes);
-	json_stat(sum, "data_sectors", s->data_sectors);
-	json_stat(sum, "dirty_sectors", s->dirty_sectors);
-	json_stat(sum, "buckets_in_use", s->buckets_in_use);
-	json_stat(sum, "buckets_total", s->buckets_total);
-	if (s->buckets_in_use >= 0 && s->buckets_total > 0)
-		json_object_set_new(sum, "buckets_in_use_percent",
-				    json_real(100.0 * (double)s->buckets_in_use /
-					      (double)s->buckets_total));
-	else
-		json_object_set_new(sum, "buckets_in_use_percent", json_null());
-	json_stat(sum, "max_gen_lag", s->max_gen_lag);
-	json_stat(sum, "journal_entries", s->journal_entries);
-	json_stat(sum, "journal_keys_to_replay", s->journal_keys_to_replay);
-	json_stat(sum, "keys_after_replay", s->keys_after_replay);
-	json_stat(sum, "dirty_keys_after_replay", s->dirty_keys_after_replay);
-	if (s->dirty_per_slot) {
-		json_t *d = json_array();
-
-		for (size_t i = 0; i < s->nr_slots; i++) {
-			json_t *e;
-
-			if (!s->dirty_per_slot[i])
-				continue;
-			e = json_object();
-			json_object_set_new(e, "uuid_slot", json_integer((json_int_t)i));
-			if (ctx->c && ctx->c->uuids && i < ctx->c->nr_uuids) {
-				const struct uuid_entry *u = &ctx->c->uuids[i];
-				struct printbuf pb = PRINTBUF;
-
-				prt_uuid(&pb, u->uuid);
-				json_object_set_new(e, "uuid", json_string(printbuf_str(&pb)));
-				json_object_set_new(e, "flash_only",
-						    json_boolean(bt_uuid_flash_only(u)));
-				printbuf_exit(&pb);
-			}
-			json_object_set_new(e, "dirty_sectors",
-					    json_integer((json_int_t)s->dirty_per_slot[i]));
-			json_array_append_new(d, e);
-		}
-		json_object_set_new(sum, "dirty_sectors_per_device", d);
-	} else {
-		json_object_set_new(sum, "dirty_sectors_per_device", json_null());
-	}
-	json_object_set_new(top, "summary", sum);
+	json_object_set_new(top, "summary", fsck_summary_json(ctx));
 	json_object_set_new(top, "exit_status", json_integer(fsck_exit_status(ctx)));
 	return top;
 }

@@ -54,26 +54,99 @@ struct fsck_latch {
 	struct problem_ctx hdr;		/* context of the first problem */
 };
 
-/* Figures for -v and --json; -1 when the pass that computes one did not run. */
-struct fsck_stats {
-	int64_t		btree_nodes;
-	int64_t		btree_depth;
-	int64_t		keys;
-	int64_t		key_bytes;
-	int64_t		data_sectors;
-	int64_t		dirty_sectors;
-	int64_t		buckets_in_use;
-	int64_t		buckets_total;
-	int64_t		max_gen_lag;
-	int64_t		journal_entries;
-	int64_t		journal_keys_to_replay;
-	/* live keys the kernel serves after journal replay (overlay.h) */
-	int64_t		keys_after_replay;
-	int64_t		dirty_keys_after_replay;
-	/* dirty sectors per uuid slot (backing device / flash volume) */
-	uint64_t	*dirty_per_slot;
-	size_t		nr_slots;
+/*
+ * How much of a group of summary figures was computed. The summary prints
+ * NONE as "not checked" (null in JSON) and PARTIAL with "partial:" (listed
+ * in the JSON summary's "partial_figures"): never as a total.
+ */
+enum fsck_fig_state {
+	FSCK_FIG_NONE = 0,	/* the pass that computes them did not run (or could not) */
+	FSCK_FIG_PARTIAL,	/* it stopped early or skipped what it could not read: lower bounds */
+	FSCK_FIG_WHOLE,
 };
+
+/* Live leaf keys of a set of extents and the sectors they cache. */
+struct fsck_extent_stats {
+	uint64_t	keys;
+	uint64_t	dirty_keys;
+	uint64_t	data_sectors;
+	uint64_t	dirty_sectors;
+};
+
+enum fsck_slot_kind {
+	FSCK_SLOT_NONE,		/* a uuid slot that holds no device (or past the uuid bucket) */
+	FSCK_SLOT_BACKING,	/* a backing device */
+	FSCK_SLOT_FLASH,	/* a flash-only volume */
+};
+
+/* One uuid slot's share of the view served after journal replay. */
+struct fsck_slot_stats {
+	uint64_t		slot;		/* KEY_INODE */
+	enum fsck_slot_kind	kind;
+	uint8_t			uuid[16];	/* the slot's uuid; zero for FSCK_SLOT_NONE */
+	struct fsck_extent_stats e;
+};
+
+/*
+ * The summary's figures, in groups, each filled by one pass (or, after a
+ * repair, by the read-back: fsck/read_back.c). Sectors are 512-byte
+ * sectors of the devices the keys belong to.
+ */
+struct fsck_stats {
+	bool			cache_set;	/* false when pass 1 set FSCK_NO_CACHE_SET */
+	/* pass 1: buckets_total = nbuckets - first_bucket */
+	enum fsck_fig_state	sb;
+	uint64_t		buckets_total;
+	/* pass 2: the journal's replay range */
+	enum fsck_fig_state	journal;
+	uint64_t		journal_entries;
+	uint64_t		journal_keys_to_replay;
+	/* pass 5: the btree on disk, before journal replay */
+	enum fsck_fig_state	tree;
+	uint64_t		btree_nodes;
+	uint64_t		tree_depth;	/* the root's level, the kernel's tree_depth */
+	uint64_t		key_bytes;
+	struct fsck_extent_stats on_disk;
+	/* pass 6: the initial gc mark (journal keys included); max_gen_lag needs the prios */
+	enum fsck_fig_state	marks;
+	uint64_t		buckets_in_use;
+	enum fsck_fig_state	gen_lag;
+	uint64_t		max_gen_lag;
+	/* pass 7: the view the kernel serves after journal replay (overlay.h) */
+	enum fsck_fig_state	view;
+	struct fsck_extent_stats served;
+	struct fsck_slot_stats	*slots;		/* slots with live keys, by slot; owned */
+	size_t			nr_slots;
+};
+
+/* Every group FSCK_FIG_NONE, cache_set true (nothing known yet). */
+void fsck_stats_init(struct fsck_stats *s);
+/* Free what s owns and fsck_stats_init() it. */
+void fsck_stats_exit(struct fsck_stats *s);
+
+/* Add the live leaf key k to e (a key of the view, or of a leaf on disk). */
+void fsck_extent_stats_add(struct fsck_extent_stats *e, const struct bkey *k);
+
+/*
+ * fsck_stats_count_view(): fill the view group of s from the leaf view
+ * of c after journal replay (bt_overlay_build(), journal included,
+ * unreadable subtrees skipped and the group marked partial). Raises
+ * c->buckets[].gen as the kernel's mark does. Returns 0 or -ENOMEM (the
+ * group is then FSCK_FIG_NONE).
+ */
+int fsck_stats_count_view(struct fsck_stats *s, struct cache_set *c, struct bt_node_cache *nc);
+
+/*
+ * fsck_read_back(): after a run that wrote to the device, replace
+ * ctx->stats (and ctx->c) with what a read-only check of the device as it
+ * is now finds (fsck/read_back.c), so that the summary describes the
+ * repaired cache set, as the next 'fsck -n' will. The passes' memory is
+ * released first. Returns 0 or the negative code of the check.
+ */
+int fsck_read_back(struct fsck_ctx *ctx);
+
+/* The JSON summary object made from ctx->stats (fsck/summary_json.c). Caller frees. */
+json_t *fsck_summary_json(const struct fsck_ctx *ctx);
 
 struct bt_lost;
 struct bt_garbage;
@@ -132,6 +205,9 @@ struct fsck_ctx {
 	uint8_t			(*backing_uuids)[16];
 	size_t			nr_backing_uuids;
 
+	/* the read-back after a repair (fsck_read_back()) found errors left */
+	bool			read_back_errors;
+
 	/* handed from the btree pass to the mark pass */
 	bool			prios_ok;	/* every bucket's gen and prio were read */
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
@@ -151,6 +227,8 @@ static inline bool fsck_dry_run(const struct fsck_ctx *ctx)
 void fsck_ctx_init(struct fsck_ctx *ctx);
 /* Free what fsck_ctx_init() and the passes allocated (not dev, not c's dev). */
 void fsck_ctx_exit(struct fsck_ctx *ctx);
+/* Free ctx->c (its node cache included) and ctx->node_bucket; both NULL after. */
+void fsck_ctx_free_cache_set(struct fsck_ctx *ctx);
 
 /*
  * fsck_run(): run every pass in order on ctx->dev, printing "Pass N: ..."

@@ -17,8 +17,9 @@
  * Hands on:
  *   ctx->node_bucket[]	level + 1 of the node held by each bucket
  *   c->node_cache	the nodes read, for the mark pass's second walk
- *   stats.btree_nodes, btree_depth, keys, key_bytes, data_sectors,
- *   dirty_sectors, dirty_per_slot[]
+ *   stats.tree		btree_nodes, tree_depth (the root's level), key_bytes
+ *			and the live leaf keys on disk (before journal replay);
+ *			partial when subtrees could not be read or checking stopped
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct btree_pass {
 	uint64_t	*past_end;
 	uint64_t	root_children;	/* keys of the root, for progress */
 	uint64_t	children_done;
+	bool		skipped;	/* a subtree was not read: the figures are partial */
 };
 
 static void npctx(struct fsck_ctx *ctx, struct problem_ctx *p, const struct bkey *k,
@@ -89,6 +91,9 @@ static int walk_error(const struct bkey *k, unsigned level, int err, const char 
 		return err;			/* operational, not a problem on disk */
 	default:				code = PR_BTREE_NODE_BAD; break;
 	}
+	/* a loop or a second visit leads to a node counted already */
+	if (err != -BT_ERR_BTREE_LOOP && err != -BT_ERR_BTREE_TOPOLOGY)
+		bp->skipped = true;
 	npctx(bp->ctx, &p, k, level);
 	p.errcode = err;
 	p.str = msg;
@@ -129,20 +134,11 @@ static void note_slot(struct btree_pass *bp, const struct bkey *k);
 static void count_leaf_key(struct btree_pass *bp, const struct bkey *k)
 {
 	struct fsck_ctx *ctx = bp->ctx;
-	struct fsck_stats *s = &ctx->stats;
-	const struct cache_set *c = ctx->c;
-	uint64_t slot = KEY_INODE(k);
 
-	if (!KEY_SIZE(k) || bt_extent_bad(c, k, NULL))
+	if (!KEY_SIZE(k) || bt_extent_bad(ctx->c, k, NULL))
 		return;
-	s->keys++;
-	s->data_sectors += (int64_t)KEY_SIZE(k);
+	fsck_extent_stats_add(&ctx->stats.on_disk, k);
 	ctx->nr_live_ptrs += KEY_PTRS(k);
-	if (KEY_DIRTY(k)) {
-		s->dirty_sectors += (int64_t)KEY_SIZE(k);
-		if (slot < s->nr_slots)
-			s->dirty_per_slot[slot] += KEY_SIZE(k);
-	}
 	note_slot(bp, k);
 }
 
@@ -325,9 +321,7 @@ static int check_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 	if (ctx->abort)
 		return -ECANCELED;
 	ctx->stats.btree_nodes++;
-	if ((int64_t)n->level + 1 > ctx->stats.btree_depth)
-		ctx->stats.btree_depth = n->level + 1;
-	ctx->stats.key_bytes += (int64_t)n->u64s * 8;
+	ctx->stats.key_bytes += (uint64_t)n->u64s * 8;
 	note_node_bucket(ctx, n);
 	if (check_bsets(ctx, n))
 		return -ENOMEM;
@@ -376,17 +370,15 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	struct problem_ctx p;
 	int ret;
 
-	ctx->stats.btree_nodes = ctx->stats.btree_depth = 0;
-	ctx->stats.keys = ctx->stats.key_bytes = 0;
-	ctx->stats.data_sectors = ctx->stats.dirty_sectors = 0;
-	ctx->stats.nr_slots = c->uuids ? c->nr_uuids : 0;
-	if (ctx->stats.nr_slots)
-		ctx->stats.dirty_per_slot = calloc(ctx->stats.nr_slots, sizeof(uint64_t));
+	ctx->stats.btree_nodes = ctx->stats.key_bytes = 0;
+	memset(&ctx->stats.on_disk, 0, sizeof(ctx->stats.on_disk));
+	/* the kernel's tree_depth is the root's level (sysfs, btree.h c->root->level) */
+	ctx->stats.tree_depth = c->root_level;
 	ctx->node_bucket = calloc(c->nbuckets, 1);
 	if (c->uuids && !(bp.past_end = calloc(c->nr_uuids, sizeof(uint64_t))))
 		return -ENOMEM;
 	c->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
-	if (!ctx->node_bucket || !c->node_cache || (ctx->stats.nr_slots && !ctx->stats.dirty_per_slot))
+	if (!ctx->node_bucket || !c->node_cache)
 		return -ENOMEM;
 
 	if (bkey_cmp_pos(root, MAX_KEY_INODE, MAX_KEY_OFFSET)) {
@@ -394,8 +386,12 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 		fix_problem(ctx, PR_BTREE_ROOT_NOT_MAX_KEY, &p);
 	}
 	ret = bt_btree_walk(c->node_cache, root, c->root_level, &wo, ctx->err);
-	if (ret == -ECANCELED && ctx->abort)
+	if (ret == -ECANCELED && ctx->abort) {
+		bp.skipped = true;	/* checking stopped before the whole tree was read */
 		ret = 0;
+	}
+	if (!ret)
+		ctx->stats.tree = bp.skipped ? FSCK_FIG_PARTIAL : FSCK_FIG_WHOLE;
 	note_journal_slots(&bp);
 	report_orphans(&bp);
 	return ret;

@@ -13,12 +13,14 @@
  * and prios are compared only when the whole prio chain was read.
  *
  * Hands on:
- *   stats.buckets_in_use, stats.max_gen_lag
+ *   stats.marks	buckets_in_use (partial when subtrees could not be read)
+ *   stats.gen_lag	max_gen_lag (only when the whole prio chain was read)
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "../libcore/bkey.h"
+#include "../libcore/errcode.h"
 #include "../libcore/mark.h"
 #include "../libcore/node_cache.h"
 #include "fsck.h"
@@ -113,17 +115,23 @@ static void mark_key(struct fsck_ctx *ctx, const struct bkey *k, unsigned level)
 	bt_mark_key_hooked(ctx->c, k, level, &h);
 }
 
+/* What the mark walk hands on besides ctx. */
+struct mark_walk {
+	struct fsck_ctx	*ctx;
+	bool		skipped;	/* a subtree was not marked: buckets in use is partial */
+};
+
 static int mark_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
 {
-	struct fsck_ctx *ctx = arg;
+	struct mark_walk *mw = arg;
 	const struct bkey *k;
 
 	(void)pos;
-	if (ctx->abort)
+	if (mw->ctx->abort)
 		return -ECANCELED;
 	for_each_node_key(n, k) {
-		check_ptrs(ctx, k, n->level);
-		mark_key(ctx, k, n->level);
+		check_ptrs(mw->ctx, k, n->level);
+		mark_key(mw->ctx, k, n->level);
 	}
 	return 0;
 }
@@ -131,7 +139,12 @@ static int mark_node(const struct bt_node *n, const struct bt_walk_pos *pos, voi
 /* Node read errors were reported by the btree pass: skip those subtrees quietly. */
 static int skip_error(const struct bkey *k, unsigned level, int err, const char *msg, void *arg)
 {
-	(void)k; (void)level; (void)msg; (void)arg;
+	struct mark_walk *mw = arg;
+
+	(void)k; (void)level; (void)msg;
+	/* a loop or a second visit leads to a node marked already */
+	if (err != -BT_ERR_BTREE_LOOP && err != -BT_ERR_BTREE_TOPOLOGY)
+		mw->skipped = true;
 	return err == -ENOMEM ? err : 0;
 }
 
@@ -185,15 +198,18 @@ static void finish(struct fsck_ctx *ctx)
 	}
 	end_problem_latch(ctx, LATCH_GEN_LAG);
 	end_problem_latch(ctx, LATCH_BTREE_PRIO);
-	ctx->stats.buckets_in_use = in_use;
-	ctx->stats.max_gen_lag = max_lag;
+	ctx->stats.buckets_in_use = (uint64_t)in_use;
+	ctx->stats.max_gen_lag = (uint64_t)max_lag;
+	/* gens the prio chain did not give are 0: no lag can be told from them */
+	ctx->stats.gen_lag = ctx->prios_ok ? FSCK_FIG_WHOLE : FSCK_FIG_NONE;
 }
 
 int fsck_pass_gc_mark(struct fsck_ctx *ctx)
 {
 	struct cache_set *c = ctx->c;
 	const struct bkey *root = (const struct bkey *)&c->root_key;
-	struct bt_walk_opts wo = { mark_node, skip_error, ctx, 0, BT_WALK_RAISE_GENS };
+	struct mark_walk mw = { .ctx = ctx };
+	struct bt_walk_opts wo = { mark_node, skip_error, &mw, 0, BT_WALK_RAISE_GENS };
 	int ret;
 
 	if (!c->buckets || !c->node_cache) {
@@ -215,5 +231,6 @@ int fsck_pass_gc_mark(struct fsck_ctx *ctx)
 		bt_mark_journal_hooked(c, &h);
 	}
 	finish(ctx);
+	ctx->stats.marks = mw.skipped ? FSCK_FIG_PARTIAL : FSCK_FIG_WHOLE;
 	return 0;
 }

@@ -14,7 +14,7 @@
  * Hands on:
  *   c->journal		the replay list (entries oldest first) and newest jset
  *   c->root_key, c->root_level, c->uuid_key, c->prio_start
- *   stats.journal_entries, stats.journal_keys_to_replay
+ *   stats.journal	journal_entries, journal_keys_to_replay
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -248,8 +248,9 @@ int fsck_pass_journal(struct fsck_ctx *ctx)
 	printbuf_exit(&msg);
 	check_keys(ctx);
 
-	ctx->stats.journal_entries = (int64_t)c->journal.nr;
-	ctx->stats.journal_keys_to_replay = (int64_t)c->journal.nr_keys;
+	ctx->stats.journal_entries = c->journal.nr;
+	ctx->stats.journal_keys_to_replay = c->journal.nr_keys;
+	ctx->stats.journal = FSCK_FIG_WHOLE;
 	if (c->journal.nr_keys) {
 		jpctx(ctx, &p, ~0u, PCTX_UNSET);
 		p.num = c->journal.nr_keys;

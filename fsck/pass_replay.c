@@ -21,37 +21,13 @@
  * go into the rebuilt tree instead (fsck_rebuild(), fsck/rebuild.c): one
  * commit for both.
  *
- * Hands on: stats.keys_after_replay, stats.dirty_keys_after_replay.
+ * Hands on: stats.view, the live keys and sectors of that view, per uuid
+ * slot (fsck_stats_count_view()). After a commit the summary reads the
+ * device back (fsck_read_back()): the figures describe what was written.
  */
 #include "../libcore/errcode.h"
-#include "../libcore/overlay.h"
 #include "../libcore/replay.h"
 #include "fsck.h"
-
-static void count_view(struct fsck_ctx *ctx)
-{
-	struct cache_set *c = ctx->c;
-	struct printbuf msg = PRINTBUF;
-	struct bt_extmap view;
-	struct bt_overlay_stats st;
-	int64_t live = 0, dirty = 0;
-
-	bt_extmap_init(&view);
-	if (!bt_overlay_build(c, c->node_cache, true, true, &view, &st, &msg)) {
-		for (size_t i = 0; i < view.nr; i++) {
-			const struct bkey *k = bt_extmap_key(&view, i);
-
-			if (!bt_overlay_key_live(c, k))
-				continue;
-			live++;
-			dirty += KEY_DIRTY(k) != 0;
-		}
-		ctx->stats.keys_after_replay = live;
-		ctx->stats.dirty_keys_after_replay = dirty;
-	}
-	bt_extmap_exit(&view);
-	printbuf_exit(&msg);
-}
 
 int fsck_pass_replay(struct fsck_ctx *ctx)
 {
@@ -65,7 +41,9 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 		fsck_deferred_failed(ctx, "the btree could not be read");
 		return 0;
 	}
-	count_view(ctx);
+	ret = fsck_stats_count_view(&ctx->stats, c, c->node_cache);
+	if (ret)
+		return ret;
 	if (!c->journal.nr_keys && !ctx->nr_deferred)
 		return 0;
 
@@ -120,8 +98,6 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 			(unsigned long long)st.entries, (unsigned long long)st.nodes_written,
 			(unsigned long long)st.invalid);
 	}
-	if (!ret && !fsck_dry_run(ctx))
-		ctx->stats.journal_keys_to_replay = 0;
 	printbuf_exit(&msg);
 	printbuf_exit(&report);
 	return ret;

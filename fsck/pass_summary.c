@@ -1,73 +1,206 @@
-/* pass_summary.c --- pass 7: the summary.
+/* pass_summary.c --- pass 8: the summary.
  *
  * Checks: none on disk. Warns (CHECKS_NOT_AVAILABLE) when a pass could
  * not check anything because its reader is missing from this build, so a
- * clean result never claims checks that did not run. Prints the figures
- * gathered by the earlier passes (with -v, every figure and each pass's
- * time); figures a pass did not compute are printed as "not checked".
+ * clean result never claims checks that did not run. After a run that
+ * wrote to the device, reads it back first (fsck_read_back()): the figures
+ * then describe the repaired cache set, as the next 'fsck -n' gives them.
  *
- * Hands on: nothing (last pass). JSON output is made from ctx afterwards.
+ * Prints the figures gathered by the earlier passes (struct fsck_stats),
+ * the view the kernel serves after journal replay first, per uuid slot,
+ * then the btree on disk before replay; with -v one figure a line and
+ * each pass's time. A figure a pass did not compute is "not checked", one
+ * it computed only in part (checking stopped, subtrees unreadable) is
+ * printed after "partial:", never as a total.
+ *
+ * Hands on: nothing (last pass). JSON output is made from ctx afterwards
+ * (summary_json.c).
  */
 #include <string.h>
 
-#include "../libcore/uuid.h"
 #include "fsck.h"
 
-static void prt_stat(struct printbuf *out, const char *name, int64_t v)
+/* "partial: " before partial figures; false (and "not checked") when there are none. */
+static bool prt_state(struct printbuf *out, enum fsck_fig_state st)
 {
-	prt_printf(out, "  %-24s ", name);
-	if (v < 0)
+	if (st == FSCK_FIG_NONE)
 		prt_str(out, "not checked");
-	else
-		prt_printf(out, "%lld", (long long)v);
+	else if (st == FSCK_FIG_PARTIAL)
+		prt_str(out, "partial: ");
+	return st != FSCK_FIG_NONE;
+}
+
+/* "1 key", "2 keys". */
+static void prt_count(struct printbuf *out, uint64_t n, const char *what)
+{
+	prt_printf(out, "%llu %s%s", (unsigned long long)n, what, n == 1 ? "" : "s");
+}
+
+static void prt_extents(struct printbuf *out, const struct fsck_extent_stats *e)
+{
+	prt_count(out, e->keys, "key");
+	prt_str(out, ", ");
+	prt_count(out, e->data_sectors, "data sector");
+	prt_printf(out, " (%llu dirty)", (unsigned long long)e->dirty_sectors);
+}
+
+static void prt_slot(struct printbuf *out, const struct fsck_slot_stats *e)
+{
+	prt_printf(out, "slot %llu (", (unsigned long long)e->slot);
+	if (e->kind == FSCK_SLOT_NONE) {
+		prt_str(out, "no device)");
+		return;
+	}
+	prt_str(out, e->kind == FSCK_SLOT_FLASH ? "flash volume " : "backing device ");
+	prt_uuid(out, e->uuid);
+	prt_char(out, ')');
+}
+
+static void prt_buckets(struct printbuf *out, const struct fsck_stats *s)
+{
+	if (s->marks == FSCK_FIG_NONE || s->sb == FSCK_FIG_NONE) {
+		prt_str(out, "buckets in use: not checked");
+		return;
+	}
+	prt_state(out, s->marks);
+	prt_printf(out, "%llu/%llu buckets in use", (unsigned long long)s->buckets_in_use,
+		   (unsigned long long)s->buckets_total);
+}
+
+/* Each slot with live keys after replay, one line each, the first max_msgs of them. */
+static void prt_slots(struct fsck_ctx *ctx, struct printbuf *out, const char *indent)
+{
+	const struct fsck_stats *s = &ctx->stats;
+
+	for (size_t i = 0; s->view != FSCK_FIG_NONE && i < s->nr_slots; i++) {
+		if (i == ctx->opts.max_msgs) {
+			prt_printf(out, "%s%zu more slots (--json lists every one)\n", indent,
+				   s->nr_slots - i);
+			break;
+		}
+		prt_str(out, indent);
+		prt_slot(out, &s->slots[i]);
+		prt_str(out, ": ");
+		prt_state(out, s->view);
+		prt_extents(out, &s->slots[i].e);
+		prt_newline(out);
+	}
+}
+
+/* The one-paragraph summary (e2fsck's "files, blocks" line). */
+static void summary_lines(struct fsck_ctx *ctx, struct printbuf *out)
+{
+	const struct fsck_stats *s = &ctx->stats;
+	struct printbuf indent = PRINTBUF;
+
+	prt_printf(out, "%s: after journal replay: ", ctx->path);
+	if (prt_state(out, s->view))
+		prt_extents(out, &s->served);
+	prt_str(out, "; ");
+	prt_buckets(out, s);
+	prt_newline(out);
+	prt_printf(&indent, "%s:   ", ctx->path);
+	prt_slots(ctx, out, printbuf_str(&indent));
+	printbuf_exit(&indent);
+
+	prt_printf(out, "%s: on disk before replay: ", ctx->path);
+	if (s->tree == FSCK_FIG_NONE) {
+		prt_str(out, "btree not checked");
+	} else {
+		prt_printf(out, "tree depth %llu, ", (unsigned long long)s->tree_depth);
+		prt_state(out, s->tree);
+		prt_count(out, s->btree_nodes, "btree node");
+		prt_str(out, ", ");
+		prt_extents(out, &s->on_disk);
+	}
+	prt_str(out, "; journal: ");
+	if (s->journal == FSCK_FIG_NONE)
+		prt_str(out, "not checked");
+	else if (s->journal_keys_to_replay) {
+		prt_count(out, s->journal_keys_to_replay, "key");
+		prt_str(out, " in ");
+		prt_count(out, s->journal_entries, "jset");
+		prt_str(out, " to replay");
+	} else {
+		prt_str(out, "nothing to replay (");
+		prt_count(out, s->journal_entries, "jset");
+		prt_char(out, ')');
+	}
 	prt_newline(out);
 }
 
+/* One figure a line: "  name   value", "partial: value" or "not checked". */
+static void prt_fig(struct printbuf *out, const char *name, enum fsck_fig_state st,
+		    uint64_t v)
+{
+	prt_printf(out, "    %-24s ", name);
+	if (prt_state(out, st))
+		prt_printf(out, "%llu", (unsigned long long)v);
+	prt_newline(out);
+}
+
+static void prt_extent_figs(struct printbuf *out, enum fsck_fig_state st,
+			    const struct fsck_extent_stats *e)
+{
+	prt_fig(out, "keys", st, e->keys);
+	prt_fig(out, "dirty keys", st, e->dirty_keys);
+	prt_fig(out, "data sectors", st, e->data_sectors);
+	prt_fig(out, "dirty sectors", st, e->dirty_sectors);
+}
+
+/* -v: every figure. */
 static void summary_figures(struct fsck_ctx *ctx, struct printbuf *out)
 {
 	const struct fsck_stats *s = &ctx->stats;
 
-	prt_stat(out, "btree nodes", s->btree_nodes);
-	prt_stat(out, "btree depth", s->btree_depth);
-	prt_stat(out, "keys", s->keys);
-	prt_stat(out, "key bytes", s->key_bytes);
-	prt_stat(out, "data sectors", s->data_sectors);
-	prt_stat(out, "dirty sectors", s->dirty_sectors);
-	for (size_t i = 0; s->dirty_per_slot && i < s->nr_slots; i++) {
-		const struct uuid_entry *u = ctx->c && ctx->c->uuids && i < ctx->c->nr_uuids ?
-			&ctx->c->uuids[i] : NULL;
-
-		if (!s->dirty_per_slot[i])
-			continue;
-		prt_printf(out, "    uuid slot %zu", i);
-		if (u) {
-			prt_str(out, bt_uuid_flash_only(u) ? " (flash volume " : " (backing device ");
-			prt_uuid(out, u->uuid);
-			prt_char(out, ')');
-		}
-		prt_printf(out, ": %llu dirty sectors\n", (unsigned long long)s->dirty_per_slot[i]);
-	}
-	prt_stat(out, "buckets in use", s->buckets_in_use);
-	if (s->buckets_in_use >= 0 && s->buckets_total > 0)
-		prt_printf(out, "  %-24s %.1f%%\n", "buckets in use (%)",
+	prt_str(out, "  after journal replay (the view the kernel serves):\n");
+	prt_extent_figs(out, s->view, &s->served);
+	prt_slots(ctx, out, "    ");
+	prt_str(out, "  on disk before replay:\n");
+	prt_fig(out, "tree depth", s->tree ? FSCK_FIG_WHOLE : FSCK_FIG_NONE, s->tree_depth);
+	prt_fig(out, "btree nodes", s->tree, s->btree_nodes);
+	prt_fig(out, "key bytes", s->tree, s->key_bytes);
+	prt_extent_figs(out, s->tree, &s->on_disk);
+	prt_str(out, "  buckets and journal:\n");
+	prt_fig(out, "buckets", s->sb, s->buckets_total);
+	prt_fig(out, "buckets in use", s->sb ? s->marks : FSCK_FIG_NONE, s->buckets_in_use);
+	if (s->marks != FSCK_FIG_NONE && s->sb != FSCK_FIG_NONE && s->buckets_total) {
+		prt_printf(out, "    %-24s ", "buckets in use (%)");
+		prt_state(out, s->marks);
+		prt_printf(out, "%.1f%%\n",
 			   100.0 * (double)s->buckets_in_use / (double)s->buckets_total);
-	prt_stat(out, "buckets", s->buckets_total);
-	prt_stat(out, "max gen lag", s->max_gen_lag);
-	prt_stat(out, "journal entries", s->journal_entries);
-	prt_stat(out, "journal keys to replay", s->journal_keys_to_replay);
-	prt_stat(out, "keys after replay", s->keys_after_replay);
-	prt_stat(out, "dirty keys after replay", s->dirty_keys_after_replay);
-	prt_printf(out, "  %-24s", "pass times");
+	}
+	prt_fig(out, "max gen lag", s->gen_lag, s->max_gen_lag);
+	prt_fig(out, "journal entries", s->journal, s->journal_entries);
+	prt_fig(out, "journal keys to replay", s->journal, s->journal_keys_to_replay);
+	prt_printf(out, "  %-26s", "pass times");
 	for (unsigned i = 0; i < FSCK_PASS_NR; i++)
 		if (ctx->pass_ran[i] && i != FSCK_PASS_summary)
 			prt_printf(out, " %s %.3fs", fsck_pass_name(i), ctx->pass_seconds[i]);
 	prt_newline(out);
 }
 
+static const char *verdict(const struct fsck_ctx *ctx, bool unavailable)
+{
+	int status = fsck_exit_status(ctx);
+
+	if (status & 4)
+		return ctx->read_back_errors ?
+			"errors left uncorrected (found when the repaired device was read back)" :
+			"errors left uncorrected";
+	if (ctx->abort)
+		return "check stopped";
+	if (unavailable)
+		return "no errors in the checks that ran";
+	return status & 1 ? "clean, DEVICE WAS MODIFIED" : "clean";
+}
+
 int fsck_pass_summary(struct fsck_ctx *ctx)
 {
 	struct printbuf names = PRINTBUF, out = PRINTBUF;
+	const struct fsck_stats *s = &ctx->stats;
 	struct problem_ctx p;
+	int ret = 0;
 
 	for (unsigned i = 0; i < FSCK_PASS_NR; i++)
 		if (ctx->unavailable[i])
@@ -78,29 +211,23 @@ int fsck_pass_summary(struct fsck_ctx *ctx)
 		p.str = printbuf_str(&names);
 		fix_problem(ctx, PR_CHECKS_NOT_AVAILABLE, &p);
 	}
+	if (ctx->opts.mode != FSCK_MODE_NO && ctx->dev && ctx->dev->nr_writes) {
+		ret = fsck_read_back(ctx);
+		/* errors a repair left: the next check finds them, this one says so */
+		if (ctx->read_back_errors)
+			ctx->flags |= FSCK_UNCORRECTED;
+	}
 	if (!ctx->opts.json) {
-		if (ctx->opts.verbose)
-			summary_figures(ctx, &out);
-		else if (ctx->stats.btree_nodes >= 0)
-			/* one line, as e2fsck's "files, blocks" line */
-			prt_printf(&out, "%s: %lld btree nodes, %lld keys, %lld data sectors "
-				   "(%lld dirty), %lld/%lld buckets in use; after journal replay "
-				   "%lld live keys (%lld dirty)\n", ctx->path,
-				   (long long)ctx->stats.btree_nodes, (long long)ctx->stats.keys,
-				   (long long)ctx->stats.data_sectors,
-				   (long long)ctx->stats.dirty_sectors,
-				   (long long)ctx->stats.buckets_in_use,
-				   (long long)ctx->stats.buckets_total,
-				   (long long)ctx->stats.keys_after_replay,
-				   (long long)ctx->stats.dirty_keys_after_replay);
-		prt_printf(&out, "%s: %s\n", ctx->path,
-			   fsck_exit_status(ctx) & 4 ? "errors left uncorrected" :
-			   ctx->abort ? "check stopped" :
-			   names.pos ? "no errors in the checks that ran" :
-			   fsck_exit_status(ctx) & 1 ? "clean, DEVICE WAS MODIFIED" : "clean");
+		if (s->cache_set && (s->journal || s->tree || s->marks || s->view)) {
+			if (ctx->opts.verbose)
+				summary_figures(ctx, &out);
+			else
+				summary_lines(ctx, &out);
+		}
+		prt_printf(&out, "%s: %s\n", ctx->path, verdict(ctx, names.pos));
 		fputs(printbuf_str(&out), ctx->out);
 	}
 	printbuf_exit(&names);
 	printbuf_exit(&out);
-	return 0;
+	return ret;
 }

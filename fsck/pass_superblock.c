@@ -11,7 +11,8 @@
  *			superblock and the geometry (bt_cache_set_geometry()).
  *   FSCK_NO_CACHE_SET	set for a backing device or a cache never registered
  *			(CACHE_SYNC unset): the later passes are skipped.
- *   stats.buckets_total
+ *   stats.sb		buckets_total (a cache superblock)
+ *   stats.cache_set	false with FSCK_NO_CACHE_SET
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -303,6 +304,7 @@ int fsck_pass_superblock(struct fsck_ctx *ctx)
 		p.num = c->sb.version;
 		fix_problem(ctx, PR_SB_BACKING_DEVICE, &p);
 		ctx->flags |= FSCK_NO_CACHE_SET;
+		ctx->stats.cache_set = false;
 		return 0;
 	}
 	if (c->sb.nbuckets <= 512) {
@@ -310,11 +312,13 @@ int fsck_pass_superblock(struct fsck_ctx *ctx)
 		p.num = c->sb.nbuckets;
 		fix_problem(ctx, PR_SB_FEW_BUCKETS, &p);
 	}
-	ctx->stats.buckets_total = (int64_t)(c->sb.nbuckets - c->sb.first_bucket);
+	ctx->stats.buckets_total = c->sb.nbuckets - c->sb.first_bucket;
+	ctx->stats.sb = FSCK_FIG_WHOLE;
 	if (!CACHE_SYNC(c->sb.flags)) {
 		sb_pctx(ctx, &p, SB_BYTE(flags));
 		fix_problem(ctx, PR_SB_NO_CACHE_SET, &p);
 		ctx->flags |= FSCK_NO_CACHE_SET;
+		ctx->stats.cache_set = false;
 		return 0;
 	}
 	return bt_cache_set_geometry(c, ctx->err);

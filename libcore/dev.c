@@ -1,8 +1,6 @@
 /* dev.c --- open, size, read and write block devices and image files. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,133 +8,11 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "dev.h"
 #include "errcode.h"
 #include "undo.h"
-
-/* Is the block device rdev mounted? Reads /proc/self/mountinfo (field 3 is major:minor). */
-static bool blockdev_is_mounted(dev_t rdev, char *where, size_t wlen)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[4096];
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
-		char mnt[PATH_MAX];
-
-		if (sscanf(line, "%*s %*s %u:%u %*s %4095s", &maj, &min, mnt) == 3 &&
-		    makedev(maj, min) == rdev) {
-			snprintf(where, wlen, "%s", mnt);
-			found = true;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/* Does /sys/dev/block/MAJ:MIN have a non-empty holders directory or a bcache dir? */
-static int blockdev_sysfs_users(dev_t rdev, char *who, size_t wlen)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/bcache",
-		 major(rdev), minor(rdev));
-	if (!stat(path, &st)) {
-		snprintf(who, wlen, "bcache");
-		return -BT_ERR_DEV_REGISTERED;
-	}
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/holders",
-		 major(rdev), minor(rdev));
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(who, wlen, "%s", e->d_name);
-		ret = strncmp(e->d_name, "bcache", 6) ? -BT_ERR_DEV_IN_USE
-						      : -BT_ERR_DEV_REGISTERED;
-		break;
-	}
-	closedir(d);
-	return ret;
-}
-
-/* Is the regular file at real path rp the backing file of a loop device? */
-static bool file_backs_loop(const char *rp, char *loop, size_t llen)
-{
-	DIR *d = opendir("/sys/block");
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while (!found && (e = readdir(d))) {
-		char path[PATH_MAX], back[PATH_MAX];
-		FILE *f;
-
-		if (strncmp(e->d_name, "loop", 4))
-			continue;
-		snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(back, sizeof(back), f)) {
-			back[strcspn(back, "\n")] = '\0';
-			if (!strcmp(back, rp)) {
-				snprintf(loop, llen, "/dev/%s", e->d_name);
-				found = true;
-			}
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return found;
-}
-
-static int dev_check_busy(struct bt_dev *dev, struct printbuf *err)
-{
-	char who[PATH_MAX];
-	int ret;
-
-	if (dev->is_blockdev) {
-		if (blockdev_is_mounted(dev->rdev, who, sizeof(who))) {
-			prt_printf(err, "'%s' is mounted on %s (use --force to override)",
-				   dev->path, who);
-			return -BT_ERR_DEV_MOUNTED;
-		}
-		ret = blockdev_sysfs_users(dev->rdev, who, sizeof(who));
-		if (ret == -BT_ERR_DEV_REGISTERED) {
-			prt_printf(err, "'%s' is registered with the kernel's bcache (%s); "
-				   "stop the cache set or unregister it first", dev->path, who);
-			return ret;
-		}
-		if (ret) {
-			prt_printf(err, "'%s' is in use by %s (use --force to override)",
-				   dev->path, who);
-			return ret;
-		}
-	} else {
-		char rp[PATH_MAX];
-
-		if (realpath(dev->path, rp) && file_backs_loop(rp, who, sizeof(who))) {
-			prt_printf(err, "'%s' is the backing file of %s (use --force to override)",
-				   dev->path, who);
-			return -BT_ERR_DEV_IN_USE;
-		}
-	}
-	return 0;
-}
 
 int bt_dev_open(const char *path, unsigned flags, struct bt_dev *out,
 		struct printbuf *err)
@@ -169,19 +45,13 @@ int bt_dev_open(const char *path, unsigned flags, struct bt_dev *out,
 		ret = -BT_ERR_NOT_A_DEVICE;
 		goto fail;
 	}
-	if (!force) {
-		ret = dev_check_busy(out, err);
-		if (ret)
-			goto fail;
-	}
-
 	out->fd = open(path, oflags);
 	if (out->fd < 0) {
 		ret = -errno;
-		if (errno == EBUSY) {
-			prt_printf(err, "'%s' is open by another program (O_EXCL failed; "
-				   "use --force to override)", path);
-			ret = -BT_ERR_DEV_IN_USE;
+		if (errno == EBUSY && (oflags & O_EXCL)) {
+			prt_printf(err, "'%s' is open exclusively (O_EXCL) by another program "
+				   "or the kernel", path);
+			ret = -BT_ERR_DEV_EXCL;
 		} else {
 			prt_printf(err, "cannot open '%s': %s", path, strerror(errno));
 		}
@@ -189,9 +59,8 @@ int bt_dev_open(const char *path, unsigned flags, struct bt_dev *out,
 	}
 	if (!force && !out->is_blockdev &&
 	    flock(out->fd, (rdwr ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
-		prt_printf(err, "'%s' is locked by another bcache-tool (use --force to override)",
-			   path);
-		ret = -BT_ERR_DEV_IN_USE;
+		prt_printf(err, "'%s' is locked (flock) by another process", path);
+		ret = -BT_ERR_DEV_LOCKED;
 		goto fail;
 	}
 

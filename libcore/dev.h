@@ -23,7 +23,7 @@
 
 enum bt_dev_flags {
 	BT_DEV_RDWR	= 1 << 0,	/* open for writing */
-	BT_DEV_FORCE	= 1 << 1,	/* skip the in-use checks and O_EXCL */
+	BT_DEV_FORCE	= 1 << 1,	/* share the device: no O_EXCL, no advisory lock */
 };
 
 struct bt_undo;
@@ -53,13 +53,14 @@ struct bt_dev {
 
 /*
  * bt_dev_open(): open path (block device or regular file) and fill *out.
- * Unless BT_DEV_FORCE: refuse a block device that is mounted, registered
- * with the kernel's bcache or held by another driver, open it O_EXCL, and
- * refuse an image file backing a loop device; take an advisory lock so two
- * bcache-tool runs do not share a device.
- * Returns 0, or a negative code with a message in err
- * (-BT_ERR_DEV_MOUNTED, -BT_ERR_DEV_REGISTERED, -BT_ERR_DEV_IN_USE,
- * -BT_ERR_NOT_A_DEVICE, -errno). Close with bt_dev_close().
+ * Unless BT_DEV_FORCE: a block device is opened O_EXCL, and a file gets an
+ * advisory lock (flock: shared for reading, exclusive for writing) so two
+ * bcache-tool runs do not share it. This is the bare open: whether a
+ * device may be used at all (mounted, registered, the same as another one
+ * of the run) is the guard's decision (target.h), through which every
+ * command opens its devices. Returns 0, or a negative code with a message
+ * in err (-BT_ERR_DEV_EXCL: O_EXCL failed, -BT_ERR_DEV_LOCKED: the lock is
+ * held, -BT_ERR_NOT_A_DEVICE, -errno). Close with bt_dev_close().
  */
 int bt_dev_open(const char *path, unsigned flags, struct bt_dev *out,
 		struct printbuf *err);

@@ -17,6 +17,12 @@
 	x(EBUSY,	DEV_MOUNTED)					\
 	x(EBUSY,	DEV_REGISTERED)					\
 	x(EBUSY,	DEV_IN_USE)					\
+	x(EBUSY,	DEV_EXCL)					\
+	x(EBUSY,	DEV_LOCKED)					\
+	x(EINVAL,	SAME_DEVICE)					\
+	x(EEXIST,	OUTPUT_EXISTS)					\
+	x(EINVAL,	FOREIGN)					\
+	x(EINVAL,	NO_SUPERBLOCK)					\
 	x(EINVAL,	DEV_TOO_SMALL)					\
 	x(EINVAL,	NOT_A_DEVICE)					\
 	x(EROFS,	DEV_READONLY)					\

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../format/format.h"
 #include "bkey.h"
@@ -21,6 +20,7 @@
 #include "migrate.h"
 #include "node_cache.h"
 #include "overlay.h"
+#include "target.h"
 #include "uuid.h"
 #include "write.h"
 
@@ -45,6 +45,8 @@ struct mig {
 	struct bt_migrate_stats		*st;
 	struct printbuf			*out, *warn, *err;
 	const char			*src_path, *dst_path;
+	struct bt_guard			g;		/* SRC and DST, declared first */
+	int				src_i, dst_i;
 
 	struct bt_dev			sdev;
 	struct cache_set		sc;
@@ -160,12 +162,19 @@ static uint64_t reserve_for(const struct mig *m, uint64_t pieces)
 
 static int open_src(struct mig *m)
 {
-	unsigned flags = m->o->force ? BT_DEV_FORCE : 0;
 	struct bt_overlay_stats ost;
 	size_t bytes = m->o->node_cache_bytes ? m->o->node_cache_bytes : BT_NODE_CACHE_DEFAULT_BYTES;
 	int ret;
 
-	ret = bt_dev_open(m->src_path, flags, &m->sdev, m->err);
+	ret = m->src_i = bt_guard_add(&m->g, m->src_path, BT_TARGET_INPUT, "source",
+				      BT_TARGET_BCACHE, m->err);
+	if (ret >= 0)
+		ret = m->dst_i = bt_guard_add(&m->g, m->dst_path, BT_TARGET_DEVICE, "destination",
+					      0, m->err);
+	if (ret >= 0)
+		ret = bt_guard_open(&m->g, m->src_i, 0, &m->sdev, m->err);
+	if (ret < 0)
+		return ret;
 	if (ret)
 		return ret;
 	ret = bt_cache_set_open(&m->sc, &m->sdev, BT_OPEN_STRICT, m->err);
@@ -302,35 +311,21 @@ static int classify(struct mig *m)
 
 /* ---- 2. the plan ------------------------------------------------------- */
 
-/* DST's size and identity: not SRC, and its logical block size. */
+/* DST's size and logical block size (opened read-only through the guard). */
 static int probe_dst(struct mig *m, uint64_t *sectors, unsigned *lbs)
 {
 	struct bt_dev d;
-	struct stat s1, s2;
-	bool same;
 	int ret;
 
-	ret = bt_dev_open(m->dst_path, m->o->force ? BT_DEV_FORCE : 0, &d, m->err);
+	ret = bt_guard_open(&m->g, m->dst_i, 0, &d, m->err);
 	if (ret)
 		return ret;
 	*sectors = bt_dev_sectors(&d);
 	*lbs = d.logical_block_size >> SECTOR_SHIFT;
 	if (!*lbs)
 		*lbs = 1;
-	ret = fstat(d.fd, &s1) || fstat(m->sdev.fd, &s2) ? -errno : 0;
-	if (ret) {
-		prt_printf(m->err, "cannot stat '%s': %s", m->dst_path, strerror(-ret));
-	} else {
-		same = S_ISBLK(s1.st_mode) ? S_ISBLK(s2.st_mode) && s1.st_rdev == s2.st_rdev
-					   : s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino;
-		if (same) {
-			prt_printf(m->err, "'%s' and '%s' are the same device: SRC is never written",
-				   m->src_path, m->dst_path);
-			ret = -BT_ERR_FORMAT_BAD_OPTION;
-		}
-	}
 	bt_dev_close(&d);
-	return ret;
+	return 0;
 }
 
 /* Format options: SRC's set uuid, label and policies, the requested geometry. */
@@ -355,6 +350,8 @@ static void plan_format_opts(struct mig *m, unsigned dst_lbs)
 	fo->replacement = (unsigned)CACHE_REPLACEMENT(sb->flags);
 	fo->wipe_bcache = m->o->wipe_bcache;
 	fo->force = m->o->force;
+	fo->force_in_use = m->o->force_in_use;
+	fo->guard = &m->g;
 	fo->dry_run = m->o->dry_run;
 }
 
@@ -376,13 +373,6 @@ static int plan_dst(struct mig *m)
 	printbuf_exit(&warn);
 	if (ret)
 		return ret;
-	if (m->fo.bucket_size <= BT_PAGE_SECTORS && !m->o->force) {
-		prt_printf(m->err, "buckets of %u sectors (one page) on '%s': Linux 6.1 "
-			   "registers such a cache but reads through it hang (cache_lookup() "
-			   "waits forever), even on a newly formatted one; give a larger --bucket "
-			   "(or --force)", m->fo.bucket_size, m->dst_path);
-		return -BT_ERR_FORMAT_BAD_OPTION;
-	}
 	bt_format_build_sb(&m->fo, true, m->fo.block_size, sectors, uuid, &mb);
 	if (mb.nbuckets < BT_FORMAT_MIN_BUCKETS) {
 		prt_printf(m->err, "'%s' is too small: %llu sectors make %llu buckets of %u "
@@ -391,6 +381,13 @@ static int plan_dst(struct mig *m)
 			   mb.bucket_size, BT_FORMAT_MIN_BUCKETS);
 		return -ENOSPC;
 	}
+	/* before anything is read of SRC's data; format checks again (and warns) */
+	warn = PRINTBUF;
+	ret = bt_format_check_registrable(m->dst_path, sectors, mb.bucket_size, mb.block_size,
+					  m->o->force, &warn, m->err);
+	printbuf_exit(&warn);
+	if (ret)
+		return ret;
 	memset(&m->pc, 0, sizeof(m->pc));
 	ret = bt_format_init_plan(&mb, &m->pc.sb, &m->layout, m->err);
 	if (!ret)
@@ -505,8 +502,7 @@ static int open_dst(struct mig *m)
 	uint64_t nfree = 0;
 	int ret;
 
-	ret = bt_dev_open(m->dst_path, BT_DEV_RDWR | (m->o->force ? BT_DEV_FORCE : 0),
-			  &m->ddev, m->err);
+	ret = bt_guard_open(&m->g, m->dst_i, BT_GUARD_RDWR, &m->ddev, m->err);
 	if (ret)
 		return ret;
 	m->ddev.write_limit = m->o->dst_write_limit;
@@ -683,8 +679,8 @@ static void report_done(struct mig *m)
 	const struct bt_migrate_stats *st = m->st;
 
 	prt_printf(m->out, "copied %llu dirty extents (%llu sectors) and %llu clean extents "
-		   "(%llu sectors) as %llu keys in %llu buckets; btree of %llu nodes, depth %u; "
-		   "%u uuid slots",
+		   "(%llu sectors) as %llu keys in %llu buckets; btree of %llu nodes, "
+		   "tree_depth %u; %u uuid slots",
 		   (unsigned long long)st->dirty_extents, (unsigned long long)st->dirty_sectors,
 		   (unsigned long long)st->clean_copied_extents,
 		   (unsigned long long)st->clean_copied_sectors,
@@ -707,6 +703,7 @@ static void mig_exit(struct mig *m)
 		bt_cache_set_exit(&m->sc);
 		bt_dev_close(&m->sdev);
 	}
+	bt_guard_exit(&m->g);
 }
 
 int bt_migrate(const char *src_path, const char *dst_path, const struct bt_migrate_opts *o,
@@ -728,6 +725,7 @@ int bt_migrate(const char *src_path, const char *dst_path, const struct bt_migra
 	m.dst_path = dst_path;
 	m.sdev.fd = m.ddev.fd = -1;
 	bt_extmap_init(&m.view);
+	bt_guard_init(&m.g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, warn);
 
 	ret = open_src(&m);
 	if (!ret)

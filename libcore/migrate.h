@@ -53,7 +53,9 @@ struct bt_migrate_opts {
 	unsigned	block_size;
 	bool		drop_clean;	/* copy no clean data */
 	bool		wipe_bcache;	/* format: overwrite a bcache superblock on DST */
-	bool		force;		/* format: overwrite any signature; open devices in use */
+	/* format: overwrite any signature; write a cache the kernel would not register */
+	bool		force;
+	bool		force_in_use;	/* open SRC and DST although in use (target.h) */
 	bool		dry_run;	/* plan and report, write nothing */
 	size_t		node_cache_bytes;	/* SRC's node cache bound; 0: the default */
 	long		dst_write_limit;	/* tests: DST writes after this many fail (< 0: none) */
@@ -92,7 +94,10 @@ struct bt_migrate_stats {
  * in SRC, format's warnings). st may be NULL.
  *
  * Returns 0 or a negative code with a message in err:
- *  -BT_ERR_FORMAT_BAD_OPTION (bad sizes, SRC and DST the same device),
+ *  -BT_ERR_FORMAT_BAD_OPTION (bad sizes, one-page buckets),
+ *  -BT_ERR_SAME_DEVICE (SRC and DST are one device), the guard's refusals
+ *  (target.h), -BT_ERR_SB_NOT_ENOUGH_BUCKETS (a DST the kernel would not
+ *  register; bt_format_check_registrable()),
  *  -ENOSPC (DST too small for the dirty data or a slot in use; nothing
  *  written), -EINVAL (dirty extents not aligned to DST's larger block;
  *  nothing written), SRC read errors (cache set open, node reads, journal

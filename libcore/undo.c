@@ -299,7 +299,7 @@ out:
 	return ret;
 }
 
-int bt_undo_open(struct bt_dev *dev, const char *path, struct printbuf *err)
+int bt_undo_open(struct bt_dev *dev, int fd, const char *path, struct printbuf *err)
 {
 	struct bt_undo *u = calloc(1, sizeof(*u));
 	struct stat st;
@@ -307,14 +307,10 @@ int bt_undo_open(struct bt_dev *dev, const char *path, struct printbuf *err)
 
 	if (!u || !(u->path = strdup(path))) {
 		free(u);
+		close(fd);
 		return -ENOMEM;
 	}
-	u->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (u->fd < 0) {
-		ret = -errno;
-		prt_printf(err, "cannot open undo file '%s': %s", path, strerror(errno));
-		goto fail;
-	}
+	u->fd = fd;
 	ret = undo_same_file(dev, u->fd, path, err);
 	if (ret)
 		goto fail;

@@ -105,8 +105,11 @@ _Static_assert(sizeof(struct bt_undo_digest_hdr) == 32, "undo digest header");
 _Static_assert(sizeof(struct bt_undo_digest_ent) == 24, "undo digest entry");
 
 /*
- * bt_undo_open(): attach an undo log in the file at path to dev (opened
- * read-write). As e2fsprogs: a missing or empty file is created; an existing
+ * bt_undo_open(): attach an undo log in the file open on fd (read-write;
+ * path names it in messages) to dev (opened read-write); the log owns fd
+ * from here on, also on failure. Commands open the file through the guard
+ * (target.h, BT_TARGET_UNDO), which refuses the device itself, a block
+ * device or a file of another device of the run. As e2fsprogs: a missing or empty file is created; an existing
  * undo file for this device in its current state (bt_undo_file_check_dev())
  * is resumed, so that undoing restores the state before the first run: its
  * header is marked unfinished and version 2, and its digest dropped (a new
@@ -116,7 +119,7 @@ _Static_assert(sizeof(struct bt_undo_digest_ent) == 24, "undo digest entry");
  * and synced before returning.
  * Returns 0 or a negative code with a message naming the file.
  */
-int bt_undo_open(struct bt_dev *dev, const char *path, struct printbuf *err);
+int bt_undo_open(struct bt_dev *dev, int fd, const char *path, struct printbuf *err);
 
 /*
  * bt_undo_close(): record the device's final superblock block and the

@@ -384,13 +384,14 @@ void t_gen_cache(struct t_gen *g, const char *args)
 	f = fopen(g->report, "r");
 	cr_assert(f, "no report %s", g->report);
 	while (fgets(line, sizeof(line), f)) {
-		unsigned slot, depth;
+		unsigned slot, tree_depth;
 		char *p = strstr(line, " sha256 ");
 
 		if (sscanf(line, "slot %u", &slot) == 1 && slot < 2 && p)
 			cr_assert_eq(sscanf(p, " sha256 %64s", g->sha[slot]), 1);
-		if ((p = strstr(line, " depth ")) && sscanf(p, " depth %u", &depth) == 1)
-			g->depth = depth;
+		if ((p = strstr(line, " tree_depth ")) &&
+		    sscanf(p, " tree_depth %u", &tree_depth) == 1)
+			g->tree_depth = tree_depth;
 	}
 	fclose(f);
 	cr_assert_eq(strlen(g->sha[0]), 64);
@@ -433,4 +434,37 @@ void t_cset_view(struct t_cset *s, struct bt_extmap *view, struct bt_overlay_sta
 
 	cr_assert_eq(bt_overlay_build(&s->c, s->nc, true, false, view, st ? st : &ignored,
 				      &s->err), 0, "%s", printbuf_str(&s->err));
+}
+
+json_t *t_fsck_report(const char *img, const char *opts, int *rc)
+{
+	char *out = NULL, *err = NULL;
+	json_error_t jerr;
+	json_t *j;
+	int status = t_run(&out, &err, "fsck %s --json '%s'", opts, img);
+
+	cr_assert_geq(status, 0, "fsck %s died: %s", opts, err);
+	j = json_loads(out, 0, &jerr);
+	cr_assert(j && json_is_object(j), "fsck %s --json printed no JSON object (%s):\n%s%s",
+		  opts, jerr.text, out, err);
+	if (rc)
+		*rc = status;
+	free(out);
+	free(err);
+	return j;
+}
+
+char *t_fsck_summary_text(const char *out)
+{
+	const char *p = strstr(out, ": summary\n"), *end;
+
+	cr_assert(p, "no summary pass in fsck's output:\n%s", out);
+	p += strlen(": summary\n");
+	end = p + strlen(p);
+	/* the verdict is the last line */
+	if (end > p && end[-1] == '\n')
+		end--;
+	while (end > p && end[-1] != '\n')
+		end--;
+	return strndup(p, (size_t)(end - p));
 }

@@ -95,13 +95,14 @@ void t_extract_sha256(const char *cache, const char *bdev, char sum[65]);
  * -q ARGS -o REPORT --keys KEYS CACHE BDEV" run into a new directory dir,
  * asserted to exit 0. From its report: the sha256 of what slot 0 (the
  * backing device) and slot 1 (the flash volume) serve, asserted present,
- * and the tree depth (0 when the report gives none). KEYS lists the
+ * and the tree_depth (the root's level, as the kernel's tree_depth; 0 when
+ * the report gives none). KEYS lists the
  * generated extents, one a line.
  */
 struct t_gen {
 	char		*dir, *cache, *bdev, *report, *keys;	/* malloc'ed paths */
 	char		sha[2][65];
-	unsigned	depth;
+	unsigned	tree_depth;
 };
 void t_gen_cache(struct t_gen *g, const char *args);
 /* Remove the directory of g, free its paths and zero it (it can be made again). */
@@ -134,5 +135,18 @@ void t_cset_close(struct t_cset *s);
  * bt_extmap_init()ed, st may be NULL.
  */
 void t_cset_view(struct t_cset *s, struct bt_extmap *view, struct bt_overlay_stats *st);
+
+/*
+ * Run "fsck OPTS --json IMG" (OPTS gives -n, -y or -p), assert it did not
+ * die of a signal and printed one JSON object, and return it (a new
+ * reference); *rc (if rc is not NULL) gets the exit status.
+ */
+struct json_t *t_fsck_report(const char *img, const char *opts, int *rc);
+/*
+ * The figure lines of fsck's text summary in out (what "fsck IMG" printed):
+ * after the "Pass N: summary" header, without the last line (the verdict,
+ * "IMG: clean" etc.). A malloc'ed copy; asserts the header is there.
+ */
+char *t_fsck_summary_text(const char *out);
 
 #endif

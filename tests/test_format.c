@@ -342,7 +342,8 @@ Test(format, bytes_equal_cache_options)
 	/* 16-sector buckets: first_bucket = 23/16 + 1 = 2 */
 	compare_bytes("-b 8k -w 4k --cache-replacement-policy=random -C",
 		      "-b 8k -w 4k --cache-replacement-policy random -C", 300 * MiB, -1);
-	compare_bytes("-b 16M -w 512 -C", "-b 16M -w 512 -C", 2048 * MiB, -1);
+	/* 1024 buckets of 16M: the kernel would not register 512 or fewer */
+	compare_bytes("-b 16M -w 512 -C", "-b 16M -w 512 -C", 16384 * MiB, -1);
 }
 
 Test(format, bytes_equal_backing)
@@ -554,25 +555,54 @@ Test(format, refuses_a_busy_device)
 	free(err);
 }
 
-Test(format, warns_on_512_buckets)
+/*
+ * 512 buckets (256 MiB of 512k buckets): Linux 5.x/6.x cache_alloc() refuses
+ * to register it, so format refuses and says what fits; --force writes it
+ * with the warning.
+ */
+Test(format, refuses_512_buckets)
 {
-	char *dev = tmp(256 * MiB), *err = NULL, *out;
+	char *dev = tmp(256 * MiB), *err = NULL, *out, before[65], after[65];
 
-	cr_assert_eq(format(&err, "-C", dev), 0, "%s", err);
-	cr_expect(strstr(err, "warning") && strstr(err, "512 buckets"), "%s", err);
+	t_sha256_file(dev, before);
+	cr_assert_eq(format(&err, "-C", dev), 8, "%s", err);
+	cr_expect(strstr(err, "512 buckets of 1024 sectors: Linux 5.x and 6.x refuse to register "
+			  "a cache of 512 buckets or fewer") &&
+		  strstr(err, "use --bucket 256k: 1024 buckets (--force writes it anyway)"),
+		  "%s", err);
+	t_sha256_file(dev, after);
+	cr_assert_str_eq(before, after);
+	free(err);
+	err = NULL;
+	cr_assert_eq(format(&err, "--force -C", dev), 0, "%s", err);
+	cr_expect(strstr(err, "warning: '") && strstr(err, "512 buckets or fewer") &&
+		  strstr(err, "written anyway (--force)"), "%s", err);
 	free(err);
 	out = super_show(dev);
 	expect_kv(out, "dev.cache.total_sectors", "524288");
 	free(out);
 }
 
-/* A one-page bucket passes the kernel's checks, but Linux 6.1 hangs reading through it (FORMAT.md correction). */
-Test(format, warns_on_one_page_buckets)
+/*
+ * A one-page bucket passes the kernel's checks, but Linux 6.1 hangs reading
+ * through it (FORMAT.md correction): refused as a bad option, --force
+ * writes it with the warning.
+ */
+Test(format, refuses_one_page_buckets)
 {
-	char *dev = tmp(256 * MiB), *err = NULL;
+	char *dev = tmp(256 * MiB), *err = NULL, before[65], after[65];
 
-	cr_assert_eq(format(&err, "-C --bucket 4k", dev), 0, "%s", err);
-	cr_expect(strstr(err, "warning: buckets of 8 sectors (one page)"), "%s", err);
+	t_sha256_file(dev, before);
+	cr_assert_eq(format(&err, "-C --bucket 4k", dev), 16, "%s", err);
+	cr_expect(strstr(err, "buckets of 8 sectors (one page)") &&
+		  strstr(err, "use --bucket 256k: 1024 buckets"), "%s", err);
+	t_sha256_file(dev, after);
+	cr_assert_str_eq(before, after);
+	free(err);
+	err = NULL;
+	cr_assert_eq(format(&err, "--force -C --bucket 4k", dev), 0, "%s", err);
+	cr_expect(strstr(err, "warning: '") && strstr(err, "buckets of 8 sectors (one page)") &&
+		  strstr(err, "written anyway (--force)"), "%s", err);
 	free(err);
 	err = NULL;
 	cr_assert_eq(format(&err, "-C --wipe-bcache --bucket 8k", dev), 0, "%s", err);

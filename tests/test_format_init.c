@@ -276,7 +276,7 @@ Test(format_init, dumps_of_the_new_set)
 	free(out);
 	free(err);
 	cr_assert_eq(t_run(&out, &err, "dump-btree '%s'", path), 0, "%s", err);
-	cr_expect(strstr(out, "nodes 1 depth 1 keys 0 errors 0"), "%s", out);
+	cr_expect(strstr(out, "nodes 1 tree_depth 0 keys 0 errors 0"), "%s", out);
 	free(out);
 	free(err);
 	/* fsck (its own passes, mark included) finds nothing to report */

@@ -531,15 +531,14 @@ struct fsck_case {
 	char	name[128];
 };
 
-/* One parameter per case directory, so that Criterion runs them in parallel. */
-ParameterizedTestParameters(fsck_cases, each)
+/* The cases as Criterion parameters (BT_FSCK_CASE=name: that case only). */
+static struct criterion_test_params case_params(void)
 {
 	size_t nr, n = 0;
 	char **names = case_names(&nr);
 	struct fsck_case *cases = cr_malloc((nr ? nr : 1) * sizeof(*cases));
 
 	for (size_t i = 0; i < nr; i++) {
-		/* BT_FSCK_CASE=name runs one case */
 		if (!getenv("BT_FSCK_CASE") || !strcmp(getenv("BT_FSCK_CASE"), names[i]))
 			snprintf(cases[n++].name, sizeof(cases[0].name), "%s", names[i]);
 		free(names[i]);
@@ -548,12 +547,192 @@ ParameterizedTestParameters(fsck_cases, each)
 	return cr_make_param_array(struct fsck_case, cases, n);
 }
 
+/* One parameter per case directory, so that Criterion runs them in parallel. */
+ParameterizedTestParameters(fsck_cases, each)
+{
+	return case_params();
+}
+
 ParameterizedTest(struct fsck_case *fc, fsck_cases, each, .timeout = 300)
 {
 	char *filter = t_read_text("tests/fsck/filter", NULL);
 
 	run_case(fc->name, filter);
 	free(filter);
+}
+
+/*
+ * The closing summary of a repair describes the repaired device: fsck
+ * -y's --json "summary" equals, key for key, that of the 'fsck -n' after
+ * it (also where -y repairs nothing). The rest of the report is not
+ * compared: "problems", "lost", "passes" (with the pass times) and
+ * "exit_status" record what each run found and did, not the device.
+ */
+ParameterizedTestParameters(fsck_cases, repair_summary_is_the_next_checks)
+{
+	return case_params();
+}
+
+ParameterizedTest(struct fsck_case *fc, fsck_cases, repair_summary_is_the_next_checks,
+		  .timeout = 300)
+{
+	char *img = apply_recipe(fc->name, NULL);
+	json_t *y = t_fsck_report(img, "-y", NULL), *n = t_fsck_report(img, "-n", NULL);
+	json_t *ys = json_object_get(y, "summary"), *ns = json_object_get(n, "summary");
+
+	cr_assert(ys && ns, "%s: no summary", fc->name);
+	cr_expect(json_equal(ys, ns), "%s: fsck -y summary\n%s\nthe next fsck -n summary\n%s",
+		  fc->name, json_dumps(ys, JSON_INDENT(1) | JSON_PRESERVE_ORDER),
+		  json_dumps(ns, JSON_INDENT(1) | JSON_PRESERVE_ORDER));
+	json_decref(y);
+	json_decref(n);
+	unlink(img);
+	free(img);
+}
+
+/* Does partial_figures of summary s list key? */
+static bool figure_partial(json_t *s, const char *key)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(s, "partial_figures"), i, v)
+		if (!strcmp(json_string_value(v), key))
+			return true;
+	return false;
+}
+
+/* The text summary's line starting "DEV: what" (malloc'ed), or NULL. */
+static char *summary_line(const char *text, const char *dev, const char *what)
+{
+	char start[1200];
+	const char *p;
+
+	snprintf(start, sizeof(start), "%s: %s", dev, what);
+	for (p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, start, strlen(start)))
+			return strndup(p, strcspn(p, "\n"));
+	return NULL;
+}
+
+/*
+ * What -p printed of summary s: no negative number (a sentinel), each
+ * partial group after "partial:", each group not computed as "not checked".
+ */
+static void check_preen_text(const char *dir, const char *dev, const char *text, json_t *s)
+{
+	char *view = summary_line(text, dev, "after journal replay: ");
+	char *disk = summary_line(text, dev, "on disk before replay: ");
+
+	for (const char *p = strchr(text, '-'); p; p = strchr(p + 1, '-'))
+		cr_expect(!(p[1] >= '0' && p[1] <= '9' && (p == text || strchr(" (/\n", p[-1]))),
+			  "%s: a negative figure in fsck -p's summary:\n%s", dir, text);
+	if (!view || !disk) {
+		/* no figures at all (no cache set, or checking stopped in pass 1) */
+		cr_expect(!view && !disk && !strstr(text, " keys"), "%s:\n%s", dir, text);
+		goto out;
+	}
+	cr_expect(json_is_null(json_object_get(s, "keys")) ==
+		  !!strstr(view, "after journal replay: not checked"), "%s: %s", dir, view);
+	cr_expect(!figure_partial(s, "keys") || strstr(view, "after journal replay: partial: "),
+		  "%s: partial figures unlabelled: %s", dir, view);
+	cr_expect(json_is_null(json_object_get(s, "buckets_in_use")) ==
+		  !!strstr(view, "buckets in use: not checked"), "%s: %s", dir, view);
+	cr_expect(!figure_partial(s, "buckets_in_use") || strstr(view, "; partial: "),
+		  "%s: partial figures unlabelled: %s", dir, view);
+	cr_expect(json_is_null(json_object_get(s, "btree_nodes")) ==
+		  !!strstr(disk, "btree not checked"), "%s: %s", dir, disk);
+	cr_expect(!figure_partial(s, "btree_nodes") || strstr(disk, "partial: "),
+		  "%s: partial figures unlabelled: %s", dir, disk);
+out:
+	free(view);
+	free(disk);
+}
+
+/*
+ * fsck -p stops at the first error it may not fix, in the middle of a
+ * pass: the figures it has are partial, the later passes' are not
+ * computed. The summary says so (JSON "partial", text "partial:" and "not
+ * checked") and never prints a sentinel (-1) or a partial count as a total.
+ */
+ParameterizedTestParameters(fsck_cases, preen_summary_labels_partial_figures)
+{
+	return case_params();
+}
+
+/* fsck -p of case dir, on two copies: its --json report and its text output. */
+struct preen_run {
+	json_t	*report;
+	char	*out;		/* what 'fsck -p COPY' printed */
+	char	*copy;		/* the copy it ran on */
+	int	rc;		/* its exit status */
+};
+
+static void preen_run(const char *dir, struct preen_run *r)
+{
+	char *img = apply_recipe(dir, NULL);
+
+	r->copy = t_tmpfile(0);
+	cr_assert_eq(t_sh(NULL, NULL, "cp --sparse=always '%s' '%s'", img, r->copy), 0);
+	r->report = t_fsck_report(img, "-p", NULL);
+	r->rc = t_run(&r->out, NULL, "fsck -p '%s'", r->copy);
+	cr_assert_geq(r->rc, 0);
+	unlink(img);
+	free(img);
+}
+
+static void preen_run_free(struct preen_run *r)
+{
+	json_decref(r->report);
+	free(r->out);
+	unlink(r->copy);
+	free(r->copy);
+}
+
+ParameterizedTest(struct fsck_case *fc, fsck_cases, preen_summary_labels_partial_figures,
+		  .timeout = 300)
+{
+	struct preen_run r;
+	json_t *s, *v;
+	const char *key;
+	char *text;
+
+	preen_run(fc->name, &r);
+	s = json_object_get(r.report, "summary");
+	json_object_foreach(s, key, v)
+		cr_expect(!json_is_integer(v) || json_integer_value(v) >= 0, "%s: summary.%s %lld",
+			  fc->name, key, (long long)json_integer_value(v));
+	cr_expect_eq(json_is_true(json_object_get(s, "partial")),
+		     json_array_size(json_object_get(s, "partial_figures")) > 0, "%s", fc->name);
+	text = t_fsck_summary_text(r.out);
+	check_preen_text(fc->name, r.copy, text, s);
+	free(text);
+	preen_run_free(&r);
+}
+
+/* leaf-bad-csum: -p halts in the btree pass, at the damaged leaf (issue 15: "-1/4095 buckets"). */
+Test(fsck_cases, preen_halt_in_the_btree_pass_says_partial)
+{
+	struct preen_run r;
+	json_t *s;
+	char *text;
+
+	preen_run("leaf-bad-csum", &r);
+	s = json_object_get(r.report, "summary");
+	cr_assert(json_is_true(json_object_get(s, "partial")), "%s", json_dumps(s, 0));
+	cr_expect(figure_partial(s, "btree_nodes") && figure_partial(s, "on_disk.keys"));
+	cr_expect(json_is_integer(json_object_get(s, "tree_depth")), "the root's level is known");
+	cr_expect(json_is_null(json_object_get(s, "keys")), "the replay pass did not run");
+	cr_expect(json_is_null(json_object_get(s, "buckets_in_use")), "the mark pass did not run");
+	cr_assert_eq(r.rc, 4, "%s", r.out);
+	text = t_fsck_summary_text(r.out);
+	cr_expect(strstr(text, "after journal replay: not checked; buckets in use: not checked"),
+		  "%s", r.out);
+	cr_expect(strstr(text, "on disk before replay: tree depth 1, partial: "), "%s", r.out);
+	cr_expect_not(strstr(text, "-1"), "%s", r.out);
+	check_preen_text("leaf-bad-csum", r.copy, text, s);
+	free(text);
+	preen_run_free(&r);
 }
 
 /* issue 6: every corruption case has expect.1 and expect.2 */

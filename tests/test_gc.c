@@ -68,7 +68,7 @@ static void fsck_sum(const char *img, struct fsck_sum *s)
 	s->in_use = json_integer_value(json_object_get(sum, "buckets_in_use"));
 	s->max_lag = json_integer_value(json_object_get(sum, "max_gen_lag"));
 	s->dirty_keys = json_integer_value(json_object_get(sum, "dirty_keys_after_replay"));
-	s->depth = json_integer_value(json_object_get(sum, "btree_depth"));
+	s->depth = json_integer_value(json_object_get(sum, "tree_depth"));
 	s->status = rc;
 	json_decref(j);
 	free(out);

@@ -334,7 +334,7 @@ Test(image, restore_refusals, .timeout = 120)
 	cr_assert_eq(t_run(NULL, NULL, "image '%s' -o '%s'", path, z), 0);
 	/* an existing output is not overwritten without --force */
 	cr_assert_eq(t_run(NULL, &err, "image '%s' -o '%s'", path, z), 8);
-	cr_assert(strstr(err, "File exists"), "%s", err);
+	cr_assert(strstr(err, "already exists") && strstr(err, "(--force overwrites it)"), "%s", err);
 	free(err);
 
 	/* '-o -' writes the same image to standard output */

@@ -102,11 +102,14 @@ Test(journal_rebuild, backing_hint_picks_the_uuid_bucket, .timeout = 120)
 
 Test(journal_rebuild, backing_hint_must_be_a_backing_device)
 {
+	/* another cache device as --backing (the device itself is refused as the same device) */
 	char *img = zeroed_copy("s03-writeback-dirty-clean-stop"), *err = NULL;
-	int rc = t_run(NULL, &err, "fsck -n --backing '%s' '%s'", img, img);
+	char *other = t_golden_image("s07-writethrough-clean", "cache");
+	int rc = t_run(NULL, &err, "fsck -n --backing '%s' '%s'", other, img);
 
 	cr_expect_eq(rc, 8);
 	cr_expect(strstr(err, "is not a backing device"), "%s", err);
 	free(err);
+	free(other);
 	free(img);
 }

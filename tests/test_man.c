@@ -40,7 +40,7 @@ Test(man, every_command_documented)
 	free(man);
 }
 
-static void keys_documented(json_t *o, const char *man, const char *what)
+static void keys_documented_in(json_t *o, const char *man, const char *page, const char *what)
 {
 	const char *key;
 	json_t *v;
@@ -51,8 +51,13 @@ static void keys_documented(json_t *o, const char *man, const char *what)
 		snprintf(b, sizeof(b), "\n.B %s\n", key);
 		snprintf(br, sizeof(br), "\n.BR %s ", key);
 		cr_assert(strstr(man, b) || strstr(man, br),
-			  "JSON member %s (%s) is not in bcache-tool-show-super.8", key, what);
+			  "JSON member %s (%s) is not in %s", key, what, page);
 	}
+}
+
+static void keys_documented(json_t *o, const char *man, const char *what)
+{
+	keys_documented_in(o, man, "bcache-tool-show-super.8", what);
 }
 
 /* Every JSON member and text field show-super prints is in its manual page. */
@@ -92,5 +97,68 @@ Test(man, show_super_fields_documented, .timeout = 60)
 		free(out);
 		free(path);
 	}
+	free(man);
+}
+
+/*
+ * Every long option a command's --help lists is on its manual page (troff
+ * spells "--force-in-use" as "\-\-force\-in\-use"), so that each override
+ * (--force, --force-in-use, --wipe-bcache) is documented where it is offered.
+ */
+Test(man, every_option_documented, .timeout = 60)
+{
+	static const char *const cmds[] = {
+		"format", "fsck", "show-super", "dump-journal", "dump-btree", "extract",
+		"undo", "image", "gc", "migrate", "writeback", "detach",
+	};
+
+	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		char *help = NULL, rel[64], *man;
+		const char *p;
+
+		cr_assert_eq(t_run(&help, NULL, "%s --help", cmds[c]), 0, "%s --help", cmds[c]);
+		snprintf(rel, sizeof(rel), "man/bcache-tool-%s.8", cmds[c]);
+		man = t_read_text(rel, NULL);
+		for (p = strstr(help, "--"); p; p = strstr(p + 2, "--")) {
+			char opt[64], troff[160], *t = troff;
+			size_t n = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-");
+
+			if (!n || n >= sizeof(opt) - 1 || p[-1] == '-')
+				continue;
+			snprintf(opt, sizeof(opt), "%.*s", (int)n, p + 2);
+			if (!strcmp(opt, "help") || !strcmp(opt, "usage"))
+				continue;
+			t += sprintf(t, "\\-\\-");
+			for (const char *o = opt; *o; o++)
+				t += *o == '-' ? sprintf(t, "\\-") : sprintf(t, "%c", *o);
+			cr_expect(strstr(man, troff), "%s: --%s is not in %s", cmds[c], opt, rel);
+		}
+		free(man);
+		free(help);
+	}
+}
+
+/* Every member of fsck --json's summary (and of its per-slot objects) is in fsck.8. */
+Test(man, fsck_summary_keys_documented, .timeout = 60)
+{
+	char *man = t_read_text("man/bcache-tool-fsck.8", NULL);
+	char *path = t_image("images/s04-writeback-dirty-crash/cache.img.zst"), *out = NULL;
+	json_t *o, *s;
+
+	cr_assert_geq(t_run(&out, NULL, "fsck -n --json '%s'", path), 0);
+	o = json_loads(out, 0, NULL);
+	s = json_object_get(o, "summary");
+	cr_assert(json_is_object(s), "%s", out);
+	keys_documented_in(s, man, "bcache-tool-fsck.8", "summary");
+	keys_documented_in(json_object_get(s, "on_disk"), man, "bcache-tool-fsck.8", "on_disk");
+	cr_assert_gt(json_array_size(json_object_get(s, "devices")), 0);
+	keys_documented_in(json_array_get(json_object_get(s, "devices"), 0), man,
+			   "bcache-tool-fsck.8", "devices");
+	cr_assert_gt(json_array_size(json_object_get(s, "dirty_sectors_per_device")), 0);
+	keys_documented_in(json_array_get(json_object_get(s, "dirty_sectors_per_device"), 0), man,
+			   "bcache-tool-fsck.8", "dirty_sectors_per_device");
+	json_decref(o);
+	free(out);
+	free(path);
 	free(man);
 }

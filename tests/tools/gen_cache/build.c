@@ -162,7 +162,7 @@ static int build_tree(struct gen *g, struct bt_write_ctx *w, struct printbuf *er
 	w->new_root = ptrs[0];
 	w->new_root_level = level;
 	w->root_changed = true;
-	g->depth = level + 1;
+	g->tree_depth = level;
 	if (nj) {
 		w->journal_keys = jkeys;
 		w->journal_u64s = nj * 3;

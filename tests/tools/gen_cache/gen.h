@@ -92,7 +92,8 @@ struct gen {
 	const char	*cache_path;
 	uint64_t	nbuckets;
 	uint8_t		set_uuid[16];
-	unsigned	depth, nodes, leaves;
+	unsigned	tree_depth;	/* the root's level, the kernel's tree_depth */
+	unsigned	nodes, leaves;
 };
 
 /* content.c: splitmix64 step of state *s; a number in [0, n) (0 when n is 0). */

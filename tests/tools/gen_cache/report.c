@@ -111,8 +111,8 @@ int gen_report(struct gen *g)
 	uuid_unparse(g->set_uuid, uuid);
 	fprintf(f, "cache %s set %s nbuckets %" PRIu64 " bucket %u block %u extents %" PRIu64
 		" live %" PRIu64 " dirty %" PRIu64 " stale %" PRIu64 " journal %" PRIu64
-		" nodes %u leaves %u depth %u\n", g->cache_path, uuid, g->nbuckets, g->o.bucket,
-		g->o.block, g->nr_ext, live, dirty, stale, journal, g->nodes, g->leaves, g->depth);
+		" nodes %u leaves %u tree_depth %u\n", g->cache_path, uuid, g->nbuckets, g->o.bucket,
+		g->o.block, g->nr_ext, live, dirty, stale, journal, g->nodes, g->leaves, g->tree_depth);
 	for (unsigned i = 0; i < g->nr_slots; i++) {
 		const struct slot *sl = &g->slot[i];
 		char hex[65];
