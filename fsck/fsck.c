@@ -9,6 +9,7 @@
 #include "../libcore/errcode.h"
 #include "../libcore/node_cache.h"
 #include "../libcore/rebuild.h"
+#include "../libcore/shadow.h"
 #include "fsck.h"
 
 struct fsck_pass_def {
@@ -61,11 +62,21 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 	free(ctx->backing_uuids);
 	free(ctx->uuid_fix);
 	free(ctx->lost);
+	fsck_garbage_free(ctx);
 	fsck_deferred_failed(ctx, NULL);
 	fsck_ctx_free_cache_set(ctx);
 	if (ctx->json_problems)
 		json_decref(ctx->json_problems);
 	ctx->json_problems = NULL;
+}
+
+void fsck_garbage_free(struct fsck_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nr_garbage; i++)
+		free(ctx->garbage[i].key);
+	free(ctx->garbage);
+	ctx->garbage = NULL;
+	ctx->nr_garbage = 0;
 }
 
 void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total)
@@ -87,6 +98,7 @@ void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what)
 int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 {
 	int ret = fsck_answer_mode_ok(ctx, err);
+	bool shadow_said = false, own_shadow = false;
 
 	if (ret) {
 		ctx->flags |= FSCK_OPERATIONAL;
@@ -94,6 +106,15 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 	}
 	if (ctx->opts.json && !ctx->json_problems)
 		ctx->json_problems = json_array();
+	/* -n makes -y's repairs on a shadow of the device: they predict, nothing is written */
+	if (ctx->opts.mode == FSCK_MODE_NO && ctx->dev && !ctx->dev->shadow) {
+		ret = bt_dev_shadow(ctx->dev, err);
+		if (ret) {
+			ctx->flags |= FSCK_OPERATIONAL;
+			return ret;
+		}
+		own_shadow = true;
+	}
 	ctx->progress = isatty(STDERR_FILENO);
 	ctx->err = err;
 
@@ -110,6 +131,12 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 		if (!(pass->flags & PASS_RO) && ctx->opts.mode == FSCK_MODE_NO)
 			continue;
 		ctx->cur_pass = i;
+		if (!ctx->opts.json && !shadow_said && i != FSCK_PASS_summary && ctx->dev &&
+		    ctx->dev->shadow && ctx->dev->shadow->bytes_written) {
+			fprintf(ctx->out, "%s: -n: the passes from here on check the cache as "
+				"fsck -y would leave it; nothing is written\n", ctx->path);
+			shadow_said = true;
+		}
 		if (!ctx->opts.json)
 			fprintf(ctx->out, "Pass %u: %s\n", i + 1, pass->title);
 		t0 = bt_now_seconds();
@@ -128,6 +155,8 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 	}
 	/* accepted repairs that no pass made (an abort before the replay pass) */
 	fsck_deferred_failed(ctx, "checking stopped before the replay pass");
+	if (own_shadow)
+		bt_shadow_free(ctx->dev);
 	ctx->err = NULL;
 	return (ctx->flags & FSCK_OPERATIONAL) ? -EIO : 0;
 }
@@ -140,19 +169,35 @@ int fsck_exit_status(const struct fsck_ctx *ctx)
 		status |= 1;
 	if (ctx->flags & (FSCK_UNCORRECTED | FSCK_PREEN_HALT | FSCK_USER_ABORT))
 		status |= 4;
+	/* -n: errors whose repair was only simulated are still on the device */
+	if (ctx->opts.mode == FSCK_MODE_NO && (ctx->flags & FSCK_ERRORS_FOUND))
+		status |= 4;
 	if (ctx->flags & FSCK_OPERATIONAL)
 		status |= 8;
 	return status;
 }
 
-/* What a rebuild did not keep (fsck/rebuild.c), one object per range. */
-static json_t *lost_json(const struct fsck_ctx *ctx)
+static json_t *json_bucket(uint64_t b)
+{
+	return b == BT_LOST_NO_BUCKET ? json_null() : json_integer((json_int_t)b);
+}
+
+/*
+ * What a rebuild did not keep (fsck/rebuild.c), one object per range:
+ * "lost" (past_end false) or the part of a flash volume's keys past its
+ * size, which the kernel never serves ("past_end", past_end true).
+ */
+static json_t *lost_json(const struct fsck_ctx *ctx, bool past_end)
 {
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < ctx->nr_lost; i++) {
 		const struct bt_lost *l = &ctx->lost[i];
-		json_t *o = json_object();
+		json_t *o;
+
+		if ((l->kind == BT_LOST_PAST_END) != past_end)
+			continue;
+		o = json_object();
 
 		json_object_set_new(o, "slot", json_integer((json_int_t)l->inode));
 		json_object_set_new(o, "start", json_integer((json_int_t)l->start));
@@ -160,7 +205,25 @@ static json_t *lost_json(const struct fsck_ctx *ctx)
 				    json_integer((json_int_t)l->end));
 		json_object_set_new(o, "kind", json_string(bt_lost_kind_str(l->kind)));
 		json_object_set_new(o, "reason", json_string(l->reason));
-		json_object_set_new(o, "bucket", json_integer((json_int_t)l->bucket));
+		json_object_set_new(o, "bucket", json_bucket(l->bucket));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* The keys a rebuild found that cannot be real: garbage, not counted as data. */
+static json_t *garbage_json(const struct fsck_ctx *ctx)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ctx->nr_garbage; i++) {
+		const struct bt_garbage *g = &ctx->garbage[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "key", json_string(g->key));
+		json_object_set_new(o, "found_in", json_string(bt_garbage_source_str(g->source)));
+		json_object_set_new(o, "bucket", json_bucket(g->bucket));
+		json_object_set_new(o, "why", json_string(g->why));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -185,7 +248,9 @@ json_t *fsck_report_json(const struct fsck_ctx *ctx)
 		json_array_append_new(passes, p);
 	}
 	json_object_set_new(top, "passes", passes);
-	json_object_set_new(top, "lost", lost_json(ctx));
+	json_object_set_new(top, "lost", lost_json(ctx, false));
+	json_object_set_new(top, "past_end", lost_json(ctx, true));
+	json_object_set_new(top, "garbage", garbage_json(ctx));
 
 	json_object_set_new(top, "summary", fsck_summary_json(ctx));
 	json_object_set_new(top, "exit_status", json_integer(fsck_exit_status(ctx)));

@@ -44,6 +44,7 @@ enum fsck_flags {
 	FSCK_YES_TO_ALL		= 1 << 5,	/* 'a' answered on the terminal */
 	FSCK_USER_ABORT		= 1 << 6,	/* 'q' answered on the terminal */
 	FSCK_NO_CACHE_SET	= 1 << 7,	/* nothing beyond the superblock to check */
+	FSCK_WOULD_FIX		= 1 << 8,	/* -n: a repair was made on the shadow only */
 };
 
 struct fsck_latch {
@@ -148,6 +149,7 @@ int fsck_read_back(struct fsck_ctx *ctx);
 json_t *fsck_summary_json(const struct fsck_ctx *ctx);
 
 struct bt_lost;
+struct bt_garbage;
 
 enum fsck_uuid_fix {
 	FSCK_UUID_KEEP		= 0,
@@ -195,6 +197,9 @@ struct fsck_ctx {
 	/* what the rebuild did not keep (libcore/rebuild.h), owned */
 	struct bt_lost		*lost;
 	size_t			nr_lost;
+	/* keys the rebuild found that cannot be real, not counted as data; owned */
+	struct bt_garbage	*garbage;
+	size_t			nr_garbage;
 
 	/* backing device uuids (--backing DEV): hints for the journal rebuild's uuid scan */
 	uint8_t			(*backing_uuids)[16];
@@ -208,6 +213,15 @@ struct fsck_ctx {
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
 	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
 };
+
+/*
+ * -n: the repairs are made on the device's shadow only (fsck_run()): they
+ * predict. Figures that describe the device must not take them as done.
+ */
+static inline bool fsck_dry_run(const struct fsck_ctx *ctx)
+{
+	return ctx->opts.mode == FSCK_MODE_NO;
+}
 
 /* Set up ctx with default options (max_msgs 10, stdout, stdin). */
 void fsck_ctx_init(struct fsck_ctx *ctx);
@@ -252,6 +266,9 @@ bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx);
  * failed) or a negative operational error.
  */
 int fsck_rebuild(struct fsck_ctx *ctx);
+
+/* Free ctx->garbage (fsck.c). */
+void fsck_garbage_free(struct fsck_ctx *ctx);
 
 /* Note that pass's checks are not available in this build (summary warns). */
 void fsck_pass_unavailable(struct fsck_ctx *ctx, const char *what);

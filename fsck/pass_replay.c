@@ -89,9 +89,12 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 		printbuf_exit(&how);
 	}
 	if (!ret && !ctx->opts.json) {
+		/* -n: the replay was made on the shadow, and predicts */
 		fputs(printbuf_str(&report), ctx->out);
-		fprintf(ctx->out, "%s: journal replayed: %llu keys of %llu jsets, %llu nodes written, "
-			"%llu invalid keys skipped\n", ctx->path, (unsigned long long)st.keys,
+		fprintf(ctx->out, "%s: %s: %llu keys of %llu jsets, %llu nodes written, "
+			"%llu invalid keys skipped\n", ctx->path,
+			fsck_dry_run(ctx) ? "-y would replay the journal" : "journal replayed",
+			(unsigned long long)st.keys,
 			(unsigned long long)st.entries, (unsigned long long)st.nodes_written,
 			(unsigned long long)st.invalid);
 	}

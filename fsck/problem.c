@@ -91,10 +91,10 @@ static void prt_hex_field(struct printbuf *out, uint64_t v, bool wide)
 		prt_printf(out, wide ? "%016llx" : "%llx", (unsigned long long)v);
 }
 
-void problem_msg_to_text(struct printbuf *out, enum problem code,
-			 const struct problem_ctx *p)
+/* Expand the %-fields of tmpl from p (problems.h; %L: problem.h BT_PROMPTS). */
+static void expand(struct printbuf *out, const char *tmpl, const struct problem_ctx *p)
 {
-	for (const char *s = problem_table[code].msg; *s; s++) {
+	for (const char *s = tmpl; *s; s++) {
 		if (*s != '%' || !s[1]) {
 			prt_char(out, *s);
 			continue;
@@ -110,6 +110,12 @@ void problem_msg_to_text(struct printbuf *out, enum problem code,
 				prt_char(out, '?');
 			else
 				prt_printf(out, "%d", p->btree_level);
+			break;
+		case 'L':
+			if (p->btree_level > 0)
+				prt_printf(out, "btree node at level %d", p->btree_level);
+			else
+				prt_str(out, p->btree_level ? "btree node" : "leaf");
 			break;
 		case 'k':
 			if (p->key)
@@ -130,6 +136,22 @@ void problem_msg_to_text(struct printbuf *out, enum problem code,
 		default: prt_char(out, '%'); prt_char(out, *s); break;
 		}
 	}
+}
+
+void problem_msg_to_text(struct printbuf *out, enum problem code,
+			 const struct problem_ctx *p)
+{
+	expand(out, problem_table[code].msg, p);
+}
+
+void problem_action_to_text(struct printbuf *out, enum problem code,
+			    const struct problem_ctx *p)
+{
+	const char *cond = prompt_cond[problem_table[code].prompt];
+
+	if (!strncmp(cond, "would ", 6))
+		cond += 6;
+	expand(out, cond, p);
 }
 
 /* ---- JSON ----------------------------------------------------------- */
@@ -164,10 +186,35 @@ const char *problem_nofix(enum problem code)
 	return NULL;
 }
 
+/* The answer to one problem, for --json: "answer", and the repair's state ("action"). */
+struct answer_rec {
+	const char	*answer;
+	const char	*state;		/* "would", "done", "pending", "declined", "not made" */
+};
+
+/*
+ * "action": the repair (the prompt's conditional form without "would ")
+ * and its state. The same repair text in -n and -y makes the two runs
+ * comparable: -n's "would" is -y's "done".
+ */
+static void json_action(json_t *o, enum problem code, const struct problem_ctx *p,
+			const char *state)
+{
+	struct printbuf what = PRINTBUF;
+	json_t *a = json_object();
+
+	problem_action_to_text(&what, code, p);
+	json_object_set_new(a, "repair", json_string(printbuf_str(&what)));
+	json_object_set_new(a, "state", json_string(state));
+	json_object_set_new(o, "action", a);
+	printbuf_exit(&what);
+}
+
 static void json_record(struct fsck_ctx *ctx, enum problem code,
-			const struct problem_ctx *p, const char *answer)
+			const struct problem_ctx *p, const struct answer_rec *r)
 {
 	const struct problem_def *pr = &problem_table[code];
+	const char *answer = r->answer;
 	struct printbuf msg = PRINTBUF;
 	char id[16];
 	json_t *o;
@@ -212,13 +259,16 @@ static void json_record(struct fsck_ctx *ctx, enum problem code,
 		json_object_set_new(o, "str", json_string(p->str));
 	if (problem_nofix(code))
 		json_object_set_new(o, "no_fix", json_string(problem_nofix(code)));
+	if (r->state && (pr->flags & PF_REPAIR))
+		json_action(o, code, p, r->state);
 	json_array_append_new(ctx->json_problems, o);
 	printbuf_exit(&msg);
 }
 
 /* ---- answers -------------------------------------------------------- */
 
-enum answer { ANSWER_NO, ANSWER_YES, ANSWER_HALT, ANSWER_QUIT };
+/* ANSWER_WOULD: -n, "no" on the device, "yes" on its shadow (fsck_run()) */
+enum answer { ANSWER_NO, ANSWER_YES, ANSWER_HALT, ANSWER_QUIT, ANSWER_WOULD };
 
 int fsck_answer_mode_ok(struct fsck_ctx *ctx, struct printbuf *err)
 {
@@ -262,7 +312,7 @@ static enum answer ask_tty(struct fsck_ctx *ctx, const char *question)
 static enum answer decide(struct fsck_ctx *ctx, const struct problem_def *pr, bool quiet)
 {
 	if (ctx->opts.mode == FSCK_MODE_NO)
-		return ANSWER_NO;
+		return ANSWER_WOULD;
 	if (ctx->opts.mode == FSCK_MODE_YES || (ctx->flags & FSCK_YES_TO_ALL))
 		return ANSWER_YES;
 	if (ctx->opts.mode == FSCK_MODE_PREEN)
@@ -273,30 +323,82 @@ static enum answer decide(struct fsck_ctx *ctx, const struct problem_def *pr, bo
 }
 
 /*
+ * -n's answer to a problem with a repair: "no" for the device, but the
+ * repair is made on the device's shadow (fsck_run()) so that the passes
+ * after it, and the report, are those of -y. Prints the question, "no"
+ * and what -y would do.
+ */
+static bool answer_would(struct fsck_ctx *ctx, enum problem code, const struct problem_ctx *p,
+			 bool text, struct answer_rec *r)
+{
+	const struct problem_def *pr = &problem_table[code];
+
+	if (text) {
+		struct printbuf what = PRINTBUF;
+
+		expand(&what, prompt_cond[pr->prompt], p);
+		fprintf(ctx->out, "%s no: %s\n", prompt_question[pr->prompt], printbuf_str(&what));
+		printbuf_exit(&what);
+	}
+	r->answer = "no";
+	r->state = "would";
+	/* a repair made now (not by a later pass) would have been made */
+	if (!(pr->flags & PF_LATER))
+		ctx->flags |= FSCK_WOULD_FIX;
+	return true;
+}
+
+/* A preen halt or a 'q': nothing more is checked or repaired. */
+static void stop_checking(struct fsck_ctx *ctx, enum answer a, struct answer_rec *r)
+{
+	if (a == ANSWER_HALT) {
+		if (!ctx->opts.json)
+			fprintf(ctx->out, "\n%s: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n"
+				"\t(i.e., without -p)\n", ctx->path ? ctx->path : "?");
+		ctx->flags |= FSCK_PREEN_HALT;
+		r->answer = "preen halt";
+	} else {
+		if (!ctx->opts.json)
+			fprintf(ctx->out, "checking stopped\n");
+		ctx->flags |= FSCK_USER_ABORT;
+		r->answer = "quit";
+	}
+	ctx->abort = true;
+	r->state = "not made";
+}
+
+/*
  * Apply the answer: print it, set the flags. Returns whether the caller
  * may repair: only for a yes to a problem whose repair exists (PF_REPAIR);
  * a yes to any other problem reports what would be done.
  */
-static bool apply_answer(struct fsck_ctx *ctx, const struct problem_def *pr,
-			 enum answer a, bool quiet, const char **json_answer)
+static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct problem_ctx *p,
+			 enum answer a, bool quiet, struct answer_rec *r)
 {
+	const struct problem_def *pr = &problem_table[code];
 	bool text = !ctx->opts.json && !quiet;
 	bool asked = ctx->opts.mode == FSCK_MODE_ASK && !(ctx->flags & FSCK_YES_TO_ALL);
 	const char *q = asked ? "" : prompt_question[pr->prompt];
 
+	if (a == ANSWER_WOULD && (pr->flags & PF_REPAIR))
+		return answer_would(ctx, code, p, text, r);
+	if (a == ANSWER_WOULD)
+		a = ANSWER_NO;
 	switch (a) {
 	case ANSWER_YES:
 		if ((pr->flags & PF_REPAIR) && (pr->flags & PF_LATER)) {
 			/* counted as fixed when the later pass makes the repair */
 			if (text)
 				fprintf(ctx->out, "%s yes\n", q);
-			*json_answer = "yes";
+			r->answer = "yes";
+			r->state = "pending";
 			return true;
 		}
 		if (pr->flags & PF_REPAIR) {
 			if (text)
 				fprintf(ctx->out, "%s yes\n", q);
-			*json_answer = prompt_past[pr->prompt];
+			r->answer = prompt_past[pr->prompt];
+			r->state = "done";
 			ctx->flags |= FSCK_PROBLEMS_FIXED;
 			return true;
 		}
@@ -304,27 +406,18 @@ static bool apply_answer(struct fsck_ctx *ctx, const struct problem_def *pr,
 		if (text)
 			fprintf(ctx->out, "%s%s%s (repair not implemented yet)\n",
 				q, *q ? " yes: " : "", prompt_cond[pr->prompt]);
-		*json_answer = prompt_cond[pr->prompt];
+		r->answer = prompt_cond[pr->prompt];
 		break;
 	case ANSWER_NO:
+	case ANSWER_WOULD:	/* no repair to simulate: a plain no */
 		if (text && !asked)
 			fprintf(ctx->out, "%s no\n", q);
-		*json_answer = "no";
+		r->answer = "no";
+		r->state = "declined";
 		break;
 	case ANSWER_HALT:
-		if (!ctx->opts.json)
-			fprintf(ctx->out, "\n%s: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n"
-				"\t(i.e., without -p)\n", ctx->path ? ctx->path : "?");
-		ctx->flags |= FSCK_PREEN_HALT;
-		ctx->abort = true;
-		*json_answer = "preen halt";
-		break;
 	case ANSWER_QUIT:
-		if (!ctx->opts.json)
-			fprintf(ctx->out, "checking stopped\n");
-		ctx->flags |= FSCK_USER_ABORT;
-		ctx->abort = true;
-		*json_answer = "quit";
+		stop_checking(ctx, a, r);
 		break;
 	}
 	/*
@@ -384,7 +477,7 @@ static void defer_rebuild(struct fsck_ctx *ctx, enum problem code, const struct 
 bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 {
 	const struct problem_def *pr;
-	const char *json_answer = NULL;
+	struct answer_rec r = { 0 };
 	enum answer a;
 	bool quiet, ret = false;
 
@@ -413,7 +506,7 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 		latch_add(l, p->bucket != PCTX_UNSET ? p->bucket : p->num);
 		if (ctx->opts.verbose && !ctx->opts.json)
 			print_msg(ctx, code, p);
-		json_record(ctx, code, p, "latched");
+		json_record(ctx, code, p, &(struct answer_rec){ .answer = "latched" });
 		/* a latch whose header has a repair is corrected (or not) by its answer */
 		if (pr->severity == SEV_ERROR &&
 		    !(problem_table[latch_header[pr->latch]].flags & PF_REPAIR))
@@ -434,14 +527,14 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 			fprintf(ctx->out, "%s: no safe repair: %s\n", pr->name, problem_nofix(code));
 		/* -p stops on any error it may not fix, asked about or not (e2fsck) */
 		if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
-			apply_answer(ctx, pr, ANSWER_HALT, quiet, &json_answer);
+			apply_answer(ctx, code, p, ANSWER_HALT, quiet, &r);
 		if (pr->severity == SEV_ERROR)
 			ctx->flags |= FSCK_UNCORRECTED;
 	} else {
 		a = decide(ctx, pr, quiet);
-		ret = apply_answer(ctx, pr, a, quiet, &json_answer);
+		ret = apply_answer(ctx, code, p, a, quiet, &r);
 	}
-	json_record(ctx, code, p, json_answer);
+	json_record(ctx, code, p, &r);
 	if (ret && (pr->flags & PF_REBUILD))
 		defer_rebuild(ctx, code, p);
 	if (pr->flags & PF_FATAL)
@@ -453,7 +546,7 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 {
 	struct fsck_latch *l;
 	const struct problem_def *pr;
-	const char *json_answer = NULL;
+	struct answer_rec r = { 0 };
 	bool ret = false;
 
 	if ((unsigned)latch >= LATCH_NR || latch == LATCH_NONE || !ctx->latches[latch].open)
@@ -483,12 +576,12 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 		ctx->flags |= FSCK_ERRORS_FOUND | (pr->flags & PF_REPAIR ? 0 : FSCK_UNCORRECTED);
 	/* after a fatal problem nothing more is repaired: the answer is no */
 	if (!(pr->flags & PF_MSG_ONLY) && pr->prompt != PROMPT_NONE)
-		ret = apply_answer(ctx, pr, ctx->abort ? ANSWER_NO : decide(ctx, pr, false),
-				   false, &json_answer);
+		ret = apply_answer(ctx, latch_header[latch], &l->hdr,
+				   ctx->abort ? ANSWER_NO : decide(ctx, pr, false), false, &r);
 	else if (pr->severity == SEV_ERROR && ctx->opts.mode == FSCK_MODE_PREEN)
 		/* -p stops on any error it may not fix (as fix_problem()) */
-		apply_answer(ctx, pr, ANSWER_HALT, false, &json_answer);
-	json_record(ctx, latch_header[latch], &l->hdr, json_answer);
+		apply_answer(ctx, latch_header[latch], &l->hdr, ANSWER_HALT, false, &r);
+	json_record(ctx, latch_header[latch], &l->hdr, &r);
 	if (pr->flags & PF_FATAL)
 		ctx->abort = true;
 	l->open = false;
@@ -501,10 +594,12 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line)
 {
 	const char *name = (unsigned)code < PR_NR ? problem_table[code].name : "?";
+	bool dry = fsck_dry_run(ctx);
 
 	if (!ctx->opts.json)
-		fprintf(ctx->out, "%s: %s\n", name, line);
-	if (ctx->log) {
+		fprintf(ctx->out, "%s: %s%s\n", name, dry ? "would: " : "", line);
+	/* the log records changes: -n makes none */
+	if (ctx->log && !dry) {
 		fprintf(ctx->log, "%s: %s: %s\n", ctx->path ? ctx->path : "?", name, line);
 		fflush(ctx->log);
 	}
@@ -534,17 +629,31 @@ void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what)
 	ctx->nr_deferred++;
 }
 
-/* Set "repaired" (and "repair") of the deferred problems' JSON objects. */
+/*
+ * Set "repaired" and "repair" of the deferred problems' JSON objects, and
+ * the state of their "action": "done" (-n: "would"), else "not made" and
+ * why. -n repairs nothing: no "repaired".
+ */
 static void deferred_json(struct fsck_ctx *ctx, size_t mark, bool made, const char *how)
 {
+	bool dry = fsck_dry_run(ctx);
+
 	for (size_t i = mark; i < ctx->nr_deferred; i++) {
-		json_t *o = ctx->deferred[i].json;
+		json_t *o = ctx->deferred[i].json, *a;
 
 		if (!o)
 			continue;
-		json_object_set_new(o, "repaired", json_boolean(made));
+		if (!dry)
+			json_object_set_new(o, "repaired", json_boolean(made));
 		if (how)
 			json_object_set_new(o, "repair", json_string(how));
+		a = json_object_get(o, "action");
+		if (!a)
+			continue;
+		json_object_set_new(a, "state", json_string(made ? dry ? "would" : "done" :
+							     "not made"));
+		if (!made && how)
+			json_object_set_new(a, "why", json_string(how));
 	}
 }
 
@@ -574,7 +683,7 @@ void fsck_deferred_done_from(struct fsck_ctx *ctx, size_t mark, const char *how)
 		printbuf_exit(&line);
 	}
 	if (ctx->nr_deferred > mark)
-		ctx->flags |= FSCK_PROBLEMS_FIXED;
+		ctx->flags |= fsck_dry_run(ctx) ? FSCK_WOULD_FIX : FSCK_PROBLEMS_FIXED;
 	deferred_json(ctx, mark, true, how);
 	deferred_forget(ctx, mark);
 }
@@ -584,7 +693,9 @@ void fsck_deferred_failed_from(struct fsck_ctx *ctx, size_t mark, const char *wh
 	if (mark >= ctx->nr_deferred)
 		return;
 	if (!ctx->opts.json && why)
-		fprintf(ctx->out, "%s: %zu accepted repairs not made: %s\n",
+		fprintf(ctx->out, fsck_dry_run(ctx) ?
+			"%s: %zu repairs would not be made: %s\n" :
+			"%s: %zu accepted repairs not made: %s\n",
 			ctx->path ? ctx->path : "?", ctx->nr_deferred - mark, why);
 	ctx->flags |= FSCK_UNCORRECTED;
 	deferred_json(ctx, mark, false, why);
@@ -599,6 +710,25 @@ void fsck_deferred_done(struct fsck_ctx *ctx, const char *how)
 void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why)
 {
 	fsck_deferred_failed_from(ctx, 0, why);
+}
+
+bool fsck_confirm(struct fsck_ctx *ctx, const char *question)
+{
+	struct answer_rec r = { 0 };
+	enum answer a;
+
+	if (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT))
+		return false;
+	if (ctx->opts.mode == FSCK_MODE_NO || ctx->opts.mode == FSCK_MODE_YES ||
+	    (ctx->flags & FSCK_YES_TO_ALL))
+		return true;
+	/* -p makes only the repairs that lose nothing */
+	a = ctx->opts.mode == FSCK_MODE_PREEN ? ANSWER_HALT : ask_tty(ctx, question);
+	if (a == ANSWER_YES)
+		return true;
+	if (a == ANSWER_HALT || a == ANSWER_QUIT)
+		stop_checking(ctx, a, &r);
+	return false;
 }
 
 /* ---- man page table ------------------------------------------------- */

@@ -37,19 +37,55 @@ enum problem_severity {
 	SEV_ERROR,
 };
 
-/* x(name, question, past, conditional) */
+/*
+ * x(name, question, past, conditional). The conditional form is what -n
+ * prints for the repair a yes would make ("would rewrite the leaf at
+ * bucket 802"), and, without its "would ", the repair in --json (the
+ * problem's "action"); it expands %-fields from the problem's context as
+ * the messages do (problems.h), %L giving "leaf" or "btree node at level
+ * N" from btree_level. Several prompts share a question: they differ in
+ * what the repair does to the place.
+ */
 #define BT_PROMPTS(x)							\
 	x(NONE,		"",				"",		"")	\
-	x(FIX,		"Fix?",				"FIXED",	"would fix") \
-	x(RECOMPUTE_CSUM, "Recompute checksum?",	"RECOMPUTED",	"would recompute checksum") \
-	x(REWRITE,	"Rewrite?",			"REWRITTEN",	"would rewrite") \
-	x(CLEAR,	"Clear?",			"CLEARED",	"would clear") \
-	x(DROP_KEY,	"Drop key?",			"DROPPED",	"would drop key") \
-	x(REPLAY,	"Replay journal?",		"REPLAYED",	"would replay journal") \
-	x(SET_GEN,	"Update gen?",			"UPDATED",	"would update gen") \
-	x(DROP_JSET,	"Drop from the journal?",	"DROPPED",	"would drop from the journal") \
-	x(REBUILD_JOURNAL, "Scan the cache and write a new journal entry?", "REBUILT", "would rebuild the journal") \
-	x(EMPTY_UUIDS,	"Rebuild with empty uuid slots?", "EMPTIED",	"would rebuild with empty uuid slots")
+	x(CUT_EXTENTS,	"Fix?",				"FIXED",	\
+	  "would cut %n extents at the end of the flash volume in uuid slot %u") \
+	x(RECOMPUTE_CSUM, "Recompute checksum?",	"RECOMPUTED",	\
+	  "would recompute the checksum of the superblock")		\
+	x(REWRITE_NODE,	"Rewrite?",			"REWRITTEN",	\
+	  "would rewrite the %L at bucket %b")				\
+	x(DROP_NODE_PTR, "Rewrite?",			"REWRITTEN",	\
+	  "would drop the btree node pointer %k")			\
+	x(REWRITE_PRIOS, "Rewrite?",			"REWRITTEN",	\
+	  "would write a new prio chain")				\
+	x(REWRITE_JOURNAL_LIST, "Rewrite?",		"REWRITTEN",	\
+	  "would rewrite the journal bucket list d[] of the superblock")	\
+	x(CLEAR_SLOT,	"Clear?",			"CLEARED",	"would clear uuid slot %u") \
+	x(CLEAR_FLAGS,	"Clear?",			"CLEARED",	\
+	  "would clear flag bits %x of uuid slot %u")			\
+	x(DROP_KEY,	"Drop key?",			"DROPPED",	"would drop key %k") \
+	x(DROP_SLOT_KEYS, "Drop key?",			"DROPPED",	\
+	  "would drop %n keys (%m sectors) of uuid slot %u")		\
+	x(DROP_META_KEYS, "Drop key?",			"DROPPED",	\
+	  "would drop the keys pointing into %t bucket %b")		\
+	x(DROP_JOURNAL_KEY, "Drop key?",		"DROPPED",	\
+	  "would drop key %k of jset %j")				\
+	x(DROP_TRUNCATED_KEY, "Drop key?",		"DROPPED",	\
+	  "would drop the last key of jset %j")			\
+	x(REPLAY,	"Replay journal?",		"REPLAYED",	\
+	  "would replay %n journal keys")				\
+	x(SET_GEN,	"Update gen?",			"UPDATED",	\
+	  "would raise the gen of bucket %b to %n")			\
+	x(DROP_JSET,	"Drop from the journal?",	"DROPPED",	\
+	  "would drop jset %j from the journal")			\
+	x(DROP_MISSING,	"Drop from the journal?",	"DROPPED",	\
+	  "would replay without the missing jsets %n-%m")		\
+	x(DROP_LAST_SEQ, "Drop from the journal?",	"DROPPED",	\
+	  "would restart the journal after jset %j")			\
+	x(REBUILD_JOURNAL, "Scan the cache and write a new journal entry?", "REBUILT", \
+	  "would write a new jset naming the prio chain, btree root and uuid bucket the scan found") \
+	x(EMPTY_UUIDS,	"Rebuild with empty uuid slots?", "EMPTIED",	\
+	  "would rebuild with empty uuid slots")
 
 enum problem_prompt {
 #define x(name, q, past, cond) PROMPT_##name,
@@ -157,6 +193,12 @@ void clear_problem_context(struct problem_ctx *p);
  * problem whose repair exists (PF_REPAIR); for the others it prints what
  * would be fixed and returns false. A PF_LATER yes is not counted as a fix
  * until the repairing pass reports it (fsck_defer_fix()).
+ * -n answers no to a problem with a repair, prints what a yes would do (the
+ * prompt's conditional form) and returns true: the repair is then made on
+ * the device's shadow (fsck_run(): shadow.h bt_dev_shadow()), never on the
+ * device, so that the rest of the run, and its report, predict -y's; it
+ * sets FSCK_WOULD_FIX, not FSCK_PROBLEMS_FIXED, and -n's exit status is 4
+ * whenever an error was found (fsck_exit_status()).
  */
 bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p);
 
@@ -196,12 +238,31 @@ void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why);
 void fsck_deferred_done_from(struct fsck_ctx *ctx, size_t mark, const char *how);
 void fsck_deferred_failed_from(struct fsck_ctx *ctx, size_t mark, const char *why);
 
-/* One repair line "CODE: line" on ctx->out (not in JSON mode) and in the --log file. */
+/*
+ * One repair line "CODE: line" on ctx->out (not in JSON mode) and in the
+ * --log file; under -n "CODE: would: line" on ctx->out only.
+ */
 void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line);
+
+/*
+ * fsck_confirm(): the last word on a repair that loses data, known only
+ * once the repair is planned (the btree rebuild: question names what it
+ * loses): asked on the terminal in interactive mode (y/n/a/q as
+ * fix_problem()); -y, 'a' and -n go on (-n on the shadow); -p halts
+ * (UNEXPECTED INCONSISTENCY: it makes only repairs that lose nothing).
+ * Returns whether to make the repair.
+ */
+bool fsck_confirm(struct fsck_ctx *ctx, const char *question);
 
 /* Expand the template of code with p into out. */
 void problem_msg_to_text(struct printbuf *out, enum problem code,
 			 const struct problem_ctx *p);
+/*
+ * The repair of code at p: its prompt's conditional form without "would "
+ * ("rewrite the leaf at bucket 802"), expanded from p.
+ */
+void problem_action_to_text(struct printbuf *out, enum problem code,
+			    const struct problem_ctx *p);
 
 /* Why problem code has no repair (nofix.h), or NULL when it has one. */
 const char *problem_nofix(enum problem code);

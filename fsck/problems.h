@@ -106,7 +106,7 @@
 	x(SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, 0x000015, SEV_ERROR, PROMPT_NONE,	\
 	  0, LATCH_SB_JOURNAL,							\
 	  "journal bucket d[%n] of %d (byte %o) is %m, expected first_bucket + %n")	\
-	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_REWRITE,	\
+	x(SB_JOURNAL_BUCKETS_LATCH,	0x000016, SEV_ERROR, PROMPT_REWRITE_JOURNAL_LIST,	\
 	  PF_REPAIR, LATCH_NONE,						\
 	  "journal bucket list d[] in superblock of %d is not first_bucket, first_bucket + 1, ...; wrong entries:") \
 	x(SB_JOURNAL_PAST_END,		0x000017, SEV_ERROR, PROMPT_NONE,	\
@@ -143,10 +143,10 @@
 	x(JOURNAL_READ_ERROR,		0x010004, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "cannot read journal bucket %n (bucket %b) of %d: %t")		\
-	x(JOURNAL_SEQ_MISSING,		0x010005, SEV_ERROR, PROMPT_DROP_JSET,	\
+	x(JOURNAL_SEQ_MISSING,		0x010005, SEV_ERROR, PROMPT_DROP_MISSING,	\
 	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "journal entries %n-%m of %d are missing from the replay range starting at %j: the kernel refuses to replay (\"journal entries missing\")") \
-	x(JSET_LAST_SEQ_AFTER_SEQ,	0x010006, SEV_ERROR, PROMPT_DROP_JSET,	\
+	x(JSET_LAST_SEQ_AFTER_SEQ,	0x010006, SEV_ERROR, PROMPT_DROP_LAST_SEQ,	\
 	  PF_REPAIR | PF_LATER, LATCH_NONE,	\
 	  "newest jset %j of %d has last_seq %n after its own seq")		\
 	x(JSET_PAST_KERNEL_SCAN,	0x010007, SEV_ERROR, PROMPT_DROP_JSET,	\
@@ -158,10 +158,10 @@
 	x(JOURNAL_BAD_BTREE_ROOT,	0x010009, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
 	  "bad btree root %k in newest jset %j of %d: the kernel refuses the cache set (\"bad btree root\")") \
-	x(JOURNAL_KEY_INVALID,		0x01000a, SEV_ERROR, PROMPT_DROP_KEY,	\
+	x(JOURNAL_KEY_INVALID,		0x01000a, SEV_ERROR, PROMPT_DROP_JOURNAL_KEY,	\
 	  PF_REPAIR | PF_LATER | PF_PREEN_OK, LATCH_NONE,	\
 	  "invalid key %k (%t) number %n of jset %j at sector %S of %d")	\
-	x(JOURNAL_KEY_TRUNCATED,	0x01000b, SEV_ERROR, PROMPT_DROP_KEY,	\
+	x(JOURNAL_KEY_TRUNCATED,	0x01000b, SEV_ERROR, PROMPT_DROP_TRUNCATED_KEY,	\
 	  PF_REPAIR | PF_LATER | PF_PREEN_OK, LATCH_NONE,	\
 	  "last key of jset %j at sector %S of %d runs past the end of the jset") \
 	x(JOURNAL_REPLAY_NEEDED,	0x01000c, SEV_INFO, PROMPT_NONE,	\
@@ -186,16 +186,16 @@
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "the journal of %d was rebuilt over the btree as found: keys that were only in the lost journal (written after their leaf was last written, e.g. before a crash) are lost, and which ones cannot be known; a cache stopped cleanly loses none") \
 	/* ---- pass 3: prios (02) ---------------------------------------- */	\
-	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_REWRITE,	\
+	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_REWRITE_PRIOS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
-	x(PRIO_BAD_MAGIC,		0x020002, SEV_ERROR, PROMPT_REWRITE,	\
+	x(PRIO_BAD_MAGIC,		0x020002, SEV_ERROR, PROMPT_REWRITE_PRIOS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
-	x(PRIO_BAD_CHAIN,		0x020003, SEV_ERROR, PROMPT_REWRITE,	\
+	x(PRIO_BAD_CHAIN,		0x020003, SEV_ERROR, PROMPT_REWRITE_PRIOS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d starting at bucket %b: %t")			\
-	x(PRIO_READ_ERROR,		0x020004, SEV_ERROR, PROMPT_REWRITE,	\
+	x(PRIO_READ_ERROR,		0x020004, SEV_ERROR, PROMPT_REWRITE_PRIOS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
 	/* ---- pass 4: uuids (03) ---------------------------------------- */	\
@@ -205,56 +205,56 @@
 	x(UUID_READ_ERROR,		0x030002, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "uuid bucket of %d: %t")						\
-	x(UUID_DUPLICATE,		0x030003, SEV_ERROR, PROMPT_CLEAR,	\
+	x(UUID_DUPLICATE,		0x030003, SEV_ERROR, PROMPT_CLEAR_SLOT,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "uuid slots %n and %u of %d (bucket %b) hold the same uuid %t")	\
-	x(UUID_BAD_FLAGS,		0x030004, SEV_ERROR, PROMPT_CLEAR,	\
+	x(UUID_BAD_FLAGS,		0x030004, SEV_ERROR, PROMPT_CLEAR_FLAGS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "uuid slot %u of %d (bucket %b) has unknown flag bits %x")		\
 	/* ---- pass 5: btree (04) ---------------------------------------- */	\
-	x(BSET_BAD_MAGIC,		0x040001, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BSET_BAD_MAGIC,		0x040001, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_BAD_CSUM,			0x040002, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BSET_BAD_CSUM,			0x040002, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_BAD_VERSION,		0x040003, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BSET_BAD_VERSION,		0x040003, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_PAST_NODE_END,		0x040004, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BSET_PAST_NODE_END,		0x040004, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_EMPTY,			0x040005, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BSET_EMPTY,			0x040005, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BSET_KEY_OVERRUN,		0x040006, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BSET_KEY_OVERRUN,		0x040006, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_SEQ_ZERO,		0x040007, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_NODE_SEQ_ZERO,		0x040007, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_CORRUPTED,		0x040008, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_NODE_CORRUPTED,		0x040008, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_SHORT_KEY,		0x040009, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_SHORT_KEY,		0x040009, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_PTR_INVALID,		0x04000a, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_PTR_INVALID,		0x04000a, SEV_ERROR, PROMPT_DROP_NODE_PTR,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_CYCLE,			0x04000b, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_CYCLE,			0x04000b, SEV_ERROR, PROMPT_DROP_NODE_PTR,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_TOO_DEEP,		0x04000c, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_TOO_DEEP,		0x04000c, SEV_ERROR, PROMPT_DROP_NODE_PTR,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_REACHED_TWICE,	0x04000d, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_NODE_REACHED_TWICE,	0x04000d, SEV_ERROR, PROMPT_DROP_NODE_PTR,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_READ_ERROR,		0x04000e, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_NODE_READ_ERROR,		0x04000e, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
-	x(BTREE_NODE_BAD,		0x04000f, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_NODE_BAD,		0x04000f, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
 	x(BTREE_KEY_INVALID,		0x040010, SEV_ERROR, PROMPT_DROP_KEY,	\
@@ -263,35 +263,35 @@
 	x(EXTENT_INVALID,		0x040011, SEV_ERROR, PROMPT_DROP_KEY,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "invalid extent %k (%t) in leaf at bucket %b of %d")	\
-	x(BTREE_KEY_OUTSIDE_NODE,	0x040012, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_KEY_OUTSIDE_NODE,	0x040012, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "key %k lies outside the range %t of its node at bucket %b, level %l of %d")	\
-	x(BTREE_CHILD_GAP,		0x040013, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_CHILD_GAP,		0x040013, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "children of node at bucket %b, level %l of %d stop at %t, before the node's own key: the rest of its range is not covered")	\
-	x(BTREE_ROOT_NOT_MAX_KEY,	0x040014, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_ROOT_NOT_MAX_KEY,	0x040014, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree root %k of %d does not end at MAX_KEY: keys after it cannot be reached")	\
-	x(BTREE_BUCKET_SHARED,		0x040015, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_BUCKET_SHARED,		0x040015, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "bucket %b of %d holds two btree nodes (levels %n and %l): key %k")	\
-	x(EXTENT_NO_UUID_SLOT,		0x040016, SEV_ERROR, PROMPT_DROP_KEY,	\
+	x(EXTENT_NO_UUID_SLOT,		0x040016, SEV_ERROR, PROMPT_DROP_SLOT_KEYS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%n extents (%m sectors) in the btree of %d belong to uuid slot %u, which holds no device")	\
-	x(BTREE_KEYS_UNSORTED,		0x040017, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_KEYS_UNSORTED,		0x040017, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "keys out of order in the bset at block %n of node at bucket %b, level %l of %d: %k comes after %t")	\
-	x(BTREE_EXTENTS_OVERLAP,		0x040018, SEV_ERROR, PROMPT_REWRITE,	\
+	x(BTREE_EXTENTS_OVERLAP,		0x040018, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "overlapping extents in the bset at block %n of leaf at bucket %b of %d: %k overlaps %t")	\
-	x(EXTENT_PAST_FLASH_VOLUME,	0x040019, SEV_ERROR, PROMPT_FIX,	\
+	x(EXTENT_PAST_FLASH_VOLUME,	0x040019, SEV_ERROR, PROMPT_CUT_EXTENTS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%n extents in the btree of %d end past the %m sectors of the flash volume in uuid slot %u")	\
 	/* ---- pass 6: gc_mark (05) ------------------------------------- */	\
 	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_DROP_KEY,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "bucket %b of %d is used by both btree nodes and data (key %k at level %l): the kernel stops at registration (\"inconsistent ptrs\")")	\
-	x(META_BUCKET_ALSO_USED,		0x050002, SEV_ERROR, PROMPT_DROP_KEY,	\
+	x(META_BUCKET_ALSO_USED,		0x050002, SEV_ERROR, PROMPT_DROP_META_KEYS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%t bucket %b of %d is also used by the btree or by data")	\
 	x(PTR_GEN_IN_FUTURE,		0x050003, SEV_ERROR, PROMPT_SET_GEN,	\

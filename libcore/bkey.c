@@ -135,6 +135,34 @@ bool bt_extent_bad(const struct cache_set *c, const struct bkey *k,
 	return tmp.stale != 0;
 }
 
+const char *bt_extent_implausible(const struct cache_set *c, const struct bkey *k)
+{
+	uint64_t slot = KEY_INODE(k);
+
+	if (!KEY_PTRS(k))
+		return "no pointer";
+	if (KEY_SIZE(k) > KEY_OFFSET(k))
+		return "size larger than its offset";
+	if (KEY_OFFSET(k) > BT_MAX_DEVICE_SECTORS)
+		return "sectors past the largest device Linux can have";
+	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
+		uint64_t b = ptr_bucket(c, k, i);
+
+		/* the kernel's check keys (btree.c bch_btree_insert_check_key()): clean, random offset */
+		if (PTR_DEV(k, i) == PTR_CHECK_DEV && !KEY_DIRTY(k))
+			continue;
+		if (PTR_DEV(k, i) >= c->sb.nr_in_set)
+			return "pointer to a cache device the set does not have";
+		if (b < c->first_bucket || b >= c->nbuckets)
+			return "pointer outside the cache's buckets";
+		if (KEY_SIZE(k) + bt_ptr_bucket_remainder(c, k, i) > c->bucket_size)
+			return "extent runs past the end of its bucket";
+	}
+	if (c->uuids && slot >= c->nr_uuids)
+		return "uuid slot past the slots of the uuid bucket";
+	return NULL;
+}
+
 bool bt_key_bad(const struct cache_set *c, const struct bkey *k, unsigned level)
 {
 	return level ? bt_btree_ptr_bad(c, k) : bt_extent_bad(c, k, NULL);

@@ -150,6 +150,23 @@ struct bt_extent_bad_info {
 bool bt_extent_bad(const struct cache_set *c, const struct bkey *k,
 		   struct bt_extent_bad_info *info);
 
+/*
+ * bt_extent_implausible(): why leaf key k cannot be one the kernel wrote
+ * for this cache set -- garbage parsed as a key (random bytes in a damaged
+ * bset) -- or NULL when it could be real. Stricter than the kernel's
+ * validity rules, which skip pointers to unavailable devices: no pointer,
+ * KEY_SIZE > KEY_OFFSET, an offset past BT_MAX_DEVICE_SECTORS (no backing
+ * device or flash volume is larger), a pointer to a cache device index
+ * >= nr_in_set (but PTR_CHECK_DEV in a clean key: the kernel's check keys
+ * hold a random offset), a bucket outside [first_bucket, nbuckets), an extent
+ * running past the end of its bucket, a uuid slot past those of the uuid
+ * bucket (when c->uuids is read). (Sectors past the end of a flash volume are not garbage: the
+ * volume's recorded size may be what is wrong.) Returns a static string.
+ */
+const char *bt_extent_implausible(const struct cache_set *c, const struct bkey *k);
+/* The largest block device Linux can have: loff_t bytes (2^63 - 1), in sectors. */
+#define BT_MAX_DEVICE_SECTORS	(1ULL << 54)
+
 /* bt_key_bad(): bt_btree_ptr_bad() for level > 0, else bt_extent_bad(). */
 bool bt_key_bad(const struct cache_set *c, const struct bkey *k, unsigned level);
 

@@ -7,7 +7,9 @@
  *
  * Writes are refused on a device opened read-only (a second barrier under
  * fsck -n), counted, and can be made to fail after a set number
- * (write_limit) to simulate a crash in tests.
+ * (write_limit) to simulate a crash in tests. A dry run puts a shadow over
+ * the device (shadow.h bt_dev_shadow()): writes then go to a temporary
+ * file and reads see them; the device itself is never written.
  */
 #ifndef BCACHE_TOOL_DEV_H
 #define BCACHE_TOOL_DEV_H

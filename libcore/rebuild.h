@@ -26,6 +26,16 @@
  * skipped, are recorded with the key range they covered: what the cache
  * held there (dirty data included) is unknown and is lost.
  *
+ * Keys that cannot be real (bt_extent_implausible(): a pointer to a cache
+ * device or bucket the set does not have, a slot past the uuid bucket's,
+ * KEY_SIZE > KEY_OFFSET; and, in damaged bsets, a key outside its node's
+ * range) are garbage -- random bytes read as keys -- and are never counted
+ * as data: they are listed apart (struct bt_garbage), in no lost range.
+ * No lost range names a slot past the uuid bucket's, a bucket outside
+ * [first_bucket, nbuckets) or a sector past the end of a flash volume: the
+ * part of a flash volume's keys past its recorded size, which the kernel
+ * never serves, is recorded as BT_LOST_PAST_END, not as lost.
+ *
  * Units: positions and lengths in sectors of the slot's device.
  */
 #ifndef BCACHE_TOOL_REBUILD_H
@@ -41,11 +51,13 @@
 #include "write.h"
 
 #define BT_LOST_TO_END	UINT64_MAX	/* a lost range that runs to the device's end */
+#define BT_LOST_NO_BUCKET UINT64_MAX	/* no bucket of the cache concerned (or known) */
 
 enum bt_lost_kind {
 	BT_LOST_DIRTY,		/* dirty data of these sectors is gone */
 	BT_LOST_UNKNOWN,	/* the cache's contents here are unknown: dirty data may be gone */
 	BT_LOST_CLEAN,		/* clean cached data dropped (still on the backing device) */
+	BT_LOST_PAST_END,	/* data past the end of a flash volume: never served, dropped */
 };
 
 /* One range of one slot's device whose cached data the rebuild does not keep. */
@@ -55,6 +67,22 @@ struct bt_lost {
 	enum bt_lost_kind	kind;
 	uint64_t		bucket;		/* the node or data bucket concerned */
 	const char		*reason;	/* static text */
+};
+
+/* Where a garbage key was found. */
+enum bt_garbage_source {
+	BT_GARBAGE_DAMAGED_BSET,	/* a bset that does not verify, of a damaged leaf */
+	BT_GARBAGE_BSET,		/* a bset that verifies (an invalid or misplaced key) */
+	BT_GARBAGE_JOURNAL,		/* a jset of the replay range */
+	BT_GARBAGE_VIEW,		/* the tree after journal replay: a bset or a jset */
+};
+
+/* A key that cannot be real: not counted as data, in no lost range. */
+struct bt_garbage {
+	char			*key;		/* in kernel notation (bt_bkey_to_text()), owned */
+	enum bt_garbage_source	source;
+	uint64_t		bucket;		/* the node it was read from, or BT_LOST_NO_BUCKET */
+	const char		*why;		/* static text */
 };
 
 struct bt_rebuild_stats {
@@ -67,12 +95,16 @@ struct bt_rebuild_stats {
 	uint64_t	keys_cut;		/* flash volume keys cut at the volume's end */
 	uint64_t	dirty_sectors_lost;	/* BT_LOST_DIRTY sectors */
 	uint64_t	clean_sectors_dropped;	/* BT_LOST_CLEAN sectors */
+	uint64_t	past_end_sectors;	/* BT_LOST_PAST_END sectors */
+	uint64_t	garbage_keys;		/* keys in garbage[] */
 };
 
 struct bt_rebuild {
 	struct bt_extmap	keys;		/* the new tree's leaf keys, sorted */
 	struct bt_lost		*lost;
 	size_t			nr_lost, size_lost;
+	struct bt_garbage	*garbage;
+	size_t			nr_garbage, size_garbage;
 	uint64_t		*old_nodes;	/* buckets of the old tree's nodes */
 	size_t			nr_old_nodes, size_old_nodes;
 	struct bt_rebuild_stats	st;
@@ -104,7 +136,9 @@ int bt_rebuild_collect(struct cache_set *c, struct bt_rebuild *rb, struct printb
 int bt_rebuild_write(struct bt_write_ctx *w, struct bt_rebuild *rb,
 		     struct bt_btree_update_stats *st, struct printbuf *err);
 
-/* "dirty data lost", "contents unknown", "clean data dropped". */
+/* "dirty data lost", "contents unknown", "clean data dropped", "past the end ...". */
 const char *bt_lost_kind_str(enum bt_lost_kind kind);
+/* "damaged bset", "bset", "journal", "btree or journal". */
+const char *bt_garbage_source_str(enum bt_garbage_source src);
 
 #endif /* BCACHE_TOOL_REBUILD_H */

@@ -44,11 +44,6 @@ int bt_dev_shadow(struct bt_dev *dev, struct printbuf *err)
 
 	if (dev->shadow)
 		return 0;
-	if (dev->undo) {
-		prt_printf(err, "'%s' has an undo file: a dry run writes nothing to undo",
-			   dev->path);
-		return -EINVAL;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->dir = strdup(tmp_dir()))) {
 		free(s);

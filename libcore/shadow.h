@@ -49,8 +49,10 @@ struct bt_shadow {
 /*
  * bt_dev_shadow(): attach a shadow to dev (see above); dev may be read-only
  * (the usual case) or a memory device. A device that already has one keeps
- * it (returns 0). Refused on a device with an undo log (-EINVAL: a dry run
- * has nothing to undo). Returns 0, or -errno with a message naming the
+ * it (returns 0). An undo log attached to dev sees none of the shadow's
+ * writes: they never reach the device (fsck's read-back after a repair
+ * checks the repaired device, undo log and all, on a shadow). Returns 0,
+ * or -errno with a message naming the
  * directory when the temporary file cannot be created, -ENOMEM.
  */
 int bt_dev_shadow(struct bt_dev *dev, struct printbuf *err);

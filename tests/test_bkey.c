@@ -202,3 +202,53 @@ Test(bkey, merge)
 	SET_KEY_OFFSET(r, 32);
 	cr_assert_not(bt_extent_try_merge(&c, l, r));	/* not contiguous on the cache */
 }
+
+/* Keys that cannot be real: stricter than the kernel's validity, which skips unavailable devices. */
+Test(bkey, implausible_keys_are_garbage)
+{
+	struct bt_bucket b[1024] = { 0 };
+	struct uuid_entry uuids[4] = { 0 };
+	struct cache_set c;
+	struct bkey_padded p;
+	struct bkey *k = (struct bkey *)&p;
+
+	geom(&c, b);
+	c.sb.nr_in_set = 1;
+	bkey_init_pos(k, 2, 136, 8);
+	SET_KEY_PTRS(k, 1);
+	SET_PTR(k, 0, 0, 2 * 128 + 8, 0);
+	cr_assert_null(bt_extent_implausible(&c, k));
+	/* a device index the set does not have: the kernel skips it (unavailable), it is garbage */
+	SET_PTR(k, 0, 0, 2 * 128 + 8, 5);
+	cr_assert_not(bt_ptr_invalid(&c, k));
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "pointer to a cache device the set does not have");
+	SET_PTR(k, 0, 0, 2 * 128 + 8, 1);
+	cr_assert_not_null(bt_extent_implausible(&c, k), "nr_in_set 1: only device 0");
+	/* a check key (clean, PTR_CHECK_DEV, random offset) is the kernel's own; a dirty one is not */
+	SET_PTR(k, 0, 0, 0x7ffffffffffULL, PTR_CHECK_DEV);
+	SET_KEY_DIRTY(k, 0);
+	cr_assert_null(bt_extent_implausible(&c, k));
+	SET_KEY_DIRTY(k, 1);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "pointer to a cache device the set does not have");
+	SET_PTR(k, 0, 0, 1024 * 128, 0);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "pointer outside the cache's buckets");
+	SET_PTR(k, 0, 0, 64, 0);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "pointer outside the cache's buckets");
+	SET_PTR(k, 0, 0, 2 * 128 + 124, 0);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "extent runs past the end of its bucket");
+	SET_PTR(k, 0, 0, 2 * 128 + 8, 0);
+	SET_KEY_OFFSET(k, 4);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "size larger than its offset");
+	SET_KEY_OFFSET(k, (1ULL << 54) + 1);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "sectors past the largest device Linux can have");
+	SET_KEY_OFFSET(k, 136);
+	SET_KEY_PTRS(k, 0);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "no pointer");
+	SET_KEY_PTRS(k, 1);
+	/* slots: only once the uuid bucket is read */
+	c.uuids = uuids;
+	c.nr_uuids = 4;
+	cr_assert_null(bt_extent_implausible(&c, k));
+	SET_KEY_INODE(k, 4);
+	cr_assert_str_eq(bt_extent_implausible(&c, k), "uuid slot past the slots of the uuid bucket");
+}

@@ -145,3 +145,4 @@ Test(dev, open_errors)
 	cr_assert_str_eq(printbuf_str(&err), "'/tmp' is neither a block device nor a regular file");
 	printbuf_exit(&err);
 }
+

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsck_predict.h"
 #include "helpers.h"
 #include "libcore/printbuf.h"
 #include "fsck/problem.h"
@@ -280,9 +281,44 @@ static bool all_preen_ok(const char *expect)
 	return ok;
 }
 
+/*
+ * The -y run against the -n run before it (njson): the same problems and
+ * repairs, the same lost, past_end and garbage lists, every range in range
+ * of the repaired set; expect.garbage, where the case has one, gives the
+ * number of garbage keys both report (none without it).
+ */
+static void check_prediction(const char *dir, const char *rel, const char *img,
+			     const char *bdev, json_t *njson, json_t *report)
+{
+	char *rbdev = NULL;
+
+	t_predict_same(dir, njson, report);
+	if (!bdev && json_array_size(json_object_get(report, "lost")))
+		bdev = rbdev = backing_of(rel);
+	t_lost_in_range(dir, report, img, bdev);
+	/* real keys (the kernel's, check keys included) are never garbage: none without the file */
+	if (case_file_exists(dir, "expect.garbage")) {
+		char path[512], *want;
+
+		snprintf(path, sizeof(path), "tests/fsck/%s/expect.garbage", dir);
+		want = t_read_text(path, NULL);
+		cr_expect_eq(json_array_size(json_object_get(report, "garbage")),
+			     (size_t)atoi(want), "%s: %zu garbage keys, expect.garbage says %s", dir,
+			     json_array_size(json_object_get(report, "garbage")), want);
+		free(want);
+	} else {
+		cr_expect_eq(json_array_size(json_object_get(report, "garbage")), 0,
+			     "%s: %zu garbage keys in a case without expect.garbage", dir,
+			     json_array_size(json_object_get(report, "garbage")));
+	}
+	if (rbdev)
+		unlink(rbdev);
+	free(rbdev);
+}
+
 /* expect.2: the repair run, the clean rerun, the content kept, the log, preen. */
 static void run_repair(const char *dir, const char *rel, const char *img,
-		       const char *expect1, const char *filter)
+		       const char *expect1, const char *filter, json_t *njson)
 {
 	char path[512], after[65], *expect, *out = NULL, *got, *log, *bdev, *logtext;
 	char psha[65], *pimg, *undo, *before = NULL, *dmg = NULL;
@@ -341,6 +377,7 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 	cr_expect_eq(rc, want, "%s: fsck -y exit %d, expect.2 says %d", dir, rc, want);
 	report = json_loads(out, 0, NULL);
 	cr_assert(report, "%s: fsck -y --json output is not JSON", dir);
+	check_prediction(dir, rel, img, bdev, njson, report);
 	{
 		/* a repair made after the question (PF_LATER) says so in the report */
 		json_t *p;
@@ -433,6 +470,7 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 static bool run_case(const char *dir, const char *filter)
 {
 	char rel[512], before[65], after[65], *img, *expect, *out = NULL, *got, *irel = NULL;
+	json_t *njson;
 	int rc;
 
 	img = apply_recipe(dir, &irel);
@@ -445,10 +483,21 @@ static bool run_case(const char *dir, const char *filter)
 	got = codes_of_report(dir, out, filter);
 	cr_expect_str_eq(got, expect, "%s: expected\n%sgot\n%s", dir, expect, got);
 	cr_expect_eq(rc, atoi(strstr(got, "exit ") + 5), "%s: exit status %d, JSON says otherwise", dir, rc);
+	njson = json_loads(out, 0, NULL);
+	cr_assert(njson, "%s: fsck -n --json output is not JSON", dir);
+	/* the text run says "would" where the JSON has a repair, and writes nothing either */
+	free(out);
+	out = NULL;
+	cr_expect_eq(t_run(&out, NULL, "fsck -n '%s'", img), rc, "%s: -n text and --json differ "
+		     "in exit status", dir);
+	t_sha256_file(img, after);
+	cr_expect_str_eq(before, after, "%s: fsck -n changed the image", dir);
+	t_predict_text(dir, out, njson);
 	bool repaired = case_file_exists(dir, "expect.2");
 
 	if (repaired)
-		run_repair(dir, irel, img, expect, filter);
+		run_repair(dir, irel, img, expect, filter, njson);
+	json_decref(njson);
 	free(irel);
 	free(got);
 	free(out);
@@ -721,5 +770,61 @@ Test(fsck_cases, journal_rebuild_given_up_is_not_a_fix, .timeout = 120)
 	free(out);
 	t_sha256_file(img, after);
 	cr_assert_str_eq(before, after, "nothing may be written");
+	free(img);
+}
+
+/* Dirty sectors of slot 0 in the "lost" list of a --json report. */
+static uint64_t dirty_lost(const char *json)
+{
+	json_t *j = json_loads(json, 0, NULL), *l;
+	uint64_t sum = 0;
+	size_t i;
+
+	cr_assert(j, "not JSON: %s", json);
+	json_array_foreach(json_object_get(j, "lost"), i, l)
+		if (!json_integer_value(json_object_get(l, "slot")) &&
+		    !strcmp(json_string_value(json_object_get(l, "kind")), "dirty data lost"))
+			sum += (uint64_t)(json_integer_value(json_object_get(l, "end")) -
+					  json_integer_value(json_object_get(l, "start")));
+	json_decref(j);
+	return sum;
+}
+
+/*
+ * The interactive run asks before the rebuild loses data, naming what it
+ * loses (the figure -n predicts): no leaves the image as it was, yes makes
+ * the repair -n predicted.
+ */
+Test(fsck_cases, interactive_rebuild_names_what_it_loses, .timeout = 240)
+{
+	char *img = apply_recipe("leaf-bad-csum", NULL), *out = NULL, *q;
+	char before[65], after[65];
+	uint64_t dirty;
+
+	cr_assert_eq(t_run(&out, NULL, "fsck -n --json '%s'", img), 4);
+	dirty = dirty_lost(out);
+	cr_assert_gt(dirty, 0, "the case loses dirty data");
+	free(out);
+	cr_assert(asprintf(&q, "Rebuild the btree? %llu dirty sectors of slot 0 would be lost",
+			   (unsigned long long)dirty) > 0);
+	t_sha256_file(img, before);
+	cr_assert_eq(t_sh(&out, NULL, "printf 'y\\nn\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
+			  getenv("BT_BIN"), img), 4, "%s", out);
+	cr_assert(strstr(out, "Rewrite? ") && strstr(out, q), "no \"%s\":\n%s", q, out);
+	cr_assert(strstr(out, "(listed above) <y>/n/a/q"), "%s", out);
+	cr_assert(strstr(out, ": would lose: slot 0 "), "%s", out);
+	cr_assert(strstr(out, "1 accepted repairs not made: the btree rebuild was declined"), "%s", out);
+	free(out);
+	t_sha256_file(img, after);
+	cr_assert_str_eq(before, after, "a declined rebuild wrote nothing");
+
+	cr_assert_eq(t_sh(&out, NULL, "printf 'y\\ny\\n' | script -qec \"'%s' fsck '%s'\" /dev/null",
+			  getenv("BT_BIN"), img), 1, "%s", out);
+	cr_assert(strstr(out, q), "%s", out);
+	cr_assert(strstr(out, "clean, DEVICE WAS MODIFIED"), "%s", out);
+	free(out);
+	cr_assert_eq(t_run(&out, NULL, "fsck -n '%s'", img), 0, "%s", out);
+	free(out);
+	free(q);
 	free(img);
 }

@@ -132,19 +132,30 @@ static void csum_pctx(struct problem_ctx *p)
 	p->csum_got = 5;
 }
 
-Test(fsck_problems, no_mode_answers_no)
+/*
+ * -n answers no and says what a yes would do; the caller still makes the
+ * repair, on the shadow fsck_run() puts over the device, so that -n goes on
+ * as -y does. The error stays on the device: exit 4.
+ */
+Test(fsck_problems, no_mode_answers_no_and_says_what_yes_would_do)
 {
 	struct captured c;
 	struct problem_ctx p;
 
 	cap_init(&c, FSCK_MODE_NO);
 	csum_pctx(&p);
-	cr_assert_not(fix_problem(&c.ctx, PR_SB_BAD_CSUM, &p));
+	cr_assert(fix_problem(&c.ctx, PR_SB_BAD_CSUM, &p));
 	cr_assert_str_eq(cap_text(&c),
 		"SB_BAD_CSUM: bad checksum in superblock of 'img' (byte 4096): "
 		"stored 0000000000000005, computed 1122334455667788\n"
-		"Recompute checksum? no\n");
+		"Recompute checksum? no: would recompute the checksum of the superblock\n");
 	cr_assert_eq(c.ctx.counts[PR_SB_BAD_CSUM], 1);
+	fsck_defer_fix(&c.ctx, PR_SB_BAD_CSUM, "csum 0x5");
+	fsck_deferred_done(&c.ctx, "csum 0x1122334455667788");
+	cr_assert(strstr(cap_text(&c), "SB_BAD_CSUM: would: csum 0x5 -> csum 0x1122334455667788\n"),
+		  "%s", cap_text(&c));
+	cr_assert_not(c.ctx.flags & FSCK_PROBLEMS_FIXED, "-n fixes nothing");
+	cr_assert(c.ctx.flags & FSCK_WOULD_FIX);
 	cr_assert_eq(fsck_exit_status(&c.ctx), 4);
 	cr_assert_not(c.ctx.abort);
 	cap_exit(&c);
@@ -271,7 +282,7 @@ Test(fsck_problems, latch_prints_one_header_and_a_range_list)
 		"SB_JOURNAL_BUCKETS_LATCH: journal bucket list d[] in superblock of 'img' "
 		"is not first_bucket, first_bucket + 1, ...; wrong entries:\n"
 		"  (3--5) 8 (10--11)\n"
-		"Rewrite? no\n");
+		"Rewrite? no: would rewrite the journal bucket list d[] of the superblock\n");
 	cr_assert_eq(c.ctx.counts[PR_SB_JOURNAL_BUCKET_NOT_SEQUENTIAL], 6);
 	cr_assert_eq(c.ctx.counts[PR_SB_JOURNAL_BUCKETS_LATCH], 1);
 	cr_assert_not(c.ctx.abort, "the header has a repair: its pass stops on a no");
@@ -445,4 +456,38 @@ Test(fsck_problems, preen_drops_invalid_journal_keys_but_not_jsets)
 		if (pr != PR_JOURNAL_READ_ERROR)
 			cr_assert_not(problem_table[pr].flags & PF_PREEN_OK, "%s",
 				      problem_table[pr].name);
+}
+
+/* The last word on a repair that loses data: asked, or -y/-n go on, -p halts. */
+Test(fsck_problems, confirm_a_repair_that_loses_data)
+{
+	static const struct { enum fsck_mode mode; const char *in; bool ok; unsigned flags; } t[] = {
+		{ FSCK_MODE_YES,   NULL,  true,  0 },
+		{ FSCK_MODE_NO,    NULL,  true,  0 },
+		{ FSCK_MODE_PREEN, NULL,  false, FSCK_PREEN_HALT },
+		{ FSCK_MODE_ASK,   "y\n", true,  0 },
+		{ FSCK_MODE_ASK,   "n\n", false, 0 },
+		{ FSCK_MODE_ASK,   "q\n", false, FSCK_USER_ABORT },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct captured c;
+
+		cap_init(&c, t[i].mode);
+		if (t[i].in)
+			c.ctx.tty_in = fmemopen((void *)t[i].in, strlen(t[i].in), "r");
+		cr_assert_eq(fsck_confirm(&c.ctx, "Rebuild the btree? 8 dirty sectors of slot 0 "
+					  "would be lost (listed above)"), t[i].ok, "case %zu", i);
+		cr_assert_eq(c.ctx.flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT), t[i].flags,
+			     "case %zu", i);
+		if (t[i].in)
+			cr_assert(strstr(cap_text(&c), "Rebuild the btree? 8 dirty sectors of slot 0 "
+					 "would be lost (listed above) <y>/n/a/q "), "%s", cap_text(&c));
+		if (t[i].mode == FSCK_MODE_PREEN)
+			cr_assert(strstr(cap_text(&c), "UNEXPECTED INCONSISTENCY"), "%s", cap_text(&c));
+		cr_assert_eq(fsck_exit_status(&c.ctx), t[i].flags ? 4 : 0, "case %zu", i);
+		if (c.ctx.tty_in)
+			fclose(c.ctx.tty_in);
+		cap_exit(&c);
+	}
 }

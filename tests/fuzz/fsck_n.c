@@ -1,9 +1,11 @@
 /* fsck_n.c --- fuzz target: whole-image fsck -n.
  *
  * Input: a compact sparse image (common/fuzz.h fz_image_load()), read by
- * every pass of fsck -n on a read-only memory device (so any write
- * attempt fails). fsck must not crash, hang or leak, and -n must end with
- * an exit status of 0, 4 or 8 (never 1: nothing may be changed).
+ * every pass of fsck -n on a read-only memory device. -n makes -y's
+ * repairs on the shadow fsck_run() puts over the device (dev_shadow.c), so
+ * the repair code runs too; a write that got past the shadow would fail
+ * on the read-only device. fsck must not crash, hang or leak, and -n must
+ * end with an exit status of 0, 4 or 8 (never 1: nothing may be changed).
  */
 #include "common/fsck_run.h"
 

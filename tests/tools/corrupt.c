@@ -26,6 +26,10 @@
  *	overwrite every journal bucket d[0..keys-1] of the superblock with
  *	zeroes (what a discard leaves on an SSD) or with pseudo-random bytes
  *	from SEED (xorshift64, so a recipe always gives the same image).
+ *   corrupt IMAGE random WHERE LEN SEED
+ *	write LEN pseudo-random bytes from SEED (xorshift64, as journal-fill)
+ *	at WHERE (as for bytes): random data over a structure, e.g. a dd of
+ *	/dev/urandom into a btree node, the same bytes on every run.
  * Exit status 0, or 2 on a usage or I/O error (message on stderr).
  */
 #include <errno.h>
@@ -330,6 +334,42 @@ static int rw(int fd, void *buf, size_t len, off_t off, int write)
 	return r == (ssize_t)len ? 0 : -1;
 }
 
+/* The next word of the xorshift64 sequence from *seed (0 stays 0). */
+static uint64_t xorshift64(uint64_t *seed)
+{
+	if (*seed) {
+		*seed ^= *seed << 13;
+		*seed ^= *seed >> 7;
+		*seed ^= *seed << 17;
+	}
+	return *seed;
+}
+
+/* LEN xorshift64 bytes from seed at the place where (resolve()). */
+static int write_random(int fd, const char *path, const char *where, const char *len_s,
+			const char *seed_s)
+{
+	uint64_t off, len, seed;
+	uint8_t *buf;
+	int ret = 0;
+
+	if (resolve(path, where, &off) || parse_u64(len_s, &len) || !len || len > (1u << 24) ||
+	    parse_u64(seed_s, &seed) || !seed)
+		return die("bad place, length (1..16 MiB) or seed (a non-zero number): %s", where);
+	buf = malloc(len + 8);
+	if (!buf)
+		return die("out of memory%s", "");
+	for (uint64_t i = 0; i < len; i += 8) {
+		uint64_t w = htole64(xorshift64(&seed));
+
+		memcpy(buf + i, &w, 8);
+	}
+	if (rw(fd, buf, len, (off_t)off, 1))
+		ret = die("cannot write %s", path);
+	free(buf);
+	return ret;
+}
+
 /* Overwrite every journal bucket with zeroes (seed 0) or xorshift64 bytes from seed. */
 static int fill_journal(int fd, const char *path, uint64_t seed)
 {
@@ -349,14 +389,8 @@ static int fill_journal(int fd, const char *path, uint64_t seed)
 	if (!buf)
 		return die("out of memory%s", "");
 	for (unsigned i = 0; i < sb.keys && !ret; i++) {
-		for (size_t w = 0; w < bytes / 8; w++) {
-			if (seed) {
-				seed ^= seed << 13;
-				seed ^= seed >> 7;
-				seed ^= seed << 17;
-			}
-			buf[w] = seed;
-		}
+		for (size_t w = 0; w < bytes / 8; w++)
+			buf[w] = xorshift64(&seed);
 		if (rw(fd, buf, bytes, (off_t)(sb.d[i] * sb.bucket_size) << SECTOR_SHIFT, 1))
 			ret = die("cannot write the journal of %s", path);
 	}
@@ -414,6 +448,8 @@ int main(int argc, char **argv)
 		if (parse_u64(argv[4], &seed) || !seed)
 			return die("bad seed '%s' (a non-zero number)", argv[4]);
 		ret = fill_journal(fd, argv[1], seed);
+	} else if (!strcmp(argv[2], "random") && argc == 6) {
+		ret = write_random(fd, argv[1], argv[3], argv[4], argv[5]);
 	} else {
 		ret = die("unknown fault '%s'", argv[2]);
 	}

@@ -6,9 +6,9 @@
 #include "fuzz.h"
 
 /* One fsck run in mode on buf (bytes), JSON mode so that nothing prints;
- * *problems (may be NULL) gets a new reference to the problem array. */
+ * *report (may be NULL) gets the --json report (fsck_report_json()). */
 static inline int fz_fsck(unsigned char *buf, uint64_t bytes, enum fsck_mode mode,
-			  FILE *devnull, json_t **problems)
+			  FILE *devnull, json_t **report)
 {
 	struct printbuf err = PRINTBUF;
 	struct fsck_ctx ctx;
@@ -26,8 +26,8 @@ static inline int fz_fsck(unsigned char *buf, uint64_t bytes, enum fsck_mode mod
 	ctx.dev = &dev;
 	fsck_run(&ctx, &err);
 	status = fsck_exit_status(&ctx);
-	if (problems)
-		*problems = ctx.json_problems ? json_incref(ctx.json_problems) : json_array();
+	if (report)
+		*report = fsck_report_json(&ctx);
 	fsck_ctx_exit(&ctx);
 	bt_dev_close(&dev);
 	printbuf_exit(&err);
