@@ -40,6 +40,8 @@ int bt_write_begin(struct bt_write_ctx *w, struct cache_set *c, struct bt_node_c
 	w->new_root_level = c->root_level;
 	w->alloc_cursor = c->first_bucket;
 	w->active = true;
+	/* no signal may cut the writes of the transaction short (stop.h) */
+	w->held = !bt_signals_hold(&w->old_mask);
 	return 0;
 }
 
@@ -69,6 +71,9 @@ void bt_write_end(struct bt_write_ctx *w)
 	w->new_buckets = w->free_after = NULL;
 	w->nr_new = w->size_new = w->nr_free_after = w->size_free_after = 0;
 	w->active = false;
+	if (w->held)
+		bt_signals_release(&w->old_mask);
+	w->held = false;
 }
 
 void bt_write_abort(struct bt_write_ctx *w)

@@ -19,6 +19,7 @@
 #include "dev.h"
 #include "ondisk.h"
 #include "printbuf.h"
+#include "stop.h"
 #include "sb.h"
 
 /* In-memory gc mark of a bucket (btree.h GC_MARK_*), FORMAT.md 6.4. */
@@ -154,6 +155,8 @@ struct cache_set {
 
 	struct bt_node_cache	*node_cache;
 	bool			sb_csum_bad;	/* opened with BT_OPEN_SB_IGNORE_CSUM over a bad csum */
+	/* set by the command, not owned; NULL: never stops (stop.h) */
+	const struct bt_stop	*stop;
 };
 
 /*

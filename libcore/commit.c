@@ -298,6 +298,9 @@ int bt_commit(struct bt_write_ctx *w, struct printbuf *err)
 	/* (c) a v0 uuid bucket must be rewritten for a version 1 jset */
 	if (!ret && (w->uuids_changed || c->uuids_converted))
 		ret = write_uuids(w, &uk, err);
+	/* tests: a window inside the commit for a signal to land in */
+	if (!ret)
+		bt_stop_test_delay(c->stop);
 	/* (d) the switch */
 	if (!ret)
 		ret = write_jset(w, (const struct bkey *)uk.w, chain[0], err);

@@ -84,7 +84,8 @@
 	x(EINVAL,	UNDO_WRONG_DEV)					\
 	x(EINVAL,	BDEV_STATE)					\
 	x(EUCLEAN,	SCAN_NO_PRIOS)					\
-	x(EUCLEAN,	SCAN_NO_ROOT)
+	x(EUCLEAN,	SCAN_NO_ROOT)					\
+	x(EINTR,	INTERRUPTED)
 
 enum bt_errcode {
 	BT_ERR_START = 2048,

@@ -764,6 +764,13 @@ int bt_gc(struct cache_set *c, struct bt_node_cache *nc, const struct bt_gc_opts
 		free(g.ref);
 		return ret;
 	}
+	if (bt_stop_requested(c->stop)) {
+		prt_printf(err, "gc of '%s' stopped before its commit: nothing was changed",
+			   c->dev->path);
+		bt_write_abort(g.w);
+		free(g.ref);
+		return -BT_ERR_INTERRUPTED;
+	}
 	w.last_seq = 0;
 	ret = bt_commit(&w, err);
 	free(g.ref);

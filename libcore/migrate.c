@@ -659,6 +659,12 @@ static int fill_dst(struct mig *m)
 		ret = bt_btree_update_write(&u, m->err);
 	m->st->nodes_written = u.st.nodes_written;
 	bt_btree_update_exit(&u);
+	if (!ret && bt_stop_requested(m->o->stop)) {
+		prt_printf(m->err, "migration to '%s' stopped before its commit: '%s' holds "
+			   "no usable cache set; '%s' was only read", m->dst_path, m->dst_path,
+			   m->src_path);
+		ret = -BT_ERR_INTERRUPTED;
+	}
 	if (!ret) {
 		memcpy(m->dc.uuids, m->sc.uuids, (size_t)m->nr_slots * sizeof(*m->dc.uuids));
 		w.uuids_changed = true;

@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "printbuf.h"
+#include "stop.h"
 
 struct bt_migrate_opts {
 	unsigned	bucket_size;	/* sectors; 0: SRC's bucket size */
@@ -59,6 +60,8 @@ struct bt_migrate_opts {
 	bool		dry_run;	/* plan and report, write nothing */
 	size_t		node_cache_bytes;	/* SRC's node cache bound; 0: the default */
 	long		dst_write_limit;	/* tests: DST writes after this many fail (< 0: none) */
+	/* a stop request checked before the commit (stop.h); NULL: none; not owned */
+	const struct bt_stop *stop;
 };
 
 struct bt_migrate_stats {

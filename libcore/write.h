@@ -31,6 +31,7 @@
 #ifndef BCACHE_TOOL_WRITE_H
 #define BCACHE_TOOL_WRITE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -64,6 +65,8 @@ struct bt_write_ctx {
 	struct uuid_entry	*saved_uuids;	/* c->uuids at bt_write_begin() */
 	uint64_t		alloc_cursor;	/* next bucket bt_bucket_alloc() looks at */
 	bool			active;		/* between begin and commit/abort */
+	bool			held;		/* stop.h's signals held since begin */
+	sigset_t		old_mask;	/* the signal mask before begin */
 };
 
 /*
@@ -80,6 +83,9 @@ int bt_mark_buckets(struct cache_set *c, struct bt_node_cache *nc, struct printb
 
 /*
  * Start a transaction; c must have been marked (bt_mark_buckets()).
+ * From here until bt_commit() or bt_write_abort() ends it, SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT are held (stop.h): one arriving meanwhile
+ * is delivered when the transaction ends.
  * new_root/new_root_level start as the current root. A change of the uuid
  * slots is made by editing c->uuids in place and setting uuids_changed.
  * Returns 0, -EINVAL when c is not marked (no message: there is no err

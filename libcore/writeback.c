@@ -606,6 +606,21 @@ static int shadow_all(struct wb_run *r, struct printbuf *err)
 	return ret;
 }
 
+/*
+ * A stop asked for (c->stop, stop.h) before extent i (nr_ext: before the
+ * commit): -BT_ERR_INTERRUPTED with what was done. The cache is unchanged,
+ * its data still dirty; what was copied is copied again by the next run.
+ */
+static int stopped(struct wb_run *r, size_t i, struct printbuf *err)
+{
+	if (!bt_stop_requested(r->c->stop))
+		return 0;
+	prt_printf(err, "stopped after %zu of %zu dirty extents %s; the cache '%s' is "
+		   "unchanged: its data stays dirty (run writeback again)", i, r->nr_ext,
+		   i < r->nr_ext ? "copied" : "copied and verified", r->c->dev->path);
+	return -BT_ERR_INTERRUPTED;
+}
+
 static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct printbuf *err)
 {
 	struct bt_extmap view;
@@ -636,11 +651,13 @@ static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct prin
 		goto out;
 	}
 	for (size_t i = 0; i < r->nr_ext && !ret; i++)
-		ret = copy_extent(r, i);
+		ret = stopped(r, i, err) ?: copy_extent(r, i);
 	if (!ret && r->nr_ext)
 		ret = flush_bdevs(r, err);
 	if (!ret)
 		ret = verify_pieces(r);
+	if (!ret)
+		ret = stopped(r, r->nr_ext, err);
 	if (ret)
 		goto out;
 
