@@ -10,6 +10,7 @@
 #include <popt.h>
 
 #include "../libcore/printbuf.h"
+#include "../libcore/stop.h"
 
 /* Exit statuses shared by all commands (fsck's follow e2fsck). */
 #define EXIT_OK		0
@@ -17,6 +18,7 @@
 #define EXIT_UNCORRECTED 4
 #define EXIT_OPERATIONAL 8
 #define EXIT_USAGE	16
+#define EXIT_CANCELED	32	/* stopped by a signal or a 'q' (e2fsck's FSCK_CANCELED) */
 
 int cmd_format(int argc, const char **argv);
 int cmd_fsck(int argc, const char **argv);
@@ -30,6 +32,16 @@ int cmd_gc(int argc, const char **argv);
 int cmd_migrate(int argc, const char **argv);
 int cmd_writeback(int argc, const char **argv);
 int cmd_detach(int argc, const char **argv);
+
+/*
+ * Install the handlers of SIGINT, SIGTERM, SIGHUP and SIGQUIT for a command
+ * that writes (cmd/signals.c): the first asks it to stop at its next safe
+ * point (stop->requested, libcore/stop.h), a second one ends it at once.
+ * BT_TEST_COMMIT_DELAY_MS (tests) sets stop->commit_delay_ms.
+ */
+void bt_signals_install(struct bt_stop *stop);
+/* Say "CMD: interrupted: WHAT" on stderr; returns EXIT_CANCELED. */
+int bt_interrupted(const char *cmd, const char *what);
 
 /* Print "bcache-tool: <msg>" to stderr. */
 void bt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -263,6 +263,7 @@ static int run_detach(poptContext pc, const struct detach_opts *o)
 	struct detach_cache dc = { .dev = { .fd = -1 }, .slot = -1 };
 	uint8_t block[SB_SIZE];
 	struct cache_sb sb;
+	struct bt_stop stop = { 0 };
 	int status = EXIT_OK, ret, ci;
 
 	if (!args || !args[0] || args[1]) {
@@ -271,6 +272,7 @@ static int run_detach(poptContext pc, const struct detach_opts *o)
 		return EXIT_USAGE;
 	}
 	bt_guard_init(&g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
+	bt_signals_install(&stop);
 	ret = open_bdev(&g, args[0], o, &bdev, block, &sb, &ci, &err);
 	if (ret) {
 		bt_error_pb(&err);
@@ -293,7 +295,14 @@ static int run_detach(poptContext pc, const struct detach_opts *o)
 		status = EXIT_OPERATIONAL;
 		goto out;
 	}
+	if (bt_stop_requested(&stop)) {
+		status = bt_interrupted("detach", "nothing was written");
+		goto out;
+	}
+	/* the slot's transaction holds the signals until its jset (libcore/stop.h) */
 	status = detach_write(o, args[0], &bdev, block, &sb, &dc, &err);
+	if (bt_stop_requested(&stop))
+		status |= bt_interrupted("detach", "after the writes, which were completed");
 out:
 	bt_node_cache_free(dc.nc);
 	if (dc.dev.path) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../fsck/fsck.h"
@@ -69,8 +70,26 @@ static int declare(struct fsck_files *f, const char *dev, char **backing, const 
 	return ret < 0 ? -1 : 0;
 }
 
+/*
+ * The header of one run in the log: when, which bcache-tool, the command
+ * line (the device's identity follows from fsck's superblock pass).
+ */
+static void log_header(FILE *log, int argc, const char **argv)
+{
+	time_t now = time(NULL);
+	char when[64];
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
+	fprintf(log, "# %s bcache-tool %s:", when, BT_VERSION);
+	fprintf(log, " bcache-tool");
+	for (int i = 0; i < argc; i++)
+		fprintf(log, " %s", argv[i]);
+	fputc('\n', log);
+	fflush(log);
+}
+
 /* --log FILE: appended to, through the guard. 0 or -1 (printed). */
-static int open_log(struct fsck_files *f)
+static int open_log(struct fsck_files *f, int argc, const char **argv)
 {
 	struct printbuf err = PRINTBUF;
 	int ret = f->log < 0 ? 0 : bt_guard_open_file(&f->g, f->log, &f->log_file, &err);
@@ -83,6 +102,7 @@ static int open_log(struct fsck_files *f)
 			ret = -errno;
 		} else {
 			f->log_file.fd = -1;	/* the FILE owns it */
+			log_header(f->logf, argc, argv);
 		}
 	}
 	bt_error_pb(&f->warn);
@@ -226,6 +246,7 @@ int cmd_fsck(int argc, const char **argv)
 	poptContext pc = bt_popt_parse("fsck", argc, argv, opts, "[-n|-y|-p] DEV");
 	struct printbuf err = PRINTBUF;
 	struct fsck_ctx ctx;
+	struct bt_stop stop = { 0 };
 	struct bt_dev dev = { .fd = -1 };
 	const char **args;
 
@@ -264,7 +285,7 @@ int cmd_fsck(int argc, const char **argv)
 	}
 
 	status = EXIT_OPERATIONAL;
-	if (declare(&files, args[0], backing, undo, log_path) || open_log(&files))
+	if (declare(&files, args[0], backing, undo, log_path) || open_log(&files, argc, argv))
 		goto out;
 	ctx.log = files.logf;
 	ctx.opts.mode = no ? FSCK_MODE_NO : yes ? FSCK_MODE_YES :
@@ -273,6 +294,8 @@ int cmd_fsck(int argc, const char **argv)
 	ctx.opts.verbose = verbose;
 	ctx.opts.json = json;
 	ctx.path = args[0];
+	bt_signals_install(&stop);
+	ctx.stop = &stop;
 	if (load_backing_hints(&ctx, &files))
 		goto out;
 	/* -n: the I/O layer refuses writes too, a second barrier under the policy */

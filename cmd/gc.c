@@ -113,6 +113,7 @@ static int run(const char *path, const struct bt_gc_opts *o, bool force_in_use,
 	struct bt_node_cache *nc = NULL;
 	struct bt_dev dev = { .fd = -1 };
 	struct bt_guard g;
+	struct bt_stop stop = { 0 };
 	int ret, status = EXIT_OK;
 
 	bt_guard_init(&g, force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
@@ -125,19 +126,26 @@ static int run(const char *path, const struct bt_gc_opts *o, bool force_in_use,
 		status = EXIT_OPERATIONAL;
 		goto out_dev;
 	}
+	bt_signals_install(&stop);
 	ret = bt_cache_set_open(&c, &dev, 0, &err);
+	c.stop = &stop;
 	if (!ret) {
 		nc = bt_node_cache_new(&c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
 		ret = nc ? bt_gc(&c, nc, o, &st, &err) : -ENOMEM;
 		if (!nc)
 			prt_str(&err, "out of memory for the btree node cache");
 	}
-	if (ret) {
+	if (ret == -BT_ERR_INTERRUPTED) {
+		status = bt_interrupted("gc", printbuf_str(&err));
+	} else if (ret) {
 		bt_error_pb(&err);
 		bt_error("gc: '%s' not collected: %s", path, bt_err_str(ret));
 		status = EXIT_OPERATIONAL;
 	} else {
 		print_stats(path, &st, o->dry_run);
+		/* a signal held over the commit: the commit was made, then the stop */
+		if (bt_stop_requested(&stop))
+			status = bt_interrupted("gc", "after the commit, which was completed");
 	}
 	bt_node_cache_free(nc);
 	bt_cache_set_exit(&c);

@@ -52,6 +52,7 @@ int cmd_migrate(int argc, const char **argv)
 	poptContext pc = bt_popt_parse("migrate", argc, argv, opts, "SRC DST");
 	struct printbuf out = PRINTBUF, warn = PRINTBUF, err = PRINTBUF;
 	struct bt_migrate_opts o = { .dst_write_limit = -1 };
+	struct bt_stop stop = { 0 };
 	unsigned long long bytes;
 	const char **args;
 	int status = EXIT_OK, ret;
@@ -84,8 +85,18 @@ int cmd_migrate(int argc, const char **argv)
 	o.force_in_use = force_in_use;
 	o.dry_run = dry_run;
 
+	bt_signals_install(&stop);
+	o.stop = &stop;
 	ret = bt_migrate(args[0], args[1], &o, NULL, &out, &warn, &err);
-	status = bt_report_result(ret, &out, &warn, &err);
+	if (ret == -BT_ERR_INTERRUPTED) {
+		fputs(printbuf_str(&out), stdout);
+		bt_error_pb(&warn);
+		status = bt_interrupted("migrate", printbuf_str(&err));
+	} else {
+		status = bt_report_result(ret, &out, &warn, &err);
+		if (!ret && bt_stop_requested(&stop))
+			status = bt_interrupted("migrate", "after the commit, which was completed");
+	}
 out:
 	printbuf_exit(&out);
 	printbuf_exit(&warn);

@@ -254,6 +254,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 	struct bt_wb_result res = { 0 };
 	struct wb_cli cli = { 0 };
 	struct bt_wb_req req = { 0 };
+	struct bt_stop stop = { 0 };
 	struct printbuf warn = PRINTBUF;
 	struct bt_guard g;
 	size_t nr = 0;
@@ -279,6 +280,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 		return EXIT_OPERATIONAL;
 	}
 	bt_guard_init(&g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
+	bt_signals_install(&stop);
 	ret = writeback_open(&g, args, nr, o, &cdev, &c, bdevs, &damaged, &err);
 	bt_error_pb(&warn);
 	bt_guard_exit(&g);
@@ -301,12 +303,21 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 		.list = list_extent, .progress = progress, .priv = &cli,
 		.no_cache_update = damaged ? "the cache set did not open cleanly" : NULL,
 	};
+	c.stop = &stop;
 	ret = bt_writeback(&c, nc, &req, &res, &err);
-	if (ret) {
+	if (ret == -BT_ERR_INTERRUPTED) {
+		if (cli.bar)	/* the bar's line is left unfinished */
+			fputc('\n', stderr);
+		status = bt_interrupted("writeback", printbuf_str(&err));
+		printbuf_reset(&err);
+	} else if (ret) {
 		bt_error_pb(&err);
 		status = EXIT_OPERATIONAL;
 	}
 	status |= report(&req, &res);
+	/* a signal held over the commit: the commit was made, then the stop */
+	if (!ret && bt_stop_requested(&stop))
+		status |= bt_interrupted("writeback", "after the commit, which was completed");
 	if (bt_undo_close(&cdev, &err)) {
 		bt_error_pb(&err);
 		status |= EXIT_OPERATIONAL;

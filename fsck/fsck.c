@@ -122,6 +122,7 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 		const struct fsck_pass_def *pass = &fsck_passes[i];
 		double t0;
 
+		fsck_check_interrupt(ctx);
 		if (ctx->abort && !(pass->flags & PASS_ALWAYS))
 			continue;
 		if ((pass->flags & PASS_NEEDS_SET) && (ctx->flags & FSCK_NO_CACHE_SET))
@@ -167,8 +168,11 @@ int fsck_exit_status(const struct fsck_ctx *ctx)
 
 	if (ctx->flags & FSCK_PROBLEMS_FIXED)
 		status |= 1;
-	if (ctx->flags & (FSCK_UNCORRECTED | FSCK_PREEN_HALT | FSCK_USER_ABORT))
+	if (ctx->flags & (FSCK_UNCORRECTED | FSCK_PREEN_HALT))
 		status |= 4;
+	/* as e2fsck's FSCK_CANCELED: a signal, 'q' or the end of the answers */
+	if (ctx->flags & (FSCK_INTERRUPTED | FSCK_USER_ABORT))
+		status |= 32;
 	/* -n: errors whose repair was only simulated are still on the device */
 	if (ctx->opts.mode == FSCK_MODE_NO && (ctx->flags & FSCK_ERRORS_FOUND))
 		status |= 4;

@@ -42,9 +42,10 @@ enum fsck_flags {
 	FSCK_OPERATIONAL	= 1 << 3,	/* I/O error, out of memory, no tty */
 	FSCK_PREEN_HALT		= 1 << 4,	/* -p met a problem it may not fix */
 	FSCK_YES_TO_ALL		= 1 << 5,	/* 'a' answered on the terminal */
-	FSCK_USER_ABORT		= 1 << 6,	/* 'q' answered on the terminal */
+	FSCK_USER_ABORT		= 1 << 6,	/* 'q' or end of input on the terminal */
 	FSCK_NO_CACHE_SET	= 1 << 7,	/* nothing beyond the superblock to check */
 	FSCK_WOULD_FIX		= 1 << 8,	/* -n: a repair was made on the shadow only */
+	FSCK_INTERRUPTED	= 1 << 9,	/* a signal asked to stop (stop.h) */
 };
 
 struct fsck_latch {
@@ -180,6 +181,8 @@ struct fsck_ctx {
 
 	json_t			*json_problems;	/* --json: array of problem objects */
 	FILE			*log;		/* --log FILE: repair lines appended, not owned */
+	/* a stop request (SIGINT, SIGTERM: cmd/signals.c), not owned; NULL: none */
+	const struct bt_stop	*stop;
 
 	/* repairs accepted but made by a later pass (PF_LATER, problem.h) */
 	struct fsck_deferred {

@@ -88,6 +88,12 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 		fsck_deferred_done(ctx, printbuf_str(&how));
 		printbuf_exit(&how);
 	}
+	if (!ret)
+		fsck_log(ctx, "journal replayed: %llu keys of %llu jsets, %llu nodes written, "
+			 "%llu invalid keys skipped; new jset seq %llu",
+			 (unsigned long long)st.keys, (unsigned long long)st.entries,
+			 (unsigned long long)st.nodes_written, (unsigned long long)st.invalid,
+			 (unsigned long long)c->journal.newest_seq);
 	if (!ret && !ctx->opts.json) {
 		/* -n: the replay was made on the shadow, and predicts */
 		fputs(printbuf_str(&report), ctx->out);

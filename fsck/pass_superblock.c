@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "../libcore/errcode.h"
 #include "../libcore/sb.h"
@@ -278,6 +279,18 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 	return ret;
 }
 
+/* --log: which device the lines after this one are about (as read, before any check). */
+static void log_identity(struct fsck_ctx *ctx, const struct cache_set *c)
+{
+	char set[37], dev[37];
+
+	uuid_unparse(c->sb.set_uuid, set);
+	uuid_unparse(c->sb.uuid, dev);
+	fsck_log(ctx, "device: %s, %llu bytes, set uuid %s, device uuid %s",
+		 bt_sb_is_bdev(&c->sb) ? "backing device" : "cache device",
+		 (unsigned long long)bt_dev_sectors(ctx->dev) << SECTOR_SHIFT, set, dev);
+}
+
 int fsck_pass_superblock(struct fsck_ctx *ctx)
 {
 	struct cache_set *c = ctx->c;
@@ -290,9 +303,11 @@ int fsck_pass_superblock(struct fsck_ctx *ctx)
 			return -ENOMEM;
 	}
 	c->dev = ctx->dev;
+	c->stop = ctx->stop;
 	ret = bt_sb_read(ctx->dev, c->sb_block, &c->sb, false, ctx->err);
 	if (ret)
 		return ret;
+	log_identity(ctx, c);
 	ret = check_sb_rules(ctx, c);
 	if (ret == 1)	/* d[] rewritten: the rules after it were not checked yet */
 		ret = check_sb_rules(ctx, c);

@@ -487,8 +487,8 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 	ctx->counts[code]++;
 	if (pr->severity == SEV_ERROR)
 		ctx->flags |= FSCK_ERRORS_FOUND;
-	/* after a preen halt or a 'q' nothing more is said or asked */
-	if (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT))
+	/* after a preen halt, a 'q' or an interrupt nothing more is said or asked */
+	if (fsck_check_interrupt(ctx) || (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT)))
 		return false;
 
 	if (pr->latch != LATCH_NONE) {
@@ -552,7 +552,7 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 	if ((unsigned)latch >= LATCH_NR || latch == LATCH_NONE || !ctx->latches[latch].open)
 		return false;
 	l = &ctx->latches[latch];
-	if (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT)) {
+	if (fsck_check_interrupt(ctx) || (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT))) {
 		l->open = false;
 		return false;
 	}
@@ -589,6 +589,25 @@ bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch)
 	return ret;
 }
 
+/* ---- interrupts ----------------------------------------------------- */
+
+bool fsck_check_interrupt(struct fsck_ctx *ctx)
+{
+	if (ctx->flags & FSCK_INTERRUPTED)
+		return true;
+	if (!bt_stop_requested(ctx->stop))
+		return false;
+	ctx->flags |= FSCK_INTERRUPTED;
+	ctx->abort = true;
+	fsck_log(ctx, "interrupted: checking stopped, nothing more repaired");
+	if (!ctx->opts.json)
+		fprintf(ctx->out, "%s: interrupted: checking stopped, nothing more is repaired%s\n",
+			ctx->path ? ctx->path : "?",
+			(ctx->flags & FSCK_PROBLEMS_FIXED) && !fsck_dry_run(ctx) ?
+			" (the repairs already committed stay)" : "");
+	return true;
+}
+
 /* ---- repairs made by a later pass ----------------------------------- */
 
 void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line)
@@ -598,11 +617,22 @@ void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line)
 
 	if (!ctx->opts.json)
 		fprintf(ctx->out, "%s: %s%s\n", name, dry ? "would: " : "", line);
+	fsck_log(ctx, "%s: %s", name, line);
+}
+
+void fsck_log(struct fsck_ctx *ctx, const char *fmt, ...)
+{
+	va_list args;
+
 	/* the log records changes: -n makes none */
-	if (ctx->log && !dry) {
-		fprintf(ctx->log, "%s: %s: %s\n", ctx->path ? ctx->path : "?", name, line);
-		fflush(ctx->log);
-	}
+	if (!ctx->log || fsck_dry_run(ctx))
+		return;
+	fprintf(ctx->log, "%s: ", ctx->path ? ctx->path : "?");
+	va_start(args, fmt);
+	vfprintf(ctx->log, fmt, args);
+	va_end(args);
+	fputc('\n', ctx->log);
+	fflush(ctx->log);
 }
 
 void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what)
@@ -717,7 +747,7 @@ bool fsck_confirm(struct fsck_ctx *ctx, const char *question)
 	struct answer_rec r = { 0 };
 	enum answer a;
 
-	if (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT))
+	if (fsck_check_interrupt(ctx) || (ctx->flags & (FSCK_PREEN_HALT | FSCK_USER_ABORT)))
 		return false;
 	if (ctx->opts.mode == FSCK_MODE_NO || ctx->opts.mode == FSCK_MODE_YES ||
 	    (ctx->flags & FSCK_YES_TO_ALL))

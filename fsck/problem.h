@@ -254,6 +254,23 @@ void fsck_fix_line(struct fsck_ctx *ctx, enum problem code, const char *line);
  */
 bool fsck_confirm(struct fsck_ctx *ctx, const char *question);
 
+/*
+ * fsck_check_interrupt(): has a signal asked fsck to stop (ctx->stop,
+ * libcore/stop.h)? The first time it has, says "interrupted" and sets
+ * FSCK_INTERRUPTED and ctx->abort: no pass after this one runs but the
+ * summary, no question is asked, no repair is made (exit status 32, as
+ * e2fsck's FSCK_CANCELED). A commit in progress is never cut short: its
+ * signals are held until the jset is durable. Returns whether fsck stops.
+ */
+bool fsck_check_interrupt(struct fsck_ctx *ctx);
+
+/*
+ * fsck_log(): append "PATH: <text>" and a newline to --log FILE (flushed),
+ * for a change made to the device; nothing without --log or under -n
+ * (which changes nothing).
+ */
+void fsck_log(struct fsck_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Expand the template of code with p into out. */
 void problem_msg_to_text(struct printbuf *out, enum problem code,
 			 const struct problem_ctx *p);

@@ -338,7 +338,9 @@ Test(fsck_problems, exit_status_is_an_or_of_bits)
 	ctx.flags = FSCK_PREEN_HALT;
 	cr_assert_eq(fsck_exit_status(&ctx), 4);
 	ctx.flags = FSCK_USER_ABORT;
-	cr_assert_eq(fsck_exit_status(&ctx), 4);
+	cr_assert_eq(fsck_exit_status(&ctx), 32);
+	ctx.flags = FSCK_INTERRUPTED | FSCK_PROBLEMS_FIXED;
+	cr_assert_eq(fsck_exit_status(&ctx), 33);
 	ctx.flags = FSCK_NO_CACHE_SET;
 	cr_assert_eq(fsck_exit_status(&ctx), 0);
 	fsck_ctx_exit(&ctx);
@@ -485,7 +487,8 @@ Test(fsck_problems, confirm_a_repair_that_loses_data)
 					 "would be lost (listed above) <y>/n/a/q "), "%s", cap_text(&c));
 		if (t[i].mode == FSCK_MODE_PREEN)
 			cr_assert(strstr(cap_text(&c), "UNEXPECTED INCONSISTENCY"), "%s", cap_text(&c));
-		cr_assert_eq(fsck_exit_status(&c.ctx), t[i].flags ? 4 : 0, "case %zu", i);
+		cr_assert_eq(fsck_exit_status(&c.ctx), t[i].flags == FSCK_USER_ABORT ? 32 :
+			     t[i].flags ? 4 : 0, "case %zu", i);
 		if (c.ctx.tty_in)
 			fclose(c.ctx.tty_in);
 		cap_exit(&c);
