@@ -388,15 +388,19 @@ static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct p
 	case ANSWER_YES:
 		if ((pr->flags & PF_REPAIR) && (pr->flags & PF_LATER)) {
 			/* counted as fixed when the later pass makes the repair */
-			if (text)
+			if (text) {
 				fprintf(ctx->out, "%s yes\n", q);
+				fflush(ctx->out);	/* seen when given, even in a pipe */
+			}
 			r->answer = "yes";
 			r->state = "pending";
 			return true;
 		}
 		if (pr->flags & PF_REPAIR) {
-			if (text)
+			if (text) {
 				fprintf(ctx->out, "%s yes\n", q);
+				fflush(ctx->out);	/* seen when given, even in a pipe */
+			}
 			r->answer = prompt_past[pr->prompt];
 			r->state = "done";
 			ctx->flags |= FSCK_PROBLEMS_FIXED;
@@ -428,6 +432,8 @@ static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct p
 	if (pr->severity == SEV_ERROR && !(pr->flags & PF_NOT_A_FIX) &&
 	    !(a == ANSWER_NO && (pr->flags & PF_NO_OK)))
 		ctx->flags |= FSCK_UNCORRECTED;
+	if (text)	/* an answer is seen when it is given, even in a pipe */
+		fflush(ctx->out);
 	return false;
 }
 

@@ -159,7 +159,7 @@ Test(interrupt, fsck_y_inside_the_commit, .timeout = 300)
 
 	gen_make(&g);
 	snprintf(log, sizeof(log), "%s/log", g.dir);
-	rc = t_sh(&out, NULL, "cp '%s' '%s' && { BT_TEST_COMMIT_DELAY_MS=2000 stdbuf -oL \"$BT_BIN\" "
+	rc = t_sh(&out, NULL, "cp '%s' '%s' && { BT_TEST_COMMIT_DELAY_MS=2000 \"$BT_BIN\" "
 		  "fsck -y --log '%s' '%s' >'%s' 2>&1 & p=$!; "
 		  "for i in $(seq 600); do grep -q 'Replay journal? yes' '%s' && break; "
 		  "sleep 0.05; done; sleep 0.3; kill -INT $p; wait $p; echo $?; }",
