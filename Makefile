@@ -23,7 +23,7 @@ BT_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	    -D_GNU_SOURCE -DBT_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm
 
-LIB_SRCS  := $(sort $(wildcard libcore/*.c format/*.c fsck/*.c))
+LIB_SRCS  := $(sort $(wildcard libcore/*/*.c format/*.c fsck/*.c recovery/*.c))
 CMD_SRCS  := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "libcore/clock.h"
+#include "libcore/base/clock.h"
 
 #define GEN_ARGS	"-q -n 500000 --stale 100000 --leaf-keys 100 --fanout 50 -b 128k " \
 			"--bdevs 1 --flash 1 -w 512 --seed 5"

@@ -28,10 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libcore/cache_set.h"
-#include "libcore/clock.h"
-#include "libcore/csum.h"
-#include "libcore/node_cache.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/clock.h"
+#include "libcore/base/csum.h"
+#include "libcore/read/node_cache.h"
 
 /* 512-byte blocks keep the data small; --scatter keeps adjacent extents from merging */
 #define GEN_1M_ARGS	"-q -n 1000000 --bdevs 0 --flash 1 -w 512 --scatter --seed 1"

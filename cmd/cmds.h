@@ -9,8 +9,8 @@
 
 #include <popt.h>
 
-#include "../libcore/printbuf.h"
-#include "../libcore/stop.h"
+#include "libcore/base/printbuf.h"
+#include "libcore/base/stop.h"
 
 /* Exit statuses shared by all commands (fsck's follow e2fsck). */
 #define EXIT_OK		0

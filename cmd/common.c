@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/errcode.h"
+#include "libcore/base/errcode.h"
 #include "cmds.h"
 
 void bt_error(const char *fmt, ...)

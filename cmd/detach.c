@@ -12,14 +12,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "../libcore/bkey.h"
-#include "../libcore/detach.h"
-#include "../libcore/errcode.h"
-#include "../libcore/overlay.h"
-#include "../libcore/shadow.h"
-#include "../libcore/target.h"
-#include "../libcore/uuid.h"
-#include "../libcore/writeback.h"
+#include "libcore/ondisk/bkey.h"
+#include "recovery/detach.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/overlay.h"
+#include "libcore/dev/shadow.h"
+#include "libcore/dev/target.h"
+#include "libcore/read/uuid.h"
+#include "recovery/writeback.h"
 #include "cmds.h"
 
 #define DETACH_EXIT_REFUSED	1

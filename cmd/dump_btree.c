@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/bkey.h"
-#include "../libcore/bkey_json.h"
-#include "../libcore/btree.h"
-#include "../libcore/cache_set.h"
-#include "../libcore/errcode.h"
-#include "../libcore/node_cache.h"
-#include "../libcore/overlay.h"
-#include "../libcore/signature.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/ondisk/bkey_json.h"
+#include "libcore/read/btree.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/overlay.h"
+#include "libcore/dev/signature.h"
 #include "cmds.h"
 
 struct dump_ctx {

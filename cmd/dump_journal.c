@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/bkey_json.h"
-#include "../libcore/cache_set.h"
-#include "../libcore/errcode.h"
-#include "../libcore/journal.h"
-#include "../libcore/signature.h"
+#include "libcore/ondisk/bkey_json.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/journal.h"
+#include "libcore/dev/signature.h"
 #include "cmds.h"
 
 /* A key from a 64-byte jset slot; NULL when its pointer count overflows the slot. */

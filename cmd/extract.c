@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-#include "../libcore/bkey.h"
-#include "../libcore/errcode.h"
-#include "../libcore/extract.h"
-#include "../libcore/overlay.h"
-#include "../libcore/target.h"
-#include "../libcore/uuid.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/base/errcode.h"
+#include "recovery/extract.h"
+#include "libcore/read/overlay.h"
+#include "libcore/dev/target.h"
+#include "libcore/read/uuid.h"
 #include "cmds.h"
 
 struct extract_opts {

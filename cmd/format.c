@@ -6,7 +6,7 @@
 #include <uuid/uuid.h>
 
 #include "../format/format.h"
-#include "../libcore/errcode.h"
+#include "libcore/base/errcode.h"
 #include "cmds.h"
 
 enum {

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "../fsck/fsck.h"
-#include "../libcore/sb.h"
-#include "../libcore/target.h"
-#include "../libcore/undo.h"
+#include "libcore/ondisk/sb.h"
+#include "libcore/dev/target.h"
+#include "libcore/dev/undo.h"
 #include "cmds.h"
 
 static int list_problems(void)

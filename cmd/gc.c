@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../libcore/cache_set.h"
-#include "../libcore/errcode.h"
-#include "../libcore/gc.h"
-#include "../libcore/node_cache.h"
-#include "../libcore/target.h"
-#include "../libcore/undo.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/errcode.h"
+#include "recovery/gc.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/dev/target.h"
+#include "libcore/dev/undo.h"
 #include "cmds.h"
 
 static void print_row(const char *name, uint64_t before, uint64_t after)

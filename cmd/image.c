@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../libcore/dev.h"
-#include "../libcore/metaimage.h"
-#include "../libcore/target.h"
+#include "libcore/dev/dev.h"
+#include "recovery/metaimage.h"
+#include "libcore/dev/target.h"
 #include "cmds.h"
 
 struct image_opts {

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "../format/format.h"
-#include "../libcore/errcode.h"
-#include "../libcore/migrate.h"
+#include "libcore/base/errcode.h"
+#include "recovery/migrate.h"
 #include "cmds.h"
 
 /* A size in bytes (k/M suffixes, or "s" for sectors), a power of two, into sectors. */

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/errcode.h"
-#include "../libcore/sb.h"
-#include "../libcore/sb_json.h"
-#include "../libcore/signature.h"
+#include "libcore/base/errcode.h"
+#include "libcore/ondisk/sb.h"
+#include "libcore/ondisk/sb_json.h"
+#include "libcore/dev/signature.h"
 #include "cmds.h"
 
 /* The lines of pb as a JSON array of strings, "warning: " prefixes dropped. */

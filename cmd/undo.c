@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../libcore/errcode.h"
-#include "../libcore/shadow.h"
-#include "../libcore/target.h"
-#include "../libcore/undo.h"
+#include "libcore/base/errcode.h"
+#include "libcore/dev/shadow.h"
+#include "libcore/dev/target.h"
+#include "libcore/dev/undo.h"
 #include "cmds.h"
 
 static void list_ranges(const struct bt_undo_file *uf)

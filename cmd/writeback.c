@@ -12,12 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../libcore/bkey.h"
-#include "../libcore/clock.h"
-#include "../libcore/errcode.h"
-#include "../libcore/target.h"
-#include "../libcore/undo.h"
-#include "../libcore/writeback.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/base/clock.h"
+#include "libcore/base/errcode.h"
+#include "libcore/dev/target.h"
+#include "libcore/dev/undo.h"
+#include "recovery/writeback.h"
 #include "cmds.h"
 
 #define WB_EXIT_LOST		1

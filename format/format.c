@@ -14,7 +14,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
-#include "../libcore/errcode.h"
+#include "libcore/base/errcode.h"
 #include "format.h"
 
 struct fmt_dev {

@@ -23,12 +23,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../libcore/dev.h"
-#include "../libcore/ondisk.h"
-#include "../libcore/printbuf.h"
-#include "../libcore/sb.h"
-#include "../libcore/signature.h"
-#include "../libcore/target.h"
+#include "libcore/dev/dev.h"
+#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/printbuf.h"
+#include "libcore/ondisk/sb.h"
+#include "libcore/dev/signature.h"
+#include "libcore/dev/target.h"
 
 #define BT_FORMAT_DEFAULT_BUCKET	1024u	/* sectors (512 KiB), make-bcache's default */
 #define BT_FORMAT_MAX_BUCKET		32768u	/* sectors: largest power of two in a u16 */

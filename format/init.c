@@ -27,14 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/bset.h"
-#include "../libcore/btree.h"
-#include "../libcore/cache_set.h"
-#include "../libcore/encode.h"
-#include "../libcore/errcode.h"
-#include "../libcore/journal.h"
-#include "../libcore/prio.h"
-#include "../libcore/uuid.h"
+#include "libcore/ondisk/bset.h"
+#include "libcore/read/btree.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/ondisk/encode.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/journal.h"
+#include "libcore/read/prio.h"
+#include "libcore/read/uuid.h"
 #include "format.h"
 
 #define ZERO_CHUNK_BYTES	(1u << 20)

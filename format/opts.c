@@ -1,7 +1,7 @@
 /* opts.c --- format options: make-bcache's defaults and the checks that need no device. */
 #include <string.h>
 
-#include "../libcore/errcode.h"
+#include "libcore/base/errcode.h"
 #include "format.h"
 
 void bt_format_opts_init(struct bt_format_opts *opts)

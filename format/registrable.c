@@ -1,7 +1,7 @@
 /* registrable.c --- would the kernel register a cache of this geometry?
  * Refuse what it would not (or, with --force, warn), and say what fits.
  */
-#include "../libcore/errcode.h"
+#include "libcore/base/errcode.h"
 #include "format.h"
 
 /*

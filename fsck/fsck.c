@@ -5,11 +5,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../libcore/clock.h"
-#include "../libcore/errcode.h"
-#include "../libcore/node_cache.h"
-#include "../libcore/rebuild.h"
-#include "../libcore/shadow.h"
+#include "libcore/base/clock.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/write/rebuild.h"
+#include "libcore/dev/shadow.h"
 #include "fsck.h"
 
 struct fsck_pass_def {

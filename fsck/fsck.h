@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../libcore/cache_set.h"
-#include "../libcore/dev.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/dev/dev.h"
 #include "passes.h"
 #include "problem.h"
 

@@ -20,13 +20,13 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "../libcore/errcode.h"
-#include "../libcore/journal.h"
-#include "../libcore/mark.h"
-#include "../libcore/node_cache.h"
-#include "../libcore/scan.h"
-#include "../libcore/sb.h"
-#include "../libcore/write.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/journal.h"
+#include "libcore/read/mark.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/scan/scan.h"
+#include "libcore/ondisk/sb.h"
+#include "libcore/write/write.h"
 #include "fsck.h"
 
 static void scan_progress(void *arg, uint64_t done, uint64_t total)

@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/bkey.h"
-#include "../libcore/bset.h"
-#include "../libcore/errcode.h"
-#include "../libcore/node_cache.h"
-#include "../libcore/uuid.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/ondisk/bset.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/uuid.h"
 #include "fsck.h"
 
 struct btree_pass {

@@ -19,10 +19,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "../libcore/bkey.h"
-#include "../libcore/errcode.h"
-#include "../libcore/mark.h"
-#include "../libcore/node_cache.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/mark.h"
+#include "libcore/read/node_cache.h"
 #include "fsck.h"
 
 static void mpctx(struct fsck_ctx *ctx, struct problem_ctx *p, const struct bkey *k,

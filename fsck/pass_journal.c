@@ -20,9 +20,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-#include "../libcore/bkey.h"
-#include "../libcore/errcode.h"
-#include "../libcore/journal.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/journal.h"
 #include "fsck.h"
 
 static void jpctx(struct fsck_ctx *ctx, struct problem_ctx *p, unsigned idx, uint64_t sector)

@@ -11,8 +11,8 @@
  *   c->buckets[]	gen, prio (disk_gen, last_gc) of every bucket
  *   c->prio_chain[]	the chain buckets, for the mark pass
  */
-#include "../libcore/errcode.h"
-#include "../libcore/prio.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/prio.h"
 #include "fsck.h"
 
 int fsck_pass_prios(struct fsck_ctx *ctx)

@@ -25,8 +25,8 @@
  * slot (fsck_stats_count_view()). After a commit the summary reads the
  * device back (fsck_read_back()): the figures describe what was written.
  */
-#include "../libcore/errcode.h"
-#include "../libcore/replay.h"
+#include "libcore/base/errcode.h"
+#include "libcore/write/replay.h"
 #include "fsck.h"
 
 int fsck_pass_replay(struct fsck_ctx *ctx)

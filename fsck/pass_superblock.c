@@ -19,8 +19,8 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
-#include "../libcore/errcode.h"
-#include "../libcore/sb.h"
+#include "libcore/base/errcode.h"
+#include "libcore/ondisk/sb.h"
 #include "fsck.h"
 
 #define SB_BYTE(field)	(SB_OFFSET_BYTES + offsetof(struct cache_sb_disk, field))

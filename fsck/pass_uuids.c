@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/errcode.h"
-#include "../libcore/uuid.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/uuid.h"
 #include "fsck.h"
 
 static void upctx(struct fsck_ctx *ctx, struct problem_ctx *p)

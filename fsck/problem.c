@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../libcore/bkey.h"
-#include "../libcore/errcode.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/base/errcode.h"
 #include "fsck.h"
 #include "problem.h"
 #include "nofix.h"

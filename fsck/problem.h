@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../libcore/ondisk.h"
-#include "../libcore/printbuf.h"
+#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/printbuf.h"
 #include "problems.h"
 
 struct fsck_ctx;

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../libcore/node_cache.h"
+#include "libcore/read/node_cache.h"
 #include "fsck.h"
 
 /* A stream that drops what is written to it: the read-back says nothing itself. */

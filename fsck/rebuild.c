@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/errcode.h"
-#include "../libcore/rebuild.h"
-#include "../libcore/uuid.h"
-#include "../libcore/write.h"
+#include "libcore/base/errcode.h"
+#include "libcore/write/rebuild.h"
+#include "libcore/read/uuid.h"
+#include "libcore/write/write.h"
 #include "fsck.h"
 
 static void slot_to_text(struct printbuf *out, const struct cache_set *c, uint64_t slot)

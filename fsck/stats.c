@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/extent_map.h"
-#include "../libcore/overlay.h"
-#include "../libcore/uuid.h"
+#include "libcore/read/extent_map.h"
+#include "libcore/read/overlay.h"
+#include "libcore/read/uuid.h"
 #include "fsck.h"
 
 void fsck_stats_init(struct fsck_stats *s)

@@ -7,7 +7,7 @@
  * (a lower bound) keeps its value and its key is listed in
  * "partial_figures", with "partial": true.
  */
-#include "../libcore/printbuf.h"
+#include "libcore/base/printbuf.h"
 #include "fsck.h"
 
 struct sum_json {

@@ -5,7 +5,7 @@
 
 #include "fsck_predict.h"
 #include "helpers.h"
-#include "libcore/uuid.h"
+#include "libcore/read/uuid.h"
 
 static const char *str_of(json_t *o, const char *key)
 {

@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "helpers.h"
-#include "libcore/node_cache.h"
+#include "libcore/read/node_cache.h"
 
 const char *t_srcdir(void)
 {

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "libcore/overlay.h"
+#include "libcore/read/overlay.h"
 
 /* $BT_SRCDIR (the source tree), for images/ and tests/ files. */
 const char *t_srcdir(void);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcore/bkey.h"
+#include "libcore/ondisk/bkey.h"
 
 /* A cache set with the geometry of s03 (64 KiB buckets, 1024 buckets). */
 static void geom(struct cache_set *c, struct bt_bucket *b)

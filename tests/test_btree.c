@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcore/bkey.h"
-#include "libcore/btree.h"
-#include "libcore/csum.h"
-#include "libcore/errcode.h"
-#include "libcore/node_cache.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/read/btree.h"
+#include "libcore/base/csum.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/node_cache.h"
 
 #define BUCKET_SECTORS	128
 #define NBUCKETS	64

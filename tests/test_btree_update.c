@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "libcore/bkey.h"
-#include "libcore/btree_update.h"
-#include "libcore/cache_set.h"
-#include "libcore/node_cache.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/write/btree_update.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/read/node_cache.h"
 
 #define DATA_BUCKET	900	/* first of the buckets the test keys point into */
 

@@ -2,8 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "libcore/csum.h"
-#include "libcore/ondisk.h"
+#include "libcore/base/csum.h"
+#include "libcore/ondisk/ondisk.h"
 
 Test(csum, catalogue_vectors)
 {

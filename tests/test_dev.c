@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "libcore/dev.h"
-#include "libcore/errcode.h"
+#include "libcore/dev/dev.h"
+#include "libcore/base/errcode.h"
 #include "helpers.h"
 
 Test(dev, read_past_end_of_file)

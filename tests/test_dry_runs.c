@@ -12,10 +12,10 @@
 
 #include "dry_helpers.h"
 #include "helpers.h"
-#include "libcore/cache_set.h"
-#include "libcore/node_cache.h"
-#include "libcore/overlay.h"
-#include "libcore/writeback.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/overlay.h"
+#include "recovery/writeback.h"
 
 TestSuite(dry_runs, .timeout = 300);
 

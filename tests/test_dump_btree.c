@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "libcore/bkey.h"
-#include "libcore/btree.h"
-#include "libcore/cache_set.h"
-#include "libcore/errcode.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/read/btree.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/errcode.h"
 
 #define S05 "s05-btree-depth2"
 #define S05_BUCKET_BYTES 65536ULL	/* 64 KiB buckets, 4 KiB blocks (MANIFEST) */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcore/extent_map.h"
+#include "libcore/read/extent_map.h"
 
 #define SPACE 512	/* sectors of the model address space */
 

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "libcore/cache_set.h"
-#include "libcore/extract.h"
-#include "libcore/node_cache.h"
-#include "libcore/overlay.h"
+#include "libcore/ondisk/cache_set.h"
+#include "recovery/extract.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/overlay.h"
 
 /* extract gives what the kernel served; both devices are left byte-identical */
 static void check_extract(const char *name, bool backing)

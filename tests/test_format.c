@@ -11,9 +11,9 @@
 
 #include "format/format.h"
 #include "helpers.h"
-#include "libcore/csum.h"
-#include "libcore/ondisk.h"
-#include "libcore/sb.h"
+#include "libcore/base/csum.h"
+#include "libcore/ondisk/ondisk.h"
+#include "libcore/ondisk/sb.h"
 
 #define MiB (1024ULL * 1024)
 #define SET_UUID "01234567-89ab-cdef-0123-456789abcdef"

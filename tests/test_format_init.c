@@ -15,16 +15,16 @@
 #include <uuid/uuid.h>
 
 #include "helpers.h"
-#include "libcore/btree.h"
-#include "libcore/cache_set.h"
-#include "libcore/dev.h"
-#include "libcore/errcode.h"
-#include "libcore/mark.h"
-#include "libcore/node_cache.h"
+#include "libcore/read/btree.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/dev/dev.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/mark.h"
+#include "libcore/read/node_cache.h"
 #include "format/format.h"
-#include "libcore/ondisk.h"
-#include "libcore/uuid.h"
-#include "libcore/write.h"
+#include "libcore/ondisk/ondisk.h"
+#include "libcore/read/uuid.h"
+#include "libcore/write/write.h"
 
 #define MiB (1024ULL * 1024)
 #define S03_SET "bc5b4bf2-3c13-4649-b6c3-f7028c8ee488"

@@ -41,7 +41,7 @@
 
 #include "fsck_predict.h"
 #include "helpers.h"
-#include "libcore/printbuf.h"
+#include "libcore/base/printbuf.h"
 #include "fsck/problem.h"
 #include <unistd.h>
 

@@ -16,11 +16,11 @@
 
 #include "dry_helpers.h"
 #include "helpers.h"
-#include "libcore/cache_set.h"
-#include "libcore/gc.h"
-#include "libcore/mark.h"
-#include "libcore/node_cache.h"
-#include "libcore/write.h"
+#include "libcore/ondisk/cache_set.h"
+#include "recovery/gc.h"
+#include "libcore/read/mark.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/write/write.h"
 
 TestSuite(gc, .timeout = 300);
 

@@ -13,12 +13,12 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "libcore/bkey.h"
-#include "libcore/cache_set.h"
-#include "libcore/extent_map.h"
-#include "libcore/mark.h"
-#include "libcore/node_cache.h"
-#include "libcore/overlay.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/read/extent_map.h"
+#include "libcore/read/mark.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/overlay.h"
 
 TestSuite(gen_cache);
 

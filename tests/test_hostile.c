@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "libcore/printbuf.h"
+#include "libcore/base/printbuf.h"
 
 /*
  * One superblock field of s03 set to value (csum made valid), then

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "libcore/dev.h"
-#include "libcore/errcode.h"
-#include "libcore/metaimage.h"
+#include "libcore/dev/dev.h"
+#include "libcore/base/errcode.h"
+#include "recovery/metaimage.h"
 
 #define NR_VIEWS 4
 static const char *const views[NR_VIEWS] = { "fsck -n", "dump-btree", "dump-journal",

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libcore/clock.h"
+#include "libcore/base/clock.h"
 #include "helpers.h"
 
 struct gen {

@@ -11,12 +11,12 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-#include "libcore/cache_set.h"
-#include "libcore/csum.h"
-#include "libcore/errcode.h"
-#include "libcore/journal.h"
-#include "libcore/prio.h"
-#include "libcore/uuid.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/csum.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/journal.h"
+#include "libcore/read/prio.h"
+#include "libcore/read/uuid.h"
 #include "helpers.h"
 
 /* ---- manifest ----------------------------------------------------------- */

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcore/cache_set.h"
-#include "libcore/csum.h"
-#include "libcore/errcode.h"
-#include "libcore/journal.h"
-#include "libcore/prio.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/csum.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/journal.h"
+#include "libcore/read/prio.h"
 #include "helpers.h"
 
 #define S_BUCKET	16u

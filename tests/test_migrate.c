@@ -14,11 +14,11 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "libcore/cache_set.h"
-#include "libcore/errcode.h"
-#include "libcore/migrate.h"
-#include "libcore/node_cache.h"
-#include "libcore/write.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/errcode.h"
+#include "recovery/migrate.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/write/write.h"
 
 TestSuite(migrate, .timeout = 180);
 

@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "libcore/bkey.h"
-#include "libcore/cache_set.h"
-#include "libcore/errcode.h"
-#include "libcore/journal.h"
-#include "libcore/node_cache.h"
-#include "libcore/overlay.h"
-#include "libcore/replay.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/journal.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/overlay.h"
+#include "libcore/write/replay.h"
 
 /* The manifest's sha256 of what the kernel served for case name, or NULL (malloc'ed). */
 static char *manifest_sha(const char *name)

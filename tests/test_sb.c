@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcore/errcode.h"
-#include "libcore/sb.h"
+#include "libcore/base/errcode.h"
+#include "libcore/ondisk/sb.h"
 
 static const uint8_t vec_uuid[16] = {
 	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcore/cache_set.h"
-#include "libcore/dev.h"
-#include "libcore/errcode.h"
-#include "libcore/sb.h"
-#include "libcore/scan.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/dev/dev.h"
+#include "libcore/base/errcode.h"
+#include "libcore/ondisk/sb.h"
+#include "libcore/scan/scan.h"
 #include "helpers.h"
 
 /* Scan the image at img and compare with what its newest jset names. */

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "libcore/dev.h"
-#include "libcore/errcode.h"
-#include "libcore/shadow.h"
+#include "libcore/dev/dev.h"
+#include "libcore/base/errcode.h"
+#include "libcore/dev/shadow.h"
 
 TestSuite(shadow, .timeout = 60);
 

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "libcore/sb.h"
+#include "libcore/ondisk/sb.h"
 
 #define NAME_LEN 64
 

@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "helpers.h"
-#include "libcore/sb.h"
+#include "libcore/ondisk/sb.h"
 
 /* s01: never registered cache, 128 buckets of 1024 sectors, keys 0 */
 #define FRESH_CACHE	"images/s01-fresh-superblocks/cache.img.zst"

@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "libcore/printbuf.h"
+#include "libcore/base/printbuf.h"
 
 #define SLIP_VARS	16
 

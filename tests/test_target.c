@@ -16,8 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "libcore/errcode.h"
-#include "libcore/target.h"
+#include "libcore/base/errcode.h"
+#include "libcore/dev/target.h"
 #include "helpers.h"
 
 #define FAKE_MAJOR	242	/* of the range for local and experimental use: no driver */

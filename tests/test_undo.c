@@ -13,12 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "libcore/cache_set.h"
-#include "libcore/csum.h"
-#include "libcore/errcode.h"
-#include "libcore/node_cache.h"
-#include "libcore/replay.h"
-#include "libcore/undo.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/csum.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/write/replay.h"
+#include "libcore/dev/undo.h"
 #include "helpers.h"
 
 /* The manifest's size in bytes of the golden cache image of case name. */

@@ -11,15 +11,15 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "libcore/bkey.h"
-#include "libcore/btree.h"
-#include "libcore/cache_set.h"
-#include "libcore/errcode.h"
-#include "libcore/journal.h"
-#include "libcore/mark.h"
-#include "libcore/node_cache.h"
-#include "libcore/overlay.h"
-#include "libcore/write.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/read/btree.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/journal.h"
+#include "libcore/read/mark.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/overlay.h"
+#include "libcore/write/write.h"
 
 /* The live keys of the view after replay, one per line (library level). */
 static char *view_text(const char *path)

@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "libcore/bkey.h"
-#include "libcore/cache_set.h"
-#include "libcore/node_cache.h"
-#include "libcore/overlay.h"
-#include "libcore/sb.h"
-#include "libcore/uuid.h"
-#include "libcore/writeback.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/overlay.h"
+#include "libcore/ondisk/sb.h"
+#include "libcore/read/uuid.h"
+#include "recovery/writeback.h"
 
 #define S03 "s03-writeback-dirty-clean-stop"
 #define S04 "s04-writeback-dirty-crash"

@@ -7,9 +7,9 @@
  * extent overwrite rules do. The first 256 keys are used.
  */
 #include "common/fuzz.h"
-#include "libcore/bkey.h"
-#include "libcore/btree.h"
-#include "libcore/journal.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/read/btree.h"
+#include "libcore/read/journal.h"
 
 static struct fz_base base;
 static struct bt_bucket *buckets;

@@ -8,8 +8,8 @@
  * base as its node key; then printed, every key checked.
  */
 #include "common/fuzz.h"
-#include "libcore/bkey.h"
-#include "libcore/btree.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/read/btree.h"
 
 static struct fz_base base;
 

@@ -8,7 +8,7 @@
  * root and uuid pointers into the base image) and the printers.
  */
 #include "common/fuzz.h"
-#include "libcore/journal.h"
+#include "libcore/read/journal.h"
 
 static struct fz_base base;
 

@@ -7,7 +7,7 @@
  * the journal, before the uuids).
  */
 #include "common/fuzz.h"
-#include "libcore/prio.h"
+#include "libcore/read/prio.h"
 
 static struct fz_base base;
 

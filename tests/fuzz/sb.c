@@ -8,7 +8,7 @@
  * geometry, the journal and the buckets from it.
  */
 #include "common/fuzz.h"
-#include "libcore/sb.h"
+#include "libcore/ondisk/sb.h"
 
 static struct fz_base base;
 

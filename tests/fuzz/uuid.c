@@ -4,7 +4,7 @@
  * Runs the whole open (uuid_read() last) and prints every slot.
  */
 #include "common/fuzz.h"
-#include "libcore/uuid.h"
+#include "libcore/read/uuid.h"
 
 static struct fz_base base;
 

@@ -39,11 +39,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcore/bset.h"
-#include "libcore/cache_set.h"
-#include "libcore/journal.h"
-#include "libcore/ondisk.h"
-#include "libcore/sb.h"
+#include "libcore/ondisk/bset.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/read/journal.h"
+#include "libcore/ondisk/ondisk.h"
+#include "libcore/ondisk/sb.h"
 
 struct sb_field {
 	const char	*name;

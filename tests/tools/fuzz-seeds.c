@@ -23,8 +23,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "libcore/cache_set.h"
-#include "libcore/node_cache.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/read/node_cache.h"
 
 struct seeds {
 	const char	*dir, *name;

@@ -27,9 +27,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "libcore/cache_set.h"
-#include "libcore/dev.h"
-#include "libcore/printbuf.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/dev/dev.h"
+#include "libcore/base/printbuf.h"
 
 #ifndef BT_FUZZ_BASE_IMG
 #define BT_FUZZ_BASE_IMG "build-fuzz/base.img"

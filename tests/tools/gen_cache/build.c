@@ -5,13 +5,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "libcore/bkey.h"
-#include "libcore/cache_set.h"
-#include "libcore/encode.h"
-#include "libcore/errcode.h"
-#include "libcore/node_cache.h"
-#include "libcore/uuid.h"
-#include "libcore/write.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/ondisk/encode.h"
+#include "libcore/base/errcode.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/read/uuid.h"
+#include "libcore/write/write.h"
 
 #include "gen.h"
 

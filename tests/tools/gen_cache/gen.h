@@ -36,7 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "libcore/printbuf.h"
+#include "libcore/base/printbuf.h"
 
 #define MAX_SLOTS	64
 #define KIND_BACKING	1

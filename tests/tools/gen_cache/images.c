@@ -8,8 +8,8 @@
 #include <uuid/uuid.h>
 
 #include "format/format.h"
-#include "libcore/cache_set.h"
-#include "libcore/sb.h"
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/ondisk/sb.h"
 
 #include "gen.h"
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "libcore/cache_set.h"
+#include "libcore/ondisk/cache_set.h"
 
 #include "gen.h"
 

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "libcore/bset.h"
-#include "libcore/cache_set.h"
+#include "libcore/ondisk/bset.h"
+#include "libcore/ondisk/cache_set.h"
 
 #include "gen.h"
 

@@ -1,0 +1,34 @@
+/* keylist.c --- a growing array of packed bkeys. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libcore/ondisk/keylist.h"
+
+int bt_keylist_push(struct bt_keylist *l, const struct bkey *k)
+{
+	size_t n = bkey_u64s(k);
+
+	if (l->u64s + n > l->size) {
+		size_t size = l->size ? l->size * 2 : 64;
+		uint64_t *d;
+
+		while (size < l->u64s + n)
+			size *= 2;
+		d = realloc(l->d, size * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		l->d = d;
+		l->size = size;
+	}
+	memcpy(l->d + l->u64s, k, n * sizeof(*l->d));
+	l->u64s += n;
+	l->nr++;
+	return 0;
+}
+
+void bt_keylist_exit(struct bt_keylist *l)
+{
+	free(l->d);
+	memset(l, 0, sizeof(*l));
+}

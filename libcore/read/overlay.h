@@ -1,0 +1,67 @@
+/* overlay.h --- the leaf extents as the kernel sees them after journal
+ * replay, built without writing anything.
+ *
+ * The btree's leaf keys (each node's merged key stream, in tree order) go
+ * into an extent map; then the journal keys of the replay range are
+ * applied in journal order (entries by seq, keys in stored order) with the
+ * extent overwrite rules, as bch_journal_replay() inserts them. Before
+ * that, bucket gens are raised as the kernel's initial mark pass does for
+ * btree pointers (bch_btree_check()) and journal keys (bch_journal_mark()),
+ * so staleness is judged on the gens the kernel would hold.
+ *
+ * Bad keys (no pointer, stale, check dev) stay in the map because they hide
+ * older data; bt_overlay_key_live() tells which keys serve data.
+ */
+#ifndef BCACHE_TOOL_OVERLAY_H
+#define BCACHE_TOOL_OVERLAY_H
+
+#include <stdbool.h>
+
+#include "libcore/ondisk/cache_set.h"
+#include "libcore/read/extent_map.h"
+#include "libcore/read/node_cache.h"
+
+struct bt_overlay_stats {
+	uint64_t	btree_keys;	/* leaf keys taken from the btree */
+	uint64_t	journal_keys;	/* journal keys applied */
+	uint64_t	journal_invalid;	/* journal keys skipped as invalid */
+	uint64_t	leaves;		/* leaf nodes read */
+	uint64_t	unreadable_nodes;	/* subtrees skipped after an error */
+};
+
+/*
+ * bt_overlay_build(): fill view (initialised by the caller) with the leaf
+ * extents of c. with_journal false gives the on-disk btree alone.
+ * Node errors are reported into err and their subtree skipped when
+ * keep_going is set (the count is in stats), else returned.
+ * Invalid journal keys are skipped and counted (the kernel would crash on
+ * them: FORMAT.md 13 E2). Raises c->buckets[].gen as the mark pass does.
+ * Returns 0 or a negative code with a message.
+ */
+int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, bool with_journal,
+		     bool keep_going, struct bt_extmap *view, struct bt_overlay_stats *stats,
+		     struct printbuf *err);
+
+/* What bt_overlay_build_opts() reports besides the view (all optional). */
+struct bt_overlay_opts {
+	bool		with_journal;
+	bool		keep_going;
+	/* a subtree that could not be read, with the key range it covered */
+	bt_walk_lost_fn	lost_fn;
+	/* every node read, interior ones included (to see n->invalid, n->bad_bsets) */
+	void		(*node_fn)(const struct bt_node *n, const struct bt_walk_pos *pos,
+				   void *arg);
+	/* a journal key of the replay range skipped as invalid */
+	void		(*journal_invalid_fn)(const struct bkey *k, void *arg);
+	void		*arg;
+};
+
+/* bt_overlay_build() with reports through o. Same returns. */
+int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
+			  const struct bt_overlay_opts *o, struct bt_extmap *view,
+			  struct bt_overlay_stats *stats, struct printbuf *err);
+
+/* A key of the view that serves data: a pointer, available, not stale, valid. */
+bool bt_overlay_key_live(const struct cache_set *c, const struct bkey *k);
+
+#endif /* BCACHE_TOOL_OVERLAY_H */
