@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "libcore/dev/dev.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
 #include "libcore/ondisk/sb.h"
 #include "libcore/dev/signature.h"

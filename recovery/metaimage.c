@@ -10,7 +10,7 @@
 #include "libcore/base/errcode.h"
 #include "recovery/metaimage.h"
 #include "libcore/read/node_cache.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 
 #define MI_CHUNK	(1u << 20)	/* bytes read at a time */
 #define MI_SCAN_BYTES	512u		/* bytes of a bucket read for its magic */

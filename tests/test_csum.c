@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "libcore/base/csum.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 
 Test(csum, catalogue_vectors)
 {

@@ -12,7 +12,7 @@
 #include "format/format.h"
 #include "helpers.h"
 #include "libcore/base/csum.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/ondisk/sb.h"
 
 #define MiB (1024ULL * 1024)

@@ -22,7 +22,7 @@
 #include "libcore/read/mark.h"
 #include "libcore/read/node_cache.h"
 #include "format/format.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/read/uuid.h"
 #include "libcore/write/write.h"
 

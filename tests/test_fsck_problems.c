@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fsck/fsck.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "helpers.h"
 
 /* e2fsck verify_problem_table(): sorted, unique, complete, consistent. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "libcore/base/errcode.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/dev/signature.h"
 
 /*

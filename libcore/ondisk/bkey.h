@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "libcore/ondisk/cache_set.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
 
 /* bkey_cmp(): inode first, then offset, as signed 64-bit differences (bset.h). */

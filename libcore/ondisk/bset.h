@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "libcore/ondisk/cache_set.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
 
 /* Where a node is, for messages. */

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "libcore/dev/dev.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
 #include "libcore/base/stop.h"
 #include "libcore/ondisk/sb.h"

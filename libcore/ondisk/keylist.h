@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 
 struct bt_keylist {
 	uint64_t	*d;		/* packed keys, malloc'ed */

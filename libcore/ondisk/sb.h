@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "libcore/dev/dev.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
 
 struct cache_sb {

@@ -15,7 +15,7 @@
 
 #include "libcore/ondisk/bset.h"
 #include "libcore/ondisk/cache_set.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
 
 #define BT_BTREE_MAX_DEPTH	16	/* levels; the kernel's trees stay far below */

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 
 struct bt_extmap {
 	struct bkey_padded	*keys;

@@ -47,7 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
 #include "libcore/write/write.h"
 

@@ -42,7 +42,7 @@
 #include "libcore/ondisk/bset.h"
 #include "libcore/ondisk/cache_set.h"
 #include "libcore/read/journal.h"
-#include "libcore/ondisk/ondisk.h"
+#include "libcore/base/ondisk.h"
 #include "libcore/ondisk/sb.h"
 
 struct sb_field {
