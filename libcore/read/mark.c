@@ -1,5 +1,5 @@
-/* mark.c --- the kernel's initial gc mark pass on c->buckets (write.h,
- * mark.h; FORMAT.md 9.3): btree.c bch_btree_check() /
+/* mark.c --- the kernel's initial gc mark pass on c->buckets (mark.h;
+ * FORMAT.md 9.3): btree.c bch_btree_check() /
  * bch_initial_mark_key(), journal.c bch_journal_mark(), btree.c
  * bch_btree_gc_finish(). Only memory changes; the device is read.
  */
@@ -7,7 +7,7 @@
 
 #include "libcore/ondisk/bkey.h"
 #include "libcore/read/mark.h"
-#include "libcore/write/write.h"
+#include "libcore/read/node_cache.h"
 
 void bt_mark_reset(struct cache_set *c)
 {

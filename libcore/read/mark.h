@@ -1,11 +1,26 @@
-/* mark.h --- the pieces of the initial gc mark pass (bt_mark_buckets() in
- * write.h), for callers that walk the tree themselves and report problems
- * (fsck's gc_mark pass): reset, one key, the journal keys, the finish.
+/* mark.h --- the initial gc mark pass (bt_mark_buckets()) and its pieces,
+ * for callers that walk the tree themselves and report problems (fsck's
+ * gc_mark pass): reset, one key, the journal keys, the finish.
  */
 #ifndef BCACHE_TOOL_MARK_H
 #define BCACHE_TOOL_MARK_H
 
+#include "libcore/base/printbuf.h"
 #include "libcore/ondisk/cache_set.h"
+
+struct bt_node_cache;
+
+/*
+ * bt_mark_buckets(): the kernel's initial gc mark pass (btree.c
+ * bch_btree_check(), bch_journal_mark(), bch_btree_gc_finish()): walk every
+ * node reachable from the root, mark c->buckets[].mark (METADATA for nodes,
+ * DIRTY/RECLAIMABLE for leaf data), sectors_used, last_gc, pinned (journal
+ * keys), raise gens for pointers ahead, and mark the journal, prio chain and
+ * uuid buckets METADATA. Read-only on the device. Returns 0 or a negative
+ * code with a message; conflicting marks are not errors here (fsck reports
+ * them) -- the first mark wins.
+ */
+int bt_mark_buckets(struct cache_set *c, struct bt_node_cache *nc, struct printbuf *err);
 
 /*
  * bt_mark_reset(): the state before marking (FORMAT.md 9.3 "Start"): every

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "libcore/ondisk/cache_set.h"
+#include "libcore/read/mark.h"
 #include "libcore/read/node_cache.h"
 #include "libcore/base/printbuf.h"
 
@@ -68,18 +69,6 @@ struct bt_write_ctx {
 	bool			held;		/* stop.h's signals held since begin */
 	sigset_t		old_mask;	/* the signal mask before begin */
 };
-
-/*
- * bt_mark_buckets(): the kernel's initial gc mark pass (btree.c
- * bch_btree_check(), bch_journal_mark(), bch_btree_gc_finish()): walk every
- * node reachable from the root, mark c->buckets[].mark (METADATA for nodes,
- * DIRTY/RECLAIMABLE for leaf data), sectors_used, last_gc, pinned (journal
- * keys), raise gens for pointers ahead, and mark the journal, prio chain and
- * uuid buckets METADATA. Read-only on the device. Returns 0 or a negative
- * code with a message; conflicting marks are not errors here (fsck reports
- * them) -- the first mark wins.
- */
-int bt_mark_buckets(struct cache_set *c, struct bt_node_cache *nc, struct printbuf *err);
 
 /*
  * Start a transaction; c must have been marked (bt_mark_buckets()).
