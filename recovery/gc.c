@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "libcore/ondisk/bkey.h"
-#include "libcore/ondisk/encode.h"
 #include "libcore/base/errcode.h"
 #include "recovery/gc.h"
 #include "libcore/ondisk/keylist.h"

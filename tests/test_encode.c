@@ -1,4 +1,4 @@
-/* test_encode.c --- the encoders (encode.h) against kernel-written bytes of
+/* test_encode.c --- the encoders (ondisk/bset.h, jset.h, prio_set.h, uuid_entry.h) against kernel-written bytes of
  * the golden images and round trips through the readers.
  */
 #include <criterion/criterion.h>
@@ -9,7 +9,10 @@
 #include "helpers.h"
 #include "libcore/read/btree.h"
 #include "libcore/ondisk/cache_set.h"
-#include "libcore/ondisk/encode.h"
+#include "libcore/ondisk/bset.h"
+#include "libcore/ondisk/prio_set.h"
+#include "libcore/ondisk/uuid_entry.h"
+#include "libcore/ondisk/jset.h"
 #include "libcore/base/errcode.h"
 #include "libcore/read/journal.h"
 #include "libcore/read/prio.h"

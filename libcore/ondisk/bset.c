@@ -1,5 +1,11 @@
 /* bset.c --- checks of one bset of a btree node and bounded key walks,
  * mirroring the per-bset loop of btree.c bch_btree_node_read_done(). */
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libcore/ondisk/bkey.h"
 #include "libcore/ondisk/bset.h"
 #include "libcore/base/csum.h"
 #include "libcore/base/errcode.h"
@@ -111,4 +117,62 @@ void bt_bset_to_text(struct printbuf *out, const struct bt_bset_info *info,
 	prt_printf(out, "block %u: seq %#llx version %u keys %u csum %#llx",
 		   info->block, (unsigned long long)info->seq, info->version, info->keys,
 		   (unsigned long long)le64toh(i->csum));
+}
+
+uint64_t bt_random_seq(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		/* splitmix64 of the time and pid: only a fallback */
+		v = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^
+		    ((uint64_t)getpid() << 32);
+		v += 0x9e3779b97f4a7c15ULL;
+		v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		v = (v ^ (v >> 27)) * 0x94d049bb133111ebULL;
+		v ^= v >> 31;
+	}
+	return v ? v : 1;
+}
+
+size_t bt_bset_disk_bytes(const struct cache_set *c, size_t u64s)
+{
+	return bt_round_blocks(c, BSET_HEADER_BYTES + 8 * u64s);
+}
+
+long bt_bset_encode(const struct cache_set *c, void *buf, size_t buf_bytes, uint64_t seq,
+		    const uint64_t *keys, size_t u64s, uint64_t seed, struct printbuf *err)
+{
+	size_t bytes = bt_bset_disk_bytes(c, u64s);
+	struct bset *i = buf;
+
+	if (u64s > UINT32_MAX || bytes > buf_bytes) {
+		prt_printf(err, "bset of %zu key u64s needs %zu bytes, buffer has %zu", u64s,
+			   bytes, buf_bytes);
+		return -EINVAL;
+	}
+	memset(buf, 0, bytes);
+	i->magic = htole64(c->bset_magic);
+	i->seq = htole64(seq);
+	i->version = htole32(BCACHE_BSET_VERSION);
+	i->keys = htole32((uint32_t)u64s);
+	if (u64s)
+		memcpy(i->d, keys, 8 * u64s);
+	i->csum = htole64(bch_crc64_seeded(seed, (const char *)i + 8,
+					   BSET_HEADER_BYTES - 8 + 8 * u64s));
+	return (long)bytes;
+}
+
+void bt_node_ptr_key(const struct cache_set *c, uint64_t b, uint8_t gen,
+		     const struct bkey *max_key, struct bkey_padded *kp)
+{
+	struct bkey *k = (struct bkey *)kp->w;
+
+	memset(kp, 0, sizeof(*kp));
+	bkey_init_pos(k, KEY_INODE(max_key), KEY_OFFSET(max_key), c->btree_node_sectors);
+	SET_KEY_PTRS(k, 1);
+	SET_PTR(k, 0, gen, bt_bucket_to_sector(c, b), c->nr_this_dev);
 }

@@ -1,4 +1,4 @@
-/* bset.h --- one bset of a btree node: header checks and key iteration.
+/* bset.h --- one bset of a btree node: header checks, key iteration, encoder.
  *
  * A btree node is a log of bsets at block boundaries (FORMAT.md §4). This
  * file checks one bset in a node buffer the way the loop of btree.c
@@ -89,5 +89,41 @@ const struct bkey *bt_bset_next_key(const struct bset *i, size_t *pos, bool *ove
 /* bt_bset_to_text(): "block K: seq S version V keys N (u64s) csum C". */
 void bt_bset_to_text(struct printbuf *out, const struct bt_bset_info *info,
 		     const struct bset *i);
+
+/*
+ * bt_random_seq(): a random non-zero u64 (getrandom(), or a time-based
+ * fallback when that fails), for a new node's bset seq (bset.c
+ * bch_bset_init_next() draws it with get_random_bytes()).
+ */
+uint64_t bt_random_seq(void);
+
+/*
+ * bt_bset_disk_bytes(): bytes a bset of u64s key words occupies on disk
+ * (header + keys rounded up to whole blocks of c).
+ */
+size_t bt_bset_disk_bytes(const struct cache_set *c, size_t u64s);
+
+/*
+ * bt_bset_encode(): write one bset at buf: magic c->bset_magic, seq,
+ * version 1 (BCACHE_BSET_VERSION), keys = u64s, the keys copied from
+ * keys[0..u64s), csum seeded with seed = the raw ptr[0] word (host order,
+ * bk_ptr(k, 0)) of the key that references the node (btree.c
+ * btree_csum_set(), do_btree_node_write()). The rest of the last block is
+ * zeroed. buf_bytes must be at least bt_bset_disk_bytes(c, u64s).
+ * Returns the bytes written (whole blocks), or -EINVAL when buf is too
+ * small or u64s does not fit the 32-bit keys field (message in err).
+ */
+long bt_bset_encode(const struct cache_set *c, void *buf, size_t buf_bytes, uint64_t seq,
+		    const uint64_t *keys, size_t u64s, uint64_t seed, struct printbuf *err);
+
+/*
+ * bt_node_ptr_key(): the pointer key a parent (or jset btree_root) holds
+ * for a node in bucket b with gen `gen`: position (inode, offset) of
+ * max_key, KEY_SIZE c->btree_node_sectors, one pointer to the bucket's
+ * first sector on device c->nr_this_dev (btree.c bch_btree_node_alloc()).
+ * k is zeroed first (a padded key).
+ */
+void bt_node_ptr_key(const struct cache_set *c, uint64_t b, uint8_t gen,
+		     const struct bkey *max_key, struct bkey_padded *k);
 
 #endif /* BCACHE_TOOL_BSET_H */

@@ -194,6 +194,14 @@ static inline unsigned bt_set_blocks(const struct cache_set *c, size_t bytes)
 	return (unsigned)((bytes + block_bytes - 1) / block_bytes);
 }
 
+/* bytes rounded up to whole blocks of c (a bset or jset on disk), in bytes. */
+static inline size_t bt_round_blocks(const struct cache_set *c, size_t bytes)
+{
+	size_t bb = (size_t)c->block_size << SECTOR_SHIFT;
+
+	return (bytes + bb - 1) / bb * bb;
+}
+
 /* Flags of bt_cache_set_open(). */
 enum bt_open_flags {
 	/* stop after superblock, geometry and journal (dump-journal) */

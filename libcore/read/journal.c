@@ -19,25 +19,6 @@
 #define JSET_READ_SECTORS	(JSET_MAX_BYTES >> SECTOR_SHIFT)	/* 64: PAGE_SECTORS << JSET_BITS */
 #define JSET_SLOT_MAX_PTRS	(BKEY_PAD - 2)
 
-uint64_t bt_jset_csum(const struct jset *j)
-{
-	return bch_crc64((const char *)j + 8, (size_t)bt_jset_bytes(j) - 8);
-}
-
-unsigned bt_jset_nr_keys(const struct jset *j, bool *truncated)
-{
-	const uint64_t *p = j->d, *end = j->d + le32toh(j->keys);
-	unsigned n = 0;
-
-	while (p < end) {
-		n++;
-		p += bkey_u64s((const struct bkey *)p);
-	}
-	if (truncated)
-		*truncated = p > end;
-	return n;
-}
-
 static inline uint64_t jseq(const struct bt_journal *jn, size_t ai)
 {
 	return le64toh(jn->all[ai].j->seq);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "libcore/ondisk/cache_set.h"
+#include "libcore/ondisk/jset.h"
 #include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
 
@@ -26,23 +27,6 @@
  * is garbage (commit.c next_seq(), fsck's journal damage report).
  */
 #define BT_JOURNAL_SEQ_WINDOW	(1ULL << 32)
-
-/* Bytes of a jset: header + keys u64s (set_bytes()); 64-bit, keys is untrusted. */
-static inline uint64_t bt_jset_bytes(const struct jset *j)
-{
-	return JSET_HEADER_BYTES + 8ULL * le32toh(j->keys);
-}
-
-/* csum_set() of a jset: bch_crc64 over bytes [8, 240 + 8*keys). j must hold them. */
-uint64_t bt_jset_csum(const struct jset *j);
-
-/*
- * bt_jset_nr_keys(): number of bkeys in j's key area, walking as the
- * kernel's replay does (a key is counted when it starts before the end;
- * a last key whose pointers run past the end is counted and *truncated is
- * set when truncated is not NULL).
- */
-unsigned bt_jset_nr_keys(const struct jset *j, bool *truncated);
 
 /*
  * bt_journal_read(): fill c->journal from the journal buckets of c->dev.

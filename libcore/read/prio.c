@@ -7,11 +7,6 @@
 #include "libcore/base/errcode.h"
 #include "libcore/read/prio.h"
 
-uint64_t bt_pset_csum(const void *buf, size_t meta_bucket_bytes)
-{
-	return bch_crc64((const char *)buf + 8, meta_bucket_bytes - 8);
-}
-
 static bool is_journal_bucket(const struct cache_set *c, uint64_t b, unsigned *idx)
 {
 	unsigned n = c->sb.keys < SB_JOURNAL_BUCKETS ? c->sb.keys : SB_JOURNAL_BUCKETS;

@@ -5,9 +5,7 @@
 #include <stdint.h>
 
 #include "libcore/ondisk/cache_set.h"
-
-/* The prio_set csum: bch_crc64 over bytes [8, meta_bucket_bytes) of the buffer. */
-uint64_t bt_pset_csum(const void *buf, size_t meta_bucket_bytes);
+#include "libcore/ondisk/prio_set.h"
 
 /*
  * bt_prio_read(): walk the chain from c->prio_start for exactly

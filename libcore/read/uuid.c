@@ -9,17 +9,6 @@
 #include "libcore/read/journal.h"
 #include "libcore/read/uuid.h"
 
-static const uint8_t zero_uuid[16];
-
-enum bt_uuid_slot_state bt_uuid_slot_state(const struct uuid_entry *u)
-{
-	if (!memcmp(u->uuid, zero_uuid, 16))
-		return BT_UUID_EMPTY;
-	if (!memcmp(u->uuid, bcache_invalid_uuid, 16))
-		return BT_UUID_INVALIDATED;
-	return BT_UUID_LIVE;
-}
-
 /* Convert n v0 entries at the start of buf, in place, highest slot first. */
 static void convert_v0(struct uuid_entry *u1, unsigned n)
 {
@@ -88,41 +77,4 @@ long bt_uuid_find(const struct cache_set *c, const uint8_t uuid[16])
 		    !memcmp(c->uuids[i].uuid, uuid, 16))
 			return (long)i;
 	return -1;
-}
-
-static void prt_time(struct printbuf *out, const char *name, uint32_t secs)
-{
-	char buf[32];
-	time_t t = secs;
-	struct tm tm;
-
-	if (!secs)
-		return;
-	if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		prt_printf(out, " %s %s", name, buf);
-	else
-		prt_printf(out, " %s %u", name, secs);
-}
-
-void bt_uuid_entry_to_text(struct printbuf *out, unsigned slot, const struct uuid_entry *u)
-{
-	static const char *const state[] = { "empty", "live", "invalidated" };
-	enum bt_uuid_slot_state s = bt_uuid_slot_state(u);
-	char label[33];
-
-	memcpy(label, u->label, 32);
-	label[32] = '\0';
-	prt_printf(out, "slot %u: %s uuid ", slot, state[s]);
-	prt_uuid(out, u->uuid);
-	if (label[0])
-		prt_printf(out, " label '%s'", label);
-	if (bt_uuid_flash_only(u))
-		prt_printf(out, " flash-only sectors %llu", (unsigned long long)bt_uuid_sectors(u));
-	else if (bt_uuid_sectors(u))
-		prt_printf(out, " sectors %llu", (unsigned long long)bt_uuid_sectors(u));
-	if (le32toh(u->flags) & ~UUID_FLASH_ONLY)
-		prt_printf(out, " flags %#x", le32toh(u->flags));
-	prt_time(out, "first_reg", le32toh(u->first_reg));
-	prt_time(out, "last_reg", le32toh(u->last_reg));
-	prt_time(out, "invalidated", le32toh(u->invalidated));
 }

@@ -5,24 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "libcore/base/printbuf.h"
 #include "libcore/ondisk/cache_set.h"
-
-enum bt_uuid_slot_state {
-	BT_UUID_EMPTY		= 0,	/* all-zero uuid */
-	BT_UUID_LIVE		= 1,	/* a device's uuid */
-	BT_UUID_INVALIDATED	= 2,	/* bcache_invalid_uuid: detached, never reused */
-};
-
-enum bt_uuid_slot_state bt_uuid_slot_state(const struct uuid_entry *u);
-
-static inline bool bt_uuid_flash_only(const struct uuid_entry *u)
-{
-	return le32toh(u->flags) & UUID_FLASH_ONLY;
-}
-static inline uint64_t bt_uuid_sectors(const struct uuid_entry *u)
-{
-	return le64toh(u->sectors);
-}
+#include "libcore/ondisk/uuid_entry.h"
 
 /*
  * bt_uuid_read(): read the uuid slots as super.c uuid_read() does: the
@@ -37,12 +22,5 @@ int bt_uuid_read(struct cache_set *c, struct printbuf *err);
 
 /* Index of the live slot holding uuid, or -1. */
 long bt_uuid_find(const struct cache_set *c, const uint8_t uuid[16]);
-
-/*
- * bt_uuid_entry_to_text(): "slot N: live uuid ... label '...' flash-only
- * sectors S first_reg ... last_reg ... invalidated ..." on one line.
- */
-void bt_uuid_entry_to_text(struct printbuf *out, unsigned slot,
-			   const struct uuid_entry *u);
 
 #endif /* BCACHE_TOOL_UUID_H */

@@ -7,7 +7,6 @@
 #include "libcore/ondisk/bkey.h"
 #include "libcore/ondisk/bset.h"
 #include "libcore/read/btree.h"
-#include "libcore/ondisk/encode.h"
 #include "libcore/base/errcode.h"
 #include "libcore/scan/scan_internal.h"
 

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "libcore/ondisk/bkey.h"
-#include "libcore/ondisk/encode.h"
+#include "libcore/ondisk/prio_set.h"
+#include "libcore/ondisk/uuid_entry.h"
+#include "libcore/ondisk/jset.h"
 #include "libcore/base/errcode.h"
 #include "libcore/read/journal.h"
 #include "libcore/read/mark.h"

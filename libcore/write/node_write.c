@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "libcore/ondisk/bkey.h"
-#include "libcore/ondisk/encode.h"
+#include "libcore/ondisk/bset.h"
 #include "libcore/write/write.h"
 
 /* The keys fit and none lies past max_key (the node's range ends there). */

@@ -7,7 +7,6 @@
 
 #include "libcore/ondisk/bkey.h"
 #include "libcore/ondisk/cache_set.h"
-#include "libcore/ondisk/encode.h"
 #include "libcore/base/errcode.h"
 #include "libcore/read/node_cache.h"
 #include "libcore/read/uuid.h"
