@@ -107,7 +107,7 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 	if (ctx->opts.json && !ctx->json_problems)
 		ctx->json_problems = json_array();
 	/* -n makes -y's repairs on a shadow of the device: they predict, nothing is written */
-	if (ctx->opts.mode == FSCK_MODE_NO && ctx->dev && !ctx->dev->shadow) {
+	if (ctx->opts.mode == FSCK_MODE_NO && ctx->dev && !bt_dev_shadow_of(ctx->dev)) {
 		ret = bt_dev_shadow(ctx->dev, err);
 		if (ret) {
 			ctx->flags |= FSCK_OPERATIONAL;
@@ -133,7 +133,7 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 			continue;
 		ctx->cur_pass = i;
 		if (!ctx->opts.json && !shadow_said && i != FSCK_PASS_summary && ctx->dev &&
-		    ctx->dev->shadow && ctx->dev->shadow->bytes_written) {
+		    bt_dev_shadow_of(ctx->dev) && bt_dev_shadow_of(ctx->dev)->bytes_written) {
 			fprintf(ctx->out, "%s: -n: the passes from here on check the cache as "
 				"fsck -y would leave it; nothing is written\n", ctx->path);
 			shadow_said = true;

@@ -60,7 +60,7 @@ Test(shadow, random_writes_read_back_as_a_model_device)
 			cr_assert_eq(bt_dev_write(&dev, buf, len, off, "test data", &err), 0, "%s",
 				     printbuf_str(&err));
 			memcpy(model + off, buf, len);
-			check_ranges(dev.shadow);
+			check_ranges(bt_dev_shadow_of(&dev));
 		} else {
 			cr_assert_eq(bt_dev_read(&dev, buf, len, off, "test data", &err), 0, "%s",
 				     printbuf_str(&err));
@@ -76,7 +76,7 @@ Test(shadow, random_writes_read_back_as_a_model_device)
 	cr_expect_eq(bt_dev_write(&dev, buf, 16, DEV_BYTES - 8, "past the end", &err),
 		     -BT_ERR_SHORT_READ);
 	bt_dev_close(&dev);
-	cr_expect_null(dev.shadow);
+	cr_expect_null(bt_dev_shadow_of(&dev));
 	printbuf_exit(&err);
 	free(dev_buf);
 	free(orig);
@@ -146,7 +146,7 @@ Test(shadow, missing_tmpdir_is_named)
 	ret = bt_dev_shadow(&dev, &err);
 	cr_expect_eq(ret, -ENOENT, "%d", ret);
 	cr_expect(strstr(printbuf_str(&err), "/nonexistent/bt-shadow-dir"), "%s", printbuf_str(&err));
-	cr_expect_null(dev.shadow);
+	cr_expect_null(bt_dev_shadow_of(&dev));
 	cr_expect_not(bt_dev_writable(&dev));
 	bt_dev_close(&dev);
 	printbuf_exit(&err);

@@ -12,8 +12,6 @@
 
 #include "libcore/dev/dev.h"
 #include "libcore/base/errcode.h"
-#include "libcore/dev/shadow.h"
-#include "libcore/dev/undo.h"
 
 int bt_dev_open(const char *path, unsigned flags, struct bt_dev *out,
 		struct printbuf *err)
@@ -106,8 +104,10 @@ void bt_dev_open_mem(struct bt_dev *out, const char *name, void *buf,
 
 void bt_dev_close(struct bt_dev *dev)
 {
-	bt_undo_free(dev);
-	bt_shadow_free(dev);
+	if (dev->write_hook.ops && dev->write_hook.ops->free)
+		dev->write_hook.ops->free(dev);
+	if (dev->redirect.ops && dev->redirect.ops->free)
+		dev->redirect.ops->free(dev);
 	if (dev->fd >= 0)
 		close(dev->fd);
 	free(dev->path);
@@ -141,8 +141,8 @@ int bt_dev_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 			   dev->path, what, (unsigned long long)off, strerror(EIO));
 		return -EIO;
 	}
-	if (dev->shadow)
-		return bt_shadow_read(dev, buf, len, off, what, err);
+	if (dev->redirect.ops)
+		return dev->redirect.ops->read(dev, buf, len, off, what, err);
 	return bt_dev_read_raw(dev, buf, len, off, what, err);
 }
 
@@ -177,13 +177,22 @@ int bt_dev_read_raw(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 	return 0;
 }
 
+/* The write hook's after_write(), if any, once [off, off + len) is written. */
+static int write_done(struct bt_dev *dev, uint64_t off, size_t len, struct printbuf *err)
+{
+	const struct bt_dev_hook *hook = &dev->write_hook;
+
+	return hook->ops && hook->ops->after_write ? hook->ops->after_write(dev, off, len, err) : 0;
+}
+
 int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		 const char *what, struct printbuf *err)
 {
+	const struct bt_dev_hook *hook = &dev->write_hook;
 	size_t done = 0;
 	int ret;
 
-	if (dev->readonly && !dev->shadow) {
+	if (dev->readonly && !dev->redirect.ops) {
 		prt_printf(err, "refusing to write %s at byte %llu of '%s': opened read-only",
 			   what, (unsigned long long)off, dev->path);
 		return -BT_ERR_DEV_READONLY;
@@ -196,17 +205,19 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 	ret = dev_range_check(dev, len, off, "write", what, err);
 	if (ret)
 		return ret;
-	if (dev->shadow) {
+	if (dev->redirect.ops) {
 		dev->nr_writes++;
-		return bt_shadow_write(dev, buf, len, off, what, err);
+		return dev->redirect.ops->write(dev, buf, len, off, what, err);
 	}
-	ret = bt_undo_before_write(dev, off, len, err);
-	if (ret)
-		return ret;
+	if (hook->ops && hook->ops->before_write) {
+		ret = hook->ops->before_write(dev, off, len, err);
+		if (ret)
+			return ret;
+	}
 	dev->nr_writes++;
 	if (dev->mem) {
 		memcpy(dev->mem + off, buf, len);
-		return bt_undo_after_write(dev, off, len, err);
+		return write_done(dev, off, len, err);
 	}
 	while (done < len) {
 		ssize_t r = pwrite(dev->fd, (const char *)buf + done, len - done,
@@ -222,12 +233,12 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		}
 		done += (size_t)r;
 	}
-	return bt_undo_after_write(dev, off, len, err);
+	return write_done(dev, off, len, err);
 }
 
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err)
 {
-	if (dev->mem || dev->readonly || dev->shadow)
+	if (dev->mem || dev->readonly || dev->redirect.ops)
 		return 0;	/* a shadow's bytes need not outlive the run */
 	if (fdatasync(dev->fd)) {
 		prt_printf(err, "flush of '%s' failed: %s", dev->path, strerror(errno));

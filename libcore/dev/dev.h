@@ -7,9 +7,14 @@
  *
  * Writes are refused on a device opened read-only (a second barrier under
  * fsck -n), counted, and can be made to fail after a set number
- * (write_limit) to simulate a crash in tests. A dry run puts a shadow over
- * the device (shadow.h bt_dev_shadow()): writes then go to a temporary
- * file and reads see them; the device itself is never written.
+ * (write_limit) to simulate a crash in tests.
+ *
+ * Two hooks may be stacked over a device, as e2fsprogs stacks its undo io
+ * manager over unix_io; this file calls them and knows nothing else of
+ * them: a write hook is told of each write before and after it is made
+ * (the undo log, undo.h), and a redirect takes the reads and writes in
+ * place of the device (a dry run's shadow, shadow.h: writes go to a
+ * temporary file and reads see them; the device itself is never written).
  */
 #ifndef BCACHE_TOOL_DEV_H
 #define BCACHE_TOOL_DEV_H
@@ -26,8 +31,32 @@ enum bt_dev_flags {
 	BT_DEV_FORCE	= 1 << 1,	/* share the device: no O_EXCL, no advisory lock */
 };
 
-struct bt_undo;
-struct bt_shadow;
+struct bt_dev;
+
+/*
+ * The callbacks of a hook (see above); a NULL callback is skipped. Each
+ * returns 0 or a negative code with a message in err; an error of
+ * before_write() stops the write before any byte is written. read() and
+ * write() are called after the range check, with the arguments of
+ * bt_dev_read() / bt_dev_write(). free() releases the hook's state at
+ * bt_dev_close().
+ */
+struct bt_dev_hook_ops {
+	int	(*before_write)(struct bt_dev *dev, uint64_t off, size_t len,
+				struct printbuf *err);
+	int	(*after_write)(struct bt_dev *dev, uint64_t off, size_t len,
+			       struct printbuf *err);
+	int	(*read)(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
+			const char *what, struct printbuf *err);
+	int	(*write)(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
+			 const char *what, struct printbuf *err);
+	void	(*free)(struct bt_dev *dev);
+};
+
+struct bt_dev_hook {
+	const struct bt_dev_hook_ops	*ops;	/* NULL: no hook */
+	void				*priv;	/* the hook's state, owned by the hook */
+};
 
 struct bt_dev {
 	char		*path;
@@ -44,10 +73,10 @@ struct bt_dev {
 	/* fault injection for tests: reads touching [fail_read_off, +fail_read_len) get -EIO */
 	uint64_t	fail_read_off;	/* bytes */
 	uint64_t	fail_read_len;	/* bytes; 0: none */
-	/* undo log (undo.h): old contents saved before each first overwrite; owned */
-	struct bt_undo	*undo;
-	/* dry run (shadow.h): writes go to a temporary file, not the device; owned */
-	struct bt_shadow *shadow;
+	/* told of every write (the undo log, undo.h) */
+	struct bt_dev_hook write_hook;
+	/* takes reads and writes in place of the device (a dry run, shadow.h) */
+	struct bt_dev_hook redirect;
 };
 
 /*
@@ -93,10 +122,11 @@ int bt_dev_read_raw(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
  * -BT_ERR_DEV_READONLY, -BT_ERR_WRITE_LIMIT (simulated crash; checked in
  * that order, before the range), -BT_ERR_SHORT_READ when the range passes
  * the end of the device (a write never extends an image file), -EIO.
- * Counts the write in nr_writes only when it is attempted. With an undo
- * log attached, first saves the old contents (bt_undo_before_write(); its
- * errors are returned and nothing is written). With a shadow (shadow.h,
- * a dry run) the write goes to the shadow, a read-only device included.
+ * Counts the write in nr_writes only when it is attempted. With a write
+ * hook (the undo log), calls its before_write() first (its errors are
+ * returned and nothing is written) and its after_write() after. With a
+ * redirect (a dry run's shadow) the write goes there, a read-only device
+ * included, and the write hook is not called.
  */
 int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		 const char *what, struct printbuf *err);
@@ -105,12 +135,12 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err);
 
 /*
- * May a run write to dev: opened read-write, or shadowed (a dry run whose
+ * May a run write to dev: opened read-write, or redirected (a dry run whose
  * writes go to the shadow).
  */
 static inline bool bt_dev_writable(const struct bt_dev *dev)
 {
-	return !dev->readonly || dev->shadow;
+	return !dev->readonly || dev->redirect.ops;
 }
 
 /* Size of the device in 512-byte sectors. */

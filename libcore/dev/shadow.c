@@ -38,45 +38,6 @@ static int tmp_open(const char *dir)
 	return fd;
 }
 
-int bt_dev_shadow(struct bt_dev *dev, struct printbuf *err)
-{
-	struct bt_shadow *s;
-
-	if (dev->shadow)
-		return 0;
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->dir = strdup(tmp_dir()))) {
-		free(s);
-		prt_str(err, "out of memory for a dry run's shadow");
-		return -ENOMEM;
-	}
-	s->fd = tmp_open(s->dir);
-	if (s->fd < 0) {
-		int e = errno;
-
-		prt_printf(err, "cannot create the temporary file of the dry run of '%s' in '%s' "
-			   "(set TMPDIR to another directory): %s", dev->path, s->dir, strerror(e));
-		free(s->dir);
-		free(s);
-		return -e;
-	}
-	dev->shadow = s;
-	return 0;
-}
-
-void bt_shadow_free(struct bt_dev *dev)
-{
-	struct bt_shadow *s = dev->shadow;
-
-	if (!s)
-		return;
-	close(s->fd);
-	free(s->dir);
-	free(s->r);
-	free(s);
-	dev->shadow = NULL;
-}
-
 /* Index of the first range that ends after off (s->nr when none). */
 static size_t first_after(const struct bt_shadow *s, uint64_t off)
 {
@@ -130,7 +91,7 @@ static int note_range(struct bt_shadow *s, uint64_t start, uint64_t end)
 static int tmp_io(struct bt_dev *dev, bool write, void *buf, size_t len, uint64_t off,
 		  const char *what, struct printbuf *err)
 {
-	struct bt_shadow *s = dev->shadow;
+	struct bt_shadow *s = dev->redirect.priv;
 	size_t done = 0;
 
 	while (done < len) {
@@ -151,10 +112,10 @@ static int tmp_io(struct bt_dev *dev, bool write, void *buf, size_t len, uint64_
 	return 0;
 }
 
-int bt_shadow_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
-		    const char *what, struct printbuf *err)
+static int shadow_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
+			const char *what, struct printbuf *err)
 {
-	struct bt_shadow *s = dev->shadow;
+	struct bt_shadow *s = dev->redirect.priv;
 	int ret;
 
 	if (!len)
@@ -170,10 +131,10 @@ int bt_shadow_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t of
 	return ret;
 }
 
-int bt_shadow_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off, const char *what,
-		   struct printbuf *err)
+static int shadow_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
+		       const char *what, struct printbuf *err)
 {
-	const struct bt_shadow *s = dev->shadow;
+	const struct bt_shadow *s = dev->redirect.priv;
 	uint64_t pos = off, end = off + len;
 	size_t i = first_after(s, off);
 	int ret = 0;
@@ -197,4 +158,55 @@ int bt_shadow_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off, cons
 		}
 	}
 	return ret;
+}
+
+/* The shadow as dev's redirect: dev.c reads and writes through these. */
+static const struct bt_dev_hook_ops shadow_ops = {
+	.read	= shadow_read,
+	.write	= shadow_write,
+	.free	= bt_shadow_free,
+};
+
+struct bt_shadow *bt_dev_shadow_of(const struct bt_dev *dev)
+{
+	return dev->redirect.ops == &shadow_ops ? dev->redirect.priv : NULL;
+}
+
+int bt_dev_shadow(struct bt_dev *dev, struct printbuf *err)
+{
+	struct bt_shadow *s;
+
+	if (dev->redirect.ops)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->dir = strdup(tmp_dir()))) {
+		free(s);
+		prt_str(err, "out of memory for a dry run's shadow");
+		return -ENOMEM;
+	}
+	s->fd = tmp_open(s->dir);
+	if (s->fd < 0) {
+		int e = errno;
+
+		prt_printf(err, "cannot create the temporary file of the dry run of '%s' in '%s' "
+			   "(set TMPDIR to another directory): %s", dev->path, s->dir, strerror(e));
+		free(s->dir);
+		free(s);
+		return -e;
+	}
+	dev->redirect = (struct bt_dev_hook){ .ops = &shadow_ops, .priv = s };
+	return 0;
+}
+
+void bt_shadow_free(struct bt_dev *dev)
+{
+	struct bt_shadow *s = bt_dev_shadow_of(dev);
+
+	if (!s)
+		return;
+	close(s->fd);
+	free(s->dir);
+	free(s->r);
+	free(s);
+	dev->redirect = (struct bt_dev_hook){ 0 };
 }

@@ -57,18 +57,10 @@ struct bt_shadow {
  */
 int bt_dev_shadow(struct bt_dev *dev, struct printbuf *err);
 
-/*
- * bt_shadow_read() / bt_shadow_write(): the shadowed halves of
- * bt_dev_read() / bt_dev_write(), which call them after their range check;
- * len bytes at byte offset off. Errors as theirs, the message naming the
- * device, what and the offset (and the temporary file's directory).
- */
-int bt_shadow_read(struct bt_dev *dev, void *buf, size_t len, uint64_t off, const char *what,
-		   struct printbuf *err);
-int bt_shadow_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
-		    const char *what, struct printbuf *err);
+/* dev's shadow, or NULL when it has none (not owned: freed with dev). */
+struct bt_shadow *bt_dev_shadow_of(const struct bt_dev *dev);
 
-/* Free dev's shadow, if any (bt_dev_close() calls it). */
+/* Free dev's shadow, if any (bt_dev_close() calls it through the redirect hook). */
 void bt_shadow_free(struct bt_dev *dev);
 
 #endif /* BCACHE_TOOL_SHADOW_H */

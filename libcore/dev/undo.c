@@ -180,10 +180,12 @@ static int undo_append(struct bt_undo *u, struct bt_dev *dev, uint64_t off,
 	return ret;
 }
 
-int bt_undo_before_write(struct bt_dev *dev, uint64_t off, size_t len,
-			 struct printbuf *err)
+/* The write hook before a write: save and sync the old contents of the not
+ * yet saved 4 KiB blocks of [off, off + len). */
+static int undo_before_write(struct bt_dev *dev, uint64_t off, size_t len,
+			     struct printbuf *err)
 {
-	struct bt_undo *u = dev->undo;
+	struct bt_undo *u = dev->write_hook.priv;
 	uint64_t start, end, pos, next;
 	void *buf = NULL;
 	bool appended = false;
@@ -232,10 +234,11 @@ int bt_undo_before_write(struct bt_dev *dev, uint64_t off, size_t len,
 	return ret;
 }
 
-int bt_undo_after_write(struct bt_dev *dev, uint64_t off, size_t len,
-			struct printbuf *err)
+/* The write hook after a write: update sb_final when it touched the superblock block. */
+static int undo_after_write(struct bt_dev *dev, uint64_t off, size_t len,
+			    struct printbuf *err)
 {
-	struct bt_undo *u = dev->undo;
+	struct bt_undo *u = dev->write_hook.priv;
 	uint64_t sb = u ? le64toh(u->hdr.sb_offset) : 0;
 
 	if (!u || !u->hdr.sb_len || off >= sb + le32toh(u->hdr.sb_len) || off + len <= sb)
@@ -299,6 +302,13 @@ out:
 	return ret;
 }
 
+/* The undo log as dev's write hook: dev.c calls these around every write. */
+static const struct bt_dev_hook_ops undo_ops = {
+	.before_write	= undo_before_write,
+	.after_write	= undo_after_write,
+	.free		= bt_undo_free,
+};
+
 int bt_undo_open(struct bt_dev *dev, int fd, const char *path, struct printbuf *err)
 {
 	struct bt_undo *u = calloc(1, sizeof(*u));
@@ -337,7 +347,7 @@ int bt_undo_open(struct bt_dev *dev, int fd, const char *path, struct printbuf *
 	}
 	if (ret)
 		goto fail;
-	dev->undo = u;
+	dev->write_hook = (struct bt_dev_hook){ .ops = &undo_ops, .priv = u };
 	return 0;
 fail:
 	if (u->fd >= 0)
@@ -351,11 +361,11 @@ fail:
 
 void bt_undo_free(struct bt_dev *dev)
 {
-	struct bt_undo *u = dev->undo;
+	struct bt_undo *u = dev->write_hook.ops == &undo_ops ? dev->write_hook.priv : NULL;
 
 	if (!u)
 		return;
-	dev->undo = NULL;
+	dev->write_hook = (struct bt_dev_hook){ 0 };
 	close(u->fd);
 	free(u->recs);
 	free(u->saved);
@@ -365,7 +375,7 @@ void bt_undo_free(struct bt_dev *dev)
 
 int bt_undo_close(struct bt_dev *dev, struct printbuf *err)
 {
-	struct bt_undo *u = dev->undo;
+	struct bt_undo *u = dev->write_hook.ops == &undo_ops ? dev->write_hook.priv : NULL;
 	int ret;
 
 	if (!u)

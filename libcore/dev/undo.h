@@ -137,17 +137,6 @@ int bt_undo_close(struct bt_dev *dev, struct printbuf *err);
  */
 void bt_undo_free(struct bt_dev *dev);
 
-/*
- * Hooks of bt_dev_write(): before_write() saves and syncs the old contents
- * of the not yet saved 4 KiB blocks of [off, off + len); after_write()
- * updates sb_final when the write touched the superblock block. Return 0 or
- * -EIO / -ENOMEM with a message.
- */
-int bt_undo_before_write(struct bt_dev *dev, uint64_t off, size_t len,
-			 struct printbuf *err);
-int bt_undo_after_write(struct bt_dev *dev, uint64_t off, size_t len,
-			struct printbuf *err);
-
 /* One saved range of an undo file being applied. */
 struct bt_undo_rec {
 	uint64_t	offset;		/* device bytes */
