@@ -2,7 +2,8 @@
 #
 #   make            build $(BUILD)/bcache-tool
 #   make run        install dependencies, build, run the main job on a bundled real image
-#   make check      install dependencies, build, run the tests
+#   make check      install dependencies, build, check the layers, run the tests
+#   make layers     refuse an #include or a call against scripts/layers
 #   make asan       the same tests under AddressSanitizer + UBSan (in build-asan/)
 #   make bench      benchmarks
 #   make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each (in build-fuzz/)
@@ -23,7 +24,14 @@ BT_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	    -D_GNU_SOURCE -DBT_VERSION='"$(VERSION)"' -I. $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm
 
-LIB_SRCS  := $(sort $(wildcard libcore/*/*.c format/*.c fsck/*.c recovery/*.c))
+# One archive per layer (scripts/layers, libcore/README), linked top first:
+# a call that goes up a layer finds its archive already passed and fails
+# to link; `make layers` refuses what the link order cannot see (includes,
+# sideways calls).
+LAYERS	  := recovery fsck format libcore/write libcore/scan libcore/read \
+	     libcore/ondisk libcore/dev libcore/base
+layer_lib  = $(BUILD)/lib/lib$(notdir $(1)).a
+LIB_SRCS  := $(sort $(foreach l,$(LAYERS),$(wildcard $(l)/*.c)))
 CMD_SRCS  := $(sort $(wildcard cmd/*.c))
 TEST_SRCS := $(sort $(wildcard tests/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
@@ -35,7 +43,7 @@ CMD_OBJS  := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
 BIN	:= $(BUILD)/bcache-tool
-LIB	:= $(BUILD)/libcore.a
+LIB	:= $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
 TESTBIN	:= $(BUILD)/tests/run-tests
 TOOLS	:= $(TOOL_SRCS:%.c=$(BUILD)/%) $(BUILD)/tests/tools/gen-cache
 GEN_CACHE_OBJS := $(GEN_CACHE_SRCS:%.c=$(BUILD)/%.o)
@@ -53,10 +61,13 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BT_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIB): $(LIB_OBJS)
-	@mkdir -p $(dir $@)
-	rm -f $@
-	$(AR) rcs $@ $^
+define layer_rule
+$(call layer_lib,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
 
 $(BIN): $(CMD_OBJS) $(LIB)
 	$(CC) $(BT_CFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS_ALL)
@@ -82,7 +93,11 @@ TEST_ENV = BT_BIN=$(abspath $(BIN)) BT_SRCDIR=$(CURDIR) BT_BUILD=$(abspath $(BUI
 
 check: deps
 	$(MAKE) --no-print-directory $(BIN) $(TESTBIN) $(TOOLS)
+	scripts/check-layers --objects $(BUILD)
 	$(TEST_ENV) $(TESTBIN) $(CRITERION_ARGS)
+
+layers: $(BIN)
+	scripts/check-layers --objects $(BUILD)
 
 asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan \
@@ -97,6 +112,8 @@ asan: deps
 		build-asan/tests/run-tests $(CRITERION_ARGS)
 
 tools-only: $(TOOLS)
+
+libs: $(LIB)
 
 run: deps
 	$(MAKE) --no-print-directory $(BIN)
@@ -131,13 +148,13 @@ build-fuzz/base.img: $(FUZZ_BASE_ZST)
 	@mkdir -p $(dir $@)
 	zstd -q -d -f --long=31 $< -o $@
 
-build-fuzz/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/common/*.h) build-fuzz/libcore.a
+build-fuzz/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/common/*.h) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(BT_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libcore.a $(LDLIBS_ALL)
+	$(CC) $(BT_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS_ALL)
 
 fuzz-build: deps
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
-		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libcore.a
+		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" libs
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
 		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BINS) build-fuzz/base.img
 
@@ -174,6 +191,6 @@ fuzz-regress: fuzz-build
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps check asan run bench install clean tools-only
+.PHONY: all deps check layers asan run bench install clean tools-only libs
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(GEN_CACHE_OBJS:.o=.d)
