@@ -90,7 +90,8 @@ static int mark_node(const struct bt_node *n, const struct bt_walk_pos *pos, voi
 	return 0;
 }
 
-static void check_generated(const char *args, unsigned min_tree_depth)
+/* nbuckets: the cache's bucket count when the test sets it, else 0 */
+static void check_generated(const char *args, unsigned min_tree_depth, uint64_t nbuckets)
 {
 	struct gen_out g = { 0 };
 	struct printbuf err = PRINTBUF;
@@ -109,6 +110,8 @@ static void check_generated(const char *args, unsigned min_tree_depth)
 	cr_assert_eq(bt_dev_open(g.t.cache, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
 	cr_assert_eq(bt_cache_set_open(&c, &dev, BT_OPEN_STRICT, &err), 0, "%s", printbuf_str(&err));
 	cr_expect_eq(c.root_level, g.t.tree_depth);
+	if (nbuckets)
+		cr_expect_eq(c.nbuckets, nbuckets);
 	cr_expect_eq(c.journal.nr_damage, 0);
 
 	/* fsck-like: every node parses clean, no bucket is both metadata and data */
@@ -179,14 +182,20 @@ Test(gen_cache, deep_tree_with_stale_and_journal_keys, .timeout = 120)
 {
 	/* 100 keys a leaf, 8 an interior node: 100 leaves under 3 interior levels */
 	check_generated("-n 10000 --leaf-keys 100 --fanout 8 --stale 50 --journal-keys 20 "
-			"--dirty 0.3 --seed 7", 3);
+			"--dirty 0.3 --seed 7", 3, 0);
 }
 
 Test(gen_cache, default_fill_small_buckets_and_blocks, .timeout = 120)
 {
 	/* 64k buckets, 512-byte blocks, extents of 1-4 blocks */
 	check_generated("-n 10000 -b 64k -w 512 --max-blocks 4 --max-gap 3 --stale 10 --seed 3",
-			1);
+			1, 0);
+}
+
+Test(gen_cache, many_buckets_few_keys_sparse, .timeout = 120)
+{
+	/* 2,000,000 buckets of 512 KiB (a sparse 1 TB image) under 2000 extents */
+	check_generated("-n 2000 --nbuckets 2000000 --seed 5", 0, 2000000);
 }
 
 Test(gen_cache, same_seed_same_content)

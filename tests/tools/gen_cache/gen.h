@@ -48,6 +48,7 @@ struct opts {
 	double		dirty;		/* share of backing-device extents that are dirty */
 	unsigned	bdevs, flash;
 	unsigned	bucket, block;	/* sectors */
+	uint64_t	nbuckets;	/* buckets of the cache; 0: what the data needs */
 	unsigned	max_blocks;	/* extent size: 1..max_blocks blocks */
 	unsigned	max_gap;	/* gap before an extent: 0..max_gap blocks */
 	uint64_t	stale;		/* extents whose pointer is made stale */

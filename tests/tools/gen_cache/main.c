@@ -45,6 +45,13 @@ static int size_cache(struct gen *g)
 		return 16;
 	}
 	g->nbuckets = gen_plan_buckets(g, kpl, fanout);
+	if (g->o.nbuckets && g->o.nbuckets < g->nbuckets) {
+		fprintf(stderr, "gen-cache: --nbuckets %llu is too few: the set needs %llu\n",
+			(unsigned long long)g->o.nbuckets, (unsigned long long)g->nbuckets);
+		return 16;
+	}
+	if (g->o.nbuckets)
+		g->nbuckets = g->o.nbuckets;
 	return 0;
 }
 
@@ -97,7 +104,7 @@ int main(int argc, const char **argv)
 {
 	struct gen g = { 0 };
 	char *bucket = NULL, *block = NULL, *cset = NULL, *sums = NULL, *keys = NULL;
-	long long extents = 1000000, stale = 0, seed = 1;
+	long long extents = 1000000, stale = 0, seed = 1, nbuckets = 0;
 	int bdevs = 1, flash = 1, max_blocks = 1, max_gap = 2, jkeys = 0, leaf = 0, fan = 0;
 	int quiet = 0, scatter = 0, stale_dirty = 0, rc;
 	double dirty = 0.5;
@@ -109,6 +116,9 @@ int main(int argc, const char **argv)
 		{ "flash", 0, POPT_ARG_INT, &flash, 0, "flash-only volumes (default 1)", "N" },
 		{ "bucket", 'b', POPT_ARG_STRING, &bucket, 0, "bucket size (default 512k)", "SIZE" },
 		{ "block", 'w', POPT_ARG_STRING, &block, 0, "block size (default 4k)", "SIZE" },
+		{ "nbuckets", 0, POPT_ARG_LONGLONG, &nbuckets, 0,
+		  "buckets of the cache (default: what the data needs; more makes a sparse image)",
+		  "N" },
 		{ "max-blocks", 0, POPT_ARG_INT, &max_blocks, 0,
 		  "extent size 1..N blocks (default 1)", "N" },
 		{ "max-gap", 0, POPT_ARG_INT, &max_gap, 0,
@@ -145,7 +155,7 @@ int main(int argc, const char **argv)
 	args = poptGetArgs(pc);
 	while (args && args[nargs])
 		nargs++;
-	if (!nargs || extents < 0 || stale < 0 || bdevs < 0 || flash < 0 || max_blocks < 1 ||
+	if (!nargs || extents < 0 || stale < 0 || nbuckets < 0 || bdevs < 0 || flash < 0 || max_blocks < 1 ||
 	    max_gap < 0 || jkeys < 0 || leaf < 0 || fan < 0 || dirty < 0 || dirty > 1 ||
 	    (unsigned)(nargs - 1) > (unsigned)bdevs) {
 		poptPrintUsage(pc, stderr, 0);
@@ -158,7 +168,7 @@ int main(int argc, const char **argv)
 		.stale = (uint64_t)stale, .journal_keys = (unsigned)jkeys,
 		.leaf_keys = (unsigned)leaf, .fanout = (unsigned)fan, .seed = (uint64_t)seed,
 		.cset_uuid = cset, .sums = sums, .keys = keys, .quiet = quiet,
-		.scatter = scatter, .stale_dirty = stale_dirty,
+		.scatter = scatter, .stale_dirty = stale_dirty, .nbuckets = (uint64_t)nbuckets,
 	};
 	if ((bucket && parse_bytes("bucket size", bucket, &g.o.bucket)) ||
 	    (block && parse_bytes("block size", block, &g.o.block)))
