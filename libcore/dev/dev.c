@@ -236,6 +236,15 @@ int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 	return write_done(dev, off, len, err);
 }
 
+void bt_dev_readahead(struct bt_dev *dev, uint64_t off, uint64_t len)
+{
+	if (dev->fd < 0 || off >= dev->size)
+		return;
+	if (len > dev->size - off)
+		len = dev->size - off;
+	(void)posix_fadvise(dev->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err)
 {
 	if (dev->mem || dev->readonly || dev->redirect.ops)

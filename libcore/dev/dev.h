@@ -131,6 +131,14 @@ int bt_dev_read_raw(struct bt_dev *dev, void *buf, size_t len, uint64_t off,
 int bt_dev_write(struct bt_dev *dev, const void *buf, size_t len, uint64_t off,
 		 const char *what, struct printbuf *err);
 
+/*
+ * bt_dev_readahead(): a hint that len bytes at byte offset off will be read
+ * soon (posix_fadvise WILLNEED: the kernel starts reading them in the
+ * background, many requests in flight). No error: a hint the system cannot
+ * take, or a range past the end, is ignored.
+ */
+void bt_dev_readahead(struct bt_dev *dev, uint64_t off, uint64_t len);
+
 /* bt_dev_flush(): make every completed write durable (fdatasync). */
 int bt_dev_flush(struct bt_dev *dev, struct printbuf *err);
 

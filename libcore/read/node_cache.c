@@ -207,21 +207,47 @@ static int walk_error(struct walk *w, const struct bkey *k, unsigned level,
 static int walk_node(struct walk *w, const struct bkey *k, unsigned level,
 		     struct bt_walk_pos *pos);
 
+/*
+ * Children whose reads are asked for ahead of the walk (bt_dev_readahead()):
+ * the device then has up to this many node reads in flight while the walk
+ * parses the one it reached (the kernel's own check reads one at a time).
+ */
+#define WALK_READAHEAD_NODES	32
+
+/* Hint the read of the child at ck, when it looks like a node pointer. */
+static void readahead_child(struct walk *w, const struct bkey *ck)
+{
+	struct cache_set *c = w->nc->c;
+
+	if (!bt_btree_ptr_bad(c, ck))
+		bt_dev_readahead(c->dev, PTR_OFFSET(ck, 0) << SECTOR_SHIFT,
+				 (uint64_t)KEY_SIZE(ck) << SECTOR_SHIFT);
+}
+
 /* The first child's range starts where the parent's does, the next ones after a sibling. */
 static int walk_children(struct walk *w, const struct bt_node *n, const struct bt_walk_pos *ppos)
 {
 	struct cache_set *c = w->nc->c;
-	const struct bkey *ck;
+	const struct bkey *ck, *ahead = (const struct bkey *)n->keys;
+	const uint64_t *end = n->keys + n->u64s;
 	uint64_t si = ppos->start_inode, so = ppos->start_offset;
 	unsigned depth = ppos->depth;
 	int ret;
 
+	for (unsigned i = 0; i < WALK_READAHEAD_NODES && (const uint64_t *)ahead < end; i++) {
+		readahead_child(w, ahead);
+		ahead = bkey_next(ahead);
+	}
 	for_each_node_key(n, ck) {
 		struct bt_walk_pos pos = {
 			.depth = depth + 1, .parent = (const struct bkey *)n->key,
 			.start_inode = si, .start_offset = so, .end = ck,
 		};
 
+		if ((const uint64_t *)ahead < end) {
+			readahead_child(w, ahead);
+			ahead = bkey_next(ahead);
+		}
 		if (bt_btree_ptr_bad(c, ck))
 			continue;
 		ret = walk_node(w, ck, n->level - 1, &pos);
