@@ -8,6 +8,7 @@
 #include "libcore/read/extent_map.h"
 #include "libcore/read/overlay.h"
 #include "libcore/read/uuid.h"
+#include "libcore/read/view_stream.h"
 #include "fsck.h"
 
 void fsck_stats_init(struct fsck_stats *s)
@@ -60,38 +61,59 @@ static struct fsck_slot_stats *slot_of(struct fsck_stats *s, const struct cache_
 	return e;
 }
 
-int fsck_stats_count_view(struct fsck_stats *s, struct cache_set *c, struct bt_node_cache *nc)
-{
-	struct printbuf msg = PRINTBUF;
-	struct bt_overlay_stats st;
-	struct bt_extmap view;
-	size_t size = 0;
-	int ret;
+/* The view's counting: its keys as bt_view_stream() hands them out. */
+struct count_arg {
+	struct fsck_stats	*s;
+	size_t			size;	/* entries allocated in s->slots */
+};
 
+static void count_reset(struct fsck_stats *s)
+{
 	free(s->slots);
 	s->slots = NULL;
 	s->nr_slots = 0;
 	memset(&s->served, 0, sizeof(s->served));
-	s->view = FSCK_FIG_NONE;
-	bt_extmap_init(&view);
-	/* keep going: node errors were reported by the btree pass, the view says partial */
-	ret = bt_overlay_build(c, nc, true, true, &view, &st, &msg);
-	for (size_t i = 0; !ret && i < view.nr; i++) {
-		const struct bkey *k = bt_extmap_key(&view, i);
-		struct fsck_slot_stats *e;
+}
 
-		if (!bt_overlay_key_live(c, k))
-			continue;
-		if (!(e = slot_of(s, c, k, &size))) {
-			ret = -ENOMEM;
-			break;
-		}
-		fsck_extent_stats_add(&s->served, k);
-		fsck_extent_stats_add(&e->e, k);
-	}
+static void count_restart(void *arg)
+{
+	struct count_arg *a = arg;
+
+	count_reset(a->s);
+	a->size = 0;
+}
+
+static int count_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	struct count_arg *a = arg;
+	struct fsck_slot_stats *e;
+
+	if (!bt_overlay_key_live(c, k))
+		return 0;
+	if (!(e = slot_of(a->s, c, k, &a->size)))
+		return -ENOMEM;
+	fsck_extent_stats_add(&a->s->served, k);
+	fsck_extent_stats_add(&e->e, k);
+	return 0;
+}
+
+int fsck_stats_count_view(struct fsck_stats *s, struct cache_set *c, struct bt_node_cache *nc)
+{
+	struct printbuf msg = PRINTBUF;
+	struct count_arg a = { .s = s };
+	/* keep going: node errors were reported by the btree pass, the view says partial */
+	struct bt_view_stream_opts o = {
+		.with_journal = true, .keep_going = true,
+		.key_fn = count_key, .restart_fn = count_restart, .arg = &a,
+	};
+	struct bt_overlay_stats st;
+	int ret;
+
+	count_reset(s);
+	s->view = FSCK_FIG_NONE;
+	ret = bt_view_stream(c, nc, &o, &st, &msg);
 	if (!ret)
 		s->view = st.unreadable_nodes ? FSCK_FIG_PARTIAL : FSCK_FIG_WHOLE;
-	bt_extmap_exit(&view);
 	printbuf_exit(&msg);
 	return ret == -ENOMEM ? ret : 0;
 }

@@ -121,6 +121,19 @@ static int journal_replay_key(struct cache_set *c, const struct bkey *k, void *a
 	return bt_extmap_insert(r->view, k);
 }
 
+int bt_overlay_journal(struct cache_set *c, const struct bt_overlay_opts *oo,
+		       struct bt_extmap *view, struct bt_overlay_stats *stats, struct printbuf *err)
+{
+	struct replay_arg r = { .view = view, .stats = stats, .o = oo };
+	int ret;
+
+	journal_for_each_key(c, true, journal_mark_key, NULL);
+	ret = journal_for_each_key(c, false, journal_replay_key, &r);
+	if (ret)
+		prt_printf(err, "cannot apply journal keys to the view: %s", bt_err_str(ret));
+	return ret;
+}
+
 int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
 			  const struct bt_overlay_opts *oo, struct bt_extmap *view,
 			  struct bt_overlay_stats *stats, struct printbuf *err)
@@ -133,7 +146,6 @@ int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
 		.flags = BT_WALK_RAISE_GENS,
 		.lost_fn = oo->lost_fn,
 	};
-	struct replay_arg r = { .view = view, .stats = stats, .o = oo };
 	int ret;
 
 	memset(stats, 0, sizeof(*stats));
@@ -143,13 +155,7 @@ int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
 	ret = bt_btree_walk(nc, (const struct bkey *)&c->root_key, c->root_level, &o, err);
 	if (ret)
 		return ret;
-	if (!oo->with_journal)
-		return 0;
-	journal_for_each_key(c, true, journal_mark_key, NULL);
-	ret = journal_for_each_key(c, false, journal_replay_key, &r);
-	if (ret)
-		prt_printf(err, "cannot apply journal keys to the view: %s", bt_err_str(ret));
-	return ret;
+	return oo->with_journal ? bt_overlay_journal(c, oo, view, stats, err) : 0;
 }
 
 int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, bool with_journal,

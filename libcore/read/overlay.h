@@ -61,6 +61,17 @@ int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
 			  const struct bt_overlay_opts *o, struct bt_extmap *view,
 			  struct bt_overlay_stats *stats, struct printbuf *err);
 
+/*
+ * bt_overlay_journal(): the journal half of bt_overlay_build_opts(): raise
+ * bucket gens for the valid journal keys (bch_journal_mark()), then insert
+ * the keys of the replay range into view in journal order, skipping and
+ * counting the invalid ones (o->journal_invalid_fn). On an empty view this
+ * gives the journal's keys alone as they win over the btree's. Returns 0,
+ * -ENOMEM, -EINVAL (a key the map cannot hold) with a message.
+ */
+int bt_overlay_journal(struct cache_set *c, const struct bt_overlay_opts *o,
+		       struct bt_extmap *view, struct bt_overlay_stats *stats, struct printbuf *err);
+
 /* A key of the view that serves data: a pointer, available, not stale, valid. */
 bool bt_overlay_key_live(const struct cache_set *c, const struct bkey *k);
 

@@ -1,0 +1,200 @@
+/* test_view_stream.c --- the streamed view (libcore/read/view_stream.h) hands
+ * out exactly the keys of the built view (bt_overlay_build()), in the same
+ * order, with the same liveness and counts: on every golden image, on
+ * generated caches, and with journal keys that split, cut, cover across a
+ * leaf boundary and punch holes in the tree's extents.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "libcore/ondisk/bkey.h"
+#include "libcore/read/view_stream.h"
+#include "libcore/write/write.h"
+
+struct got {
+	struct bkey_padded	*keys;
+	bool			*live;
+	size_t			nr, size;
+	unsigned		restarts;
+};
+
+static int got_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	struct got *g = arg;
+
+	if (g->nr == g->size) {
+		g->size = g->size ? g->size * 2 : 256;
+		g->keys = realloc(g->keys, g->size * sizeof(*g->keys));
+		g->live = realloc(g->live, g->size * sizeof(*g->live));
+		cr_assert(g->keys && g->live);
+	}
+	memset(&g->keys[g->nr], 0, sizeof(g->keys[0]));
+	memcpy(&g->keys[g->nr], k, bkey_bytes(k));
+	g->live[g->nr++] = bt_overlay_key_live(c, k);
+	return 0;
+}
+
+static void got_restart(void *arg)
+{
+	struct got *g = arg;
+
+	g->nr = 0;
+	g->restarts++;
+}
+
+/* The streamed view of path equals its built view; returns the restarts (0 or 1). */
+static unsigned check_same(const char *path)
+{
+	struct t_cset a, b;
+	struct bt_extmap view;
+	struct bt_overlay_stats sa, sb;
+	struct got g = { 0 };
+	struct bt_view_stream_opts o = {
+		.with_journal = true, .keep_going = true,
+		.key_fn = got_key, .restart_fn = got_restart, .arg = &g,
+	};
+	unsigned restarts;
+
+	t_cset_open(&a, path, BT_DEV_FORCE, 0);
+	bt_extmap_init(&view);
+	t_cset_view(&a, &view, &sa);
+	/* a fresh open: the stream raises the gens itself */
+	t_cset_open(&b, path, BT_DEV_FORCE, 0);
+	cr_assert_eq(bt_view_stream(&b.c, b.nc, &o, &sb, &b.err), 0, "%s", printbuf_str(&b.err));
+	cr_assert_eq(g.nr, view.nr, "%s: %zu keys streamed, %zu built", path, g.nr, view.nr);
+	for (size_t i = 0; i < view.nr; i++) {
+		const struct bkey *k = bt_extmap_key(&view, i);
+
+		cr_assert_eq(memcmp(&g.keys[i], k, bkey_bytes(k)), 0, "%s: key %zu differs", path, i);
+		cr_assert_eq(g.live[i], bt_overlay_key_live(&a.c, k), "%s: key %zu", path, i);
+	}
+	cr_expect_eq(sb.btree_keys, sa.btree_keys);
+	cr_expect_eq(sb.journal_keys, sa.journal_keys);
+	cr_expect_eq(sb.journal_invalid, sa.journal_invalid);
+	cr_expect_eq(sb.leaves, sa.leaves);
+	cr_expect_eq(sb.unreadable_nodes, sa.unreadable_nodes);
+	for (uint64_t i = 0; i < a.c.nbuckets; i++)
+		cr_assert_eq(a.c.buckets[i].gen, b.c.buckets[i].gen, "bucket %llu gen",
+			     (unsigned long long)i);
+	restarts = g.restarts;
+	bt_extmap_exit(&view);
+	t_cset_close(&a);
+	t_cset_close(&b);
+	free(g.keys);
+	free(g.live);
+	return restarts;
+}
+
+static void check_golden(const char *name)
+{
+	char *cache = t_golden_image(name, "cache");
+
+	cr_expect_eq(check_same(cache), 0, "a sound tree needs no restart");
+	free(cache);
+}
+
+Test(view_stream, s02) { check_golden("s02-registered-empty"); }
+Test(view_stream, s03) { check_golden("s03-writeback-dirty-clean-stop"); }
+Test(view_stream, s04_journal_only) { check_golden("s04-writeback-dirty-crash"); }
+Test(view_stream, s05_depth2) { check_golden("s05-btree-depth2"); }
+Test(view_stream, s06_flash) { check_golden("s06-flash-volume"); }
+Test(view_stream, s07) { check_golden("s07-writethrough-clean"); }
+
+Test(view_stream, generated_stale_and_journal_keys, .timeout = 120)
+{
+	struct t_gen g = { 0 };
+
+	t_gen_cache(&g, "-n 5000 --leaf-keys 40 --fanout 8 --stale 40 --journal-keys 30 "
+		    "--dirty 0.4 --seed 11");
+	cr_expect_eq(check_same(g.cache), 0);
+	t_gen_free(&g);
+}
+
+/* A journal key over [start, end) of slot 0: pointer to bucket b, or none. */
+static size_t put_key(uint64_t *words, uint64_t start, uint64_t end, const struct cache_set *c,
+		      const uint64_t *b)
+{
+	struct bkey_padded kp;
+	struct bkey *k = (struct bkey *)kp.w;
+
+	memset(&kp, 0, sizeof(kp));
+	bkey_init_pos(k, 0, end, end - start);
+	SET_KEY_DIRTY(k, 1);
+	if (b) {
+		SET_KEY_PTRS(k, 1);
+		SET_PTR(k, 0, c->buckets[*b].gen, bt_bucket_to_sector(c, *b), c->nr_this_dev);
+	}
+	memcpy(words, k, bkey_bytes(k));
+	return bkey_u64s(k);
+}
+
+/*
+ * Journal keys over a generated tree (extents of 8 sectors, 20 a leaf): a
+ * split of one extent, a key across a leaf boundary, a hole, a zero-size
+ * key, and two overlapping keys of which the later wins.
+ */
+Test(view_stream, journal_keys_cut_the_tree, .timeout = 120)
+{
+	struct t_gen g = { 0 };
+	struct t_cset s;
+	struct bt_extmap view;
+	struct bt_write_ctx w;
+	uint64_t keys[64], b, e[60];
+	size_t u = 0;
+
+	t_gen_cache(&g, "-n 300 --bdevs 1 --flash 1 --leaf-keys 20 --fanout 8 --max-gap 0 --seed 2");
+	t_cset_open(&s, g.cache, BT_DEV_RDWR | BT_DEV_FORCE, 0);
+	bt_extmap_init(&view);
+	t_cset_view(&s, &view, NULL);
+	cr_assert_gt(view.nr, 60);
+	for (unsigned i = 0; i < 60; i++) {
+		cr_assert_eq(KEY_INODE(bt_extmap_key(&view, i)), 0);
+		e[i] = KEY_START(bt_extmap_key(&view, i));	/* starts of the first extents */
+	}
+	bt_extmap_exit(&view);
+	cr_assert_eq(bt_mark_buckets(&s.c, s.nc, &s.err), 0, "%s", printbuf_str(&s.err));
+	cr_assert_eq(bt_write_begin(&w, &s.c, s.nc), 0);
+	cr_assert_eq(bt_bucket_alloc(&w, false, &b, &s.err), 0, "%s", printbuf_str(&s.err));
+	u += put_key(keys + u, e[3] + 2, e[3] + 5, &s.c, &b);		/* inside one extent */
+	u += put_key(keys + u, e[18] + 4, e[23] + 1, &s.c, &b);		/* across a leaf end */
+	u += put_key(keys + u, e[30] + 1, e[33] + 7, &s.c, NULL);	/* a hole */
+	u += put_key(keys + u, e[40], e[40], &s.c, &b);			/* zero size */
+	u += put_key(keys + u, e[45], e[50], &s.c, &b);
+	u += put_key(keys + u, e[47] + 3, e[52] + 2, &s.c, NULL);	/* over the one before */
+	w.journal_keys = keys;
+	w.journal_u64s = u;
+	w.last_seq = s.c.journal.last_seq;
+	cr_assert_eq(bt_commit(&w, &s.err), 0, "%s", printbuf_str(&s.err));
+	t_cset_close(&s);
+	{
+		/* the built view took all six, and the hole is one: e[31] is in no key */
+		struct bt_overlay_stats st;
+		size_t i;
+
+		t_cset_open(&s, g.cache, BT_DEV_FORCE, 0);
+		bt_extmap_init(&view);
+		t_cset_view(&s, &view, &st);
+		cr_expect_eq(st.journal_keys, 6);
+		i = bt_extmap_seek(&view, 0, e[31]);
+		cr_expect(i < view.nr && KEY_PTRS(bt_extmap_key(&view, i)) == 0,
+			  "no hole over sector %llu", (unsigned long long)e[31]);
+		bt_extmap_exit(&view);
+		t_cset_close(&s);
+	}
+	cr_expect_eq(check_same(g.cache), 0);
+	t_gen_free(&g);
+}
+
+/* Leaves whose keys overlap (tests/fsck/btree-extents-overlap): the stream starts again on the built view. */
+Test(view_stream, overlapping_leaves_restart)
+{
+	char *cache = t_golden_image("s07-writethrough-clean", "cache"), *err = NULL;
+
+	cr_assert_eq(t_sh(NULL, &err, "'%s/tests/tools/corrupt' '%s' root-key 1 1 offset 1020 "
+			  "--fix-csum", getenv("BT_BUILD"), cache), 0, "%s", err);
+	cr_expect_eq(check_same(cache), 1, "the overlap was not seen");
+	free(err);
+	free(cache);
+}
