@@ -275,13 +275,39 @@ void t_sha256_file(const char *path, char hex[65])
 	free(out);
 }
 
+/*
+ * The golden set of the running test (GOLDEN_TEST() sets it; each test runs
+ * in a process of its own): Linux 6.1's images in images/, 6.12's in
+ * images/6.12/.
+ */
+static const char *golden_kernel = "6.1";
+
+void t_set_kernel(const char *kernel)
+{
+	cr_assert(!strcmp(kernel, "6.1") || !strcmp(kernel, "6.12"), "no golden set %s", kernel);
+	golden_kernel = kernel;
+}
+
+const char *t_kernel(void)
+{
+	return golden_kernel;
+}
+
+const char *t_golden_dir(void)
+{
+	return strcmp(golden_kernel, "6.1") ? "images/6.12" : "images";
+}
+
 json_t *t_manifest(void)
 {
-	char *text = t_read_text("images/MANIFEST.json", NULL);
+	char rel[64], *text;
 	json_error_t jerr;
-	json_t *m = json_loads(text, 0, &jerr);
+	json_t *m;
 
-	cr_assert(m && json_is_array(m), "images/MANIFEST.json does not parse: %s", jerr.text);
+	snprintf(rel, sizeof(rel), "%s/MANIFEST.json", t_golden_dir());
+	text = t_read_text(rel, NULL);
+	m = json_loads(text, 0, &jerr);
+	cr_assert(m && json_is_array(m), "%s does not parse: %s", rel, jerr.text);
 	free(text);
 	return m;
 }
@@ -325,7 +351,7 @@ char *t_golden_image(const char *name, const char *which)
 {
 	char rel[256];
 
-	snprintf(rel, sizeof(rel), "images/%s/%s.img.zst", name, which);
+	snprintf(rel, sizeof(rel), "%s/%s/%s.img.zst", t_golden_dir(), name, which);
 	return t_image(rel);
 }
 
@@ -333,7 +359,7 @@ char *t_golden_keys(const char *name)
 {
 	char rel[256];
 
-	snprintf(rel, sizeof(rel), "images/%s/keys-post.txt.zst", name);
+	snprintf(rel, sizeof(rel), "%s/%s/keys-post.txt.zst", t_golden_dir(), name);
 	return t_read_text(rel, NULL);
 }
 

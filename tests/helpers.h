@@ -49,7 +49,34 @@ char *t_read_text(const char *rel, size_t *len);
 char *t_read_file(const char *path, size_t *len);
 
 /*
- * images/MANIFEST.json, the ground truth of the golden images: an array of
+ * The golden images come in two sets, written by Linux 6.1 (images/) and by
+ * Linux 6.12 (images/6.12/), with the same cases. GOLDEN_TEST(suite, name)
+ * defines a test run once on each, as suite::name_6_1 and suite::name_6_12:
+ * t_golden_image(), t_golden_keys() and t_manifest*() then read the set of
+ * the running test. Plain Test()s see the 6.1 set.
+ */
+void t_set_kernel(const char *kernel);
+/* "6.1" or "6.12": the golden set of the running test. */
+const char *t_kernel(void);
+/* The folder of that set, relative to the source tree: "images" or "images/6.12". */
+const char *t_golden_dir(void);
+
+#define GOLDEN_TEST(suite, name, ...)						\
+	static void suite##_##name##_body(void);				\
+	Test(suite, name##_6_1, ##__VA_ARGS__)					\
+	{									\
+		t_set_kernel("6.1");						\
+		suite##_##name##_body();					\
+	}									\
+	Test(suite, name##_6_12, ##__VA_ARGS__)					\
+	{									\
+		t_set_kernel("6.12");						\
+		suite##_##name##_body();					\
+	}									\
+	static void suite##_##name##_body(void)
+
+/*
+ * MANIFEST.json of the set, the ground truth of the golden images: an array of
  * cases, each an object with "name" and objects of string fields such as
  * "cache_image" { "raw_sha256", "sb.dev.uuid", ... }.
  */
@@ -68,11 +95,11 @@ const char *t_manifest_str(struct json_t *o, const char *a, const char *b);
 const char *t_manifest_str_opt(struct json_t *o, const char *a, const char *b);
 /* t_manifest_str() of golden case name, as a malloc'ed copy; asserts it exists. */
 char *t_manifest_case_str(const char *name, const char *a, const char *b);
-/* The golden image images/NAME/WHICH.img.zst decompressed (t_image()). */
+/* The golden image DIR/NAME/WHICH.img.zst of the set decompressed (t_image()). */
 char *t_golden_image(const char *name, const char *which);
 /*
  * The kernel's own btree key dump of golden case name after re-registration
- * (images/NAME/keys-post.txt.zst), as malloc'ed text.
+ * (DIR/NAME/keys-post.txt.zst of the set), as malloc'ed text.
  */
 char *t_golden_keys(const char *name);
 

@@ -124,7 +124,7 @@ static void walk_new_tree(struct fixture *f, struct seen *s)
 }
 
 /* 400 separate extents into one empty leaf, nodes of 64 u64s: two new root levels */
-Test(btree_update, splits_and_new_roots)
+GOLDEN_TEST(btree_update, splits_and_new_roots)
 {
 	struct fixture f;
 	struct seen s;
@@ -199,7 +199,7 @@ static void fx_second_update(struct fixture *f, struct bt_write_ctx *w2,
 }
 
 /* A key spanning several leaves is cut at their boundaries and overwrites them all */
-Test(btree_update, cut_at_leaf_boundaries)
+GOLDEN_TEST(btree_update, cut_at_leaf_boundaries)
 {
 	struct fixture f;
 	struct seen s;
@@ -242,7 +242,7 @@ Test(btree_update, cut_at_leaf_boundaries)
  * (16372 u64s for a leaf): the root leaf splits in two at the kernel's 3/5
  * point and a level 1 root is committed; the reopened cache set reads it.
  */
-Test(btree_update, real_split_committed)
+GOLDEN_TEST(btree_update, real_split_committed)
 {
 	struct fixture f;
 	struct seen s;
@@ -312,7 +312,7 @@ Test(btree_update, real_split_committed)
  * keys in the range of its first leaves; they split, the root gets more
  * pointers than fit and splits too: level 2. Untouched leaves are kept.
  */
-Test(btree_update, split_under_existing_parent)
+GOLDEN_TEST(btree_update, split_under_existing_parent)
 {
 	struct fixture f;
 	struct seen s;

@@ -102,7 +102,7 @@ static void wb_case(const char *cache, const char *const *bdevs, size_t nr)
 			" <- ");
 }
 
-Test(dry_runs, writeback_golden)
+GOLDEN_TEST(dry_runs, writeback_golden)
 {
 	static const char *const names[] = { S03, S04, S05, S07 };
 
@@ -160,7 +160,7 @@ static uint64_t nth_leaf_byte(const char *cache, unsigned nth)
 }
 
 /* A cache with an unreadable leaf: the dirty data under it is lost, the cache not updated. */
-Test(dry_runs, writeback_damaged_leaf)
+GOLDEN_TEST(dry_runs, writeback_damaged_leaf)
 {
 	char *cache = t_golden_image(S05, "cache"), *bdev = t_golden_image(S05, "backing");
 
@@ -176,7 +176,7 @@ Test(dry_runs, writeback_damaged_leaf)
  * run loses the same range (it reads the cache as the run does), cleans
  * the same sectors and commits (to its shadow) as the run does.
  */
-Test(dry_runs, writeback_read_fault)
+GOLDEN_TEST(dry_runs, writeback_read_fault)
 {
 	char *cache = t_golden_image(S03, "cache"), *bdev = t_golden_image(S03, "backing");
 	struct bt_wb_result res[2];
@@ -259,7 +259,7 @@ static void detach_case(const char *cache, const char *bdev, const char *opts)
 			sizeof(detach_words) / sizeof(detach_words[0]), NULL);
 }
 
-Test(dry_runs, detach_golden)
+GOLDEN_TEST(dry_runs, detach_golden)
 {
 	static const char *const names[] = { S03, S04, S05, S07 };
 	static const char *const opts[] = { "", "--force" };
@@ -284,7 +284,7 @@ Test(dry_runs, detach_golden)
 }
 
 /* A damaged cache: the backing device is detached, the uuid slot cannot be (exit 2). */
-Test(dry_runs, detach_damaged_cache)
+GOLDEN_TEST(dry_runs, detach_damaged_cache)
 {
 	char *cache = t_golden_image(S05, "cache"), *bdev = t_golden_image(S05, "backing");
 
@@ -304,7 +304,7 @@ static const struct t_reword undo_words[] = {
 };
 
 /* undo -n applies the file to a shadow: "would have restored N ranges", then undo restores N. */
-Test(dry_runs, undo_after_gc)
+GOLDEN_TEST(dry_runs, undo_after_gc)
 {
 	char *cache = t_golden_image(S05, "cache"), *undo = t_tmpfile(0), h0[65], h1[65];
 	struct files f = { .path = { cache, undo }, .nr = 2 };

@@ -31,10 +31,10 @@ static void keys_equal_kernel_dump(const char *cas)
 }
 
 /* Cases whose journal holds nothing the btree lacks: the on-disk btree alone is the kernel's view. */
-Test(dump_btree, s03_keys_equal_kernel_dump) { keys_equal_kernel_dump("s03-writeback-dirty-clean-stop"); }
-Test(dump_btree, s05_keys_equal_kernel_dump) { keys_equal_kernel_dump("s05-btree-depth2"); }
-Test(dump_btree, s06_keys_equal_kernel_dump) { keys_equal_kernel_dump("s06-flash-volume"); }
-Test(dump_btree, s07_keys_equal_kernel_dump) { keys_equal_kernel_dump("s07-writethrough-clean"); }
+GOLDEN_TEST(dump_btree, s03_keys_equal_kernel_dump) { keys_equal_kernel_dump("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(dump_btree, s05_keys_equal_kernel_dump) { keys_equal_kernel_dump("s05-btree-depth2"); }
+GOLDEN_TEST(dump_btree, s06_keys_equal_kernel_dump) { keys_equal_kernel_dump("s06-flash-volume"); }
+GOLDEN_TEST(dump_btree, s07_keys_equal_kernel_dump) { keys_equal_kernel_dump("s07-writethrough-clean"); }
 
 static json_t *dump_json(const char *img, const char *opts)
 {
@@ -51,7 +51,7 @@ static json_t *dump_json(const char *img, const char *opts)
 	return o;
 }
 
-Test(dump_btree, s05_nodes_and_depth_match_manifest)
+GOLDEN_TEST(dump_btree, s05_nodes_and_depth_match_manifest)
 {
 	json_t *m = t_manifest_case(S05), *d, *nodes;
 	char *img = t_golden_image(S05, "cache");
@@ -82,7 +82,7 @@ Test(dump_btree, s05_nodes_and_depth_match_manifest)
 	free(img);
 }
 
-Test(dump_btree, low_cache_bound_reclaims_same_dump)
+GOLDEN_TEST(dump_btree, low_cache_bound_reclaims_same_dump)
 {
 	char *img = t_golden_image(S05, "cache");
 	char *big = NULL, *small = NULL;
@@ -108,6 +108,7 @@ Test(dump_btree, low_cache_bound_reclaims_same_dump)
 	free(img);
 }
 
+/* on 6.1's image only: the bucket, block and journal layout are that kernel's */
 Test(dump_btree, s05_bad_checksum_kernel_message)
 {
 	char *img = t_golden_image(S05, "cache"), *err = NULL;
@@ -125,6 +126,7 @@ Test(dump_btree, s05_bad_checksum_kernel_message)
 	free(img);
 }
 
+/* on 6.1's image only: the bucket, block and journal layout are that kernel's */
 Test(dump_btree, s05_corrupted_btree_kernel_message)
 {
 	char *img = t_golden_image(S05, "cache"), *err = NULL;
@@ -163,7 +165,7 @@ static bool s05_leaf_key(struct cache_set *c, uint64_t b, struct bkey_padded *ke
 	return found;
 }
 
-Test(dump_btree, s05_short_btree_key_kernel_message)
+GOLDEN_TEST(dump_btree, s05_short_btree_key_kernel_message)
 {
 	char *img = t_golden_image(S05, "cache");
 	struct t_cset s;
@@ -188,7 +190,7 @@ Test(dump_btree, s05_short_btree_key_kernel_message)
  * merge sees them) never crash or overrun (run under make asan), and the
  * parse returns 0 or a BT_ERR code with a message.
  */
-Test(dump_btree, garbage_keys_in_signed_bsets)
+GOLDEN_TEST(dump_btree, garbage_keys_in_signed_bsets)
 {
 	char *img = t_golden_image(S05, "cache");
 	struct t_cset sc;
@@ -257,7 +259,7 @@ Test(dump_btree, garbage_keys_in_signed_bsets)
 }
 
 /* --start/--end/--inode select the kernel dump's lines that overlap the range. */
-Test(dump_btree, s03_filters_match_kernel_dump_lines)
+GOLDEN_TEST(dump_btree, s03_filters_match_kernel_dump_lines)
 {
 	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	char *want = t_golden_keys("s03-writeback-dirty-clean-stop");
@@ -290,7 +292,7 @@ Test(dump_btree, s03_filters_match_kernel_dump_lines)
 /* s04's keys live only in the journal: the btree is empty and the summary
  * counts the keys the kernel replayed ("journal replay done, 120 keys"). */
 /* s04's keys live only in the journal: shown with the overlay, left out with --no-journal */
-Test(dump_btree, s04_journal_keys_not_shown)
+GOLDEN_TEST(dump_btree, s04_journal_keys_not_shown)
 {
 	json_t *m = t_manifest_case("s04-writeback-dirty-crash"), *msgs, *d, *s;
 	char *img = t_golden_image("s04-writeback-dirty-crash", "cache");

@@ -80,13 +80,13 @@ static void bset_matches_kernel(const char *name)
 	fix_close(&f);
 }
 
-Test(encode, bset_s02_root) { bset_matches_kernel("s02-registered-empty"); }
-Test(encode, bset_s03_root) { bset_matches_kernel("s03-writeback-dirty-clean-stop"); }
-Test(encode, bset_s05_root) { bset_matches_kernel("s05-btree-depth2"); }
+GOLDEN_TEST(encode, bset_s02_root) { bset_matches_kernel("s02-registered-empty"); }
+GOLDEN_TEST(encode, bset_s03_root) { bset_matches_kernel("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(encode, bset_s05_root) { bset_matches_kernel("s05-btree-depth2"); }
 
 /* A node of the root's keys written with a new seq at a free bucket reads back
  * with the same keys through bt_btree_node_read(). */
-Test(encode, bset_round_trip)
+GOLDEN_TEST(encode, bset_round_trip)
 {
 	struct fix f;
 	struct bt_node *n, *m;
@@ -158,12 +158,12 @@ static void prio_matches_kernel(const char *name)
 	fix_close(&f);
 }
 
-Test(encode, prio_s02) { prio_matches_kernel("s02-registered-empty"); }
-Test(encode, prio_s03) { prio_matches_kernel("s03-writeback-dirty-clean-stop"); }
-Test(encode, prio_s05) { prio_matches_kernel("s05-btree-depth2"); }
+GOLDEN_TEST(encode, prio_s02) { prio_matches_kernel("s02-registered-empty"); }
+GOLDEN_TEST(encode, prio_s03) { prio_matches_kernel("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(encode, prio_s05) { prio_matches_kernel("s05-btree-depth2"); }
 
 /* Changed gens written over the chain in place read back through bt_prio_read(). */
-Test(encode, prio_round_trip)
+GOLDEN_TEST(encode, prio_round_trip)
 {
 	struct fix f;
 	uint8_t *buf;
@@ -217,11 +217,11 @@ static void uuid_matches_kernel(const char *name)
 	fix_close(&f);
 }
 
-Test(encode, uuid_s03) { uuid_matches_kernel("s03-writeback-dirty-clean-stop"); }
-Test(encode, uuid_s06) { uuid_matches_kernel("s06-flash-volume"); }
+GOLDEN_TEST(encode, uuid_s03) { uuid_matches_kernel("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(encode, uuid_s06) { uuid_matches_kernel("s06-flash-volume"); }
 
 /* The newest jset re-encoded from its fields has the kernel's header and keys. */
-Test(encode, jset_matches_kernel)
+GOLDEN_TEST(encode, jset_matches_kernel)
 {
 	static const char *const cases[] = { "s03-writeback-dirty-clean-stop", "s05-btree-depth2" };
 
@@ -256,7 +256,7 @@ Test(encode, jset_matches_kernel)
 }
 
 /* A jset with seq newest+1 written after the newest entry is the newest on re-read. */
-Test(encode, jset_round_trip)
+GOLDEN_TEST(encode, jset_round_trip)
 {
 	struct fix f;
 	struct bt_jset_fields jf;
@@ -295,7 +295,7 @@ Test(encode, jset_round_trip)
 }
 
 /* Encoders refuse what does not fit. */
-Test(encode, too_big)
+GOLDEN_TEST(encode, too_big)
 {
 	struct fix f;
 	struct bt_jset_fields jf = { .u64s = (JSET_MAX_BYTES - JSET_HEADER_BYTES) / 8 + 1 };

@@ -34,14 +34,14 @@ static void check_extract(const char *name, bool backing)
 	json_decref(m);
 }
 
-Test(extract, s03_clean_stop_dirty) { check_extract("s03-writeback-dirty-clean-stop", true); }
-Test(extract, s04_crash_journal_only) { check_extract("s04-writeback-dirty-crash", true); }
-Test(extract, s05_depth2) { check_extract("s05-btree-depth2", true); }
-Test(extract, s06_flash_volume) { check_extract("s06-flash-volume", false); }
-Test(extract, s07_writethrough) { check_extract("s07-writethrough-clean", true); }
+GOLDEN_TEST(extract, s03_clean_stop_dirty) { check_extract("s03-writeback-dirty-clean-stop", true); }
+GOLDEN_TEST(extract, s04_crash_journal_only) { check_extract("s04-writeback-dirty-crash", true); }
+GOLDEN_TEST(extract, s05_depth2) { check_extract("s05-btree-depth2", true); }
+GOLDEN_TEST(extract, s06_flash_volume) { check_extract("s06-flash-volume", false); }
+GOLDEN_TEST(extract, s07_writethrough) { check_extract("s07-writethrough-clean", true); }
 
 /* Without the journal, s04's writes (journal only) are missing: the replay matters. */
-Test(extract, s04_no_journal_differs)
+GOLDEN_TEST(extract, s04_no_journal_differs)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	json_t *m = t_manifest_case(name);
@@ -61,7 +61,7 @@ Test(extract, s04_no_journal_differs)
 }
 
 /* --dry-run lists one line per live extent (the manifest's nkeys) and writes nothing */
-Test(extract, dry_run_lists_extents)
+GOLDEN_TEST(extract, dry_run_lists_extents)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
 	json_t *m = t_manifest_case(name);
@@ -139,7 +139,7 @@ static void dry_equals_real(const char *cache, const char *bdev, const char *opt
 	free(b);
 }
 
-Test(extract, dry_run_equals_run_golden)
+GOLDEN_TEST(extract, dry_run_equals_run_golden)
 {
 	static const char *const names[] = {
 		"s03-writeback-dirty-clean-stop", "s04-writeback-dirty-crash", "s05-btree-depth2",
@@ -196,14 +196,14 @@ static void check_keys_post(const char *name)
 	json_decref(m);
 }
 
-Test(view, s03_keys_post) { check_keys_post("s03-writeback-dirty-clean-stop"); }
-Test(view, s04_keys_post) { check_keys_post("s04-writeback-dirty-crash"); }
-Test(view, s05_keys_post) { check_keys_post("s05-btree-depth2"); }
-Test(view, s06_keys_post) { check_keys_post("s06-flash-volume"); }
-Test(view, s07_keys_post) { check_keys_post("s07-writethrough-clean"); }
+GOLDEN_TEST(view, s03_keys_post) { check_keys_post("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(view, s04_keys_post) { check_keys_post("s04-writeback-dirty-crash"); }
+GOLDEN_TEST(view, s05_keys_post) { check_keys_post("s05-btree-depth2"); }
+GOLDEN_TEST(view, s06_keys_post) { check_keys_post("s06-flash-volume"); }
+GOLDEN_TEST(view, s07_keys_post) { check_keys_post("s07-writethrough-clean"); }
 
 /* The view is sorted and its extents do not overlap (library level). */
-Test(view, sorted_and_disjoint)
+GOLDEN_TEST(view, sorted_and_disjoint)
 {
 	static const char *const cases[] = {
 		"s03-writeback-dirty-clean-stop", "s04-writeback-dirty-crash", "s05-btree-depth2",
@@ -258,7 +258,7 @@ static int no_write(void *priv, const void *buf, size_t bytes, uint64_t off)
 	return 0;
 }
 
-Test(extract, unreadable_cache_range_is_reported)
+GOLDEN_TEST(extract, unreadable_cache_range_is_reported)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
 	char *cache = t_golden_image(name, "cache"), *bpath = t_golden_image(name, "backing");

@@ -146,7 +146,7 @@ Test(format_init, fresh_set_reads_back)
 
 /* ---- the set against the kernel's own first registration (s02) ---------- */
 
-Test(format_init, same_shape_as_the_kernels_first_registration)
+GOLDEN_TEST(format_init, same_shape_as_the_kernels_first_registration)
 {
 	/* s02: make-bcache -C --bucket 128k --block 4k on 128 MiB, registered once by 6.1 */
 	char *kpath = t_golden_image("s02-registered-empty", "cache");
@@ -200,7 +200,7 @@ Test(format_init, same_shape_as_the_kernels_first_registration)
 
 /* ---- the FORMAT.md 1.10 hazard: old journal entries of the same set ----- */
 
-Test(format_init, old_journal_of_the_same_set_is_zeroed)
+GOLDEN_TEST(format_init, old_journal_of_the_same_set_is_zeroed)
 {
 	/* s03 holds jsets up to seq 23 of set S03_SET in journal buckets 1..8 */
 	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache");

@@ -15,7 +15,7 @@ static void check_golden(const char *name, const char *role, json_t *img)
 	int rc;
 
 	cr_assert(file && sha, "%s %s: no file or raw_sha256 in the manifest", name, role);
-	snprintf(rel, sizeof(rel), "images/%s/%s", name, file);
+	snprintf(rel, sizeof(rel), "%s/%s/%s", t_golden_dir(), name, file);
 	path = t_image(rel);
 	t_sha256_file(path, before);
 	cr_assert_str_eq(before, sha, "%s %s: image differs from the manifest", name, role);
@@ -29,7 +29,7 @@ static void check_golden(const char *name, const char *role, json_t *img)
 	free(path);
 }
 
-Test(fsck, golden_images_are_clean_and_untouched, .timeout = 300)
+GOLDEN_TEST(fsck, golden_images_are_clean_and_untouched, .timeout = 300)
 {
 	json_t *m = t_manifest(), *c;
 	size_t i, n = 0;
@@ -52,7 +52,7 @@ Test(fsck, golden_images_are_clean_and_untouched, .timeout = 300)
 	json_decref(m);
 }
 
-Test(fsck, s01_cache_holds_no_cache_set)
+GOLDEN_TEST(fsck, s01_cache_holds_no_cache_set)
 {
 	char *img = t_golden_image("s01-fresh-superblocks", "cache");
 	char *out = NULL;
@@ -83,7 +83,7 @@ Test(fsck, s01_cache_holds_no_cache_set)
 	free(img);
 }
 
-Test(fsck, backing_device_has_only_a_superblock)
+GOLDEN_TEST(fsck, backing_device_has_only_a_superblock)
 {
 	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "backing");
 	char *out = NULL;
@@ -94,7 +94,7 @@ Test(fsck, backing_device_has_only_a_superblock)
 	free(img);
 }
 
-Test(fsck, modes_on_a_bad_checksum)
+GOLDEN_TEST(fsck, modes_on_a_bad_checksum)
 {
 	char *img = t_golden_image("s02-registered-empty", "cache");
 	char before[65], after[65], *out = NULL, *err = NULL;
@@ -178,7 +178,7 @@ static long long manifest_int(json_t *o, const char *key)
  * live keys are the kernel's nkeys, and every write was 4 KiB, so the dirty
  * sectors are 8 per dirty key.
  */
-Test(fsck, figures_match_the_kernel_after_a_clean_stop, .timeout = 300)
+GOLDEN_TEST(fsck, figures_match_the_kernel_after_a_clean_stop, .timeout = 300)
 {
 	json_t *m = t_manifest(), *c;
 	size_t i, n = 0;
@@ -211,7 +211,7 @@ Test(fsck, figures_match_the_kernel_after_a_clean_stop, .timeout = 300)
 }
 
 /* s04: the 120 writes live only in the journal (MANIFEST: nkeys 120 after replay). */
-Test(fsck, crashed_image_reports_the_keys_to_replay)
+GOLDEN_TEST(fsck, crashed_image_reports_the_keys_to_replay)
 {
 	json_t *m = t_manifest_case("s04-writeback-dirty-crash"), *truth, *j, *p;
 	char *img = t_golden_image("s04-writeback-dirty-crash", "cache"), *out = NULL;
@@ -241,7 +241,7 @@ Test(fsck, crashed_image_reports_the_keys_to_replay)
 }
 
 /* Questions on a terminal: script(1) gives fsck a pty; the answers come from the pipe. */
-Test(fsck, interactive_answers_on_a_terminal)
+GOLDEN_TEST(fsck, interactive_answers_on_a_terminal)
 {
 	char *img = t_golden_image("s07-writethrough-clean", "cache");
 	char before[65], after[65], *out = NULL;
@@ -273,7 +273,7 @@ Test(fsck, interactive_answers_on_a_terminal)
 }
 
 /* Dirty sectors per backing device: the slot's uuid is the backing device's (MANIFEST sb.dev.uuid). */
-Test(fsck, dirty_sectors_per_backing_device)
+GOLDEN_TEST(fsck, dirty_sectors_per_backing_device)
 {
 	json_t *m = t_manifest(), *c, *bdev = NULL, *truth = NULL, *j, *per, *e;
 	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "cache");

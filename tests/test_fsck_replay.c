@@ -64,7 +64,7 @@ static void check_replay(const char *name, bool backing, const char *mode)
 	free(bdev);
 }
 
-Test(fsck_replay, s02_empty_nothing_to_do)
+GOLDEN_TEST(fsck_replay, s02_empty_nothing_to_do)
 {
 	char *cache = t_golden_image("s02-registered-empty", "cache"), before[65], after[65];
 
@@ -73,9 +73,9 @@ Test(fsck_replay, s02_empty_nothing_to_do)
 	t_sha256_file(cache, after);
 	cr_assert_str_eq(before, after, "nothing to replay: nothing written");
 }
-Test(fsck_replay, s03_y) { check_replay("s03-writeback-dirty-clean-stop", true, "-y"); }
-Test(fsck_replay, s04_crash_y) { check_replay("s04-writeback-dirty-crash", true, "-y"); }
-Test(fsck_replay, s04_crash_p) { check_replay("s04-writeback-dirty-crash", true, "-p"); }
-Test(fsck_replay, s05_y) { check_replay("s05-btree-depth2", true, "-y"); }
-Test(fsck_replay, s06_flash_p) { check_replay("s06-flash-volume", false, "-p"); }
-Test(fsck_replay, s07_y) { check_replay("s07-writethrough-clean", true, "-y"); }
+GOLDEN_TEST(fsck_replay, s03_y) { check_replay("s03-writeback-dirty-clean-stop", true, "-y"); }
+GOLDEN_TEST(fsck_replay, s04_crash_y) { check_replay("s04-writeback-dirty-crash", true, "-y"); }
+GOLDEN_TEST(fsck_replay, s04_crash_p) { check_replay("s04-writeback-dirty-crash", true, "-p"); }
+GOLDEN_TEST(fsck_replay, s05_y) { check_replay("s05-btree-depth2", true, "-y"); }
+GOLDEN_TEST(fsck_replay, s06_flash_p) { check_replay("s06-flash-volume", false, "-p"); }
+GOLDEN_TEST(fsck_replay, s07_y) { check_replay("s07-writethrough-clean", true, "-y"); }

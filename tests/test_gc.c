@@ -384,7 +384,7 @@ static void golden(const char *name, bool backing, const char *opts)
 	free(bdev);
 }
 
-Test(gc, golden_images)
+GOLDEN_TEST(gc, golden_images)
 {
 	golden("s03-writeback-dirty-clean-stop", true, "");
 	golden("s04-writeback-dirty-crash", true, "");
@@ -393,7 +393,7 @@ Test(gc, golden_images)
 	golden("s07-writethrough-clean", true, "");
 }
 
-Test(gc, golden_images_invalidate_clean)
+GOLDEN_TEST(gc, golden_images_invalidate_clean)
 {
 	golden("s03-writeback-dirty-clean-stop", true, "--invalidate-clean");
 	golden("s05-btree-depth2", true, "--invalidate-clean");
@@ -401,7 +401,7 @@ Test(gc, golden_images_invalidate_clean)
 	golden("s07-writethrough-clean", true, "--invalidate-clean");
 }
 
-Test(gc, s07_invalidate_clean_leaves_no_key)
+GOLDEN_TEST(gc, s07_invalidate_clean_leaves_no_key)
 {
 	char *cache = t_golden_image("s07-writethrough-clean", "cache");
 	struct gc_out o = { 0 };
@@ -584,7 +584,7 @@ ParameterizedTest(struct dry_case *p, gc, dry_run_equals_run, .timeout = 300)
 }
 
 /* s04's data is only in the journal: the dry run replays it first, as gc does. */
-Test(gc, dry_run_replays_the_journal)
+GOLDEN_TEST(gc, dry_run_replays_the_journal)
 {
 	char *cache = t_golden_image("s04-writeback-dirty-crash", "cache"), h1[65], h2[65];
 	struct gc_out o = { 0 };

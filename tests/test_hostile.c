@@ -35,7 +35,7 @@ static void forced_sb_field(const char *field, const char *value, const char *ms
 }
 
 /* 2^50 buckets: no array may be sized by them */
-Test(hostile, nbuckets_far_beyond_the_device)
+GOLDEN_TEST(hostile, nbuckets_far_beyond_the_device)
 {
 	forced_sb_field("nbuckets", "1125899906842624", "the superblock claims 1125899906842624 "
 			"buckets of 128 sectors, the device holds 1024");
@@ -46,7 +46,7 @@ Test(hostile, nbuckets_far_beyond_the_device)
  * a bucket, so there is no geometry (the sb fuzz target's finding: a
  * prio_set buffer of 0 bytes).
  */
-Test(hostile, bucket_under_a_page_without_validation)
+GOLDEN_TEST(hostile, bucket_under_a_page_without_validation)
 {
 	forced_sb_field("bucket_size", "4", "bucket size 4 sectors is smaller than a page "
 			"(8 sectors): no geometry");

@@ -115,7 +115,7 @@ static int roundtrip(const char *path, const char *z, const char *what)
 }
 
 /* Every golden cache: image + restore reads the same; header matches the manifest. */
-Test(image, golden_roundtrip, .timeout = 600)
+GOLDEN_TEST(image, golden_roundtrip, .timeout = 600)
 {
 	json_t *m = t_manifest();
 	unsigned n = 0;
@@ -192,7 +192,7 @@ static unsigned long first_leaf_bucket(const char *path)
  * block trashed) is imaged with a message and exit 1, and the restore reads
  * like the damaged original.
  */
-Test(image, damaged_cache, .timeout = 300)
+GOLDEN_TEST(image, damaged_cache, .timeout = 300)
 {
 	char *path = t_golden_image("s05-btree-depth2", "cache"), *z, *err = NULL;
 	unsigned long leaf = first_leaf_bucket(path);
@@ -236,7 +236,7 @@ Test(image, damaged_cache, .timeout = 300)
  * (2^50 would make the library's own allocations fail, which ASAN builds
  * abort on instead of returning NULL.)
  */
-Test(image, too_many_buckets, .timeout = 300)
+GOLDEN_TEST(image, too_many_buckets, .timeout = 300)
 {
 	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache"), *z;
 	struct bt_metaimage_hdr h;
@@ -255,7 +255,7 @@ Test(image, too_many_buckets, .timeout = 300)
 }
 
 /* A read error: the range is recorded as missing, reported, and the rest restores. */
-Test(image, read_error_recorded_missing, .timeout = 120)
+GOLDEN_TEST(image, read_error_recorded_missing, .timeout = 120)
 {
 	char *path = t_golden_image("s05-btree-depth2", "cache"), *z;
 	unsigned long leaf = first_leaf_bucket(path);
@@ -312,7 +312,7 @@ Test(image, read_error_recorded_missing, .timeout = 120)
 }
 
 /* Restore refuses a file that is no image, and a device smaller than the image's. */
-Test(image, restore_refusals, .timeout = 120)
+GOLDEN_TEST(image, restore_refusals, .timeout = 120)
 {
 	char *path = t_golden_image("s03-writeback-dirty-clean-stop", "cache"), *z, *t;
 	char *err = NULL;

@@ -27,7 +27,7 @@ static char *zeroed_copy(const char *name)
  * only in the journal are lost and cannot be listed, and the loss is real:
  * the content is not the manifest's any more. The set is still consistent.
  */
-Test(journal_rebuild, crash_loses_journal_only_keys_and_says_so, .timeout = 120)
+GOLDEN_TEST(journal_rebuild, crash_loses_journal_only_keys_and_says_so, .timeout = 120)
 {
 	json_t *m = t_manifest_case("s04-writeback-dirty-crash");
 	char *img = zeroed_copy("s04-writeback-dirty-crash"), *out = NULL, hex[65];
@@ -69,7 +69,7 @@ static char *two_uuid_buckets(void)
 	return img;
 }
 
-Test(journal_rebuild, uuid_bucket_newest_without_hint, .timeout = 120)
+GOLDEN_TEST(journal_rebuild, uuid_bucket_newest_without_hint, .timeout = 120)
 {
 	char *img = two_uuid_buckets(), *out = NULL;
 	int rc = t_run(&out, NULL, "fsck -y '%s'", img);
@@ -81,7 +81,7 @@ Test(journal_rebuild, uuid_bucket_newest_without_hint, .timeout = 120)
 	free(img);
 }
 
-Test(journal_rebuild, backing_hint_picks_the_uuid_bucket, .timeout = 120)
+GOLDEN_TEST(journal_rebuild, backing_hint_picks_the_uuid_bucket, .timeout = 120)
 {
 	json_t *m = t_manifest_case("s05-btree-depth2");
 	char *img = two_uuid_buckets(), *out = NULL, hex[65];
@@ -100,7 +100,7 @@ Test(journal_rebuild, backing_hint_picks_the_uuid_bucket, .timeout = 120)
 	free(bdev);
 }
 
-Test(journal_rebuild, backing_hint_must_be_a_backing_device)
+GOLDEN_TEST(journal_rebuild, backing_hint_must_be_a_backing_device)
 {
 	/* another cache device as --backing (the device itself is refused as the same device) */
 	char *img = zeroed_copy("s03-writeback-dirty-clean-stop"), *err = NULL;

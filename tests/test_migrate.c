@@ -131,28 +131,30 @@ static void migrate_ok(const char *name, bool backing, const char *size, const c
 }
 
 /* Dirty data, cleanly stopped: to a smaller device with half the bucket size. */
-Test(migrate, s03_smaller_buckets) { migrate_ok("s03-writeback-dirty-clean-stop", true, "48M", "--bucket 32k"); }
+GOLDEN_TEST(migrate, s03_smaller_buckets) { migrate_ok("s03-writeback-dirty-clean-stop", true, "48M", "--bucket 32k"); }
 /* Crashed: the data is only in SRC's journal. */
-Test(migrate, s04_journal_only) { migrate_ok("s04-writeback-dirty-crash", true, "96M", "--bucket 128k"); }
+GOLDEN_TEST(migrate, s04_journal_only) { migrate_ok("s04-writeback-dirty-crash", true, "96M", "--bucket 128k"); }
 /* Depth 2, 12000 dirty extents: to a smaller device, larger and smaller buckets. */
-Test(migrate, s05_depth2_larger_buckets) { migrate_ok("s05-btree-depth2", true, "128M", "--bucket 128k"); }
-Test(migrate, s05_depth2_smaller_buckets) { migrate_ok("s05-btree-depth2", true, "100M", "--bucket 32k"); }
+GOLDEN_TEST(migrate, s05_depth2_larger_buckets) { migrate_ok("s05-btree-depth2", true, "128M", "--bucket 128k"); }
+GOLDEN_TEST(migrate, s05_depth2_smaller_buckets) { migrate_ok("s05-btree-depth2", true, "100M", "--bucket 32k"); }
 /* A flash-only volume. */
-Test(migrate, s06_flash_volume) { migrate_ok("s06-flash-volume", false, "64M", "--bucket 64k"); }
+GOLDEN_TEST(migrate, s06_flash_volume) { migrate_ok("s06-flash-volume", false, "64M", "--bucket 64k"); }
 
-/* Clean data: all of it (the kernel's dump: 288 keys, 5856 sectors), none, or what fits. */
-Test(migrate, s07_clean_data)
+/* Clean data: all of it (the kernel's dump: on 6.1 288 keys, 5856 sectors), none, or what fits. */
+GOLDEN_TEST(migrate, s07_clean_data)
 {
 	struct golden g;
 	char *dst = t_tmpfile(0), *out = NULL, *err = NULL;
-	unsigned long long kernel_sectors = 0, n, got;
-	char *keys = t_golden_keys("s07-writethrough-clean"), *p;
+	unsigned long long kernel_sectors = 0, kernel_keys = 0, n, got;
+	char *keys = t_golden_keys("s07-writethrough-clean"), *p, want[96];
 	int rc;
 
 	for (p = keys; (p = strstr(p, " len ")); p++)
-		if (sscanf(p, " len %llu", &n) == 1)
+		if (sscanf(p, " len %llu", &n) == 1) {
 			kernel_sectors += n;
-	cr_assert_eq(kernel_sectors, 5856);
+			kernel_keys++;
+		}
+	cr_assert_gt(kernel_sectors, 0);
 	golden_open(&g, "s07-writethrough-clean", true);
 
 	/* all of it, in buckets of half the size: extents cut at bucket boundaries */
@@ -168,7 +170,9 @@ Test(migrate, s07_clean_data)
 	/* --drop-clean: nothing cached, same content */
 	rc = t_run(&out, &err, "migrate --drop-clean --wipe-bcache '%s' '%s'", g.cache, dst);
 	cr_assert_eq(rc, 0, "rc %d\n%s%s", rc, out, err);
-	cr_assert(strstr(out, "--drop-clean: 288 clean extents (5856 sectors) not copied"), "%s", out);
+	snprintf(want, sizeof(want), "--drop-clean: %llu clean extents (%llu sectors) not copied",
+		 kernel_keys, kernel_sectors);
+	cr_assert(strstr(out, want), "%s", out);
 	assert_fsck_clean(dst);
 	assert_content(&g, dst);
 	cr_assert_eq(dst_cached_sectors(dst, g.bdev), 0);
@@ -199,7 +203,7 @@ Test(migrate, s07_clean_data)
 }
 
 /* Too small for the dirty data: refused before anything is written. */
-Test(migrate, too_small_for_dirty_data)
+GOLDEN_TEST(migrate, too_small_for_dirty_data)
 {
 	struct golden g;
 	/* 640 buckets of 64k (the kernel registers it), 40 MiB: less than the dirty data */
@@ -222,7 +226,7 @@ Test(migrate, too_small_for_dirty_data)
 }
 
 /* format's safety checks apply to DST; SRC and DST must differ; bad geometry is a usage error. */
-Test(migrate, refusals)
+GOLDEN_TEST(migrate, refusals)
 {
 	struct golden g;
 	char *dst = t_golden_image("s02-registered-empty", "cache"), *err = NULL, *out = NULL;
@@ -269,7 +273,7 @@ Test(migrate, refusals)
  * A crash during the copy (DST writes stop after the format): DST holds an
  * empty, consistent cache set and SRC is unchanged; migrate again works.
  */
-Test(migrate, crash_during_copy)
+GOLDEN_TEST(migrate, crash_during_copy)
 {
 	struct bt_migrate_opts o = { .dst_write_limit = 20, .wipe_bcache = true };
 	struct printbuf out = PRINTBUF, warn = PRINTBUF, err = PRINTBUF;
@@ -367,7 +371,7 @@ Test(migrate, small_blocks_two_slots, .timeout = 300)
  * 8k hold 64 slots) is refused before DST is written. SRC is s06 with its
  * flash volume's slot copied to slot 100 by a write transaction.
  */
-Test(migrate, uuid_slot_past_dst)
+GOLDEN_TEST(migrate, uuid_slot_past_dst)
 {
 	struct t_cset s;
 	struct bt_write_ctx w;

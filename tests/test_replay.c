@@ -162,12 +162,12 @@ static void check_replay(const char *name, bool backing)
 	free(bdev);
 }
 
-Test(replay, s02_empty) { check_replay("s02-registered-empty", false); }
-Test(replay, s03_clean_stop) { check_replay("s03-writeback-dirty-clean-stop", true); }
-Test(replay, s04_crash) { check_replay("s04-writeback-dirty-crash", true); }
-Test(replay, s05_depth2) { check_replay("s05-btree-depth2", true); }
-Test(replay, s06_flash_volume) { check_replay("s06-flash-volume", false); }
-Test(replay, s07_writethrough) { check_replay("s07-writethrough-clean", true); }
+GOLDEN_TEST(replay, s02_empty) { check_replay("s02-registered-empty", false); }
+GOLDEN_TEST(replay, s03_clean_stop) { check_replay("s03-writeback-dirty-clean-stop", true); }
+GOLDEN_TEST(replay, s04_crash) { check_replay("s04-writeback-dirty-crash", true); }
+GOLDEN_TEST(replay, s05_depth2) { check_replay("s05-btree-depth2", true); }
+GOLDEN_TEST(replay, s06_flash_volume) { check_replay("s06-flash-volume", false); }
+GOLDEN_TEST(replay, s07_writethrough) { check_replay("s07-writethrough-clean", true); }
 
 /*
  * Crash safety: stop the replay after write N for every N; reopening shows
@@ -218,9 +218,9 @@ static void check_crashes(const char *name)
 	free(copy);
 }
 
-Test(replay_crash, s03, .timeout = 600) { check_crashes("s03-writeback-dirty-clean-stop"); }
-Test(replay_crash, s04, .timeout = 600) { check_crashes("s04-writeback-dirty-crash"); }
-Test(replay_crash, s05, .timeout = 600) { check_crashes("s05-btree-depth2"); }
+GOLDEN_TEST(replay_crash, s03, .timeout = 600) { check_crashes("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(replay_crash, s04, .timeout = 600) { check_crashes("s04-writeback-dirty-crash"); }
+GOLDEN_TEST(replay_crash, s05, .timeout = 600) { check_crashes("s05-btree-depth2"); }
 
 /*
  * Break the magic of the last jset before the newest journal bucket of
@@ -246,7 +246,7 @@ static uint64_t break_mid_jset(const char *path)
 }
 
 /* Missing journal entries: refused, and the ranges named */
-Test(replay, missing_entries_refused)
+GOLDEN_TEST(replay, missing_entries_refused)
 {
 	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	struct t_cset o;
@@ -267,7 +267,7 @@ Test(replay, missing_entries_refused)
 }
 
 /* Forced past the gap: the entries present are replayed, the view is the overlay's */
-Test(replay, missing_entries_forced)
+GOLDEN_TEST(replay, missing_entries_forced)
 {
 	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	struct t_cset o;
@@ -300,7 +300,7 @@ Test(replay, missing_entries_forced)
 }
 
 /* An invalid journal key (pointer past the device end) is skipped and reported */
-Test(replay, invalid_key_skipped)
+GOLDEN_TEST(replay, invalid_key_skipped)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing");

@@ -99,22 +99,22 @@ static void check_after_replay(const char *name)
 	free(img);
 }
 
-Test(scan, s03_leaf_root) { check_image("s03-writeback-dirty-clean-stop"); }
-Test(scan, s04_crash) { check_image("s04-writeback-dirty-crash"); }
-Test(scan, s05_level1_root) { check_image("s05-btree-depth2"); }
-Test(scan, s06_flash_volume) { check_image("s06-flash-volume"); }
-Test(scan, s07_writethrough) { check_image("s07-writethrough-clean"); }
+GOLDEN_TEST(scan, s03_leaf_root) { check_image("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(scan, s04_crash) { check_image("s04-writeback-dirty-crash"); }
+GOLDEN_TEST(scan, s05_level1_root) { check_image("s05-btree-depth2"); }
+GOLDEN_TEST(scan, s06_flash_volume) { check_image("s06-flash-volume"); }
+GOLDEN_TEST(scan, s07_writethrough) { check_image("s07-writethrough-clean"); }
 
-Test(scan, s03_new_root_after_replay) { check_after_replay("s03-writeback-dirty-clean-stop"); }
-Test(scan, s04_new_root_after_replay) { check_after_replay("s04-writeback-dirty-crash"); }
-Test(scan, s05_new_root_after_replay) { check_after_replay("s05-btree-depth2"); }
+GOLDEN_TEST(scan, s03_new_root_after_replay) { check_after_replay("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(scan, s04_new_root_after_replay) { check_after_replay("s04-writeback-dirty-crash"); }
+GOLDEN_TEST(scan, s05_new_root_after_replay) { check_after_replay("s05-btree-depth2"); }
 
 /*
  * Hostile input: every bucket of s03 after the superblock overwritten with
  * pseudo-random bytes. The scan must read them all, find nothing it can
  * trust and say so, within its bounds (run under 'make asan' too).
  */
-Test(scan, random_buckets_find_nothing)
+GOLDEN_TEST(scan, random_buckets_find_nothing)
 {
 	char *img = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	struct printbuf err = PRINTBUF;

@@ -34,7 +34,8 @@
 #define NAME_LEN 64
 
 struct img_param {
-	char	name[NAME_LEN];		/* case directory under images/ */
+	char	kernel[8];		/* golden set: "6.1" or "6.12" (t_set_kernel()) */
+	char	name[NAME_LEN];		/* case directory of the set */
 	char	role[8];		/* "cache" or "backing" */
 };
 
@@ -43,23 +44,24 @@ static void free_params(struct criterion_test_params *crp)
 	cr_free(crp->params);
 }
 
-/* One parameter per image the manifest lists: every case, cache and backing. */
-ParameterizedTestParameters(show_super, golden_image)
+/* The parameters of one golden set's manifest at p, from index n on; returns the new n. */
+static size_t set_params(const char *kernel, struct img_param *p, size_t n, size_t max)
 {
-	json_t *m = t_manifest(), *c;
-	struct img_param *p = cr_malloc(2 * json_array_size(m) * sizeof(*p));
-	size_t i, n = 0;
+	static const char *const roles[] = { "cache", "backing" };
+	json_t *m, *c;
+	size_t i;
 
+	t_set_kernel(kernel);
+	m = t_manifest();
 	json_array_foreach(m, i, c) {
-		static const char *const roles[] = { "cache", "backing" };
-
-		for (unsigned r = 0; r < 2; r++) {
+		for (unsigned r = 0; r < 2 && n < max; r++) {
 			char key[32];
 
 			snprintf(key, sizeof(key), "%s_image", roles[r]);
 			if (!json_object_get(c, key))
 				continue;
 			memset(&p[n], 0, sizeof(p[n]));
+			snprintf(p[n].kernel, sizeof(p[n].kernel), "%s", kernel);
 			snprintf(p[n].name, NAME_LEN, "%s",
 				 json_string_value(json_object_get(c, "name")));
 			snprintf(p[n].role, sizeof(p[n].role), "%s", roles[r]);
@@ -67,6 +69,18 @@ ParameterizedTestParameters(show_super, golden_image)
 		}
 	}
 	json_decref(m);
+	return n;
+}
+
+/* One parameter per image each set's manifest lists: every case, cache and backing. */
+ParameterizedTestParameters(show_super, golden_image)
+{
+	size_t max = 64, n = 0;
+	struct img_param *p = cr_malloc(max * sizeof(*p));
+
+	n = set_params("6.1", p, n, max);
+	n = set_params("6.12", p, n, max);
+	t_set_kernel("6.1");
 	return cr_make_param_array(struct img_param, p, n, free_params);
 }
 
@@ -347,14 +361,16 @@ static void check_against_bcache_super_show(json_t *ours, const char *path)
 
 ParameterizedTest(struct img_param *p, show_super, golden_image, .timeout = 120)
 {
-	json_t *c = t_manifest_case(p->name), *jo, *f;
+	json_t *c, *jo, *f;
 	char rel[160], key[32], sha[65];
 	char *path, *out = NULL, *err = NULL;
 	struct expect e;
 	json_error_t jerr;
 
+	t_set_kernel(p->kernel);
+	c = t_manifest_case(p->name);
 	snprintf(key, sizeof(key), "%s_image", p->role);
-	snprintf(rel, sizeof(rel), "images/%s/%s", p->name, t_manifest_str(c, key, "file"));
+	snprintf(rel, sizeof(rel), "%s/%s/%s", t_golden_dir(), p->name, t_manifest_str(c, key, "file"));
 	path = t_image(rel);
 	expected(c, p->role, &e);
 
@@ -388,7 +404,7 @@ ParameterizedTest(struct img_param *p, show_super, golden_image, .timeout = 120)
 }
 
 /* The parameter list covers every image file in images/. */
-Test(show_super, manifest_covers_every_image)
+GOLDEN_TEST(show_super, manifest_covers_every_image)
 {
 	json_t *m = t_manifest(), *c;
 	size_t i, listed = 0;
@@ -398,7 +414,8 @@ Test(show_super, manifest_covers_every_image)
 		listed += json_object_get(c, "cache_image") != NULL;
 		listed += json_object_get(c, "backing_image") != NULL;
 	}
-	cr_assert_eq(t_sh(&out, NULL, "ls '%s'/images/*/*.img.zst | wc -l", t_srcdir()), 0);
+	cr_assert_eq(t_sh(&out, NULL, "ls '%s/%s'/s*/*.img.zst | wc -l", t_srcdir(), t_golden_dir()),
+		     0);
 	cr_assert_eq(strtoul(out, NULL, 10), listed);
 	cr_assert_geq(listed, 12);
 	free(out);

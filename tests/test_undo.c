@@ -120,10 +120,10 @@ static void check_undo(const char *name)
 	free(before);
 }
 
-Test(undo, restores_s03, .timeout = 120) { check_undo("s03-writeback-dirty-clean-stop"); }
-Test(undo, restores_s04, .timeout = 120) { check_undo("s04-writeback-dirty-crash"); }
-Test(undo, restores_s05, .timeout = 120) { check_undo("s05-btree-depth2"); }
-Test(undo, restores_s06, .timeout = 120) { check_undo("s06-flash-volume"); }
+GOLDEN_TEST(undo, restores_s03, .timeout = 120) { check_undo("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(undo, restores_s04, .timeout = 120) { check_undo("s04-writeback-dirty-crash"); }
+GOLDEN_TEST(undo, restores_s05, .timeout = 120) { check_undo("s05-btree-depth2"); }
+GOLDEN_TEST(undo, restores_s06, .timeout = 120) { check_undo("s06-flash-volume"); }
 
 /* An undo file from a fsck -y on s04, and the repaired image. */
 static void make_undo(char **img, char **undo)
@@ -136,7 +136,7 @@ static void make_undo(char **img, char **undo)
 	cr_assert_eq(rc, 1, "fsck -y rc %d", rc);
 }
 
-Test(undo, refuses_another_device, .timeout = 120)
+GOLDEN_TEST(undo, refuses_another_device, .timeout = 120)
 {
 	char *img, *undo, *other = t_golden_image("s03-writeback-dirty-clean-stop", "cache");
 	char *err = NULL;
@@ -211,7 +211,7 @@ static void set_state(const char *path, uint32_t state, uint32_t version)
 	cr_assert_eq(fclose(f), 0);
 }
 
-Test(undo, refuses_damaged_data, .timeout = 120)
+GOLDEN_TEST(undo, refuses_damaged_data, .timeout = 120)
 {
 	char msg[128];
 
@@ -221,7 +221,7 @@ Test(undo, refuses_damaged_data, .timeout = 120)
 	check_damage(REC0 + sizeof(struct bt_undo_rec_hdr) + 100, msg);
 }
 
-Test(undo, refuses_damaged_record_header, .timeout = 120)
+GOLDEN_TEST(undo, refuses_damaged_record_header, .timeout = 120)
 {
 	char msg[128];
 
@@ -229,14 +229,14 @@ Test(undo, refuses_damaged_record_header, .timeout = 120)
 	check_damage(REC0 + 9, msg);
 }
 
-Test(undo, refuses_damaged_header, .timeout = 120)
+GOLDEN_TEST(undo, refuses_damaged_header, .timeout = 120)
 {
 	check_damage(5000, "bad checksum in the header of undo file");
 	check_damage(0, "is not a bcache-tool undo file");
 }
 
 /* A second run adds to the same file; undo goes back to before the first. */
-Test(undo, resumed_file_goes_back_to_first_state, .timeout = 120)
+GOLDEN_TEST(undo, resumed_file_goes_back_to_first_state, .timeout = 120)
 {
 	char *img, *undo, *out = NULL, *want = raw_sha("s04-writeback-dirty-crash"), sum[65];
 	int rc;
@@ -255,7 +255,7 @@ Test(undo, resumed_file_goes_back_to_first_state, .timeout = 120)
 }
 
 /* An existing file that is not an undo file for this device is not overwritten. */
-Test(undo, fsck_refuses_existing_other_file, .timeout = 120)
+GOLDEN_TEST(undo, fsck_refuses_existing_other_file, .timeout = 120)
 {
 	char *img = t_golden_image("s04-writeback-dirty-crash", "cache"), *junk = t_tmpfile(0);
 	char *err = NULL;
@@ -310,7 +310,7 @@ static int replay_with_undo(const char *img, const char *undo, long write_limit,
 }
 
 /* A replay that stops after k writes (a crash): undo still restores the image. */
-Test(undo, crashed_run_restores, .timeout = 300)
+GOLDEN_TEST(undo, crashed_run_restores, .timeout = 300)
 {
 	char *want = raw_sha("s04-writeback-dirty-crash"), sum[65];
 	unsigned long total, writes;
@@ -497,7 +497,7 @@ static void flip_byte(const char *path, uint64_t off)
 }
 
 /* A byte changed after the run in a block it wrote, outside the superblock: refused; --force restores. */
-Test(undo, refuses_range_changed_since, .timeout = 120)
+GOLDEN_TEST(undo, refuses_range_changed_since, .timeout = 120)
 {
 	char *img, *undo, *err = NULL, orig[65], before[65], sum[65], msg[512];
 	unsigned long long at, len;
@@ -534,7 +534,7 @@ Test(undo, refuses_range_changed_since, .timeout = 120)
 }
 
 /* A range already back to its saved bytes (an interrupted undo) is accepted. */
-Test(undo, rerun_after_interrupted_undo, .timeout = 120)
+GOLDEN_TEST(undo, rerun_after_interrupted_undo, .timeout = 120)
 {
 	char *img, *undo, *err = NULL, *copy = t_tmpfile(0), orig[65], sum[65], msg[128];
 	unsigned long long at, len;
@@ -566,7 +566,7 @@ Test(undo, rerun_after_interrupted_undo, .timeout = 120)
 }
 
 /* A damaged digest is a damaged undo file. */
-Test(undo, refuses_damaged_digest, .timeout = 120)
+GOLDEN_TEST(undo, refuses_damaged_digest, .timeout = 120)
 {
 	check_damage(-1, "bad digest in undo file '");
 	check_damage(-(long long)sizeof(struct bt_undo_digest_ent) - 1,
@@ -625,7 +625,7 @@ Test(undo, resumed_file_digest_covers_all_records)
 }
 
 /* A version-1 file, written here by hand as undo.h describes it, still applies (old check only). */
-Test(undo, version1_file_applies, .timeout = 120)
+GOLDEN_TEST(undo, version1_file_applies, .timeout = 120)
 {
 	const char *name = "s04-writeback-dirty-crash";
 	char *img = t_golden_image(name, "cache"), *undo = t_tmpfile(0), *want = raw_sha(name);

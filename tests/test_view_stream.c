@@ -95,12 +95,12 @@ static void check_golden(const char *name)
 	free(cache);
 }
 
-Test(view_stream, s02) { check_golden("s02-registered-empty"); }
-Test(view_stream, s03) { check_golden("s03-writeback-dirty-clean-stop"); }
-Test(view_stream, s04_journal_only) { check_golden("s04-writeback-dirty-crash"); }
-Test(view_stream, s05_depth2) { check_golden("s05-btree-depth2"); }
-Test(view_stream, s06_flash) { check_golden("s06-flash-volume"); }
-Test(view_stream, s07) { check_golden("s07-writethrough-clean"); }
+GOLDEN_TEST(view_stream, s02) { check_golden("s02-registered-empty"); }
+GOLDEN_TEST(view_stream, s03) { check_golden("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(view_stream, s04_journal_only) { check_golden("s04-writeback-dirty-crash"); }
+GOLDEN_TEST(view_stream, s05_depth2) { check_golden("s05-btree-depth2"); }
+GOLDEN_TEST(view_stream, s06_flash) { check_golden("s06-flash-volume"); }
+GOLDEN_TEST(view_stream, s07) { check_golden("s07-writethrough-clean"); }
 
 Test(view_stream, generated_stale_and_journal_keys, .timeout = 120)
 {
@@ -188,7 +188,7 @@ Test(view_stream, journal_keys_cut_the_tree, .timeout = 120)
 }
 
 /* Leaves whose keys overlap (tests/fsck/btree-extents-overlap): the stream starts again on the built view. */
-Test(view_stream, overlapping_leaves_restart)
+GOLDEN_TEST(view_stream, overlapping_leaves_restart)
 {
 	char *cache = t_golden_image("s07-writethrough-clean", "cache"), *err = NULL;
 

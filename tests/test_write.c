@@ -170,12 +170,12 @@ static void commit_keeps_view(const char *name, bool backing)
 	printbuf_exit(&err);
 }
 
-Test(write, commit_s02) { commit_keeps_view("s02-registered-empty", false); }
-Test(write, commit_s03) { commit_keeps_view("s03-writeback-dirty-clean-stop", true); }
-Test(write, commit_s04) { commit_keeps_view("s04-writeback-dirty-crash", true); }
-Test(write, commit_s05) { commit_keeps_view("s05-btree-depth2", true); }
-Test(write, commit_s06) { commit_keeps_view("s06-flash-volume", false); }
-Test(write, commit_s07) { commit_keeps_view("s07-writethrough-clean", true); }
+GOLDEN_TEST(write, commit_s02) { commit_keeps_view("s02-registered-empty", false); }
+GOLDEN_TEST(write, commit_s03) { commit_keeps_view("s03-writeback-dirty-clean-stop", true); }
+GOLDEN_TEST(write, commit_s04) { commit_keeps_view("s04-writeback-dirty-crash", true); }
+GOLDEN_TEST(write, commit_s05) { commit_keeps_view("s05-btree-depth2", true); }
+GOLDEN_TEST(write, commit_s06) { commit_keeps_view("s06-flash-volume", false); }
+GOLDEN_TEST(write, commit_s07) { commit_keeps_view("s07-writethrough-clean", true); }
 
 /*
  * Crash safety: stop the commit after each of its writes in turn; every
@@ -226,13 +226,13 @@ static void crash_at_every_write(const char *name, bool backing)
 	printbuf_exit(&err);
 }
 
-Test(write, crash_s03, .timeout = 120) { crash_at_every_write("s03-writeback-dirty-clean-stop", true); }
-Test(write, crash_s04, .timeout = 120) { crash_at_every_write("s04-writeback-dirty-crash", true); }
-Test(write, crash_s05, .timeout = 180) { crash_at_every_write("s05-btree-depth2", true); }
-Test(write, crash_s06, .timeout = 120) { crash_at_every_write("s06-flash-volume", false); }
+GOLDEN_TEST(write, crash_s03, .timeout = 120) { crash_at_every_write("s03-writeback-dirty-clean-stop", true); }
+GOLDEN_TEST(write, crash_s04, .timeout = 120) { crash_at_every_write("s04-writeback-dirty-crash", true); }
+GOLDEN_TEST(write, crash_s05, .timeout = 180) { crash_at_every_write("s05-btree-depth2", true); }
+GOLDEN_TEST(write, crash_s06, .timeout = 120) { crash_at_every_write("s06-flash-volume", false); }
 
 /* -n: a read-only device refuses writes and a commit writes nothing. */
-Test(write, readonly_refuses)
+GOLDEN_TEST(write, readonly_refuses)
 {
 	char *cache = t_golden_image("s03-writeback-dirty-clean-stop", "cache"), before[65], after[65];
 	struct t_cset s;
@@ -296,7 +296,7 @@ static int session_commit(struct t_cset *s, bool keep_replay)
  * journal fills every bucket in turn and wraps (s02: 8 buckets of 32 jsets),
  * and the kernel's own bucket search agrees at every step.
  */
-Test(write, journal_wraps, .timeout = 300)
+GOLDEN_TEST(write, journal_wraps, .timeout = 300)
 {
 	char *cache = t_golden_image("s02-registered-empty", "cache");
 	struct t_cset s;
@@ -338,7 +338,7 @@ Test(write, journal_wraps, .timeout = 300)
  * would overwrite a needed entry fails with JOURNAL_FULL and a message
  * naming the bucket, and the cache still serves the kernel's content.
  */
-Test(write, journal_full, .timeout = 300)
+GOLDEN_TEST(write, journal_full, .timeout = 300)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
 	char *cache = t_golden_image(name, "cache"), *bdev = t_golden_image(name, "backing"), *before, *after;
@@ -416,15 +416,15 @@ static void marks_match_kernel(const char *name)
 	json_decref(m);
 }
 
-Test(mark, s02) { marks_match_kernel("s02-registered-empty"); }
-Test(mark, s03) { marks_match_kernel("s03-writeback-dirty-clean-stop"); }
-Test(mark, s04) { marks_match_kernel("s04-writeback-dirty-crash"); }
-Test(mark, s05) { marks_match_kernel("s05-btree-depth2"); }
-Test(mark, s06) { marks_match_kernel("s06-flash-volume"); }
-Test(mark, s07) { marks_match_kernel("s07-writethrough-clean"); }
+GOLDEN_TEST(mark, s02) { marks_match_kernel("s02-registered-empty"); }
+GOLDEN_TEST(mark, s03) { marks_match_kernel("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(mark, s04) { marks_match_kernel("s04-writeback-dirty-crash"); }
+GOLDEN_TEST(mark, s05) { marks_match_kernel("s05-btree-depth2"); }
+GOLDEN_TEST(mark, s06) { marks_match_kernel("s06-flash-volume"); }
+GOLDEN_TEST(mark, s07) { marks_match_kernel("s07-writethrough-clean"); }
 
 /* Journal keys pin their buckets: s04's data lives only in the journal. */
-Test(mark, journal_keys_pin)
+GOLDEN_TEST(mark, journal_keys_pin)
 {
 	char *cache = t_golden_image("s04-writeback-dirty-crash", "cache");
 	struct t_cset s;
@@ -452,7 +452,7 @@ Test(mark, journal_keys_pin)
  * Allocation hands out only unused buckets, each once, with gen + 1 and the
  * metadata prio; it stops with NO_FREE_BUCKET; abort restores the buckets.
  */
-Test(alloc, every_free_bucket_once)
+GOLDEN_TEST(alloc, every_free_bucket_once)
 {
 	char *cache = t_golden_image("s05-btree-depth2", "cache");
 	struct t_cset s;
@@ -491,7 +491,7 @@ Test(alloc, every_free_bucket_once)
 }
 
 /* can_inc_bucket_gen(): a bucket whose gen is 96 ahead of its oldest pointer is skipped. */
-Test(alloc, gen_lag_limit)
+GOLDEN_TEST(alloc, gen_lag_limit)
 {
 	char *cache = t_golden_image("s02-registered-empty", "cache");
 	struct t_cset s;
@@ -517,7 +517,7 @@ Test(alloc, gen_lag_limit)
 }
 
 /* A transaction needs marked buckets; a node that does not fit is refused. */
-Test(alloc, begin_needs_marks_and_node_must_fit)
+GOLDEN_TEST(alloc, begin_needs_marks_and_node_must_fit)
 {
 	char *cache = t_golden_image("s02-registered-empty", "cache");
 	struct t_cset s;
@@ -548,7 +548,7 @@ Test(alloc, begin_needs_marks_and_node_must_fit)
  * A changed uuid slot goes to a fresh uuid bucket published by the jset;
  * the old bucket is left as it was; an aborted change restores c->uuids.
  */
-Test(write, uuid_change)
+GOLDEN_TEST(write, uuid_change)
 {
 	const char *name = "s06-flash-volume";
 	char *cache = t_golden_image(name, "cache"), *before = view_text(cache), *after;
@@ -603,7 +603,7 @@ Test(write, uuid_change)
 }
 
 /* A crash anywhere in a uuid change leaves the old slots or the new ones, never a mix. */
-Test(write, uuid_change_crash)
+GOLDEN_TEST(write, uuid_change_crash)
 {
 	const char *name = "s06-flash-volume";
 	char *orig = t_golden_image(name, "cache"), *copy;
@@ -673,16 +673,16 @@ static void commit_then_remark(const char *name)
 	free(cache);
 }
 
-Test(write, remark_s03) { commit_then_remark("s03-writeback-dirty-clean-stop"); }
-Test(write, remark_s05) { commit_then_remark("s05-btree-depth2"); }
-Test(write, remark_s06) { commit_then_remark("s06-flash-volume"); }
+GOLDEN_TEST(write, remark_s03) { commit_then_remark("s03-writeback-dirty-clean-stop"); }
+GOLDEN_TEST(write, remark_s05) { commit_then_remark("s05-btree-depth2"); }
+GOLDEN_TEST(write, remark_s06) { commit_then_remark("s06-flash-volume"); }
 
 /*
  * Keys journaled by a commit are replayed by the readers (they appear in
  * the view over the data they cover), and pin their buckets in memory as a
  * fresh mark pass does.
  */
-Test(write, journal_key)
+GOLDEN_TEST(write, journal_key)
 {
 	const char *name = "s03-writeback-dirty-clean-stop";
 	char *cache = t_golden_image(name, "cache"), *view, line[160];
