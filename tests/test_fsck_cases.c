@@ -734,7 +734,8 @@ Test(fsck_cases, preen_halt_in_the_btree_pass_says_partial)
 	cr_expect(strstr(text, "after journal replay: not checked; buckets in use: not checked"),
 		  "%s", r.out);
 	cr_expect(strstr(text, "on disk before replay: tree depth 1, partial: "), "%s", r.out);
-	cr_expect_not(strstr(text, "-1"), "%s", r.out);
+	/* a sentinel as a figure ("-1/4095", " -1 keys"); the temporary path may hold "-1" */
+	cr_expect_not(strstr(text, " -1"), "%s", r.out);
 	check_preen_text("leaf-bad-csum", r.copy, text, s);
 	free(text);
 	preen_run_free(&r);
