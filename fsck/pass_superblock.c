@@ -55,8 +55,7 @@ static bool report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
 }
 
 /*
- * Report the failure ret of bt_sb_validate() as its problem code. Where
- * libcore gives one code to two kernel rules, the decoded fields say which.
+ * Report the failure ret of bt_sb_validate() as its problem code.
  * Returns 0, 1 when the superblock was rewritten (validate it again), or
  * ret when it is not a superblock rule (operational error).
  */
@@ -86,38 +85,39 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 		p.num = sb->block_size;
 		p.num2 = dev->logical_block_size;
 		break;
-	case BT_ERR_SB_BAD_DATA_OFFSET:
-		code = sb->data_offset < BDEV_DATA_START_DEFAULT ?
+	case BT_ERR_SB_DATA_OFFSET_TOO_SMALL:
+	case BT_ERR_SB_DATA_OFFSET_PAST_END:
+		code = ret == -BT_ERR_SB_DATA_OFFSET_TOO_SMALL ?
 			PR_SB_DATA_OFFSET_TOO_SMALL : PR_SB_DATA_OFFSET_PAST_END;
 		p.byte_offset = SB_BYTE(nbuckets);
 		p.num = sb->data_offset;
 		p.num2 = bt_dev_sectors(dev);
 		break;
-	case BT_ERR_SB_UNSUPPORTED_FEATURE:
-		/* the order of read_super(): compat, ro_compat, incompat */
-		if (sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP) {
-			code = PR_SB_UNSUPPORTED_COMPAT;
-			p.byte_offset = SB_BYTE(feature_compat);
-			p.num = sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP;
-		} else if (sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP) {
-			code = PR_SB_UNSUPPORTED_RO_COMPAT;
-			p.byte_offset = SB_BYTE(feature_ro_compat);
-			p.num = sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP;
-		} else {
-			code = PR_SB_UNSUPPORTED_INCOMPAT;
-			p.byte_offset = SB_BYTE(feature_incompat);
-			p.num = sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP;
-		}
+	case BT_ERR_SB_UNSUPPORTED_COMPAT:
+		code = PR_SB_UNSUPPORTED_COMPAT;
+		p.byte_offset = SB_BYTE(feature_compat);
+		p.num = sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP;
+		break;
+	case BT_ERR_SB_UNSUPPORTED_RO_COMPAT:
+		code = PR_SB_UNSUPPORTED_RO_COMPAT;
+		p.byte_offset = SB_BYTE(feature_ro_compat);
+		p.num = sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP;
+		break;
+	case BT_ERR_SB_UNSUPPORTED_INCOMPAT:
+		code = PR_SB_UNSUPPORTED_INCOMPAT;
+		p.byte_offset = SB_BYTE(feature_incompat);
+		p.num = sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP;
 		break;
 	case BT_ERR_SB_TOO_MANY_JOURNAL_BUCKETS:
+		code = PR_SB_TOO_MANY_JOURNAL_BUCKETS;
 		p.byte_offset = SB_BYTE(keys);
 		p.num = sb->keys;
-		if (sb->keys > SB_JOURNAL_BUCKETS) {
-			code = PR_SB_TOO_MANY_JOURNAL_BUCKETS;
-		} else {
-			code = PR_SB_JOURNAL_PAST_END;
-			p.num2 = sb->nbuckets;
-		}
+		break;
+	case BT_ERR_SB_JOURNAL_PAST_END:
+		code = PR_SB_JOURNAL_PAST_END;
+		p.byte_offset = SB_BYTE(keys);
+		p.num = sb->keys;
+		p.num2 = sb->nbuckets;
 		break;
 	case BT_ERR_SB_TOO_MANY_BUCKETS:
 		code = PR_SB_TOO_MANY_BUCKETS;
@@ -129,14 +129,16 @@ static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int 
 		p.byte_offset = SB_BYTE(nbuckets);
 		p.num = sb->nbuckets;
 		break;
-	case BT_ERR_SB_BAD_BLOCK_SIZE:
-		code = bt_is_pow2(sb->block_size) ? PR_SB_BLOCK_SIZE_TOO_BIG :
+	case BT_ERR_SB_BLOCK_SIZE_NOT_POW2:
+	case BT_ERR_SB_BLOCK_SIZE_TOO_BIG:
+		code = ret == -BT_ERR_SB_BLOCK_SIZE_TOO_BIG ? PR_SB_BLOCK_SIZE_TOO_BIG :
 			PR_SB_BLOCK_SIZE_NOT_POW2;
 		p.byte_offset = SB_BYTE(block_size);
 		p.num = sb->block_size;
 		break;
-	case BT_ERR_SB_BAD_BUCKET_SIZE:
-		code = bt_is_pow2(sb->bucket_size) ? PR_SB_BUCKET_SIZE_TOO_SMALL :
+	case BT_ERR_SB_BUCKET_SIZE_NOT_POW2:
+	case BT_ERR_SB_BUCKET_SIZE_TOO_SMALL:
+		code = ret == -BT_ERR_SB_BUCKET_SIZE_TOO_SMALL ? PR_SB_BUCKET_SIZE_TOO_SMALL :
 			PR_SB_BUCKET_SIZE_NOT_POW2;
 		p.byte_offset = SB_BYTE(bucket_size);
 		p.num = sb->bucket_size;

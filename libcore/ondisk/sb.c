@@ -146,18 +146,18 @@ static int sb_validate_cache(const struct cache_sb *sb, const struct bt_dev *dev
 		sb_fail(SB_NOT_ENOUGH_BUCKETS, "not enough buckets", nbuckets,
 			"is %llu, at least 128", (unsigned long long)sb->nbuckets);
 	if (!bt_is_pow2(sb->block_size))
-		sb_fail(SB_BAD_BLOCK_SIZE, "bad block size (not power of 2)", block_size,
+		sb_fail(SB_BLOCK_SIZE_NOT_POW2, "bad block size (not power of 2)", block_size,
 			"is %u sectors", sb->block_size);
 	if (sb->block_size > BT_PAGE_SECTORS)
-		sb_fail(SB_BAD_BLOCK_SIZE, "bad block size (larger than page size)", block_size,
+		sb_fail(SB_BLOCK_SIZE_TOO_BIG, "bad block size (larger than page size)", block_size,
 			"is %u sectors, a page is %u (bucket_size is %u)",
 			sb->block_size, BT_PAGE_SECTORS, sb->bucket_size);
 	if (!bt_is_pow2(sb->bucket_size))
-		sb_fail(SB_BAD_BUCKET_SIZE, "bad bucket size (not power of 2)", bucket_size,
+		sb_fail(SB_BUCKET_SIZE_NOT_POW2, "bad bucket size (not power of 2)", bucket_size,
 			"is %u sectors (raw %u, feature_incompat %llx)", sb->bucket_size,
 			sb->bucket_size_raw, (unsigned long long)sb->feature_incompat);
 	if (sb->bucket_size < BT_PAGE_SECTORS)
-		sb_fail(SB_BAD_BUCKET_SIZE, "bad bucket size (smaller than page size)", bucket_size,
+		sb_fail(SB_BUCKET_SIZE_TOO_SMALL, "bad bucket size (smaller than page size)", bucket_size,
 			"is %u sectors, a page is %u (block_size is %u)",
 			sb->bucket_size, BT_PAGE_SECTORS, sb->block_size);
 	if (bt_dev_sectors(dev) / sb->bucket_size < sb->nbuckets)
@@ -182,7 +182,7 @@ static int sb_validate_cache(const struct cache_sb *sb, const struct bt_dev *dev
 			return -BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL;
 		}
 	if ((uint64_t)sb->first_bucket + sb->keys > sb->nbuckets)
-		sb_fail(SB_TOO_MANY_JOURNAL_BUCKETS, "too many journal buckets", keys,
+		sb_fail(SB_JOURNAL_PAST_END, "too many journal buckets", keys,
 			"is %u, from first_bucket %u that passes nbuckets %llu",
 			sb->keys, sb->first_bucket, (unsigned long long)sb->nbuckets);
 	if ((uint64_t)sb->first_bucket * sb->bucket_size < 16)
@@ -247,29 +247,29 @@ int bt_sb_validate(const struct cache_sb_disk *raw, const struct cache_sb *sb,
 	case BCACHE_SB_VERSION_BDEV_WITH_OFFSET:
 	case BCACHE_SB_VERSION_BDEV_WITH_FEATURES:
 		if (sb->data_offset < BDEV_DATA_START_DEFAULT)
-			sb_fail(SB_BAD_DATA_OFFSET, "bad data offset", nbuckets,
+			sb_fail(SB_DATA_OFFSET_TOO_SMALL, "bad data offset", nbuckets,
 				"(data_offset) is %llu sectors, at least %u",
 				(unsigned long long)sb->data_offset, BDEV_DATA_START_DEFAULT);
 		/* not in read_super(): bcache_device_init() refuses it later */
 		if (sb->data_offset >= bt_dev_sectors(dev))
-			sb_fail(SB_BAD_DATA_OFFSET, "bad data offset", nbuckets,
+			sb_fail(SB_DATA_OFFSET_PAST_END, "bad data offset", nbuckets,
 				"(data_offset) is %llu sectors, the device has only %llu",
 				(unsigned long long)sb->data_offset,
 				(unsigned long long)bt_dev_sectors(dev));
 		return 0;
 	case BCACHE_SB_VERSION_CDEV_WITH_FEATURES:
 		if (sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE, "unsupported compatible feature found",
+			sb_fail(SB_UNSUPPORTED_COMPAT, "unsupported compatible feature found",
 				feature_compat, "is %llx, supported %llx",
 				(unsigned long long)sb->feature_compat, BCH_FEATURE_COMPAT_SUPP);
 		if (sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE,
+			sb_fail(SB_UNSUPPORTED_RO_COMPAT,
 				"unsupported read-only compatible feature found",
 				feature_ro_compat, "is %llx, supported %llx",
 				(unsigned long long)sb->feature_ro_compat,
 				BCH_FEATURE_RO_COMPAT_SUPP);
 		if (sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE, "unsupported incompatible feature found",
+			sb_fail(SB_UNSUPPORTED_INCOMPAT, "unsupported incompatible feature found",
 				feature_incompat, "is %llx, supported %llx",
 				(unsigned long long)sb->feature_incompat,
 				BCH_FEATURE_INCOMPAT_SUPP);
