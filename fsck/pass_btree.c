@@ -59,7 +59,7 @@ static void npctx(struct fsck_ctx *ctx, struct problem_ctx *p, const struct bkey
 	}
 }
 
-/* A node the walk could not visit: its error code says which problem. */
+/* A node the walk could not visit: its error code says which problem (problems.h). */
 static int walk_error(const struct bkey *k, unsigned level, int err, const char *msg,
 		      void *arg)
 {
@@ -67,30 +67,11 @@ static int walk_error(const struct bkey *k, unsigned level, int err, const char 
 	struct problem_ctx p;
 	enum problem code;
 
-	switch (-err) {
-	case BT_ERR_BSET_BAD_MAGIC:		code = PR_BSET_BAD_MAGIC; break;
-	case BT_ERR_BSET_BAD_CSUM:		code = PR_BSET_BAD_CSUM; break;
-	case BT_ERR_BSET_BAD_VERSION:		code = PR_BSET_BAD_VERSION; break;
-	case BT_ERR_BSET_TOO_BIG:		code = PR_BSET_PAST_NODE_END; break;
-	case BT_ERR_BSET_EMPTY:			code = PR_BSET_EMPTY; break;
-	case BT_ERR_BSET_KEY_OVERRUN:		code = PR_BSET_KEY_OVERRUN; break;
-	case BT_ERR_BTREE_NODE_SEQ_ZERO:	code = PR_BTREE_NODE_SEQ_ZERO; break;
-	case BT_ERR_BTREE_NODE_CORRUPTED:	code = PR_BTREE_NODE_CORRUPTED; break;
-	case BT_ERR_BTREE_NODE_SHORT_KEY:	code = PR_BTREE_SHORT_KEY; break;
-	case BT_ERR_BTREE_PTR_BAD_DEV:
-	case BT_ERR_BTREE_PTR_BAD_BUCKET:
-	case BT_ERR_BTREE_PTR_NOT_BUCKET_START:
-	case BT_ERR_BTREE_PTR_BAD_SIZE:
-	case BT_ERR_BTREE_PTR_PAST_DEVICE:	code = PR_BTREE_PTR_INVALID; break;
-	case BT_ERR_BTREE_LOOP:			code = PR_BTREE_CYCLE; break;
-	case BT_ERR_BTREE_TOO_DEEP:		code = PR_BTREE_TOO_DEEP; break;
-	case BT_ERR_BTREE_TOPOLOGY:		code = PR_BTREE_NODE_REACHED_TWICE; break;
-	case EIO:
-	case BT_ERR_SHORT_READ:			code = PR_BTREE_NODE_READ_ERROR; break;
-	case ENOMEM:
+	if (err == -ENOMEM)
 		return err;			/* operational, not a problem on disk */
-	default:				code = PR_BTREE_NODE_BAD; break;
-	}
+	code = problem_for_err(FSCK_PASS_btree, err);
+	if (code == PR_NR)
+		code = PR_BTREE_NODE_BAD;
 	/* a loop or a second visit leads to a node counted already */
 	if (err != -BT_ERR_BTREE_LOOP && err != -BT_ERR_BTREE_TOPOLOGY)
 		bp->skipped = true;

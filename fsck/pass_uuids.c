@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcore/base/errcode.h"
 #include "libcore/read/uuid.h"
 #include "fsck.h"
 
@@ -77,15 +76,17 @@ int fsck_pass_uuids(struct fsck_ctx *ctx)
 
 	upctx(ctx, &p);
 	p.str = printbuf_str(&msg);
-	if (ret == -BT_ERR_UUID_BAD_PTR) {
-		p.key = (const struct bkey *)&ctx->c->uuid_key;
-		fix_problem(ctx, PR_UUID_BAD_PTR, &p);
-	} else if (ret == -EIO || ret == -BT_ERR_SHORT_READ) {
-		fix_problem(ctx, PR_UUID_READ_ERROR, &p);
-	} else if (ret) {
-		prt_str(ctx->err, printbuf_str(&msg));
-		printbuf_exit(&msg);
-		return ret;
+	if (ret) {
+		enum problem code = problem_for_err(FSCK_PASS_uuids, ret);
+
+		if (code == PR_NR) {
+			prt_str(ctx->err, printbuf_str(&msg));
+			printbuf_exit(&msg);
+			return ret;
+		}
+		if (code == PR_UUID_BAD_PTR)
+			p.key = (const struct bkey *)&ctx->c->uuid_key;
+		fix_problem(ctx, code, &p);
 	}
 	printbuf_exit(&msg);
 	if (!ret && ctx->c->uuids)

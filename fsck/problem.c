@@ -60,6 +60,35 @@ static inline __attribute__((unused)) void problem_ids_unique(unsigned id)
 	}
 }
 
+/* Build-time check that no code maps to two problems in one pass. */
+static inline __attribute__((unused)) void problem_errcodes_unique(unsigned pass_err)
+{
+	switch (pass_err) {
+#define x(pass, name, err) case FSCK_PASS_##pass << 16 | (err):
+	BT_PROBLEM_ERRCODES(x)
+#undef x
+		break;
+	}
+}
+
+enum problem problem_for_err(enum fsck_pass pass, int err)
+{
+	static const struct {
+		enum fsck_pass	pass;
+		int		err;		/* positive */
+		enum problem	code;
+	} map[] = {
+#define x(_pass, name, _err) { FSCK_PASS_##_pass, _err, PR_##name },
+		BT_PROBLEM_ERRCODES(x)
+#undef x
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].pass == pass && map[i].err == -err)
+			return map[i].code;
+	return PR_NR;
+}
+
 void clear_problem_context(struct problem_ctx *p)
 {
 	memset(p, 0, sizeof(*p));

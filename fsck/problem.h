@@ -20,6 +20,7 @@
 
 #include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
+#include "passes.h"
 #include "problems.h"
 
 struct fsck_ctx;
@@ -280,6 +281,14 @@ void problem_msg_to_text(struct printbuf *out, enum problem code,
  */
 void problem_action_to_text(struct printbuf *out, enum problem code,
 			    const struct problem_ctx *p);
+
+/*
+ * problem_for_err(): the problem a failure err (negative: -BT_ERR_* or
+ * -errno) of a libcore validator or reader is in pass (problems.h
+ * BT_PROBLEM_ERRCODES()), or PR_NR when err is no problem of that pass
+ * (an operational error such as -ENOMEM, or a code the pass does not map).
+ */
+enum problem problem_for_err(enum fsck_pass pass, int err);
 
 /* Why problem code has no repair (nofix.h), or NULL when it has one. */
 const char *problem_nofix(enum problem code);

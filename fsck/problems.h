@@ -321,6 +321,73 @@
 	  "%t checks of %d are not available in this build: the cache set was not fully checked")
 
 /*
+ * The failures of libcore's validators and readers, each reported as one
+ * problem: x(pass, NAME, code) says that in pass (passes.h) the failure
+ * -code (a BT_ERR_* code, or a plain errno for I/O) is problem NAME, so
+ * that no pass redoes a validator's comparisons to know which rule broke.
+ * A code appears at most once per pass (a build-time check, problem.c).
+ * The superblock's rules map one to one (bt_sb_validate(): one code per
+ * rule; tests/test_fsck_problems.c). Where fsck has one problem for
+ * several codes, the code itself is in the report (%E, JSON "errcode"):
+ * the five pointer rules of bt_btree_ptr_check() are BTREE_PTR_INVALID,
+ * a failed read (EIO) and a short one are the pass's read error.
+ * problem_for_err() looks a failure up.
+ */
+#define BT_PROBLEM_ERRCODES(x)							\
+	x(superblock,	SB_BAD_OFFSET,		BT_ERR_SB_BAD_OFFSET)		\
+	x(superblock,	SB_BAD_MAGIC,		BT_ERR_SB_BAD_MAGIC)		\
+	x(superblock,	SB_BAD_CSUM,		BT_ERR_SB_BAD_CSUM)		\
+	x(superblock,	SB_BAD_UUID,		BT_ERR_SB_BAD_UUID)		\
+	x(superblock,	SB_BAD_VERSION,		BT_ERR_SB_BAD_VERSION)		\
+	x(superblock,	SB_BLOCK_SMALLER_THAN_DEVICE, BT_ERR_SB_BLOCK_SMALLER_THAN_DEVICE) \
+	x(superblock,	SB_DATA_OFFSET_TOO_SMALL, BT_ERR_SB_DATA_OFFSET_TOO_SMALL)	\
+	x(superblock,	SB_DATA_OFFSET_PAST_END, BT_ERR_SB_DATA_OFFSET_PAST_END)	\
+	x(superblock,	SB_UNSUPPORTED_COMPAT,	BT_ERR_SB_UNSUPPORTED_COMPAT)	\
+	x(superblock,	SB_UNSUPPORTED_RO_COMPAT, BT_ERR_SB_UNSUPPORTED_RO_COMPAT)	\
+	x(superblock,	SB_UNSUPPORTED_INCOMPAT, BT_ERR_SB_UNSUPPORTED_INCOMPAT)	\
+	x(superblock,	SB_TOO_MANY_JOURNAL_BUCKETS, BT_ERR_SB_TOO_MANY_JOURNAL_BUCKETS) \
+	x(superblock,	SB_TOO_MANY_BUCKETS,	BT_ERR_SB_TOO_MANY_BUCKETS)	\
+	x(superblock,	SB_NOT_ENOUGH_BUCKETS,	BT_ERR_SB_NOT_ENOUGH_BUCKETS)	\
+	x(superblock,	SB_BLOCK_SIZE_NOT_POW2,	BT_ERR_SB_BLOCK_SIZE_NOT_POW2)	\
+	x(superblock,	SB_BLOCK_SIZE_TOO_BIG,	BT_ERR_SB_BLOCK_SIZE_TOO_BIG)	\
+	x(superblock,	SB_BUCKET_SIZE_NOT_POW2, BT_ERR_SB_BUCKET_SIZE_NOT_POW2)	\
+	x(superblock,	SB_BUCKET_SIZE_TOO_SMALL, BT_ERR_SB_BUCKET_SIZE_TOO_SMALL)	\
+	x(superblock,	SB_DEVICE_TOO_SMALL,	BT_ERR_SB_DEVICE_TOO_SMALL)	\
+	x(superblock,	SB_BAD_SET_UUID,	BT_ERR_SB_BAD_SET_UUID)		\
+	x(superblock,	SB_BAD_DEV_NUMBER,	BT_ERR_SB_BAD_DEV_NUMBER)	\
+	x(superblock,	SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL) \
+	x(superblock,	SB_JOURNAL_PAST_END,	BT_ERR_SB_JOURNAL_PAST_END)	\
+	x(superblock,	SB_FIRST_BUCKET_IN_SB,	BT_ERR_SB_BAD_FIRST_BUCKET)	\
+	x(prios,	PRIO_BAD_CSUM,		BT_ERR_PRIO_BAD_CSUM)		\
+	x(prios,	PRIO_BAD_MAGIC,		BT_ERR_PRIO_BAD_MAGIC)		\
+	x(prios,	PRIO_BAD_CHAIN,		BT_ERR_PRIO_BAD_CHAIN)		\
+	x(prios,	PRIO_READ_ERROR,	EIO)				\
+	x(prios,	PRIO_READ_ERROR,	BT_ERR_SHORT_READ)		\
+	x(uuids,	UUID_BAD_PTR,		BT_ERR_UUID_BAD_PTR)		\
+	x(uuids,	UUID_READ_ERROR,	EIO)				\
+	x(uuids,	UUID_READ_ERROR,	BT_ERR_SHORT_READ)		\
+	x(btree,	BSET_BAD_MAGIC,		BT_ERR_BSET_BAD_MAGIC)		\
+	x(btree,	BSET_BAD_CSUM,		BT_ERR_BSET_BAD_CSUM)		\
+	x(btree,	BSET_BAD_VERSION,	BT_ERR_BSET_BAD_VERSION)	\
+	x(btree,	BSET_PAST_NODE_END,	BT_ERR_BSET_TOO_BIG)		\
+	x(btree,	BSET_EMPTY,		BT_ERR_BSET_EMPTY)		\
+	x(btree,	BSET_KEY_OVERRUN,	BT_ERR_BSET_KEY_OVERRUN)	\
+	x(btree,	BTREE_NODE_SEQ_ZERO,	BT_ERR_BTREE_NODE_SEQ_ZERO)	\
+	x(btree,	BTREE_NODE_CORRUPTED,	BT_ERR_BTREE_NODE_CORRUPTED)	\
+	x(btree,	BTREE_SHORT_KEY,	BT_ERR_BTREE_NODE_SHORT_KEY)	\
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_BAD_DEV)	\
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_BAD_BUCKET)	\
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_NOT_BUCKET_START) \
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_BAD_SIZE)	\
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_PAST_DEVICE)	\
+	x(btree,	BTREE_CYCLE,		BT_ERR_BTREE_LOOP)		\
+	x(btree,	BTREE_TOO_DEEP,		BT_ERR_BTREE_TOO_DEEP)		\
+	x(btree,	BTREE_NODE_REACHED_TWICE, BT_ERR_BTREE_TOPOLOGY)		\
+	x(btree,	BTREE_NODE_READ_ERROR,	EIO)				\
+	x(btree,	BTREE_NODE_READ_ERROR,	BT_ERR_SHORT_READ)		\
+	x(btree,	BTREE_NODE_BAD,		BT_ERR_BTREE_NODE_BAD)
+
+/*
  * Planned (issue 4): the checks below are not written yet. Their codes are
  * reserved here; move a line into BT_PROBLEMS(), with a new id, with its check.
  *
