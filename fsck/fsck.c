@@ -60,7 +60,7 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 		free(ctx->latches[i].ranges);
 	fsck_stats_exit(&ctx->stats);
 	free(ctx->backing_uuids);
-	free(ctx->uuid_fix);
+	free(ctx->plan.uuid_fix);
 	free(ctx->lost);
 	fsck_garbage_free(ctx);
 	fsck_deferred_failed(ctx, NULL);

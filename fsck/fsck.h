@@ -158,6 +158,29 @@ enum fsck_uuid_fix {
 	FSCK_UUID_CLEAR_FLAGS	= 2,	/* unknown flag bits cleared */
 };
 
+/*
+ * The repair plan: the repairs the answers accepted that a later pass
+ * makes (PF_LATER, problem.h), filled by the checking passes and carried
+ * out by the replay pass (pass_replay.c): the btree rebuild with the uuid
+ * slot repairs (fsck_rebuild()) or the journal replay, each settling the
+ * deferred repairs (fsck_deferred_done() or fsck_deferred_failed()).
+ */
+struct fsck_repair_plan {
+	/* the accepted repairs, in the order accepted; owned */
+	struct fsck_deferred {
+		enum problem	code;
+		char		*what;	/* the place and its old state; owned */
+		json_t		*json;	/* its --json problem object (a reference), or NULL */
+	}			*deferred;
+	size_t			nr_deferred;
+	/* the journal repair must replay over missing seqs (BT_REPLAY_FORCE) */
+	bool			replay_force;
+	/* a PF_REBUILD repair was accepted: the replay pass rebuilds the btree */
+	bool			rebuild;
+	/* uuid slot repairs for the rebuild's commit, per slot (enum fsck_uuid_fix); owned */
+	uint8_t			*uuid_fix;
+};
+
 struct fsck_ctx {
 	struct fsck_opts	opts;
 	const char		*path;		/* the cache (or backing) device */
@@ -184,19 +207,7 @@ struct fsck_ctx {
 	/* a stop request (SIGINT, SIGTERM: cmd/signals.c), not owned; NULL: none */
 	const struct bt_stop	*stop;
 
-	/* repairs accepted but made by a later pass (PF_LATER, problem.h) */
-	struct fsck_deferred {
-		enum problem	code;
-		char		*what;
-		json_t		*json;	/* its --json problem object (a reference), or NULL */
-	}			*deferred;
-	size_t			nr_deferred;
-	/* the journal repair must replay over missing seqs (BT_REPLAY_FORCE) */
-	bool			replay_force;
-	/* a PF_REBUILD repair was accepted: the replay pass rebuilds the btree */
-	bool			rebuild;
-	/* uuid slot repairs for the rebuild's commit, per slot (enum fsck_uuid_fix) */
-	uint8_t			*uuid_fix;
+	struct fsck_repair_plan	plan;
 	/* what the rebuild did not keep (libcore/rebuild.h), owned */
 	struct bt_lost		*lost;
 	size_t			nr_lost;

@@ -80,7 +80,7 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 	struct printbuf msg = PRINTBUF, line = PRINTBUF;
 	struct bt_scan_result r;
 	struct problem_ctx p;
-	size_t mark = ctx->nr_deferred;
+	size_t mark = ctx->plan.nr_deferred;
 	int ret;
 
 	o.backing_uuids = ctx->backing_uuids;

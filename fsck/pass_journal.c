@@ -137,7 +137,7 @@ static void report_list(struct fsck_ctx *ctx)
 			      (unsigned long long)jn->missing[i][0],
 			      (unsigned long long)jn->missing[i][1], jn->nr,
 			      (unsigned long long)jn->last_seq, (unsigned long long)jn->newest_seq))
-			ctx->replay_force = true;
+			ctx->plan.replay_force = true;
 	}
 	if (jn->nr && !jn->sane_last_seq) {
 		jpctx(ctx, &p, ~0u, bt_journal_newest(jn)->sector);

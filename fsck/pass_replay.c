@@ -44,7 +44,7 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 	ret = fsck_stats_count_view(&ctx->stats, c, c->node_cache);
 	if (ret)
 		return ret;
-	if (!c->journal.nr_keys && !ctx->nr_deferred)
+	if (!c->journal.nr_keys && !ctx->plan.nr_deferred)
 		return 0;
 
 	clear_problem_context(&p);
@@ -62,7 +62,7 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 		return 0;
 	}
 	/* the rebuild takes the journal's keys into the new tree */
-	if (ctx->rebuild)
+	if (ctx->plan.rebuild)
 		return fsck_rebuild(ctx);
 	if (c->journal.nr_keys && !fix_problem(ctx, PR_JOURNAL_REPLAY, &p)) {
 		fsck_deferred_failed(ctx, "the journal is not replayed");
@@ -70,8 +70,8 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 	}
 
 	ret = bt_journal_replay(c, c->node_cache,
-				(ctx->replay_force ? BT_REPLAY_FORCE : 0) |
-				(ctx->nr_deferred ? BT_REPLAY_COMMIT : 0),
+				(ctx->plan.replay_force ? BT_REPLAY_FORCE : 0) |
+				(ctx->plan.nr_deferred ? BT_REPLAY_COMMIT : 0),
 				&st, &report, &msg);
 	if (ret) {
 		prt_printf(ctx->err, "journal replay failed, the device holds its old state: %s",

@@ -211,7 +211,7 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 {
 	struct printbuf msg = PRINTBUF;
 	int ret = bt_sb_validate((void *)c->sb_block, &c->sb, ctx->dev, &msg);
-	size_t csum_mark = ctx->nr_deferred;
+	size_t csum_mark = ctx->plan.nr_deferred;
 	bool csum_pending = false;
 
 	if (ret == -BT_ERR_SB_BAD_CSUM) {

@@ -26,10 +26,10 @@ static void upctx(struct fsck_ctx *ctx, struct problem_ctx *p)
 /* Record a uuid slot repair for the rebuild's commit (fsck/rebuild.c). */
 static void uuid_fix(struct fsck_ctx *ctx, unsigned slot, enum fsck_uuid_fix fix)
 {
-	if (!ctx->uuid_fix)
-		ctx->uuid_fix = calloc(ctx->c->nr_uuids, 1);
-	if (ctx->uuid_fix && !ctx->uuid_fix[slot])
-		ctx->uuid_fix[slot] = fix;
+	if (!ctx->plan.uuid_fix)
+		ctx->plan.uuid_fix = calloc(ctx->c->nr_uuids, 1);
+	if (ctx->plan.uuid_fix && !ctx->plan.uuid_fix[slot])
+		ctx->plan.uuid_fix[slot] = fix;
 }
 
 /* Live slots: no uuid twice (super.c uuid_find() takes the first); known flags only. */

@@ -504,7 +504,7 @@ static void defer_rebuild(struct fsck_ctx *ctx, enum problem code, const struct 
 	struct printbuf what = PRINTBUF;
 
 	problem_msg_to_text(&what, code, p);
-	ctx->rebuild = true;
+	ctx->plan.rebuild = true;
 	fsck_defer_fix(ctx, code, printbuf_str(&what));
 	printbuf_exit(&what);
 }
@@ -672,26 +672,26 @@ void fsck_log(struct fsck_ctx *ctx, const char *fmt, ...)
 
 void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what)
 {
-	struct fsck_deferred *d = realloc(ctx->deferred,
-					  (ctx->nr_deferred + 1) * sizeof(*d));
+	struct fsck_deferred *d = realloc(ctx->plan.deferred,
+					  (ctx->plan.nr_deferred + 1) * sizeof(*d));
 	char *w = strdup(what);
 
 	if (!d || !w) {
 		free(w);
 		if (d)
-			ctx->deferred = d;
+			ctx->plan.deferred = d;
 		ctx->flags |= FSCK_UNCORRECTED;	/* the repair is not made */
 		return;
 	}
-	ctx->deferred = d;
-	d[ctx->nr_deferred].code = code;
-	d[ctx->nr_deferred].what = w;
+	ctx->plan.deferred = d;
+	d[ctx->plan.nr_deferred].code = code;
+	d[ctx->plan.nr_deferred].what = w;
 	/* --json: the problem just recorded learns whether its repair was made */
-	d[ctx->nr_deferred].json = NULL;
+	d[ctx->plan.nr_deferred].json = NULL;
 	if (ctx->json_problems && json_array_size(ctx->json_problems))
-		d[ctx->nr_deferred].json = json_incref(json_array_get(ctx->json_problems,
+		d[ctx->plan.nr_deferred].json = json_incref(json_array_get(ctx->json_problems,
 					json_array_size(ctx->json_problems) - 1));
-	ctx->nr_deferred++;
+	ctx->plan.nr_deferred++;
 }
 
 /*
@@ -703,8 +703,8 @@ static void deferred_json(struct fsck_ctx *ctx, size_t mark, bool made, const ch
 {
 	bool dry = fsck_dry_run(ctx);
 
-	for (size_t i = mark; i < ctx->nr_deferred; i++) {
-		json_t *o = ctx->deferred[i].json, *a;
+	for (size_t i = mark; i < ctx->plan.nr_deferred; i++) {
+		json_t *o = ctx->plan.deferred[i].json, *a;
 
 		if (!o)
 			continue;
@@ -725,29 +725,29 @@ static void deferred_json(struct fsck_ctx *ctx, size_t mark, bool made, const ch
 /* Drop the deferred entries from mark on (all of them when mark is 0). */
 static void deferred_forget(struct fsck_ctx *ctx, size_t mark)
 {
-	for (size_t i = mark; i < ctx->nr_deferred; i++) {
-		free(ctx->deferred[i].what);
-		json_decref(ctx->deferred[i].json);
+	for (size_t i = mark; i < ctx->plan.nr_deferred; i++) {
+		free(ctx->plan.deferred[i].what);
+		json_decref(ctx->plan.deferred[i].json);
 	}
-	ctx->nr_deferred = mark;
+	ctx->plan.nr_deferred = mark;
 	if (!mark) {
-		free(ctx->deferred);
-		ctx->deferred = NULL;
+		free(ctx->plan.deferred);
+		ctx->plan.deferred = NULL;
 	}
 }
 
 void fsck_deferred_done_from(struct fsck_ctx *ctx, size_t mark, const char *how)
 {
-	if (mark > ctx->nr_deferred)
-		mark = ctx->nr_deferred;
-	for (size_t i = mark; i < ctx->nr_deferred; i++) {
+	if (mark > ctx->plan.nr_deferred)
+		mark = ctx->plan.nr_deferred;
+	for (size_t i = mark; i < ctx->plan.nr_deferred; i++) {
 		struct printbuf line = PRINTBUF;
 
-		prt_printf(&line, "%s -> %s", ctx->deferred[i].what, how);
-		fsck_fix_line(ctx, ctx->deferred[i].code, printbuf_str(&line));
+		prt_printf(&line, "%s -> %s", ctx->plan.deferred[i].what, how);
+		fsck_fix_line(ctx, ctx->plan.deferred[i].code, printbuf_str(&line));
 		printbuf_exit(&line);
 	}
-	if (ctx->nr_deferred > mark)
+	if (ctx->plan.nr_deferred > mark)
 		ctx->flags |= fsck_dry_run(ctx) ? FSCK_WOULD_FIX : FSCK_PROBLEMS_FIXED;
 	deferred_json(ctx, mark, true, how);
 	deferred_forget(ctx, mark);
@@ -755,13 +755,13 @@ void fsck_deferred_done_from(struct fsck_ctx *ctx, size_t mark, const char *how)
 
 void fsck_deferred_failed_from(struct fsck_ctx *ctx, size_t mark, const char *why)
 {
-	if (mark >= ctx->nr_deferred)
+	if (mark >= ctx->plan.nr_deferred)
 		return;
 	if (!ctx->opts.json && why)
 		fprintf(ctx->out, fsck_dry_run(ctx) ?
 			"%s: %zu repairs would not be made: %s\n" :
 			"%s: %zu accepted repairs not made: %s\n",
-			ctx->path ? ctx->path : "?", ctx->nr_deferred - mark, why);
+			ctx->path ? ctx->path : "?", ctx->plan.nr_deferred - mark, why);
 	ctx->flags |= FSCK_UNCORRECTED;
 	deferred_json(ctx, mark, false, why);
 	deferred_forget(ctx, mark);

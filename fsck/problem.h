@@ -112,7 +112,7 @@ enum problem_flags {
 	PF_LATER	= 1 << 7,
 	/*
 	 * with PF_REPAIR | PF_LATER: the repair is the btree rebuild
-	 * (fsck/rebuild.c, libcore/rebuild.h): a yes sets ctx->rebuild and
+	 * (fsck/rebuild.c, libcore/rebuild.h): a yes sets ctx->plan.rebuild and
 	 * records the problem for the fix line; the replay pass then rebuilds
 	 * the tree (journal included) in one copy-on-write commit
 	 */
@@ -232,7 +232,7 @@ void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what);
 void fsck_deferred_done(struct fsck_ctx *ctx, const char *how);
 void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why);
 /*
- * The same for the entries deferred since mark (ctx->nr_deferred taken
+ * The same for the entries deferred since mark (ctx->plan.nr_deferred taken
  * before the fix_problem() calls): a pass that makes its own repair at
  * once settles it without touching what waits for a later pass.
  */

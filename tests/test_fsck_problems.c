@@ -438,9 +438,9 @@ Test(fsck_problems, later_repair_counts_only_when_made)
 	/* accepted, not made yet: neither fixed nor left */
 	cr_assert_eq(fsck_exit_status(&c.ctx), 0);
 	fsck_defer_fix(&c.ctx, PR_JOURNAL_KEY_INVALID, "jset 2 at sector 264 of 'img', key 0");
-	cr_assert_eq(c.ctx.nr_deferred, 1);
+	cr_assert_eq(c.ctx.plan.nr_deferred, 1);
 	fsck_deferred_done(&c.ctx, "journal restarted by jset 6 (last_seq 6)");
-	cr_assert_eq(c.ctx.nr_deferred, 0);
+	cr_assert_eq(c.ctx.plan.nr_deferred, 0);
 	cr_assert(strstr(cap_text(&c), "JOURNAL_KEY_INVALID: jset 2 at sector 264 of 'img', key 0"
 			 " -> journal restarted by jset 6 (last_seq 6)\n"));
 	fclose(c.ctx.log);
