@@ -44,12 +44,11 @@ void fsck_ctx_free_cache_set(struct fsck_ctx *ctx)
 {
 	free(ctx->node_bucket);
 	ctx->node_bucket = NULL;
-	if (ctx->c) {
-		if (ctx->c->node_cache)
-			bt_node_cache_free(ctx->c->node_cache);
-		ctx->c->node_cache = NULL;
+	if (ctx->node_cache)
+		bt_node_cache_free(ctx->node_cache);
+	ctx->node_cache = NULL;
+	if (ctx->c)
 		bt_cache_set_exit(ctx->c);
-	}
 	free(ctx->c);
 	ctx->c = NULL;
 }

@@ -19,6 +19,8 @@
 #include "passes.h"
 #include "problem.h"
 
+struct bt_node_cache;
+
 enum fsck_mode {
 	FSCK_MODE_ASK,		/* no option: ask on the terminal */
 	FSCK_MODE_NO,		/* -n */
@@ -223,6 +225,8 @@ struct fsck_ctx {
 	bool			read_back_errors;
 
 	/* handed from the btree pass to the mark pass */
+	/* the nodes the btree pass read, walked again by the mark and replay passes; owned */
+	struct bt_node_cache	*node_cache;
 	bool			prios_ok;	/* every bucket's gen and prio were read */
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
 	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
@@ -241,7 +245,7 @@ static inline bool fsck_dry_run(const struct fsck_ctx *ctx)
 void fsck_ctx_init(struct fsck_ctx *ctx);
 /* Free what fsck_ctx_init() and the passes allocated (not dev, not c's dev). */
 void fsck_ctx_exit(struct fsck_ctx *ctx);
-/* Free ctx->c (its node cache included) and ctx->node_bucket; both NULL after. */
+/* Free ctx->node_cache, ctx->c and ctx->node_bucket; all NULL after. */
 void fsck_ctx_free_cache_set(struct fsck_ctx *ctx);
 
 /*

@@ -16,7 +16,7 @@
  *
  * Hands on:
  *   ctx->node_bucket[]	level + 1 of the node held by each bucket
- *   c->node_cache	the nodes read, for the mark pass's second walk
+ *   ctx->node_cache	the nodes read, for the mark pass's second walk
  *   stats.tree		btree_nodes, tree_depth (the root's level), key_bytes
  *			and the live leaf keys on disk (before journal replay);
  *			partial when subtrees could not be read or checking stopped
@@ -320,15 +320,15 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	ctx->node_bucket = calloc(c->nbuckets, 1);
 	if (c->uuids && !(bp.past_end = calloc(c->nr_uuids, sizeof(uint64_t))))
 		return -ENOMEM;
-	c->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
-	if (!ctx->node_bucket || !c->node_cache)
+	ctx->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
+	if (!ctx->node_bucket || !ctx->node_cache)
 		return -ENOMEM;
 
 	if (bkey_cmp_pos(root, MAX_KEY_INODE, MAX_KEY_OFFSET)) {
 		npctx(ctx, &p, root, c->root_level);
 		fix_problem(ctx, PR_BTREE_ROOT_NOT_MAX_KEY, &p);
 	}
-	ret = bt_btree_walk(c->node_cache, root, c->root_level, &wo, ctx->err);
+	ret = bt_btree_walk(ctx->node_cache, root, c->root_level, &wo, ctx->err);
 	if (ret == -ECANCELED && ctx->abort) {
 		bp.skipped = true;	/* checking stopped before the whole tree was read */
 		ret = 0;

@@ -37,11 +37,11 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 	struct problem_ctx p;
 	int ret = 0;
 
-	if (!c->node_cache || !c->buckets) {
+	if (!ctx->node_cache || !c->buckets) {
 		fsck_deferred_failed(ctx, "the btree could not be read");
 		return 0;
 	}
-	ret = fsck_stats_count_view(&ctx->stats, c, c->node_cache);
+	ret = fsck_stats_count_view(&ctx->stats, c, ctx->node_cache);
 	if (ret)
 		return ret;
 	if (!c->journal.nr_keys && !ctx->plan.nr_deferred)
@@ -69,7 +69,7 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 		return 0;
 	}
 
-	ret = bt_journal_replay(c, c->node_cache,
+	ret = bt_journal_replay(c, ctx->node_cache,
 				(ctx->plan.replay_force ? BT_REPLAY_FORCE : 0) |
 				(ctx->plan.nr_deferred ? BT_REPLAY_COMMIT : 0),
 				&st, &report, &msg);

@@ -282,7 +282,7 @@ static int rebuild_commit(struct fsck_ctx *ctx, struct bt_rebuild *rb, bool uuid
 			  struct bt_btree_update_stats *ust, struct printbuf *msg)
 {
 	struct bt_write_ctx w;
-	int ret = bt_write_begin(&w, ctx->c, ctx->c->node_cache);
+	int ret = bt_write_begin(&w, ctx->c, ctx->node_cache);
 
 	if (ret)
 		return ret;
