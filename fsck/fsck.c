@@ -138,7 +138,7 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 			shadow_said = true;
 		}
 		if (!ctx->opts.json)
-			fprintf(ctx->out, "Pass %u: %s\n", i + 1, pass->title);
+			fprintf(ctx->out, "Pass %u: %s\n", fsck_pass_number(i), pass->title);
 		t0 = bt_now_seconds();
 		ret = pass->fn(ctx);
 		/* a pass that forgot to close a latch still gets its question */

@@ -96,26 +96,26 @@ struct fsck_slot_stats {
  * sectors of the devices the keys belong to.
  */
 struct fsck_stats {
-	bool			cache_set;	/* false when pass 1 set FSCK_NO_CACHE_SET */
-	/* pass 1: buckets_total = nbuckets - first_bucket */
+	bool			cache_set;	/* false when the superblock pass set FSCK_NO_CACHE_SET */
+	/* superblock pass: buckets_total = nbuckets - first_bucket */
 	enum fsck_fig_state	sb;
 	uint64_t		buckets_total;
-	/* pass 2: the journal's replay range */
+	/* journal pass: the journal's replay range */
 	enum fsck_fig_state	journal;
 	uint64_t		journal_entries;
 	uint64_t		journal_keys_to_replay;
-	/* pass 5: the btree on disk, before journal replay */
+	/* btree pass: the btree on disk, before journal replay */
 	enum fsck_fig_state	tree;
 	uint64_t		btree_nodes;
 	uint64_t		tree_depth;	/* the root's level, the kernel's tree_depth */
 	uint64_t		key_bytes;
 	struct fsck_extent_stats on_disk;
-	/* pass 6: the initial gc mark (journal keys included); max_gen_lag needs the prios */
+	/* gc_mark pass: the initial gc mark (journal keys included); max_gen_lag needs the prios */
 	enum fsck_fig_state	marks;
 	uint64_t		buckets_in_use;
 	enum fsck_fig_state	gen_lag;
 	uint64_t		max_gen_lag;
-	/* pass 7: the view the kernel serves after journal replay (overlay.h) */
+	/* replay pass: the view the kernel serves after journal replay (overlay.h) */
 	enum fsck_fig_state	view;
 	struct fsck_extent_stats served;
 	struct fsck_slot_stats	*slots;		/* slots with live keys, by slot; owned */
@@ -269,10 +269,10 @@ const char *fsck_pass_name(enum fsck_pass pass);
 /* Progress of the current pass on stderr when it is a terminal. */
 void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total);
 
-/* journal_rebuild.c: the repair of JOURNAL_NO_ENTRIES (pass 2). */
+/* journal_rebuild.c: the repair of JOURNAL_NO_ENTRIES (the journal pass). */
 int fsck_journal_rebuild(struct fsck_ctx *ctx);
 /*
- * journal_rebuild.c: close the SB_JOURNAL latch of pass 1 and, on a yes,
+ * journal_rebuild.c: close the SB_JOURNAL latch of the superblock pass and, on a yes,
  * rewrite d[i] = first_bucket + i in the superblock. Returns whether it did.
  */
 bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx);

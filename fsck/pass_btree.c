@@ -1,4 +1,4 @@
-/* pass_btree.c --- pass 5: btree nodes and keys.
+/* pass_btree.c --- the btree pass: btree nodes and keys.
  *
  * Checks every node reachable from the root with libcore's tree walk
  * (bt_btree_walk(), the order of btree.c bch_btree_check()): nodes that

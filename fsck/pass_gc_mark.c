@@ -1,4 +1,4 @@
-/* pass_gc_mark.c --- pass 6: bucket marks, gens and sectors used.
+/* pass_gc_mark.c --- the gc_mark pass: bucket marks, gens and sectors used.
  *
  * Redoes the kernel's initial gc mark (btree.c bch_btree_check() +
  * bch_initial_mark_key(), journal.c bch_journal_mark(), btree.c

@@ -1,4 +1,4 @@
-/* pass_journal.c --- pass 2: the journal.
+/* pass_journal.c --- the journal pass: the journal.
  *
  * Checks, on libcore's bt_journal_read() (which reads every journal bucket
  * as the kernel's journal_read_bucket() does and emulates its search):

@@ -1,4 +1,4 @@
-/* pass_prios.c --- pass 3: bucket priorities and gens.
+/* pass_prios.c --- the prios pass: bucket priorities and gens.
  *
  * Checks, on libcore's bt_prio_read() (super.c prio_read()): the prio
  * chain from the newest jset's prio_bucket, exactly prio_buckets buckets:

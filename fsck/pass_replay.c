@@ -1,4 +1,4 @@
-/* pass_replay.c --- pass 7: the view after journal replay, and the replay.
+/* pass_replay.c --- the replay pass: the view after journal replay, and the replay.
  *
  * Checks: none. Builds the leaf view the kernel serves after replaying the
  * journal (overlay.h) and counts its live and dirty keys. When the replay
@@ -9,7 +9,7 @@
  * while an earlier pass left an error uncorrected: a damaged tree is not
  * written to.
  *
- * Repairs: the journal problems of pass 2 answered yes (PF_LATER: invalid
+ * Repairs: the journal problems of the journal pass answered yes (PF_LATER: invalid
  * or truncated keys, damaged jsets, jsets past the kernel's scan, missing
  * seqs, last_seq after seq) are made here, by the same commit: the replay
  * skips invalid keys, replays what the kernel would replay (over missing

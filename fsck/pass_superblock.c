@@ -1,4 +1,4 @@
-/* pass_superblock.c --- pass 1: the superblock.
+/* pass_superblock.c --- the superblock pass: the superblock.
  *
  * Checks every rule of the kernel's read_super()/read_super_common()
  * (through libcore's bt_sb_validate(), one problem code per rule; a bad

@@ -1,4 +1,4 @@
-/* pass_uuids.c --- pass 4: uuid slots.
+/* pass_uuids.c --- the uuids pass: uuid slots.
  *
  * Checks, on libcore's bt_uuid_read() (super.c uuid_read()): the uuid
  * bucket pointer of the newest jset and its read; then the live slots: no

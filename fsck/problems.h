@@ -42,7 +42,7 @@
 #define BCACHE_TOOL_FSCK_PROBLEMS_H
 
 #define BT_PROBLEMS(x)								\
-	/* ---- pass 1: superblock (00) ---------------------------------- */	\
+	/* ---- superblock (00) ------------------------------------------ */	\
 	x(SB_BAD_OFFSET,		0x000001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
 	  "not a bcache superblock at byte %o of %d: offset field is %n, expected 8")	\
@@ -130,7 +130,7 @@
 	x(SB_JOURNAL_BUCKETS_NOT_JOURNAL, 0x00001d, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
 	  "bucket %b (first_bucket + %n) of %d holds %t, not the journal: the journal bucket list d[] cannot be rewritten as first_bucket + i") \
-	/* ---- pass 2: journal (01) ------------------------------------- */	\
+	/* ---- journal (01) --------------------------------------------- */	\
 	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_REBUILD_JOURNAL, \
 	  PF_REPAIR | PF_LATER, LATCH_NONE,						\
 	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\"); a scan of the buckets found what a new jset can name: %t") \
@@ -185,7 +185,7 @@
 	x(JOURNAL_REBUILD_KEYS_UNKNOWN,	0x010012, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "the journal of %d was rebuilt over the btree as found: keys that were only in the lost journal (written after their leaf was last written, e.g. before a crash) are lost, and which ones cannot be known; a cache stopped cleanly loses none") \
-	/* ---- pass 3: prios (02) ---------------------------------------- */	\
+	/* ---- prios (02) ------------------------------------------------ */	\
 	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_REWRITE_PRIOS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
@@ -198,7 +198,7 @@
 	x(PRIO_READ_ERROR,		0x020004, SEV_ERROR, PROMPT_REWRITE_PRIOS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
-	/* ---- pass 4: uuids (03) ---------------------------------------- */	\
+	/* ---- uuids (03) ------------------------------------------------ */	\
 	x(UUID_BAD_PTR,			0x030001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "uuid bucket of %d: %t")						\
@@ -211,7 +211,7 @@
 	x(UUID_BAD_FLAGS,		0x030004, SEV_ERROR, PROMPT_CLEAR_FLAGS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "uuid slot %u of %d (bucket %b) has unknown flag bits %x")		\
-	/* ---- pass 5: btree (04) ---------------------------------------- */	\
+	/* ---- btree (04) ------------------------------------------------ */	\
 	x(BSET_BAD_MAGIC,		0x040001, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
@@ -287,7 +287,7 @@
 	x(EXTENT_PAST_FLASH_VOLUME,	0x040019, SEV_ERROR, PROMPT_CUT_EXTENTS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%n extents in the btree of %d end past the %m sectors of the flash volume in uuid slot %u")	\
-	/* ---- pass 6: gc_mark (05) ------------------------------------- */	\
+	/* ---- gc_mark (05) --------------------------------------------- */	\
 	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_DROP_KEY,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "bucket %b of %d is used by both btree nodes and data (key %k at level %l): the kernel stops at registration (\"inconsistent ptrs\")")	\
@@ -315,7 +315,7 @@
 	x(BTREE_BUCKET_PRIO_LATCH,	0x050009, SEV_INFO, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "btree node buckets of %d whose prio in the prio chain is not BTREE_PRIO (nodes allocated after the last prio write; the kernel sets it at registration):")	\
-	/* ---- pass 7: summary (06) ------------------------------------- */	\
+	/* ---- summary (06) --------------------------------------------- */	\
 	x(CHECKS_NOT_AVAILABLE,		0x060001, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%t checks of %d are not available in this build: the cache set was not fully checked")
@@ -391,12 +391,12 @@
  * Planned (issue 4): the checks below are not written yet. Their codes are
  * reserved here; move a line into BT_PROBLEMS(), with a new id, with its check.
  *
- * pass 2, journal (01): JSET_BAD_VERSION (the kernel does not check it),
+ * journal (01): JSET_BAD_VERSION (the kernel does not check it),
  *   JOURNAL_BAD_PRIO_BUCKET
- * pass 4, uuids (03): UUID_SLOT_NOT_EMPTY (an empty slot with non-zero bytes)
- * pass 5, btree (04): BTREE_LEVEL_MISMATCH (nodes do not store their
+ * uuids (03): UUID_SLOT_NOT_EMPTY (an empty slot with non-zero bytes)
+ * btree (04): BTREE_LEVEL_MISMATCH (nodes do not store their
  *   level: a leaf key met where pointers are expected needs a heuristic)
- * pass 6, gc_mark (05): none. (Per-bucket marks and sectors used are not
+ * gc_mark (05): none. (Per-bucket marks and sectors used are not
  *   stored on disk, so there is nothing to compare them with; they are
  *   computed and summed up in the summary.)
  */
