@@ -397,9 +397,9 @@ static void stop_checking(struct fsck_ctx *ctx, enum answer a, struct answer_rec
 }
 
 /*
- * Apply the answer: print it, set the flags. Returns whether the caller
- * may repair: only for a yes to a problem whose repair exists (PF_REPAIR);
- * a yes to any other problem reports what would be done.
+ * Apply the answer to a problem with a question: print it, set the flags.
+ * Returns whether the caller may repair: for a yes (every problem with a
+ * question has its repair, PF_REPAIR) and for -n's simulated one.
  */
 static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct problem_ctx *p,
 			 enum answer a, bool quiet, struct answer_rec *r)
@@ -415,32 +415,21 @@ static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct p
 		a = ANSWER_NO;
 	switch (a) {
 	case ANSWER_YES:
-		if ((pr->flags & PF_REPAIR) && (pr->flags & PF_LATER)) {
+		/* a problem with a question has a repair (tests/test_fsck_problems.c) */
+		if (text) {
+			fprintf(ctx->out, "%s yes\n", q);
+			fflush(ctx->out);	/* seen when given, even in a pipe */
+		}
+		if (pr->flags & PF_LATER) {
 			/* counted as fixed when the later pass makes the repair */
-			if (text) {
-				fprintf(ctx->out, "%s yes\n", q);
-				fflush(ctx->out);	/* seen when given, even in a pipe */
-			}
 			r->answer = "yes";
 			r->state = "pending";
 			return true;
 		}
-		if (pr->flags & PF_REPAIR) {
-			if (text) {
-				fprintf(ctx->out, "%s yes\n", q);
-				fflush(ctx->out);	/* seen when given, even in a pipe */
-			}
-			r->answer = prompt_past[pr->prompt];
-			r->state = "done";
-			ctx->flags |= FSCK_PROBLEMS_FIXED;
-			return true;
-		}
-		/* the other repairs are a later issue: report what would be done */
-		if (text)
-			fprintf(ctx->out, "%s%s%s (repair not implemented yet)\n",
-				q, *q ? " yes: " : "", prompt_cond[pr->prompt]);
-		r->answer = prompt_cond[pr->prompt];
-		break;
+		r->answer = prompt_past[pr->prompt];
+		r->state = "done";
+		ctx->flags |= FSCK_PROBLEMS_FIXED;
+		return true;
 	case ANSWER_NO:
 	case ANSWER_WOULD:	/* no repair to simulate: a plain no */
 		if (text && !asked)
@@ -454,7 +443,7 @@ static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct p
 		break;
 	}
 	/*
-	 * Nothing is repaired yet, so every answer leaves the error; "no" to
+	 * No repair is made, so every answer here leaves the error; "no" to
 	 * a NO_OK problem (e2fsck PR_NO_OK) leaves a usable set and counts
 	 * as fine, and a NOT_A_FIX action was never a repair of an error.
 	 */

@@ -191,8 +191,9 @@ void clear_problem_context(struct problem_ctx *p);
  * after ctx->opts.max_msgs of the same code, sets the ctx flags the exit
  * status is computed from, and sets ctx->abort on FATAL problems, on a
  * preen halt and on a 'q' answer. Returns true only for a yes to a
- * problem whose repair exists (PF_REPAIR); for the others it prints what
- * would be fixed and returns false. A PF_LATER yes is not counted as a fix
+ * problem with a question (each has its repair, PF_REPAIR); a problem
+ * without one is reported, with why it has no repair (nofix.h) when asked
+ * to repair, and false returned. A PF_LATER yes is not counted as a fix
  * until the repairing pass reports it (fsck_defer_fix()).
  * -n answers no to a problem with a repair, prints what a yes would do (the
  * prompt's conditional form) and returns true: the repair is then made on
@@ -205,8 +206,9 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 
 /*
  * end_problem_latch(): close latch group: print the range list and ask the
- * header problem's question once. Returns the answer (false for now, as
- * fix_problem()). A no-op returning false when the group is not open.
+ * header problem's question once. Returns whether to make the header's
+ * repair, as fix_problem() does. A no-op returning false when the group
+ * is not open.
  */
 bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch);
 

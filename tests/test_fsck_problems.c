@@ -221,6 +221,18 @@ Test(fsck_problems, every_error_has_a_repair_or_a_reason)
 	}
 }
 
+/* A question is asked only where a yes is acted on (fix_problem()'s ANSWER_YES). */
+Test(fsck_problems, every_prompt_has_a_repair)
+{
+	for (unsigned i = 0; i < PR_NR; i++) {
+		const struct problem_def *pr = &problem_table[i];
+
+		if (pr->prompt != PROMPT_NONE)
+			cr_expect(pr->flags & PF_REPAIR, "%s asks \"%s\" but has no repair",
+				  pr->name, prompt_question[pr->prompt]);
+	}
+}
+
 Test(fsck_problems, preen_halts_on_a_problem_not_preen_ok)
 {
 	struct captured c;
