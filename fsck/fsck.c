@@ -44,12 +44,11 @@ void fsck_ctx_free_cache_set(struct fsck_ctx *ctx)
 {
 	free(ctx->node_bucket);
 	ctx->node_bucket = NULL;
-	if (ctx->c) {
-		if (ctx->c->node_cache)
-			bt_node_cache_free(ctx->c->node_cache);
-		ctx->c->node_cache = NULL;
+	if (ctx->node_cache)
+		bt_node_cache_free(ctx->node_cache);
+	ctx->node_cache = NULL;
+	if (ctx->c)
 		bt_cache_set_exit(ctx->c);
-	}
 	free(ctx->c);
 	ctx->c = NULL;
 }
@@ -60,7 +59,7 @@ void fsck_ctx_exit(struct fsck_ctx *ctx)
 		free(ctx->latches[i].ranges);
 	fsck_stats_exit(&ctx->stats);
 	free(ctx->backing_uuids);
-	free(ctx->uuid_fix);
+	free(ctx->plan.uuid_fix);
 	free(ctx->lost);
 	fsck_garbage_free(ctx);
 	fsck_deferred_failed(ctx, NULL);
@@ -139,7 +138,7 @@ int fsck_run(struct fsck_ctx *ctx, struct printbuf *err)
 			shadow_said = true;
 		}
 		if (!ctx->opts.json)
-			fprintf(ctx->out, "Pass %u: %s\n", i + 1, pass->title);
+			fprintf(ctx->out, "Pass %u: %s\n", fsck_pass_number(i), pass->title);
 		t0 = bt_now_seconds();
 		ret = pass->fn(ctx);
 		/* a pass that forgot to close a latch still gets its question */

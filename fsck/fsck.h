@@ -19,6 +19,8 @@
 #include "passes.h"
 #include "problem.h"
 
+struct bt_node_cache;
+
 enum fsck_mode {
 	FSCK_MODE_ASK,		/* no option: ask on the terminal */
 	FSCK_MODE_NO,		/* -n */
@@ -94,26 +96,26 @@ struct fsck_slot_stats {
  * sectors of the devices the keys belong to.
  */
 struct fsck_stats {
-	bool			cache_set;	/* false when pass 1 set FSCK_NO_CACHE_SET */
-	/* pass 1: buckets_total = nbuckets - first_bucket */
+	bool			cache_set;	/* false when the superblock pass set FSCK_NO_CACHE_SET */
+	/* superblock pass: buckets_total = nbuckets - first_bucket */
 	enum fsck_fig_state	sb;
 	uint64_t		buckets_total;
-	/* pass 2: the journal's replay range */
+	/* journal pass: the journal's replay range */
 	enum fsck_fig_state	journal;
 	uint64_t		journal_entries;
 	uint64_t		journal_keys_to_replay;
-	/* pass 5: the btree on disk, before journal replay */
+	/* btree pass: the btree on disk, before journal replay */
 	enum fsck_fig_state	tree;
 	uint64_t		btree_nodes;
 	uint64_t		tree_depth;	/* the root's level, the kernel's tree_depth */
 	uint64_t		key_bytes;
 	struct fsck_extent_stats on_disk;
-	/* pass 6: the initial gc mark (journal keys included); max_gen_lag needs the prios */
+	/* gc_mark pass: the initial gc mark (journal keys included); max_gen_lag needs the prios */
 	enum fsck_fig_state	marks;
 	uint64_t		buckets_in_use;
 	enum fsck_fig_state	gen_lag;
 	uint64_t		max_gen_lag;
-	/* pass 7: the view the kernel serves after journal replay (overlay.h) */
+	/* replay pass: the view the kernel serves after journal replay (overlay.h) */
 	enum fsck_fig_state	view;
 	struct fsck_extent_stats served;
 	struct fsck_slot_stats	*slots;		/* slots with live keys, by slot; owned */
@@ -158,6 +160,29 @@ enum fsck_uuid_fix {
 	FSCK_UUID_CLEAR_FLAGS	= 2,	/* unknown flag bits cleared */
 };
 
+/*
+ * The repair plan: the repairs the answers accepted that a later pass
+ * makes (PF_LATER, problem.h), filled by the checking passes and carried
+ * out by the replay pass (pass_replay.c): the btree rebuild with the uuid
+ * slot repairs (fsck_rebuild()) or the journal replay, each settling the
+ * deferred repairs (fsck_deferred_done() or fsck_deferred_failed()).
+ */
+struct fsck_repair_plan {
+	/* the accepted repairs, in the order accepted; owned */
+	struct fsck_deferred {
+		enum problem	code;
+		char		*what;	/* the place and its old state; owned */
+		json_t		*json;	/* its --json problem object (a reference), or NULL */
+	}			*deferred;
+	size_t			nr_deferred;
+	/* the journal repair must replay over missing seqs (BT_REPLAY_FORCE) */
+	bool			replay_force;
+	/* a PF_REBUILD repair was accepted: the replay pass rebuilds the btree */
+	bool			rebuild;
+	/* uuid slot repairs for the rebuild's commit, per slot (enum fsck_uuid_fix); owned */
+	uint8_t			*uuid_fix;
+};
+
 struct fsck_ctx {
 	struct fsck_opts	opts;
 	const char		*path;		/* the cache (or backing) device */
@@ -184,19 +209,7 @@ struct fsck_ctx {
 	/* a stop request (SIGINT, SIGTERM: cmd/signals.c), not owned; NULL: none */
 	const struct bt_stop	*stop;
 
-	/* repairs accepted but made by a later pass (PF_LATER, problem.h) */
-	struct fsck_deferred {
-		enum problem	code;
-		char		*what;
-		json_t		*json;	/* its --json problem object (a reference), or NULL */
-	}			*deferred;
-	size_t			nr_deferred;
-	/* the journal repair must replay over missing seqs (BT_REPLAY_FORCE) */
-	bool			replay_force;
-	/* a PF_REBUILD repair was accepted: the replay pass rebuilds the btree */
-	bool			rebuild;
-	/* uuid slot repairs for the rebuild's commit, per slot (enum fsck_uuid_fix) */
-	uint8_t			*uuid_fix;
+	struct fsck_repair_plan	plan;
 	/* what the rebuild did not keep (libcore/rebuild.h), owned */
 	struct bt_lost		*lost;
 	size_t			nr_lost;
@@ -212,6 +225,8 @@ struct fsck_ctx {
 	bool			read_back_errors;
 
 	/* handed from the btree pass to the mark pass */
+	/* the nodes the btree pass read, walked again by the mark and replay passes; owned */
+	struct bt_node_cache	*node_cache;
 	bool			prios_ok;	/* every bucket's gen and prio were read */
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
 	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
@@ -230,7 +245,7 @@ static inline bool fsck_dry_run(const struct fsck_ctx *ctx)
 void fsck_ctx_init(struct fsck_ctx *ctx);
 /* Free what fsck_ctx_init() and the passes allocated (not dev, not c's dev). */
 void fsck_ctx_exit(struct fsck_ctx *ctx);
-/* Free ctx->c (its node cache included) and ctx->node_bucket; both NULL after. */
+/* Free ctx->node_cache, ctx->c and ctx->node_bucket; all NULL after. */
 void fsck_ctx_free_cache_set(struct fsck_ctx *ctx);
 
 /*
@@ -254,10 +269,10 @@ const char *fsck_pass_name(enum fsck_pass pass);
 /* Progress of the current pass on stderr when it is a terminal. */
 void fsck_progress(struct fsck_ctx *ctx, uint64_t done, uint64_t total);
 
-/* journal_rebuild.c: the repair of JOURNAL_NO_ENTRIES (pass 2). */
+/* journal_rebuild.c: the repair of JOURNAL_NO_ENTRIES (the journal pass). */
 int fsck_journal_rebuild(struct fsck_ctx *ctx);
 /*
- * journal_rebuild.c: close the SB_JOURNAL latch of pass 1 and, on a yes,
+ * journal_rebuild.c: close the SB_JOURNAL latch of the superblock pass and, on a yes,
  * rewrite d[i] = first_bucket + i in the superblock. Returns whether it did.
  */
 bool fsck_sb_journal_list_fix(struct fsck_ctx *ctx);

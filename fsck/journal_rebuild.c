@@ -1,4 +1,4 @@
-/* journal_rebuild.c --- the repair of JOURNAL_NO_ENTRIES (pass 2): a cache
+/* journal_rebuild.c --- the repair of JOURNAL_NO_ENTRIES (the journal pass): a cache
  * set whose journal buckets hold no valid jset (zeroed by a discard, or
  * garbage) gets one fresh jset over the btree as found.
  *
@@ -66,7 +66,7 @@ static int commit_found_state(struct fsck_ctx *ctx, struct printbuf *msg)
 }
 
 /*
- * Called by pass 2 when the journal holds no valid jset. The scan runs
+ * Called by the journal pass when the journal holds no valid jset. The scan runs
  * first (read-only, also under -n) so that JOURNAL_NO_ENTRIES is asked only
  * when the repair can be made; JOURNAL_REBUILD_NOT_FOUND says why not.
  * Returns 0 when the journal was rebuilt (c as after a journal read), 1
@@ -80,7 +80,7 @@ int fsck_journal_rebuild(struct fsck_ctx *ctx)
 	struct printbuf msg = PRINTBUF, line = PRINTBUF;
 	struct bt_scan_result r;
 	struct problem_ctx p;
-	size_t mark = ctx->nr_deferred;
+	size_t mark = ctx->plan.nr_deferred;
 	int ret;
 
 	o.backing_uuids = ctx->backing_uuids;

@@ -1,4 +1,4 @@
-/* pass_btree.c --- pass 5: btree nodes and keys.
+/* pass_btree.c --- the btree pass: btree nodes and keys.
  *
  * Checks every node reachable from the root with libcore's tree walk
  * (bt_btree_walk(), the order of btree.c bch_btree_check()): nodes that
@@ -11,12 +11,12 @@
  * reach the node's own key; the root ending at MAX_KEY; live extents of
  * uuid slots that hold no device, and of flash volumes past their size
  * (one report per slot).
- * Within each bset as written (the node is read a second time for this):
- * keys sorted, leaf extents not overlapping.
+ * Within each bset as written (recorded by the node's one read): keys
+ * sorted, leaf extents not overlapping.
  *
  * Hands on:
  *   ctx->node_bucket[]	level + 1 of the node held by each bucket
- *   c->node_cache	the nodes read, for the mark pass's second walk
+ *   ctx->node_cache	the nodes read, for the mark pass's second walk
  *   stats.tree		btree_nodes, tree_depth (the root's level), key_bytes
  *			and the live leaf keys on disk (before journal replay);
  *			partial when subtrees could not be read or checking stopped
@@ -26,7 +26,6 @@
 #include <string.h>
 
 #include "libcore/ondisk/bkey.h"
-#include "libcore/ondisk/bset.h"
 #include "libcore/base/errcode.h"
 #include "libcore/read/node_cache.h"
 #include "libcore/read/uuid.h"
@@ -59,7 +58,7 @@ static void npctx(struct fsck_ctx *ctx, struct problem_ctx *p, const struct bkey
 	}
 }
 
-/* A node the walk could not visit: its error code says which problem. */
+/* A node the walk could not visit: its error code says which problem (problems.h). */
 static int walk_error(const struct bkey *k, unsigned level, int err, const char *msg,
 		      void *arg)
 {
@@ -67,30 +66,11 @@ static int walk_error(const struct bkey *k, unsigned level, int err, const char 
 	struct problem_ctx p;
 	enum problem code;
 
-	switch (-err) {
-	case BT_ERR_BSET_BAD_MAGIC:		code = PR_BSET_BAD_MAGIC; break;
-	case BT_ERR_BSET_BAD_CSUM:		code = PR_BSET_BAD_CSUM; break;
-	case BT_ERR_BSET_BAD_VERSION:		code = PR_BSET_BAD_VERSION; break;
-	case BT_ERR_BSET_TOO_BIG:		code = PR_BSET_PAST_NODE_END; break;
-	case BT_ERR_BSET_EMPTY:			code = PR_BSET_EMPTY; break;
-	case BT_ERR_BSET_KEY_OVERRUN:		code = PR_BSET_KEY_OVERRUN; break;
-	case BT_ERR_BTREE_NODE_SEQ_ZERO:	code = PR_BTREE_NODE_SEQ_ZERO; break;
-	case BT_ERR_BTREE_NODE_CORRUPTED:	code = PR_BTREE_NODE_CORRUPTED; break;
-	case BT_ERR_BTREE_NODE_SHORT_KEY:	code = PR_BTREE_SHORT_KEY; break;
-	case BT_ERR_BTREE_PTR_BAD_DEV:
-	case BT_ERR_BTREE_PTR_BAD_BUCKET:
-	case BT_ERR_BTREE_PTR_NOT_BUCKET_START:
-	case BT_ERR_BTREE_PTR_BAD_SIZE:
-	case BT_ERR_BTREE_PTR_PAST_DEVICE:	code = PR_BTREE_PTR_INVALID; break;
-	case BT_ERR_BTREE_LOOP:			code = PR_BTREE_CYCLE; break;
-	case BT_ERR_BTREE_TOO_DEEP:		code = PR_BTREE_TOO_DEEP; break;
-	case BT_ERR_BTREE_TOPOLOGY:		code = PR_BTREE_NODE_REACHED_TWICE; break;
-	case EIO:
-	case BT_ERR_SHORT_READ:			code = PR_BTREE_NODE_READ_ERROR; break;
-	case ENOMEM:
+	if (err == -ENOMEM)
 		return err;			/* operational, not a problem on disk */
-	default:				code = PR_BTREE_NODE_BAD; break;
-	}
+	code = problem_for_err(FSCK_PASS_btree, err);
+	if (code == PR_NR)
+		code = PR_BTREE_NODE_BAD;
 	/* a loop or a second visit leads to a node counted already */
 	if (err != -BT_ERR_BTREE_LOOP && err != -BT_ERR_BTREE_TOPOLOGY)
 		bp->skipped = true;
@@ -234,64 +214,28 @@ static void report_orphans(struct btree_pass *bp)
 
 /*
  * Within each bset written to disk keys are sorted and, in leaves, extents
- * do not overlap (the kernel's insert path cuts overlaps before a bset is
- * written; FORMAT.md 10 #16). The merged view hides this, so read the node
- * again and walk its accepted bsets (n->written blocks).
+ * do not overlap (FORMAT.md 10 #16). The merged view hides this: the read
+ * of the node keeps each accepted bset's first violation (n->order,
+ * libcore/read/btree.h), reported here in block order, one per bset.
  */
-static int check_bsets(struct fsck_ctx *ctx, const struct bt_node *n)
+static void check_bsets(struct fsck_ctx *ctx, const struct bt_node *n)
 {
-	const struct cache_set *c = ctx->c;
 	const struct bkey *nk = (const struct bkey *)n->key;
-	size_t bytes = (size_t)KEY_SIZE(nk) << SECTOR_SHIFT;
-	struct printbuf err = PRINTBUF;
 	struct problem_ctx p;
-	void *buf;
-	int ret;
 
-	if (!KEY_PTRS(nk) || !bytes)
-		return 0;
-	buf = malloc(bytes);
-	if (!buf)
-		return -ENOMEM;
-	ret = bt_dev_read(c->dev, buf, bytes, PTR_OFFSET(nk, 0) << SECTOR_SHIFT, "btree node", &err);
-	printbuf_exit(&err);
-	for (unsigned block = 0; !ret && block < n->written && block < n->btree_blocks; ) {
-		const struct bset *i = bt_node_bset(c, buf, block);
-		const struct bkey *k, *prev = NULL;
-		struct bt_bset_info info;
-		size_t pos = 0;
-		bool overrun = false;
+	for (size_t i = 0; i < n->nr_order; i++) {
+		const struct bt_bset_order *o = &n->order[i];
+		struct printbuf t = PRINTBUF;
 
-		bt_bset_info(c, buf, block, &info);
-		if (info.bytes > (uint64_t)(n->btree_blocks - block) * bt_block_bytes(c))
-			break;		/* not an accepted bset: the reader reported it */
-		while ((k = bt_bset_next_key(i, &pos, &overrun))) {
-			enum problem code = PR_NR;
-
-			if (prev && bkey_cmp(prev, k) > 0)
-				code = PR_BTREE_KEYS_UNSORTED;
-			else if (prev && !n->level && KEY_SIZE(k) && KEY_SIZE(prev) &&
-				 KEY_INODE(prev) == KEY_INODE(k) && KEY_START(k) < KEY_OFFSET(prev))
-				code = PR_BTREE_EXTENTS_OVERLAP;
-			if (code != PR_NR) {
-				struct printbuf t = PRINTBUF;
-
-				npctx(ctx, &p, nk, n->level);
-				p.key = k;
-				p.num = block;
-				bt_bkey_to_text(&t, prev);
-				p.str = printbuf_str(&t);
-				fix_problem(ctx, code, &p);
-				printbuf_exit(&t);
-				break;		/* one report per bset */
-			}
-			if (KEY_SIZE(k) || n->level)
-				prev = k;
-		}
-		block += info.blocks ? (unsigned)info.blocks : 1;
+		npctx(ctx, &p, nk, n->level);
+		p.key = (const struct bkey *)o->key;
+		p.num = o->block;
+		bt_bkey_to_text(&t, (const struct bkey *)o->prev);
+		p.str = printbuf_str(&t);
+		fix_problem(ctx, o->fault == BT_BSET_KEYS_UNSORTED ? PR_BTREE_KEYS_UNSORTED :
+			    PR_BTREE_EXTENTS_OVERLAP, &p);
+		printbuf_exit(&t);
 	}
-	free(buf);
-	return 0;	/* a read error here was met and reported by the walk */
 }
 
 /* One bucket, one node: remember each node's bucket for the mark pass. */
@@ -323,8 +267,7 @@ static int check_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 	ctx->stats.btree_nodes++;
 	ctx->stats.key_bytes += (uint64_t)n->u64s * 8;
 	note_node_bucket(ctx, n);
-	if (check_bsets(ctx, n))
-		return -ENOMEM;
+	check_bsets(ctx, n);
 	if (pos->depth == 0)
 		bp->root_children = n->level ? n->nr_keys : 0;
 	if (pos->depth == 1)
@@ -377,15 +320,15 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	ctx->node_bucket = calloc(c->nbuckets, 1);
 	if (c->uuids && !(bp.past_end = calloc(c->nr_uuids, sizeof(uint64_t))))
 		return -ENOMEM;
-	c->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
-	if (!ctx->node_bucket || !c->node_cache)
+	ctx->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
+	if (!ctx->node_bucket || !ctx->node_cache)
 		return -ENOMEM;
 
 	if (bkey_cmp_pos(root, MAX_KEY_INODE, MAX_KEY_OFFSET)) {
 		npctx(ctx, &p, root, c->root_level);
 		fix_problem(ctx, PR_BTREE_ROOT_NOT_MAX_KEY, &p);
 	}
-	ret = bt_btree_walk(c->node_cache, root, c->root_level, &wo, ctx->err);
+	ret = bt_btree_walk(ctx->node_cache, root, c->root_level, &wo, ctx->err);
 	if (ret == -ECANCELED && ctx->abort) {
 		bp.skipped = true;	/* checking stopped before the whole tree was read */
 		ret = 0;

@@ -1,4 +1,4 @@
-/* pass_gc_mark.c --- pass 6: bucket marks, gens and sectors used.
+/* pass_gc_mark.c --- the gc_mark pass: bucket marks, gens and sectors used.
  *
  * Redoes the kernel's initial gc mark (btree.c bch_btree_check() +
  * bch_initial_mark_key(), journal.c bch_journal_mark(), btree.c
@@ -212,14 +212,14 @@ int fsck_pass_gc_mark(struct fsck_ctx *ctx)
 	struct bt_walk_opts wo = { mark_node, skip_error, &mw, 0, BT_WALK_RAISE_GENS };
 	int ret;
 
-	if (!c->buckets || !c->node_cache) {
+	if (!c->buckets || !ctx->node_cache) {
 		fsck_pass_unavailable(ctx, "gc_mark (no bucket gens or no btree)");
 		return 0;
 	}
 	/* bch_btree_check(): the root's own key is marked as a pointer */
 	check_ptrs(ctx, root, c->root_level + 1);
 	mark_key(ctx, root, c->root_level + 1);
-	ret = bt_btree_walk(c->node_cache, root, c->root_level, &wo, ctx->err);
+	ret = bt_btree_walk(ctx->node_cache, root, c->root_level, &wo, ctx->err);
 	if (ret == -ECANCELED && ctx->abort)
 		return 0;
 	if (ret)

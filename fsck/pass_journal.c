@@ -1,4 +1,4 @@
-/* pass_journal.c --- pass 2: the journal.
+/* pass_journal.c --- the journal pass: the journal.
  *
  * Checks, on libcore's bt_journal_read() (which reads every journal bucket
  * as the kernel's journal_read_bucket() does and emulates its search):
@@ -137,7 +137,7 @@ static void report_list(struct fsck_ctx *ctx)
 			      (unsigned long long)jn->missing[i][0],
 			      (unsigned long long)jn->missing[i][1], jn->nr,
 			      (unsigned long long)jn->last_seq, (unsigned long long)jn->newest_seq))
-			ctx->replay_force = true;
+			ctx->plan.replay_force = true;
 	}
 	if (jn->nr && !jn->sane_last_seq) {
 		jpctx(ctx, &p, ~0u, bt_journal_newest(jn)->sector);

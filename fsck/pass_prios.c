@@ -1,4 +1,4 @@
-/* pass_prios.c --- pass 3: bucket priorities and gens.
+/* pass_prios.c --- the prios pass: bucket priorities and gens.
  *
  * Checks, on libcore's bt_prio_read() (super.c prio_read()): the prio
  * chain from the newest jset's prio_bucket, exactly prio_buckets buckets:
@@ -11,7 +11,6 @@
  *   c->buckets[]	gen, prio (disk_gen, last_gc) of every bucket
  *   c->prio_chain[]	the chain buckets, for the mark pass
  */
-#include "libcore/base/errcode.h"
 #include "libcore/read/prio.h"
 #include "fsck.h"
 
@@ -28,17 +27,13 @@ int fsck_pass_prios(struct fsck_ctx *ctx)
 	p.structure = "prio_set";
 	p.bucket = c->prio_start;
 	p.str = printbuf_str(&msg);
-	switch (-ret) {
-	case 0:
+	if (!ret) {
 		ctx->prios_ok = true;
 		printbuf_exit(&msg);
 		return 0;
-	case BT_ERR_PRIO_BAD_CSUM:	code = PR_PRIO_BAD_CSUM; break;
-	case BT_ERR_PRIO_BAD_MAGIC:	code = PR_PRIO_BAD_MAGIC; break;
-	case BT_ERR_PRIO_BAD_CHAIN:	code = PR_PRIO_BAD_CHAIN; break;
-	case EIO:
-	case BT_ERR_SHORT_READ:		code = PR_PRIO_READ_ERROR; break;
-	default:
+	}
+	code = problem_for_err(FSCK_PASS_prios, ret);
+	if (code == PR_NR) {
 		prt_str(ctx->err, printbuf_str(&msg));
 		printbuf_exit(&msg);
 		return ret;

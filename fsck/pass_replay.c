@@ -1,4 +1,4 @@
-/* pass_replay.c --- pass 7: the view after journal replay, and the replay.
+/* pass_replay.c --- the replay pass: the view after journal replay, and the replay.
  *
  * Checks: none. Builds the leaf view the kernel serves after replaying the
  * journal (overlay.h) and counts its live and dirty keys. When the replay
@@ -9,7 +9,7 @@
  * while an earlier pass left an error uncorrected: a damaged tree is not
  * written to.
  *
- * Repairs: the journal problems of pass 2 answered yes (PF_LATER: invalid
+ * Repairs: the journal problems of the journal pass answered yes (PF_LATER: invalid
  * or truncated keys, damaged jsets, jsets past the kernel's scan, missing
  * seqs, last_seq after seq) are made here, by the same commit: the replay
  * skips invalid keys, replays what the kernel would replay (over missing
@@ -37,14 +37,14 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 	struct problem_ctx p;
 	int ret = 0;
 
-	if (!c->node_cache || !c->buckets) {
+	if (!ctx->node_cache || !c->buckets) {
 		fsck_deferred_failed(ctx, "the btree could not be read");
 		return 0;
 	}
-	ret = fsck_stats_count_view(&ctx->stats, c, c->node_cache);
+	ret = fsck_stats_count_view(&ctx->stats, c, ctx->node_cache);
 	if (ret)
 		return ret;
-	if (!c->journal.nr_keys && !ctx->nr_deferred)
+	if (!c->journal.nr_keys && !ctx->plan.nr_deferred)
 		return 0;
 
 	clear_problem_context(&p);
@@ -62,16 +62,16 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 		return 0;
 	}
 	/* the rebuild takes the journal's keys into the new tree */
-	if (ctx->rebuild)
+	if (ctx->plan.rebuild)
 		return fsck_rebuild(ctx);
 	if (c->journal.nr_keys && !fix_problem(ctx, PR_JOURNAL_REPLAY, &p)) {
 		fsck_deferred_failed(ctx, "the journal is not replayed");
 		return 0;
 	}
 
-	ret = bt_journal_replay(c, c->node_cache,
-				(ctx->replay_force ? BT_REPLAY_FORCE : 0) |
-				(ctx->nr_deferred ? BT_REPLAY_COMMIT : 0),
+	ret = bt_journal_replay(c, ctx->node_cache,
+				(ctx->plan.replay_force ? BT_REPLAY_FORCE : 0) |
+				(ctx->plan.nr_deferred ? BT_REPLAY_COMMIT : 0),
 				&st, &report, &msg);
 	if (ret) {
 		prt_printf(ctx->err, "journal replay failed, the device holds its old state: %s",

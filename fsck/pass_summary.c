@@ -1,4 +1,4 @@
-/* pass_summary.c --- pass 8: the summary.
+/* pass_summary.c --- the summary pass, the last one.
  *
  * Checks: none on disk. Warns (CHECKS_NOT_AVAILABLE) when a pass could
  * not check anything because its reader is missing from this build, so a

@@ -1,4 +1,4 @@
-/* pass_superblock.c --- pass 1: the superblock.
+/* pass_superblock.c --- the superblock pass: the superblock.
  *
  * Checks every rule of the kernel's read_super()/read_super_common()
  * (through libcore's bt_sb_validate(), one problem code per rule; a bad
@@ -54,126 +54,108 @@ static bool report_journal_list(struct fsck_ctx *ctx, const struct cache_sb *sb)
 	return fsck_sb_journal_list_fix(ctx);
 }
 
+/* The figures a superblock problem names (%n and %m of its template). */
+enum sb_fig {
+	FIG_NONE,		/* left unset */
+	FIG_OFFSET,
+	FIG_VERSION,
+	FIG_BLOCK_SIZE,		/* sectors */
+	FIG_LOGICAL_BLOCK,	/* the device's, bytes */
+	FIG_DATA_OFFSET,	/* sectors */
+	FIG_DEV_SECTORS,
+	FIG_COMPAT,		/* the unsupported feature bits */
+	FIG_RO_COMPAT,
+	FIG_INCOMPAT,
+	FIG_KEYS,		/* journal buckets */
+	FIG_NBUCKETS,
+	FIG_BUCKET_SIZE,	/* sectors */
+	FIG_BUCKETS_SECTORS,	/* nbuckets * bucket_size */
+	FIG_NR_IN_SET,
+	FIG_NR_THIS_DEV,
+	FIG_FIRST_SECTOR,	/* first_bucket * bucket_size */
+};
+
 /*
- * Report the failure ret of bt_sb_validate() as its problem code. Where
- * libcore gives one code to two kernel rules, the decoded fields say which.
+ * The place each rule of bt_sb_validate() reports: the byte of its field
+ * on the device and its figures. The problem comes from the rule's code
+ * (problem_for_err()); SB_JOURNAL_BUCKET_NOT_SEQUENTIAL is a latched list
+ * (report_journal_list()) and SB_BAD_CSUM is checked first (check_sb_rules()).
+ */
+static const struct sb_rule {
+	enum problem	code;
+	uint32_t	byte;		/* bytes on the device */
+	uint8_t		num, num2;	/* enum sb_fig */
+} sb_rules[] = {
+	{ PR_SB_BAD_OFFSET,		SB_OFFSET_BYTES,	FIG_OFFSET },
+	{ PR_SB_BAD_MAGIC,		SB_BYTE(magic) },
+	{ PR_SB_BAD_UUID,		SB_BYTE(uuid) },
+	{ PR_SB_BLOCK_SMALLER_THAN_DEVICE, SB_BYTE(block_size), FIG_BLOCK_SIZE, FIG_LOGICAL_BLOCK },
+	{ PR_SB_DATA_OFFSET_TOO_SMALL,	SB_BYTE(nbuckets),	FIG_DATA_OFFSET, FIG_DEV_SECTORS },
+	{ PR_SB_DATA_OFFSET_PAST_END,	SB_BYTE(nbuckets),	FIG_DATA_OFFSET, FIG_DEV_SECTORS },
+	{ PR_SB_UNSUPPORTED_COMPAT,	SB_BYTE(feature_compat), FIG_COMPAT },
+	{ PR_SB_UNSUPPORTED_RO_COMPAT,	SB_BYTE(feature_ro_compat), FIG_RO_COMPAT },
+	{ PR_SB_UNSUPPORTED_INCOMPAT,	SB_BYTE(feature_incompat), FIG_INCOMPAT },
+	{ PR_SB_TOO_MANY_JOURNAL_BUCKETS, SB_BYTE(keys),	FIG_KEYS },
+	{ PR_SB_JOURNAL_PAST_END,	SB_BYTE(keys),		FIG_KEYS, FIG_NBUCKETS },
+	{ PR_SB_TOO_MANY_BUCKETS,	SB_BYTE(nbuckets),	FIG_NBUCKETS },
+	{ PR_SB_NOT_ENOUGH_BUCKETS,	SB_BYTE(nbuckets),	FIG_NBUCKETS },
+	{ PR_SB_BLOCK_SIZE_NOT_POW2,	SB_BYTE(block_size),	FIG_BLOCK_SIZE },
+	{ PR_SB_BLOCK_SIZE_TOO_BIG,	SB_BYTE(block_size),	FIG_BLOCK_SIZE },
+	{ PR_SB_BUCKET_SIZE_NOT_POW2,	SB_BYTE(bucket_size),	FIG_BUCKET_SIZE },
+	{ PR_SB_BUCKET_SIZE_TOO_SMALL,	SB_BYTE(bucket_size),	FIG_BUCKET_SIZE },
+	{ PR_SB_DEVICE_TOO_SMALL,	SB_BYTE(nbuckets),	FIG_BUCKETS_SECTORS, FIG_DEV_SECTORS },
+	{ PR_SB_BAD_SET_UUID,		SB_BYTE(set_uuid) },
+	{ PR_SB_BAD_DEV_NUMBER,		SB_BYTE(nr_in_set),	FIG_NR_IN_SET, FIG_NR_THIS_DEV },
+	{ PR_SB_FIRST_BUCKET_IN_SB,	SB_BYTE(first_bucket),	FIG_FIRST_SECTOR },
+	{ PR_SB_BAD_VERSION,		SB_BYTE(version),	FIG_VERSION },
+};
+
+static uint64_t sb_fig(enum sb_fig fig, const struct cache_sb *sb, const struct bt_dev *dev)
+{
+	switch (fig) {
+	case FIG_NONE:			return PCTX_UNSET;
+	case FIG_OFFSET:		return sb->offset;
+	case FIG_VERSION:		return sb->version;
+	case FIG_BLOCK_SIZE:		return sb->block_size;
+	case FIG_LOGICAL_BLOCK:		return dev->logical_block_size;
+	case FIG_DATA_OFFSET:		return sb->data_offset;
+	case FIG_DEV_SECTORS:		return bt_dev_sectors(dev);
+	case FIG_COMPAT:		return sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP;
+	case FIG_RO_COMPAT:		return sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP;
+	case FIG_INCOMPAT:		return sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP;
+	case FIG_KEYS:			return sb->keys;
+	case FIG_NBUCKETS:		return sb->nbuckets;
+	case FIG_BUCKET_SIZE:		return sb->bucket_size;
+	case FIG_BUCKETS_SECTORS:	return sb->nbuckets * sb->bucket_size;
+	case FIG_NR_IN_SET:		return sb->nr_in_set;
+	case FIG_NR_THIS_DEV:		return sb->nr_this_dev;
+	case FIG_FIRST_SECTOR:		return (uint64_t)sb->first_bucket * sb->bucket_size;
+	}
+	return PCTX_UNSET;
+}
+
+/*
+ * Report the failure ret of bt_sb_validate() as the problem of its rule.
  * Returns 0, 1 when the superblock was rewritten (validate it again), or
  * ret when it is not a superblock rule (operational error).
  */
 static int report_sb_error(struct fsck_ctx *ctx, const struct cache_sb *sb, int ret)
 {
-	const struct bt_dev *dev = ctx->dev;
+	enum problem code = problem_for_err(FSCK_PASS_superblock, ret);
 	struct problem_ctx p;
-	enum problem code;
 
-	sb_pctx(ctx, &p, SB_OFFSET_BYTES);
-	switch (-ret) {
-	case BT_ERR_SB_BAD_OFFSET:
-		code = PR_SB_BAD_OFFSET;
-		p.num = sb->offset;
-		break;
-	case BT_ERR_SB_BAD_MAGIC:
-		code = PR_SB_BAD_MAGIC;
-		p.byte_offset = SB_BYTE(magic);
-		break;
-	case BT_ERR_SB_BAD_UUID:
-		code = PR_SB_BAD_UUID;
-		p.byte_offset = SB_BYTE(uuid);
-		break;
-	case BT_ERR_SB_BLOCK_SMALLER_THAN_DEVICE:
-		code = PR_SB_BLOCK_SMALLER_THAN_DEVICE;
-		p.byte_offset = SB_BYTE(block_size);
-		p.num = sb->block_size;
-		p.num2 = dev->logical_block_size;
-		break;
-	case BT_ERR_SB_BAD_DATA_OFFSET:
-		code = sb->data_offset < BDEV_DATA_START_DEFAULT ?
-			PR_SB_DATA_OFFSET_TOO_SMALL : PR_SB_DATA_OFFSET_PAST_END;
-		p.byte_offset = SB_BYTE(nbuckets);
-		p.num = sb->data_offset;
-		p.num2 = bt_dev_sectors(dev);
-		break;
-	case BT_ERR_SB_UNSUPPORTED_FEATURE:
-		/* the order of read_super(): compat, ro_compat, incompat */
-		if (sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP) {
-			code = PR_SB_UNSUPPORTED_COMPAT;
-			p.byte_offset = SB_BYTE(feature_compat);
-			p.num = sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP;
-		} else if (sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP) {
-			code = PR_SB_UNSUPPORTED_RO_COMPAT;
-			p.byte_offset = SB_BYTE(feature_ro_compat);
-			p.num = sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP;
-		} else {
-			code = PR_SB_UNSUPPORTED_INCOMPAT;
-			p.byte_offset = SB_BYTE(feature_incompat);
-			p.num = sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP;
-		}
-		break;
-	case BT_ERR_SB_TOO_MANY_JOURNAL_BUCKETS:
-		p.byte_offset = SB_BYTE(keys);
-		p.num = sb->keys;
-		if (sb->keys > SB_JOURNAL_BUCKETS) {
-			code = PR_SB_TOO_MANY_JOURNAL_BUCKETS;
-		} else {
-			code = PR_SB_JOURNAL_PAST_END;
-			p.num2 = sb->nbuckets;
-		}
-		break;
-	case BT_ERR_SB_TOO_MANY_BUCKETS:
-		code = PR_SB_TOO_MANY_BUCKETS;
-		p.byte_offset = SB_BYTE(nbuckets);
-		p.num = sb->nbuckets;
-		break;
-	case BT_ERR_SB_NOT_ENOUGH_BUCKETS:
-		code = PR_SB_NOT_ENOUGH_BUCKETS;
-		p.byte_offset = SB_BYTE(nbuckets);
-		p.num = sb->nbuckets;
-		break;
-	case BT_ERR_SB_BAD_BLOCK_SIZE:
-		code = bt_is_pow2(sb->block_size) ? PR_SB_BLOCK_SIZE_TOO_BIG :
-			PR_SB_BLOCK_SIZE_NOT_POW2;
-		p.byte_offset = SB_BYTE(block_size);
-		p.num = sb->block_size;
-		break;
-	case BT_ERR_SB_BAD_BUCKET_SIZE:
-		code = bt_is_pow2(sb->bucket_size) ? PR_SB_BUCKET_SIZE_TOO_SMALL :
-			PR_SB_BUCKET_SIZE_NOT_POW2;
-		p.byte_offset = SB_BYTE(bucket_size);
-		p.num = sb->bucket_size;
-		break;
-	case BT_ERR_SB_DEVICE_TOO_SMALL:
-		code = PR_SB_DEVICE_TOO_SMALL;
-		p.byte_offset = SB_BYTE(nbuckets);
-		p.num = sb->nbuckets * sb->bucket_size;
-		p.num2 = bt_dev_sectors(dev);
-		break;
-	case BT_ERR_SB_BAD_SET_UUID:
-		code = PR_SB_BAD_SET_UUID;
-		p.byte_offset = SB_BYTE(set_uuid);
-		break;
-	case BT_ERR_SB_BAD_DEV_NUMBER:
-		code = PR_SB_BAD_DEV_NUMBER;
-		p.byte_offset = SB_BYTE(nr_in_set);
-		p.num = sb->nr_in_set;
-		p.num2 = sb->nr_this_dev;
-		break;
-	case BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL:
+	if (code == PR_SB_JOURNAL_BUCKET_NOT_SEQUENTIAL)
 		return report_journal_list(ctx, sb) ? 1 : 0;
-	case BT_ERR_SB_BAD_FIRST_BUCKET:
-		code = PR_SB_FIRST_BUCKET_IN_SB;
-		p.byte_offset = SB_BYTE(first_bucket);
-		p.num = (uint64_t)sb->first_bucket * sb->bucket_size;
-		break;
-	case BT_ERR_SB_BAD_VERSION:
-		code = PR_SB_BAD_VERSION;
-		p.byte_offset = SB_BYTE(version);
-		p.num = sb->version;
-		break;
-	default:
-		return ret;
+	for (size_t i = 0; i < sizeof(sb_rules) / sizeof(sb_rules[0]); i++) {
+		if (sb_rules[i].code != code)
+			continue;
+		sb_pctx(ctx, &p, sb_rules[i].byte);
+		p.num = sb_fig(sb_rules[i].num, sb, ctx->dev);
+		p.num2 = sb_fig(sb_rules[i].num2, sb, ctx->dev);
+		fix_problem(ctx, code, &p);
+		return 0;
 	}
-	fix_problem(ctx, code, &p);
-	return 0;
+	return ret;
 }
 
 /*
@@ -229,7 +211,7 @@ static int check_sb_rules(struct fsck_ctx *ctx, struct cache_set *c)
 {
 	struct printbuf msg = PRINTBUF;
 	int ret = bt_sb_validate((void *)c->sb_block, &c->sb, ctx->dev, &msg);
-	size_t csum_mark = ctx->nr_deferred;
+	size_t csum_mark = ctx->plan.nr_deferred;
 	bool csum_pending = false;
 
 	if (ret == -BT_ERR_SB_BAD_CSUM) {

@@ -1,4 +1,4 @@
-/* pass_uuids.c --- pass 4: uuid slots.
+/* pass_uuids.c --- the uuids pass: uuid slots.
  *
  * Checks, on libcore's bt_uuid_read() (super.c uuid_read()): the uuid
  * bucket pointer of the newest jset and its read; then the live slots: no
@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcore/base/errcode.h"
 #include "libcore/read/uuid.h"
 #include "fsck.h"
 
@@ -27,10 +26,10 @@ static void upctx(struct fsck_ctx *ctx, struct problem_ctx *p)
 /* Record a uuid slot repair for the rebuild's commit (fsck/rebuild.c). */
 static void uuid_fix(struct fsck_ctx *ctx, unsigned slot, enum fsck_uuid_fix fix)
 {
-	if (!ctx->uuid_fix)
-		ctx->uuid_fix = calloc(ctx->c->nr_uuids, 1);
-	if (ctx->uuid_fix && !ctx->uuid_fix[slot])
-		ctx->uuid_fix[slot] = fix;
+	if (!ctx->plan.uuid_fix)
+		ctx->plan.uuid_fix = calloc(ctx->c->nr_uuids, 1);
+	if (ctx->plan.uuid_fix && !ctx->plan.uuid_fix[slot])
+		ctx->plan.uuid_fix[slot] = fix;
 }
 
 /* Live slots: no uuid twice (super.c uuid_find() takes the first); known flags only. */
@@ -77,15 +76,17 @@ int fsck_pass_uuids(struct fsck_ctx *ctx)
 
 	upctx(ctx, &p);
 	p.str = printbuf_str(&msg);
-	if (ret == -BT_ERR_UUID_BAD_PTR) {
-		p.key = (const struct bkey *)&ctx->c->uuid_key;
-		fix_problem(ctx, PR_UUID_BAD_PTR, &p);
-	} else if (ret == -EIO || ret == -BT_ERR_SHORT_READ) {
-		fix_problem(ctx, PR_UUID_READ_ERROR, &p);
-	} else if (ret) {
-		prt_str(ctx->err, printbuf_str(&msg));
-		printbuf_exit(&msg);
-		return ret;
+	if (ret) {
+		enum problem code = problem_for_err(FSCK_PASS_uuids, ret);
+
+		if (code == PR_NR) {
+			prt_str(ctx->err, printbuf_str(&msg));
+			printbuf_exit(&msg);
+			return ret;
+		}
+		if (code == PR_UUID_BAD_PTR)
+			p.key = (const struct bkey *)&ctx->c->uuid_key;
+		fix_problem(ctx, code, &p);
 	}
 	printbuf_exit(&msg);
 	if (!ret && ctx->c->uuids)

@@ -4,7 +4,10 @@
  * names used by -v timings and JSON, and the runner's table of
  * { fsck_pass_name(), name, flags, title } (fsck.c). Each pass lives in
  * fsck/pass_<name>.c, whose opening comment says what it checks and what
- * it hands on to the later passes.
+ * it hands on to the later passes. A pass's number, printed in its
+ * "Pass N: title" header, is its place in this table (fsck_pass_number()):
+ * comments name a pass, never number it, so that adding a pass changes
+ * the output only.
  *
  * Flags: PASS_RO (runs under -n), PASS_NEEDS_RW (only when repairing),
  * PASS_NEEDS_SET (skipped when the device holds no cache set: a backing
@@ -37,6 +40,12 @@ enum fsck_pass {
 #undef x
 	FSCK_PASS_NR
 };
+
+/* The number of pass in its "Pass N: title" header: its place in BT_FSCK_PASSES(), from 1. */
+static inline unsigned fsck_pass_number(enum fsck_pass pass)
+{
+	return (unsigned)pass + 1;
+}
 
 struct fsck_ctx;
 

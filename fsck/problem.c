@@ -60,6 +60,35 @@ static inline __attribute__((unused)) void problem_ids_unique(unsigned id)
 	}
 }
 
+/* Build-time check that no code maps to two problems in one pass. */
+static inline __attribute__((unused)) void problem_errcodes_unique(unsigned pass_err)
+{
+	switch (pass_err) {
+#define x(pass, name, err) case FSCK_PASS_##pass << 16 | (err):
+	BT_PROBLEM_ERRCODES(x)
+#undef x
+		break;
+	}
+}
+
+enum problem problem_for_err(enum fsck_pass pass, int err)
+{
+	static const struct {
+		enum fsck_pass	pass;
+		int		err;		/* positive */
+		enum problem	code;
+	} map[] = {
+#define x(_pass, name, _err) { FSCK_PASS_##_pass, _err, PR_##name },
+		BT_PROBLEM_ERRCODES(x)
+#undef x
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].pass == pass && map[i].err == -err)
+			return map[i].code;
+	return PR_NR;
+}
+
 void clear_problem_context(struct problem_ctx *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -368,9 +397,9 @@ static void stop_checking(struct fsck_ctx *ctx, enum answer a, struct answer_rec
 }
 
 /*
- * Apply the answer: print it, set the flags. Returns whether the caller
- * may repair: only for a yes to a problem whose repair exists (PF_REPAIR);
- * a yes to any other problem reports what would be done.
+ * Apply the answer to a problem with a question: print it, set the flags.
+ * Returns whether the caller may repair: for a yes (every problem with a
+ * question has its repair, PF_REPAIR) and for -n's simulated one.
  */
 static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct problem_ctx *p,
 			 enum answer a, bool quiet, struct answer_rec *r)
@@ -386,32 +415,21 @@ static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct p
 		a = ANSWER_NO;
 	switch (a) {
 	case ANSWER_YES:
-		if ((pr->flags & PF_REPAIR) && (pr->flags & PF_LATER)) {
+		/* a problem with a question has a repair (tests/test_fsck_problems.c) */
+		if (text) {
+			fprintf(ctx->out, "%s yes\n", q);
+			fflush(ctx->out);	/* seen when given, even in a pipe */
+		}
+		if (pr->flags & PF_LATER) {
 			/* counted as fixed when the later pass makes the repair */
-			if (text) {
-				fprintf(ctx->out, "%s yes\n", q);
-				fflush(ctx->out);	/* seen when given, even in a pipe */
-			}
 			r->answer = "yes";
 			r->state = "pending";
 			return true;
 		}
-		if (pr->flags & PF_REPAIR) {
-			if (text) {
-				fprintf(ctx->out, "%s yes\n", q);
-				fflush(ctx->out);	/* seen when given, even in a pipe */
-			}
-			r->answer = prompt_past[pr->prompt];
-			r->state = "done";
-			ctx->flags |= FSCK_PROBLEMS_FIXED;
-			return true;
-		}
-		/* the other repairs are a later issue: report what would be done */
-		if (text)
-			fprintf(ctx->out, "%s%s%s (repair not implemented yet)\n",
-				q, *q ? " yes: " : "", prompt_cond[pr->prompt]);
-		r->answer = prompt_cond[pr->prompt];
-		break;
+		r->answer = prompt_past[pr->prompt];
+		r->state = "done";
+		ctx->flags |= FSCK_PROBLEMS_FIXED;
+		return true;
 	case ANSWER_NO:
 	case ANSWER_WOULD:	/* no repair to simulate: a plain no */
 		if (text && !asked)
@@ -425,7 +443,7 @@ static bool apply_answer(struct fsck_ctx *ctx, enum problem code, const struct p
 		break;
 	}
 	/*
-	 * Nothing is repaired yet, so every answer leaves the error; "no" to
+	 * No repair is made, so every answer here leaves the error; "no" to
 	 * a NO_OK problem (e2fsck PR_NO_OK) leaves a usable set and counts
 	 * as fine, and a NOT_A_FIX action was never a repair of an error.
 	 */
@@ -475,7 +493,7 @@ static void defer_rebuild(struct fsck_ctx *ctx, enum problem code, const struct 
 	struct printbuf what = PRINTBUF;
 
 	problem_msg_to_text(&what, code, p);
-	ctx->rebuild = true;
+	ctx->plan.rebuild = true;
 	fsck_defer_fix(ctx, code, printbuf_str(&what));
 	printbuf_exit(&what);
 }
@@ -643,26 +661,26 @@ void fsck_log(struct fsck_ctx *ctx, const char *fmt, ...)
 
 void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what)
 {
-	struct fsck_deferred *d = realloc(ctx->deferred,
-					  (ctx->nr_deferred + 1) * sizeof(*d));
+	struct fsck_deferred *d = realloc(ctx->plan.deferred,
+					  (ctx->plan.nr_deferred + 1) * sizeof(*d));
 	char *w = strdup(what);
 
 	if (!d || !w) {
 		free(w);
 		if (d)
-			ctx->deferred = d;
+			ctx->plan.deferred = d;
 		ctx->flags |= FSCK_UNCORRECTED;	/* the repair is not made */
 		return;
 	}
-	ctx->deferred = d;
-	d[ctx->nr_deferred].code = code;
-	d[ctx->nr_deferred].what = w;
+	ctx->plan.deferred = d;
+	d[ctx->plan.nr_deferred].code = code;
+	d[ctx->plan.nr_deferred].what = w;
 	/* --json: the problem just recorded learns whether its repair was made */
-	d[ctx->nr_deferred].json = NULL;
+	d[ctx->plan.nr_deferred].json = NULL;
 	if (ctx->json_problems && json_array_size(ctx->json_problems))
-		d[ctx->nr_deferred].json = json_incref(json_array_get(ctx->json_problems,
+		d[ctx->plan.nr_deferred].json = json_incref(json_array_get(ctx->json_problems,
 					json_array_size(ctx->json_problems) - 1));
-	ctx->nr_deferred++;
+	ctx->plan.nr_deferred++;
 }
 
 /*
@@ -674,8 +692,8 @@ static void deferred_json(struct fsck_ctx *ctx, size_t mark, bool made, const ch
 {
 	bool dry = fsck_dry_run(ctx);
 
-	for (size_t i = mark; i < ctx->nr_deferred; i++) {
-		json_t *o = ctx->deferred[i].json, *a;
+	for (size_t i = mark; i < ctx->plan.nr_deferred; i++) {
+		json_t *o = ctx->plan.deferred[i].json, *a;
 
 		if (!o)
 			continue;
@@ -696,29 +714,29 @@ static void deferred_json(struct fsck_ctx *ctx, size_t mark, bool made, const ch
 /* Drop the deferred entries from mark on (all of them when mark is 0). */
 static void deferred_forget(struct fsck_ctx *ctx, size_t mark)
 {
-	for (size_t i = mark; i < ctx->nr_deferred; i++) {
-		free(ctx->deferred[i].what);
-		json_decref(ctx->deferred[i].json);
+	for (size_t i = mark; i < ctx->plan.nr_deferred; i++) {
+		free(ctx->plan.deferred[i].what);
+		json_decref(ctx->plan.deferred[i].json);
 	}
-	ctx->nr_deferred = mark;
+	ctx->plan.nr_deferred = mark;
 	if (!mark) {
-		free(ctx->deferred);
-		ctx->deferred = NULL;
+		free(ctx->plan.deferred);
+		ctx->plan.deferred = NULL;
 	}
 }
 
 void fsck_deferred_done_from(struct fsck_ctx *ctx, size_t mark, const char *how)
 {
-	if (mark > ctx->nr_deferred)
-		mark = ctx->nr_deferred;
-	for (size_t i = mark; i < ctx->nr_deferred; i++) {
+	if (mark > ctx->plan.nr_deferred)
+		mark = ctx->plan.nr_deferred;
+	for (size_t i = mark; i < ctx->plan.nr_deferred; i++) {
 		struct printbuf line = PRINTBUF;
 
-		prt_printf(&line, "%s -> %s", ctx->deferred[i].what, how);
-		fsck_fix_line(ctx, ctx->deferred[i].code, printbuf_str(&line));
+		prt_printf(&line, "%s -> %s", ctx->plan.deferred[i].what, how);
+		fsck_fix_line(ctx, ctx->plan.deferred[i].code, printbuf_str(&line));
 		printbuf_exit(&line);
 	}
-	if (ctx->nr_deferred > mark)
+	if (ctx->plan.nr_deferred > mark)
 		ctx->flags |= fsck_dry_run(ctx) ? FSCK_WOULD_FIX : FSCK_PROBLEMS_FIXED;
 	deferred_json(ctx, mark, true, how);
 	deferred_forget(ctx, mark);
@@ -726,13 +744,13 @@ void fsck_deferred_done_from(struct fsck_ctx *ctx, size_t mark, const char *how)
 
 void fsck_deferred_failed_from(struct fsck_ctx *ctx, size_t mark, const char *why)
 {
-	if (mark >= ctx->nr_deferred)
+	if (mark >= ctx->plan.nr_deferred)
 		return;
 	if (!ctx->opts.json && why)
 		fprintf(ctx->out, fsck_dry_run(ctx) ?
 			"%s: %zu repairs would not be made: %s\n" :
 			"%s: %zu accepted repairs not made: %s\n",
-			ctx->path ? ctx->path : "?", ctx->nr_deferred - mark, why);
+			ctx->path ? ctx->path : "?", ctx->plan.nr_deferred - mark, why);
 	ctx->flags |= FSCK_UNCORRECTED;
 	deferred_json(ctx, mark, false, why);
 	deferred_forget(ctx, mark);

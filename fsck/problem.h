@@ -20,6 +20,7 @@
 
 #include "libcore/base/ondisk.h"
 #include "libcore/base/printbuf.h"
+#include "passes.h"
 #include "problems.h"
 
 struct fsck_ctx;
@@ -111,7 +112,7 @@ enum problem_flags {
 	PF_LATER	= 1 << 7,
 	/*
 	 * with PF_REPAIR | PF_LATER: the repair is the btree rebuild
-	 * (fsck/rebuild.c, libcore/rebuild.h): a yes sets ctx->rebuild and
+	 * (fsck/rebuild.c, libcore/rebuild.h): a yes sets ctx->plan.rebuild and
 	 * records the problem for the fix line; the replay pass then rebuilds
 	 * the tree (journal included) in one copy-on-write commit
 	 */
@@ -190,8 +191,9 @@ void clear_problem_context(struct problem_ctx *p);
  * after ctx->opts.max_msgs of the same code, sets the ctx flags the exit
  * status is computed from, and sets ctx->abort on FATAL problems, on a
  * preen halt and on a 'q' answer. Returns true only for a yes to a
- * problem whose repair exists (PF_REPAIR); for the others it prints what
- * would be fixed and returns false. A PF_LATER yes is not counted as a fix
+ * problem with a question (each has its repair, PF_REPAIR); a problem
+ * without one is reported, with why it has no repair (nofix.h) when asked
+ * to repair, and false returned. A PF_LATER yes is not counted as a fix
  * until the repairing pass reports it (fsck_defer_fix()).
  * -n answers no to a problem with a repair, prints what a yes would do (the
  * prompt's conditional form) and returns true: the repair is then made on
@@ -204,8 +206,9 @@ bool fix_problem(struct fsck_ctx *ctx, enum problem code, struct problem_ctx *p)
 
 /*
  * end_problem_latch(): close latch group: print the range list and ask the
- * header problem's question once. Returns the answer (false for now, as
- * fix_problem()). A no-op returning false when the group is not open.
+ * header problem's question once. Returns whether to make the header's
+ * repair, as fix_problem() does. A no-op returning false when the group
+ * is not open.
  */
 bool end_problem_latch(struct fsck_ctx *ctx, enum problem_latch latch);
 
@@ -231,7 +234,7 @@ void fsck_defer_fix(struct fsck_ctx *ctx, enum problem code, const char *what);
 void fsck_deferred_done(struct fsck_ctx *ctx, const char *how);
 void fsck_deferred_failed(struct fsck_ctx *ctx, const char *why);
 /*
- * The same for the entries deferred since mark (ctx->nr_deferred taken
+ * The same for the entries deferred since mark (ctx->plan.nr_deferred taken
  * before the fix_problem() calls): a pass that makes its own repair at
  * once settles it without touching what waits for a later pass.
  */
@@ -280,6 +283,14 @@ void problem_msg_to_text(struct printbuf *out, enum problem code,
  */
 void problem_action_to_text(struct printbuf *out, enum problem code,
 			    const struct problem_ctx *p);
+
+/*
+ * problem_for_err(): the problem a failure err (negative: -BT_ERR_* or
+ * -errno) of a libcore validator or reader is in pass (problems.h
+ * BT_PROBLEM_ERRCODES()), or PR_NR when err is no problem of that pass
+ * (an operational error such as -ENOMEM, or a code the pass does not map).
+ */
+enum problem problem_for_err(enum fsck_pass pass, int err);
 
 /* Why problem code has no repair (nofix.h), or NULL when it has one. */
 const char *problem_nofix(enum problem code);

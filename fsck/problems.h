@@ -42,7 +42,7 @@
 #define BCACHE_TOOL_FSCK_PROBLEMS_H
 
 #define BT_PROBLEMS(x)								\
-	/* ---- pass 1: superblock (00) ---------------------------------- */	\
+	/* ---- superblock (00) ------------------------------------------ */	\
 	x(SB_BAD_OFFSET,		0x000001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
 	  "not a bcache superblock at byte %o of %d: offset field is %n, expected 8")	\
@@ -130,7 +130,7 @@
 	x(SB_JOURNAL_BUCKETS_NOT_JOURNAL, 0x00001d, SEV_ERROR, PROMPT_NONE,	\
 	  PF_FATAL, LATCH_NONE,							\
 	  "bucket %b (first_bucket + %n) of %d holds %t, not the journal: the journal bucket list d[] cannot be rewritten as first_bucket + i") \
-	/* ---- pass 2: journal (01) ------------------------------------- */	\
+	/* ---- journal (01) --------------------------------------------- */	\
 	x(JOURNAL_NO_ENTRIES,		0x010001, SEV_ERROR, PROMPT_REBUILD_JOURNAL, \
 	  PF_REPAIR | PF_LATER, LATCH_NONE,						\
 	  "no valid jset in the %n journal buckets of %d although the cache set was registered (CACHE_SYNC): the kernel refuses it (\"no journal entries found\"); a scan of the buckets found what a new jset can name: %t") \
@@ -185,7 +185,7 @@
 	x(JOURNAL_REBUILD_KEYS_UNKNOWN,	0x010012, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "the journal of %d was rebuilt over the btree as found: keys that were only in the lost journal (written after their leaf was last written, e.g. before a crash) are lost, and which ones cannot be known; a cache stopped cleanly loses none") \
-	/* ---- pass 3: prios (02) ---------------------------------------- */	\
+	/* ---- prios (02) ------------------------------------------------ */	\
 	x(PRIO_BAD_CSUM,		0x020001, SEV_ERROR, PROMPT_REWRITE_PRIOS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
@@ -198,7 +198,7 @@
 	x(PRIO_READ_ERROR,		0x020004, SEV_ERROR, PROMPT_REWRITE_PRIOS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "prio chain of %d: %t")						\
-	/* ---- pass 4: uuids (03) ---------------------------------------- */	\
+	/* ---- uuids (03) ------------------------------------------------ */	\
 	x(UUID_BAD_PTR,			0x030001, SEV_ERROR, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "uuid bucket of %d: %t")						\
@@ -211,7 +211,7 @@
 	x(UUID_BAD_FLAGS,		0x030004, SEV_ERROR, PROMPT_CLEAR_FLAGS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "uuid slot %u of %d (bucket %b) has unknown flag bits %x")		\
-	/* ---- pass 5: btree (04) ---------------------------------------- */	\
+	/* ---- btree (04) ------------------------------------------------ */	\
 	x(BSET_BAD_MAGIC,		0x040001, SEV_ERROR, PROMPT_REWRITE_NODE,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "btree node at bucket %b, level %l of %d (key %k): %t")	\
@@ -287,7 +287,7 @@
 	x(EXTENT_PAST_FLASH_VOLUME,	0x040019, SEV_ERROR, PROMPT_CUT_EXTENTS,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "%n extents in the btree of %d end past the %m sectors of the flash volume in uuid slot %u")	\
-	/* ---- pass 6: gc_mark (05) ------------------------------------- */	\
+	/* ---- gc_mark (05) --------------------------------------------- */	\
 	x(BUCKET_METADATA_AND_DATA,	0x050001, SEV_ERROR, PROMPT_DROP_KEY,	\
 	  PF_REPAIR | PF_LATER | PF_REBUILD, LATCH_NONE,						\
 	  "bucket %b of %d is used by both btree nodes and data (key %k at level %l): the kernel stops at registration (\"inconsistent ptrs\")")	\
@@ -315,21 +315,88 @@
 	x(BTREE_BUCKET_PRIO_LATCH,	0x050009, SEV_INFO, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "btree node buckets of %d whose prio in the prio chain is not BTREE_PRIO (nodes allocated after the last prio write; the kernel sets it at registration):")	\
-	/* ---- pass 7: summary (06) ------------------------------------- */	\
+	/* ---- summary (06) --------------------------------------------- */	\
 	x(CHECKS_NOT_AVAILABLE,		0x060001, SEV_WARNING, PROMPT_NONE,	\
 	  PF_MSG_ONLY, LATCH_NONE,						\
 	  "%t checks of %d are not available in this build: the cache set was not fully checked")
 
 /*
+ * The failures of libcore's validators and readers, each reported as one
+ * problem: x(pass, NAME, code) says that in pass (passes.h) the failure
+ * -code (a BT_ERR_* code, or a plain errno for I/O) is problem NAME, so
+ * that no pass redoes a validator's comparisons to know which rule broke.
+ * A code appears at most once per pass (a build-time check, problem.c).
+ * The superblock's rules map one to one (bt_sb_validate(): one code per
+ * rule; tests/test_fsck_problems.c). Where fsck has one problem for
+ * several codes, the code itself is in the report (%E, JSON "errcode"):
+ * the five pointer rules of bt_btree_ptr_check() are BTREE_PTR_INVALID,
+ * a failed read (EIO) and a short one are the pass's read error.
+ * problem_for_err() looks a failure up.
+ */
+#define BT_PROBLEM_ERRCODES(x)							\
+	x(superblock,	SB_BAD_OFFSET,		BT_ERR_SB_BAD_OFFSET)		\
+	x(superblock,	SB_BAD_MAGIC,		BT_ERR_SB_BAD_MAGIC)		\
+	x(superblock,	SB_BAD_CSUM,		BT_ERR_SB_BAD_CSUM)		\
+	x(superblock,	SB_BAD_UUID,		BT_ERR_SB_BAD_UUID)		\
+	x(superblock,	SB_BAD_VERSION,		BT_ERR_SB_BAD_VERSION)		\
+	x(superblock,	SB_BLOCK_SMALLER_THAN_DEVICE, BT_ERR_SB_BLOCK_SMALLER_THAN_DEVICE) \
+	x(superblock,	SB_DATA_OFFSET_TOO_SMALL, BT_ERR_SB_DATA_OFFSET_TOO_SMALL)	\
+	x(superblock,	SB_DATA_OFFSET_PAST_END, BT_ERR_SB_DATA_OFFSET_PAST_END)	\
+	x(superblock,	SB_UNSUPPORTED_COMPAT,	BT_ERR_SB_UNSUPPORTED_COMPAT)	\
+	x(superblock,	SB_UNSUPPORTED_RO_COMPAT, BT_ERR_SB_UNSUPPORTED_RO_COMPAT)	\
+	x(superblock,	SB_UNSUPPORTED_INCOMPAT, BT_ERR_SB_UNSUPPORTED_INCOMPAT)	\
+	x(superblock,	SB_TOO_MANY_JOURNAL_BUCKETS, BT_ERR_SB_TOO_MANY_JOURNAL_BUCKETS) \
+	x(superblock,	SB_TOO_MANY_BUCKETS,	BT_ERR_SB_TOO_MANY_BUCKETS)	\
+	x(superblock,	SB_NOT_ENOUGH_BUCKETS,	BT_ERR_SB_NOT_ENOUGH_BUCKETS)	\
+	x(superblock,	SB_BLOCK_SIZE_NOT_POW2,	BT_ERR_SB_BLOCK_SIZE_NOT_POW2)	\
+	x(superblock,	SB_BLOCK_SIZE_TOO_BIG,	BT_ERR_SB_BLOCK_SIZE_TOO_BIG)	\
+	x(superblock,	SB_BUCKET_SIZE_NOT_POW2, BT_ERR_SB_BUCKET_SIZE_NOT_POW2)	\
+	x(superblock,	SB_BUCKET_SIZE_TOO_SMALL, BT_ERR_SB_BUCKET_SIZE_TOO_SMALL)	\
+	x(superblock,	SB_DEVICE_TOO_SMALL,	BT_ERR_SB_DEVICE_TOO_SMALL)	\
+	x(superblock,	SB_BAD_SET_UUID,	BT_ERR_SB_BAD_SET_UUID)		\
+	x(superblock,	SB_BAD_DEV_NUMBER,	BT_ERR_SB_BAD_DEV_NUMBER)	\
+	x(superblock,	SB_JOURNAL_BUCKET_NOT_SEQUENTIAL, BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL) \
+	x(superblock,	SB_JOURNAL_PAST_END,	BT_ERR_SB_JOURNAL_PAST_END)	\
+	x(superblock,	SB_FIRST_BUCKET_IN_SB,	BT_ERR_SB_BAD_FIRST_BUCKET)	\
+	x(prios,	PRIO_BAD_CSUM,		BT_ERR_PRIO_BAD_CSUM)		\
+	x(prios,	PRIO_BAD_MAGIC,		BT_ERR_PRIO_BAD_MAGIC)		\
+	x(prios,	PRIO_BAD_CHAIN,		BT_ERR_PRIO_BAD_CHAIN)		\
+	x(prios,	PRIO_READ_ERROR,	EIO)				\
+	x(prios,	PRIO_READ_ERROR,	BT_ERR_SHORT_READ)		\
+	x(uuids,	UUID_BAD_PTR,		BT_ERR_UUID_BAD_PTR)		\
+	x(uuids,	UUID_READ_ERROR,	EIO)				\
+	x(uuids,	UUID_READ_ERROR,	BT_ERR_SHORT_READ)		\
+	x(btree,	BSET_BAD_MAGIC,		BT_ERR_BSET_BAD_MAGIC)		\
+	x(btree,	BSET_BAD_CSUM,		BT_ERR_BSET_BAD_CSUM)		\
+	x(btree,	BSET_BAD_VERSION,	BT_ERR_BSET_BAD_VERSION)	\
+	x(btree,	BSET_PAST_NODE_END,	BT_ERR_BSET_TOO_BIG)		\
+	x(btree,	BSET_EMPTY,		BT_ERR_BSET_EMPTY)		\
+	x(btree,	BSET_KEY_OVERRUN,	BT_ERR_BSET_KEY_OVERRUN)	\
+	x(btree,	BTREE_NODE_SEQ_ZERO,	BT_ERR_BTREE_NODE_SEQ_ZERO)	\
+	x(btree,	BTREE_NODE_CORRUPTED,	BT_ERR_BTREE_NODE_CORRUPTED)	\
+	x(btree,	BTREE_SHORT_KEY,	BT_ERR_BTREE_NODE_SHORT_KEY)	\
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_BAD_DEV)	\
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_BAD_BUCKET)	\
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_NOT_BUCKET_START) \
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_BAD_SIZE)	\
+	x(btree,	BTREE_PTR_INVALID,	BT_ERR_BTREE_PTR_PAST_DEVICE)	\
+	x(btree,	BTREE_CYCLE,		BT_ERR_BTREE_LOOP)		\
+	x(btree,	BTREE_TOO_DEEP,		BT_ERR_BTREE_TOO_DEEP)		\
+	x(btree,	BTREE_NODE_REACHED_TWICE, BT_ERR_BTREE_TOPOLOGY)		\
+	x(btree,	BTREE_NODE_READ_ERROR,	EIO)				\
+	x(btree,	BTREE_NODE_READ_ERROR,	BT_ERR_SHORT_READ)		\
+	x(btree,	BTREE_NODE_BAD,		BT_ERR_BTREE_NODE_BAD)
+
+/*
  * Planned (issue 4): the checks below are not written yet. Their codes are
  * reserved here; move a line into BT_PROBLEMS(), with a new id, with its check.
  *
- * pass 2, journal (01): JSET_BAD_VERSION (the kernel does not check it),
+ * journal (01): JSET_BAD_VERSION (the kernel does not check it),
  *   JOURNAL_BAD_PRIO_BUCKET
- * pass 4, uuids (03): UUID_SLOT_NOT_EMPTY (an empty slot with non-zero bytes)
- * pass 5, btree (04): BTREE_LEVEL_MISMATCH (nodes do not store their
+ * uuids (03): UUID_SLOT_NOT_EMPTY (an empty slot with non-zero bytes)
+ * btree (04): BTREE_LEVEL_MISMATCH (nodes do not store their
  *   level: a leaf key met where pointers are expected needs a heuristic)
- * pass 6, gc_mark (05): none. (Per-bucket marks and sectors used are not
+ * gc_mark (05): none. (Per-bucket marks and sectors used are not
  *   stored on disk, so there is nothing to compare them with; they are
  *   computed and summed up in the summary.)
  */

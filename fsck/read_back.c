@@ -62,10 +62,9 @@ int fsck_read_back(struct fsck_ctx *ctx)
 	fsck_stats_exit(&ctx->stats);
 	ctx->stats = r.stats;
 	fsck_stats_init(&r.stats);
-	if (r.c && r.c->node_cache)
-		bt_node_cache_free(r.c->node_cache);
-	if (r.c)
-		r.c->node_cache = NULL;
+	if (r.node_cache)
+		bt_node_cache_free(r.node_cache);
+	r.node_cache = NULL;
 	ctx->c = r.c;
 	r.c = NULL;
 	ctx->read_back_errors = (r.flags & FSCK_ERRORS_FOUND) != 0;

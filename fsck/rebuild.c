@@ -228,10 +228,10 @@ static bool apply_uuid_fixes(struct fsck_ctx *ctx)
 	struct cache_set *c = ctx->c;
 	bool changed = false;
 
-	for (unsigned i = 0; ctx->uuid_fix && c->uuids && i < c->nr_uuids; i++) {
+	for (unsigned i = 0; ctx->plan.uuid_fix && c->uuids && i < c->nr_uuids; i++) {
 		struct uuid_entry *u = &c->uuids[i];
 
-		switch (ctx->uuid_fix[i]) {
+		switch (ctx->plan.uuid_fix[i]) {
 		case FSCK_UUID_CLEAR_SLOT:
 			memset(u, 0, sizeof(*u));
 			changed = true;
@@ -282,7 +282,7 @@ static int rebuild_commit(struct fsck_ctx *ctx, struct bt_rebuild *rb, bool uuid
 			  struct bt_btree_update_stats *ust, struct printbuf *msg)
 {
 	struct bt_write_ctx w;
-	int ret = bt_write_begin(&w, ctx->c, ctx->c->node_cache);
+	int ret = bt_write_begin(&w, ctx->c, ctx->node_cache);
 
 	if (ret)
 		return ret;

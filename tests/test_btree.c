@@ -253,6 +253,35 @@ Test(btree_merge, same_bset_overlap_kept_earlier_first)
 	fx_exit(&f, n);
 }
 
+/* Each bset's first key out of order is kept by the read, in block order. */
+Test(btree_merge, bset_order_faults_kept_per_bset)
+{
+	struct fixture f;
+	uint64_t a[6], b[9], c[6];
+	const struct bkey *k, *prev;
+
+	fx_init(&f, 0);
+	fx_bset(&f, a, ext(ext(a, 0, 16, 1024), 8, 16, 2000));		/* overlap */
+	fx_bset(&f, b, ext(ext(ext(b, 100, 8, 3000), 50, 8, 3100), 40, 8, 3200)); /* unsorted */
+	fx_bset(&f, c, ext(ext(c, 200, 8, 4000), 208, 8, 4100));	/* in order */
+	struct bt_node *n = fx_read(&f, 0, 0);
+	cr_assert_eq(n->nsets, 3);
+	cr_assert_eq(n->nr_order, 2, "one fault per bad bset, the first one only");
+	cr_assert_eq(n->order[0].block, 0);
+	cr_assert_eq(n->order[0].fault, BT_BSET_EXTENTS_OVERLAP);
+	k = (const struct bkey *)n->order[0].key;
+	prev = (const struct bkey *)n->order[0].prev;
+	cr_assert_eq(KEY_OFFSET(k), 24);
+	cr_assert_eq(KEY_OFFSET(prev), 16);
+	cr_assert_eq(n->order[1].block, 1);
+	cr_assert_eq(n->order[1].fault, BT_BSET_KEYS_UNSORTED);
+	k = (const struct bkey *)n->order[1].key;
+	prev = (const struct bkey *)n->order[1].prev;
+	cr_assert_eq(KEY_OFFSET(k), 58);
+	cr_assert_eq(KEY_OFFSET(prev), 108);
+	fx_exit(&f, n);
+}
+
 Test(btree_merge, zero_size_keys)
 {
 	struct fixture f;

@@ -316,13 +316,145 @@ static void check_prediction(const char *dir, const char *rel, const char *img,
 	free(rbdev);
 }
 
+/*
+ * fsck -p on a copy of img: nothing to do on warnings only (want 0), exit 1
+ * when every error is PREEN_OK, else a preen halt that writes nothing.
+ */
+static void check_preen(const char *dir, const char *img, int want, const char *expect1)
+{
+	char sha[65], after[65], *pimg = t_tmpfile(0), *out = NULL;
+	int rc;
+
+	cr_assert_eq(t_sh(NULL, NULL, "cp --sparse=always '%s' '%s'", img, pimg), 0);
+	t_sha256_file(pimg, sha);
+	rc = t_run(&out, NULL, "fsck -p '%s'", pimg);
+	if (want == 0) {
+		/* warnings only: nothing to repair, nothing written */
+		t_sha256_file(pimg, after);
+		cr_expect_eq(rc, 0, "%s: fsck -p exit %d on warnings only:\n%s", dir, rc, out);
+		cr_expect_str_eq(sha, after, "%s: fsck -p changed an image with no error", dir);
+	} else if (want == 1 && all_preen_ok(expect1)) {
+		cr_expect_eq(rc, 1, "%s: fsck -p exit %d, every error is PREEN_OK:\n%s", dir, rc, out);
+	} else {
+		t_sha256_file(pimg, after);
+		cr_expect_eq(rc, 4, "%s: fsck -p exit %d, expected a preen halt:\n%s", dir, rc, out);
+		cr_expect(strstr(out, "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"),
+			  "%s: no preen halt message:\n%s", dir, out);
+		cr_expect_str_eq(sha, after, "%s: fsck -p halted but changed the image", dir);
+	}
+	free(out);
+	unlink(pimg);
+	free(pimg);
+}
+
+/* A repair made after the question (PF_LATER) says so in the report. */
+static void check_yes_answers(const char *dir, json_t *report, int want)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "problems"), i, p) {
+		const char *a = json_string_value(json_object_get(p, "answer"));
+
+		if (a && !strcmp(a, "yes"))
+			cr_expect(json_is_boolean(json_object_get(p, "repaired")) &&
+				  json_is_true(json_object_get(p, "repaired")) == (want == 1),
+				  "%s: %s answered yes: \"repaired\" should be %s", dir,
+				  json_string_value(json_object_get(p, "code")),
+				  want == 1 ? "true" : "false");
+	}
+}
+
+/*
+ * The --log of a repair of img (logtext, consumed): its header, then
+ * "IMG: CODE: old -> new" lines of codes in expect (the rebuild's "lost:",
+ * the identity and the replay lines aside), at least one.
+ */
+static void check_repair_log(const char *dir, const char *img, const char *expect,
+			     char *logtext)
+{
+	char *line, *save = NULL;
+	unsigned n = 0;
+
+	cr_assert(logtext);
+	cr_expect(!strncmp(logtext, "# ", 2) && strstr(logtext, "bcache-tool fsck -y"),
+		  "%s: the log opens without its header: %.200s", dir, logtext);
+	for (line = strtok_r(logtext, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char pre[600];
+		const char *code, *colon;
+
+		if (!strncmp(line, "# ", 2))	/* a run's header */
+			continue;
+		snprintf(pre, sizeof(pre), "%s: ", img);
+		cr_expect(!strncmp(line, pre, strlen(pre)), "%s: log line %s", dir, line);
+		code = line + strlen(pre);
+		/* the rebuild's "lost:" lines follow its fix lines; identity, replay */
+		if (!strncmp(code, "lost: ", 6) || !strncmp(code, "device: ", 8) ||
+		    !strncmp(code, "journal replayed: ", 18))
+			continue;
+		colon = strchr(code, ':');
+		cr_assert(colon, "%s: log line %s", dir, line);
+		snprintf(pre, sizeof(pre), "%.*s\n", (int)(colon - code), code);
+		cr_expect(strstr(expect, pre), "%s: log line of a code not in expect.2: %s",
+			  dir, line);
+		cr_expect(strstr(colon, " -> "), "%s: log line without old -> new: %s",
+			  dir, line);
+		n++;
+	}
+	cr_expect_gt(n, 0, "%s: the repair logged nothing", dir);
+}
+
+/*
+ * After a repair: fsck -n is clean, and the content the kernel serves is
+ * what the damaged cache served (dmg), less what the report says was lost
+ * (before: the content before the fault).
+ */
+static void check_repaired(const char *dir, const char *img, const char *bdev,
+			   const char *dmg, const char *before, json_t *report)
+{
+	char *out = NULL, *now;
+	int rc = t_run(&out, NULL, "fsck -n --json '%s'", img);
+
+	cr_expect_eq(rc, 0, "%s: fsck -n after the repair exits %d:\n%s", dir, rc, out);
+	free(out);
+	now = extract_file(img, bdev);
+	/* a device the damaged cache already did not know (its slot lost) stays unknown */
+	cr_assert(now || !dmg, "%s: extract fails after the repair", dir);
+	if (now) {
+		compare_content(dir, dmg, before, now, json_object_get(report, "lost"),
+				bdev ? data_offset(bdev) : 0);
+		unlink(now);
+	}
+	free(now);
+}
+
+/* The undo file of the repair of img gives back the exact bytes (sha: before the repair). */
+static void check_undo(const char *dir, const char *undo, const char *img, const char *sha)
+{
+	char after[65], *out = NULL;
+	int rc = t_run(&out, NULL, "undo '%s' '%s'", undo, img);
+
+	cr_expect_eq(rc, 0, "%s: undo exit %d: %s", dir, rc, out);
+	free(out);
+	t_sha256_file(img, after);
+	cr_expect_str_eq(sha, after, "%s: undo did not restore the image", dir);
+}
+
+/* Remove the temporary file path, if any, and free its name. */
+static void drop_tmpfile(char *path)
+{
+	if (path)
+		unlink(path);
+	free(path);
+}
+
 /* expect.2: the repair run, the clean rerun, the content kept, the log, preen. */
 static void run_repair(const char *dir, const char *rel, const char *img,
 		       const char *expect1, const char *filter, json_t *njson)
 {
-	char path[512], after[65], *expect, *out = NULL, *got, *log, *bdev, *logtext;
-	char psha[65], *pimg, *undo, *before = NULL, *dmg = NULL;
-	json_t *report = NULL;
+	char path[512], sha[65], after[65], *expect, *out = NULL, *got, *logtext = NULL;
+	char *log, *undo, *bdev, *before = NULL, *dmg = NULL;
+	json_t *report;
 	int rc, want;
 
 	snprintf(path, sizeof(path), "tests/fsck/%s/expect.2", dir);
@@ -335,42 +467,19 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 
 		dmg = extract_file(img, bdev);
 		before = extract_file(pristine, bdev);
-		unlink(pristine);
-		free(pristine);
+		drop_tmpfile(pristine);
 		cr_assert(before, "%s: extract of the image before the fault failed", dir);
 	}
-
-	/* -p first, on a copy */
-	pimg = t_tmpfile(0);
-	cr_assert_eq(t_sh(NULL, NULL, "cp --sparse=always '%s' '%s'", img, pimg), 0);
-	t_sha256_file(pimg, psha);
-	rc = t_run(&out, NULL, "fsck -p '%s'", pimg);
-	if (want == 0) {
-		/* warnings only: nothing to repair, nothing written */
-		t_sha256_file(pimg, after);
-		cr_expect_eq(rc, 0, "%s: fsck -p exit %d on warnings only:\n%s", dir, rc, out);
-		cr_expect_str_eq(psha, after, "%s: fsck -p changed an image with no error", dir);
-	} else if (want == 1 && all_preen_ok(expect1)) {
-		cr_expect_eq(rc, 1, "%s: fsck -p exit %d, every error is PREEN_OK:\n%s", dir, rc, out);
-	} else {
-		t_sha256_file(pimg, after);
-		cr_expect_eq(rc, 4, "%s: fsck -p exit %d, expected a preen halt:\n%s", dir, rc, out);
-		cr_expect(strstr(out, "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY"),
-			  "%s: no preen halt message:\n%s", dir, out);
-		cr_expect_str_eq(psha, after, "%s: fsck -p halted but changed the image", dir);
-	}
-	free(out);
-	unlink(pimg);
-	free(pimg);
+	check_preen(dir, img, want, expect1);	/* -p first, on a copy */
 
 	log = t_tmpfile(0);
 	undo = t_tmpfile(0);
-	t_sha256_file(img, psha);
+	t_sha256_file(img, sha);
 	rc = t_run(&out, NULL, "fsck -y --json --log '%s' --undo '%s' '%s'", log, undo, img);
 	if (want != 1) {
 		/* an accepted repair is not made while an unfixable error remains */
 		t_sha256_file(img, after);
-		cr_expect_str_eq(psha, after, "%s: fsck -y left errors but changed the image", dir);
+		cr_expect_str_eq(sha, after, "%s: fsck -y left errors but changed the image", dir);
 	}
 	got = codes_of_report(dir, out, filter);
 	cr_expect_str_eq(got, expect, "%s: fsck -y: expected\n%sgot\n%s", dir, expect, got);
@@ -378,96 +487,23 @@ static void run_repair(const char *dir, const char *rel, const char *img,
 	report = json_loads(out, 0, NULL);
 	cr_assert(report, "%s: fsck -y --json output is not JSON", dir);
 	check_prediction(dir, rel, img, bdev, njson, report);
-	{
-		/* a repair made after the question (PF_LATER) says so in the report */
-		json_t *p;
-		size_t i;
-
-		json_array_foreach(json_object_get(report, "problems"), i, p) {
-			const char *a = json_string_value(json_object_get(p, "answer"));
-
-			if (a && !strcmp(a, "yes"))
-				cr_expect(json_is_boolean(json_object_get(p, "repaired")) &&
-					  json_is_true(json_object_get(p, "repaired")) == (want == 1),
-					  "%s: %s answered yes: \"repaired\" should be %s", dir,
-					  json_string_value(json_object_get(p, "code")),
-					  want == 1 ? "true" : "false");
-		}
-	}
+	check_yes_answers(dir, report, want);
 	free(out);
-	out = NULL;
 
-	logtext = NULL;
 	cr_assert_eq(t_sh(&logtext, NULL, "cat '%s'", log), 0);
 	if (want == 1) {
-		char *line, *save = NULL;
-		unsigned n = 0;
-
-		rc = t_run(&out, NULL, "fsck -n --json '%s'", img);
-		cr_expect_eq(rc, 0, "%s: fsck -n after the repair exits %d:\n%s", dir, rc, out);
-		free(out);
-		{
-			char *now = extract_file(img, bdev);
-
-			/* a device the damaged cache already did not know (its slot lost) stays unknown */
-			cr_assert(now || !dmg, "%s: extract fails after the repair", dir);
-			if (now)
-				compare_content(dir, dmg, before, now, json_object_get(report, "lost"),
-						bdev ? data_offset(bdev) : 0);
-			if (now)
-				unlink(now);
-			free(now);
-		}
-		cr_assert(logtext);
-		cr_expect(!strncmp(logtext, "# ", 2) && strstr(logtext, "bcache-tool fsck -y"),
-			  "%s: the log opens without its header: %.200s", dir, logtext);
-		for (line = strtok_r(logtext, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			char pre[600];
-			const char *code, *colon;
-
-			if (!strncmp(line, "# ", 2))	/* a run's header */
-				continue;
-			snprintf(pre, sizeof(pre), "%s: ", img);
-			cr_expect(!strncmp(line, pre, strlen(pre)), "%s: log line %s", dir, line);
-			code = line + strlen(pre);
-			/* the rebuild's "lost:" lines follow its fix lines; identity, replay */
-			if (!strncmp(code, "lost: ", 6) || !strncmp(code, "device: ", 8) ||
-			    !strncmp(code, "journal replayed: ", 18))
-				continue;
-			colon = strchr(code, ':');
-			cr_assert(colon, "%s: log line %s", dir, line);
-			snprintf(pre, sizeof(pre), "%.*s\n", (int)(colon - code), code);
-			cr_expect(strstr(expect, pre), "%s: log line of a code not in expect.2: %s",
-				  dir, line);
-			cr_expect(strstr(colon, " -> "), "%s: log line without old -> new: %s",
-				  dir, line);
-			n++;
-		}
-		cr_expect_gt(n, 0, "%s: the repair logged nothing", dir);
-
-		/* the undo file of the repair gives back the exact bytes */
-		rc = t_run(&out, NULL, "undo '%s' '%s'", undo, img);
-		cr_expect_eq(rc, 0, "%s: undo exit %d: %s", dir, rc, out);
-		free(out);
-		t_sha256_file(img, after);
-		cr_expect_str_eq(psha, after, "%s: undo did not restore the image", dir);
+		check_repaired(dir, img, bdev, dmg, before, report);
+		check_repair_log(dir, img, expect, logtext);
+		check_undo(dir, undo, img, sha);
 	}
-	unlink(undo);
-	free(undo);
+	drop_tmpfile(undo);
+	drop_tmpfile(log);
 	free(logtext);
-	unlink(log);
-	free(log);
 	free(got);
 	free(expect);
-	if (bdev)
-		unlink(bdev);
-	free(bdev);
-	if (before)
-		unlink(before);
-	free(before);
-	if (dmg)
-		unlink(dmg);
-	free(dmg);
+	drop_tmpfile(bdev);
+	drop_tmpfile(before);
+	drop_tmpfile(dmg);
 	json_decref(report);
 }
 

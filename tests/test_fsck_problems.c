@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fsck/fsck.h"
+#include "libcore/base/errcode.h"
 #include "libcore/base/ondisk.h"
 #include "helpers.h"
 
@@ -74,6 +75,34 @@ Test(fsck_problems, superblock_codes_have_the_stable_names)
 	cr_assert_str_eq(problem_table[PR_SB_BAD_CSUM].name, "SB_BAD_CSUM");
 	cr_assert_eq(problem_table[PR_SB_BAD_CSUM].id, 0x000003);
 	cr_assert_str_eq(problem_table[PR_SB_NO_CACHE_SET].name, "SB_NO_CACHE_SET");
+}
+
+/*
+ * Every rule of bt_sb_validate() has its own code and every code its own
+ * problem: a code maps one to one to a problem of the superblock pass.
+ */
+Test(fsck_problems, superblock_rules_map_one_to_one)
+{
+	bool seen[PR_NR] = { false };
+
+	for (int err = BT_ERR_SB_BAD_OFFSET; err <= BT_ERR_SB_BAD_FIRST_BUCKET; err++) {
+		enum problem code = problem_for_err(FSCK_PASS_superblock, -err);
+
+		if (err == BT_ERR_SB_BAD_BUCKET_SIZE) {	/* the geometry's, not a rule */
+			cr_expect_eq(code, PR_NR, "SB_BAD_BUCKET_SIZE is no problem");
+			continue;
+		}
+		cr_assert_lt(code, PR_NR, "%s is no problem of the superblock pass", bt_err_str(-err));
+		cr_expect_not(seen[code], "%s: a second code for %s", bt_err_str(-err),
+			      problem_table[code].name);
+		cr_expect_eq(problem_table[code].id >> 16, 0, "%s: not a superblock problem",
+			     problem_table[code].name);
+		seen[code] = true;
+	}
+	/* a failure that is not a rule is an operational error */
+	cr_expect_eq(problem_for_err(FSCK_PASS_superblock, -ENOMEM), PR_NR);
+	cr_expect_eq(problem_for_err(FSCK_PASS_btree, -EIO), PR_BTREE_NODE_READ_ERROR);
+	cr_expect_eq(problem_for_err(FSCK_PASS_prios, -EIO), PR_PRIO_READ_ERROR);
 }
 
 Test(fsck_problems, man_page_in_sync)
@@ -189,6 +218,18 @@ Test(fsck_problems, every_error_has_a_repair_or_a_reason)
 			cr_expect_null(problem_nofix(i), "%s: a repair and a reason", pr->name);
 		else
 			cr_expect(problem_nofix(i), "%s: an error without repair or reason", pr->name);
+	}
+}
+
+/* A question is asked only where a yes is acted on (fix_problem()'s ANSWER_YES). */
+Test(fsck_problems, every_prompt_has_a_repair)
+{
+	for (unsigned i = 0; i < PR_NR; i++) {
+		const struct problem_def *pr = &problem_table[i];
+
+		if (pr->prompt != PROMPT_NONE)
+			cr_expect(pr->flags & PF_REPAIR, "%s asks \"%s\" but has no repair",
+				  pr->name, prompt_question[pr->prompt]);
 	}
 }
 
@@ -409,9 +450,9 @@ Test(fsck_problems, later_repair_counts_only_when_made)
 	/* accepted, not made yet: neither fixed nor left */
 	cr_assert_eq(fsck_exit_status(&c.ctx), 0);
 	fsck_defer_fix(&c.ctx, PR_JOURNAL_KEY_INVALID, "jset 2 at sector 264 of 'img', key 0");
-	cr_assert_eq(c.ctx.nr_deferred, 1);
+	cr_assert_eq(c.ctx.plan.nr_deferred, 1);
 	fsck_deferred_done(&c.ctx, "journal restarted by jset 6 (last_seq 6)");
-	cr_assert_eq(c.ctx.nr_deferred, 0);
+	cr_assert_eq(c.ctx.plan.nr_deferred, 0);
 	cr_assert(strstr(cap_text(&c), "JOURNAL_KEY_INVALID: jset 2 at sector 264 of 'img', key 0"
 			 " -> journal restarted by jset 6 (last_seq 6)\n"));
 	fclose(c.ctx.log);

@@ -11,7 +11,12 @@
 
 #include <errno.h>
 
-/* x(class, name): each code and the errno class it belongs to. */
+/*
+ * x(class, name): each code and the errno class it belongs to. The SB_
+ * codes up to SB_BAD_FIRST_BUCKET are bt_sb_validate()'s, one per rule
+ * (sb.h), except SB_BAD_BUCKET_SIZE: a bucket size the geometry cannot
+ * use (bt_cache_set_geometry()).
+ */
 #define BT_ERRCODES()							\
 	x(EIO,		SHORT_READ)					\
 	x(EBUSY,	DEV_MOUNTED)					\
@@ -32,17 +37,24 @@
 	x(EINVAL,	SB_BAD_UUID)					\
 	x(EINVAL,	SB_BAD_VERSION)					\
 	x(EINVAL,	SB_BLOCK_SMALLER_THAN_DEVICE)			\
-	x(EINVAL,	SB_BAD_DATA_OFFSET)				\
-	x(EINVAL,	SB_UNSUPPORTED_FEATURE)				\
+	x(EINVAL,	SB_DATA_OFFSET_TOO_SMALL)			\
+	x(EINVAL,	SB_DATA_OFFSET_PAST_END)			\
+	x(EINVAL,	SB_UNSUPPORTED_COMPAT)				\
+	x(EINVAL,	SB_UNSUPPORTED_RO_COMPAT)			\
+	x(EINVAL,	SB_UNSUPPORTED_INCOMPAT)			\
 	x(EINVAL,	SB_TOO_MANY_JOURNAL_BUCKETS)			\
 	x(EINVAL,	SB_TOO_MANY_BUCKETS)				\
 	x(EINVAL,	SB_NOT_ENOUGH_BUCKETS)				\
-	x(EINVAL,	SB_BAD_BLOCK_SIZE)				\
+	x(EINVAL,	SB_BLOCK_SIZE_NOT_POW2)				\
+	x(EINVAL,	SB_BLOCK_SIZE_TOO_BIG)				\
+	x(EINVAL,	SB_BUCKET_SIZE_NOT_POW2)			\
+	x(EINVAL,	SB_BUCKET_SIZE_TOO_SMALL)			\
 	x(EINVAL,	SB_BAD_BUCKET_SIZE)				\
 	x(EINVAL,	SB_DEVICE_TOO_SMALL)				\
 	x(EINVAL,	SB_BAD_SET_UUID)				\
 	x(EINVAL,	SB_BAD_DEV_NUMBER)				\
 	x(EINVAL,	SB_JOURNAL_NOT_SEQUENTIAL)			\
+	x(EINVAL,	SB_JOURNAL_PAST_END)				\
 	x(EINVAL,	SB_BAD_FIRST_BUCKET)				\
 	x(EINVAL,	SB_NOT_CACHE)					\
 	x(EINVAL,	SB_NOT_BACKING)					\

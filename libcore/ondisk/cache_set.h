@@ -111,8 +111,6 @@ struct bt_journal {
 	bool			kernel_differs;
 };
 
-struct bt_node_cache;
-
 struct cache_set {
 	struct bt_dev		*dev;		/* not owned */
 	uint8_t			sb_block[SB_SIZE];	/* raw 4 KiB block at byte 4096 */
@@ -153,7 +151,6 @@ struct cache_set {
 	unsigned		uuids_version;		/* jset version they were read with */
 	bool			uuids_converted;	/* read as v0 (64-byte) entries */
 
-	struct bt_node_cache	*node_cache;
 	bool			sb_csum_bad;	/* opened with BT_OPEN_SB_IGNORE_CSUM over a bad csum */
 	/* set by the command, not owned; NULL: never stops (stop.h) */
 	const struct bt_stop	*stop;
@@ -244,7 +241,7 @@ int bt_cache_set_open(struct cache_set *c, struct bt_dev *dev, unsigned flags,
 /*
  * bt_cache_set_exit(): free everything bt_cache_set_open() allocated
  * (journal, buckets, prio chain, uuids) and zero c. Does not close dev.
- * c->node_cache belongs to the btree code and must be freed by it first.
+ * A node cache made on c (node_cache.h) must be freed by its owner first.
  */
 void bt_cache_set_exit(struct cache_set *c);
 

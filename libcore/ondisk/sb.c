@@ -146,18 +146,18 @@ static int sb_validate_cache(const struct cache_sb *sb, const struct bt_dev *dev
 		sb_fail(SB_NOT_ENOUGH_BUCKETS, "not enough buckets", nbuckets,
 			"is %llu, at least 128", (unsigned long long)sb->nbuckets);
 	if (!bt_is_pow2(sb->block_size))
-		sb_fail(SB_BAD_BLOCK_SIZE, "bad block size (not power of 2)", block_size,
+		sb_fail(SB_BLOCK_SIZE_NOT_POW2, "bad block size (not power of 2)", block_size,
 			"is %u sectors", sb->block_size);
 	if (sb->block_size > BT_PAGE_SECTORS)
-		sb_fail(SB_BAD_BLOCK_SIZE, "bad block size (larger than page size)", block_size,
+		sb_fail(SB_BLOCK_SIZE_TOO_BIG, "bad block size (larger than page size)", block_size,
 			"is %u sectors, a page is %u (bucket_size is %u)",
 			sb->block_size, BT_PAGE_SECTORS, sb->bucket_size);
 	if (!bt_is_pow2(sb->bucket_size))
-		sb_fail(SB_BAD_BUCKET_SIZE, "bad bucket size (not power of 2)", bucket_size,
+		sb_fail(SB_BUCKET_SIZE_NOT_POW2, "bad bucket size (not power of 2)", bucket_size,
 			"is %u sectors (raw %u, feature_incompat %llx)", sb->bucket_size,
 			sb->bucket_size_raw, (unsigned long long)sb->feature_incompat);
 	if (sb->bucket_size < BT_PAGE_SECTORS)
-		sb_fail(SB_BAD_BUCKET_SIZE, "bad bucket size (smaller than page size)", bucket_size,
+		sb_fail(SB_BUCKET_SIZE_TOO_SMALL, "bad bucket size (smaller than page size)", bucket_size,
 			"is %u sectors, a page is %u (block_size is %u)",
 			sb->bucket_size, BT_PAGE_SECTORS, sb->block_size);
 	if (bt_dev_sectors(dev) / sb->bucket_size < sb->nbuckets)
@@ -182,7 +182,7 @@ static int sb_validate_cache(const struct cache_sb *sb, const struct bt_dev *dev
 			return -BT_ERR_SB_JOURNAL_NOT_SEQUENTIAL;
 		}
 	if ((uint64_t)sb->first_bucket + sb->keys > sb->nbuckets)
-		sb_fail(SB_TOO_MANY_JOURNAL_BUCKETS, "too many journal buckets", keys,
+		sb_fail(SB_JOURNAL_PAST_END, "too many journal buckets", keys,
 			"is %u, from first_bucket %u that passes nbuckets %llu",
 			sb->keys, sb->first_bucket, (unsigned long long)sb->nbuckets);
 	if ((uint64_t)sb->first_bucket * sb->bucket_size < 16)
@@ -247,29 +247,29 @@ int bt_sb_validate(const struct cache_sb_disk *raw, const struct cache_sb *sb,
 	case BCACHE_SB_VERSION_BDEV_WITH_OFFSET:
 	case BCACHE_SB_VERSION_BDEV_WITH_FEATURES:
 		if (sb->data_offset < BDEV_DATA_START_DEFAULT)
-			sb_fail(SB_BAD_DATA_OFFSET, "bad data offset", nbuckets,
+			sb_fail(SB_DATA_OFFSET_TOO_SMALL, "bad data offset", nbuckets,
 				"(data_offset) is %llu sectors, at least %u",
 				(unsigned long long)sb->data_offset, BDEV_DATA_START_DEFAULT);
 		/* not in read_super(): bcache_device_init() refuses it later */
 		if (sb->data_offset >= bt_dev_sectors(dev))
-			sb_fail(SB_BAD_DATA_OFFSET, "bad data offset", nbuckets,
+			sb_fail(SB_DATA_OFFSET_PAST_END, "bad data offset", nbuckets,
 				"(data_offset) is %llu sectors, the device has only %llu",
 				(unsigned long long)sb->data_offset,
 				(unsigned long long)bt_dev_sectors(dev));
 		return 0;
 	case BCACHE_SB_VERSION_CDEV_WITH_FEATURES:
 		if (sb->feature_compat & ~BCH_FEATURE_COMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE, "unsupported compatible feature found",
+			sb_fail(SB_UNSUPPORTED_COMPAT, "unsupported compatible feature found",
 				feature_compat, "is %llx, supported %llx",
 				(unsigned long long)sb->feature_compat, BCH_FEATURE_COMPAT_SUPP);
 		if (sb->feature_ro_compat & ~BCH_FEATURE_RO_COMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE,
+			sb_fail(SB_UNSUPPORTED_RO_COMPAT,
 				"unsupported read-only compatible feature found",
 				feature_ro_compat, "is %llx, supported %llx",
 				(unsigned long long)sb->feature_ro_compat,
 				BCH_FEATURE_RO_COMPAT_SUPP);
 		if (sb->feature_incompat & ~BCH_FEATURE_INCOMPAT_SUPP)
-			sb_fail(SB_UNSUPPORTED_FEATURE, "unsupported incompatible feature found",
+			sb_fail(SB_UNSUPPORTED_INCOMPAT, "unsupported incompatible feature found",
 				feature_incompat, "is %llx, supported %llx",
 				(unsigned long long)sb->feature_incompat,
 				BCH_FEATURE_INCOMPAT_SUPP);
@@ -388,8 +388,9 @@ static void field(struct printbuf *out, const char *name)
 	prt_tab_to(out, 24);
 }
 
-void bt_sb_to_text(struct printbuf *out, const struct cache_sb *sb, bool csum_ok,
-		   uint64_t csum_computed)
+/* sb.*: magic, first sector, csum, version, seq and features. */
+static void sb_header_to_text(struct printbuf *out, const struct cache_sb *sb, bool csum_ok,
+			      uint64_t csum_computed)
 {
 	bool magic_ok = !memcmp(sb->magic, bcache_sb_magic, 16);
 
@@ -421,8 +422,11 @@ void bt_sb_to_text(struct printbuf *out, const struct cache_sb *sb, bool csum_ok
 			   (unsigned long long)sb->feature_incompat);
 		prt_newline(out);
 	}
-	prt_newline(out);
+}
 
+/* dev.*: label, uuid, block and bucket size, common to both kinds of device. */
+static void sb_dev_to_text(struct printbuf *out, const struct cache_sb *sb)
+{
 	field(out, "dev.label");
 	if (sb->label[0])
 		bt_sb_label_to_text(out, sb);
@@ -438,60 +442,71 @@ void bt_sb_to_text(struct printbuf *out, const struct cache_sb *sb, bool csum_ok
 	field(out, "dev.sectors_per_bucket");
 	prt_printf(out, "%u", sb->bucket_size);
 	prt_newline(out);
+}
 
-	if (bt_sb_is_bdev(sb)) {
-		field(out, "dev.data.first_sector");
-		prt_printf(out, "%llu", (unsigned long long)sb->data_offset);
-		prt_newline(out);
-		field(out, "dev.data.cache_mode");
-		prt_printf(out, "%llu [%s]", (unsigned long long)BDEV_CACHE_MODE(sb->flags),
-			   bt_cache_mode_str(BDEV_CACHE_MODE(sb->flags)));
-		prt_newline(out);
-		field(out, "dev.data.cache_state");
-		prt_printf(out, "%llu [%s]", (unsigned long long)BDEV_STATE(sb->flags),
-			   bt_bdev_state_str(BDEV_STATE(sb->flags)));
-		prt_newline(out);
-	} else {
-		field(out, "dev.cache.first_sector");
-		prt_printf(out, "%llu", (unsigned long long)sb->first_bucket * sb->bucket_size);
-		prt_newline(out);
-		field(out, "dev.cache.cache_sectors");
-		prt_printf(out, "%llu", (unsigned long long)
-			   (sb->nbuckets - sb->first_bucket) * sb->bucket_size);
-		prt_newline(out);
-		field(out, "dev.cache.total_sectors");
-		prt_printf(out, "%llu", (unsigned long long)sb->nbuckets * sb->bucket_size);
-		prt_newline(out);
-		field(out, "dev.cache.ordered");
-		prt_str(out, CACHE_SYNC(sb->flags) ? "yes" : "no");
-		prt_newline(out);
-		field(out, "dev.cache.discard");
-		prt_str(out, CACHE_DISCARD(sb->flags) ? "yes" : "no");
-		prt_newline(out);
-		field(out, "dev.cache.pos");
-		prt_printf(out, "%u", sb->nr_this_dev);
-		prt_newline(out);
-		field(out, "dev.cache.replacement");
-		prt_printf(out, "%llu [%s]", (unsigned long long)CACHE_REPLACEMENT(sb->flags),
-			   bt_replacement_str(CACHE_REPLACEMENT(sb->flags)));
-		prt_newline(out);
-		field(out, "dev.cache.nbuckets");
-		prt_printf(out, "%llu", (unsigned long long)sb->nbuckets);
-		prt_newline(out);
-		field(out, "dev.cache.first_bucket");
-		prt_printf(out, "%u", sb->first_bucket);
-		prt_newline(out);
-		field(out, "dev.cache.nr_in_set");
-		prt_printf(out, "%u", sb->nr_in_set);
-		prt_newline(out);
-		field(out, "dev.cache.journal_buckets");
-		prt_printf(out, "%u", sb->keys);
-		for (unsigned i = 0; i < sb->keys && i < SB_JOURNAL_BUCKETS; i++)
-			prt_printf(out, "%s%llu", i ? "," : " [", (unsigned long long)sb->d[i]);
-		if (sb->keys)
-			prt_char(out, ']');
-		prt_newline(out);
-	}
+/* dev.data.*: a backing device's data offset, cache mode and state. */
+static void sb_bdev_to_text(struct printbuf *out, const struct cache_sb *sb)
+{
+	field(out, "dev.data.first_sector");
+	prt_printf(out, "%llu", (unsigned long long)sb->data_offset);
+	prt_newline(out);
+	field(out, "dev.data.cache_mode");
+	prt_printf(out, "%llu [%s]", (unsigned long long)BDEV_CACHE_MODE(sb->flags),
+		   bt_cache_mode_str(BDEV_CACHE_MODE(sb->flags)));
+	prt_newline(out);
+	field(out, "dev.data.cache_state");
+	prt_printf(out, "%llu [%s]", (unsigned long long)BDEV_STATE(sb->flags),
+		   bt_bdev_state_str(BDEV_STATE(sb->flags)));
+	prt_newline(out);
+}
+
+/* dev.cache.*: a cache device's geometry, flags and journal buckets. */
+static void sb_cache_to_text(struct printbuf *out, const struct cache_sb *sb)
+{
+	field(out, "dev.cache.first_sector");
+	prt_printf(out, "%llu", (unsigned long long)sb->first_bucket * sb->bucket_size);
+	prt_newline(out);
+	field(out, "dev.cache.cache_sectors");
+	prt_printf(out, "%llu", (unsigned long long)
+		   (sb->nbuckets - sb->first_bucket) * sb->bucket_size);
+	prt_newline(out);
+	field(out, "dev.cache.total_sectors");
+	prt_printf(out, "%llu", (unsigned long long)sb->nbuckets * sb->bucket_size);
+	prt_newline(out);
+	field(out, "dev.cache.ordered");
+	prt_str(out, CACHE_SYNC(sb->flags) ? "yes" : "no");
+	prt_newline(out);
+	field(out, "dev.cache.discard");
+	prt_str(out, CACHE_DISCARD(sb->flags) ? "yes" : "no");
+	prt_newline(out);
+	field(out, "dev.cache.pos");
+	prt_printf(out, "%u", sb->nr_this_dev);
+	prt_newline(out);
+	field(out, "dev.cache.replacement");
+	prt_printf(out, "%llu [%s]", (unsigned long long)CACHE_REPLACEMENT(sb->flags),
+		   bt_replacement_str(CACHE_REPLACEMENT(sb->flags)));
+	prt_newline(out);
+	field(out, "dev.cache.nbuckets");
+	prt_printf(out, "%llu", (unsigned long long)sb->nbuckets);
+	prt_newline(out);
+	field(out, "dev.cache.first_bucket");
+	prt_printf(out, "%u", sb->first_bucket);
+	prt_newline(out);
+	field(out, "dev.cache.nr_in_set");
+	prt_printf(out, "%u", sb->nr_in_set);
+	prt_newline(out);
+	field(out, "dev.cache.journal_buckets");
+	prt_printf(out, "%u", sb->keys);
+	for (unsigned i = 0; i < sb->keys && i < SB_JOURNAL_BUCKETS; i++)
+		prt_printf(out, "%s%llu", i ? "," : " [", (unsigned long long)sb->d[i]);
+	if (sb->keys)
+		prt_char(out, ']');
+	prt_newline(out);
+}
+
+/* dev.last_mount: seconds since the epoch and the UTC time, or "never". */
+static void sb_last_mount_to_text(struct printbuf *out, const struct cache_sb *sb)
+{
 	field(out, "dev.last_mount");
 	if (sb->last_mount) {
 		time_t t = (time_t)sb->last_mount;
@@ -505,6 +520,19 @@ void bt_sb_to_text(struct printbuf *out, const struct cache_sb *sb, bool csum_ok
 		prt_str(out, "0 [never]");
 	}
 	prt_newline(out);
+}
+
+void bt_sb_to_text(struct printbuf *out, const struct cache_sb *sb, bool csum_ok,
+		   uint64_t csum_computed)
+{
+	sb_header_to_text(out, sb, csum_ok, csum_computed);
+	prt_newline(out);
+	sb_dev_to_text(out, sb);
+	if (bt_sb_is_bdev(sb))
+		sb_bdev_to_text(out, sb);
+	else
+		sb_cache_to_text(out, sb);
+	sb_last_mount_to_text(out, sb);
 	prt_newline(out);
 	field(out, "cset.uuid");
 	prt_uuid(out, sb->set_uuid);

@@ -84,9 +84,11 @@ void bt_sb_encode(const struct cache_sb *sb, struct cache_sb_disk *raw);
  * bt_sb_validate(): every check of the kernel's read_super() and
  * read_super_common() (super.c, v6.1), in the kernel's order, against the
  * device's size and logical block size (raw is the block as read, sb its
- * decoded form). Returns 0 or the first failure: -BT_ERR_SB_* with the
- * message "<kernel's message in lower case> in superblock of '<dev>':
- * <field> at byte <offset> is <value>, <what was expected>".
+ * decoded form). Returns 0 or the first failure: -BT_ERR_SB_*, one code
+ * per rule (where the kernel gives two rules one message, as "bad data
+ * offset", each still has its code), with the message "<kernel's message
+ * in lower case> in superblock of '<dev>': <field> at byte <offset> is
+ * <value>, <what was expected>".
  * Differences from the kernel: keys > 256 is rejected before the csum is
  * computed (the csum range depends on it); an all-zero block is reported as
  * such (code SB_BAD_OFFSET, as the kernel's first check); a backing

@@ -332,6 +332,53 @@ static void take_bset(struct bt_node *n, struct sort_iter *it, size_t *off,
 	n->bset_u64s += info->keys;
 }
 
+/* Keep the order fault of the bset at block in n->order. Returns 0 or -ENOMEM. */
+static int note_order_fault(struct bt_node *n, unsigned block, enum bt_bset_order_fault fault,
+			    const struct bkey *prev, const struct bkey *k)
+{
+	struct bt_bset_order *o = realloc(n->order, (n->nr_order + 1) * sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	n->order = o;
+	o += n->nr_order++;
+	memset(o, 0, sizeof(*o));
+	o->block = block;
+	o->fault = fault;
+	memcpy(o->key, k, bkey_bytes(k));
+	memcpy(o->prev, prev, bkey_bytes(prev));
+	n->mem_bytes += sizeof(*o);
+	return 0;
+}
+
+/*
+ * The first key of the checked bset i (at block) that breaks its order,
+ * into n->order: keys sorted and, in a leaf, extents of one inode not
+ * overlapping (enum bt_bset_order_fault). A zero-size leaf key is checked
+ * but not checked against. Returns 0 or -ENOMEM.
+ */
+static int check_bset_order(struct bt_node *n, const struct bset *i, unsigned block)
+{
+	const struct bkey *k, *prev = NULL;
+	size_t pos = 0;
+	bool overrun = false;
+
+	while ((k = bt_bset_next_key(i, &pos, &overrun))) {
+		enum bt_bset_order_fault fault = 0;
+
+		if (prev && bkey_cmp(prev, k) > 0)
+			fault = BT_BSET_KEYS_UNSORTED;
+		else if (prev && !n->level && KEY_SIZE(k) && KEY_SIZE(prev) &&
+			 KEY_INODE(prev) == KEY_INODE(k) && KEY_START(k) < KEY_OFFSET(prev))
+			fault = BT_BSET_EXTENTS_OVERLAP;
+		if (fault)
+			return note_order_fault(n, block, fault, prev, k);
+		if (KEY_SIZE(k) || n->level)
+			prev = k;
+	}
+	return 0;
+}
+
 /*
  * BT_NODE_SALVAGE: queue the keys of a verified bset that keep its order;
  * a key above its successor or below its predecessor goes to n->suspect
@@ -447,6 +494,9 @@ static int accept_bsets(const struct cache_set *c, struct bt_node *n, const void
 
 		ret = bt_bset_check(c, buf, n->btree_blocks, n->written, seed,
 				    n->written == 0, w, &info, err);
+		if (ret)
+			return ret;
+		ret = check_bset_order(n, i, n->written);
 		if (ret)
 			return ret;
 		take_bset(n, it, &off, i, &info);
@@ -596,6 +646,7 @@ void bt_node_free(struct bt_node *n)
 	free(n->keys);
 	free(n->invalid);
 	free(n->suspect);
+	free(n->order);
 	free(n);
 }
 

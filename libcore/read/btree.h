@@ -32,6 +32,25 @@ enum bt_node_read_flags {
 	BT_NODE_SALVAGE		= 1 << 1,
 };
 
+/*
+ * How a bset as written breaks its order (FORMAT.md 10 #16): the kernel's
+ * insert path keeps a bset's keys sorted and, in a leaf, cuts overlapping
+ * extents before the bset is written; its read does not check either, and
+ * the merge of the bsets hides both.
+ */
+enum bt_bset_order_fault {
+	BT_BSET_KEYS_UNSORTED = 1,	/* a key sorts before the one before it */
+	BT_BSET_EXTENTS_OVERLAP,	/* a leaf extent starts before the previous one ends */
+};
+
+/* The first key of one accepted bset that breaks its order. */
+struct bt_bset_order {
+	unsigned		block;		/* the bset's first block in the node */
+	unsigned		fault;		/* enum bt_bset_order_fault */
+	uint64_t		key[2 + 7];	/* the key that breaks the order */
+	uint64_t		prev[2 + 7];	/* the key it is compared with */
+};
+
 /* One btree node, read and merged. All memory is owned by the node. */
 struct bt_node {
 	uint64_t		key[2 + 7];	/* the key that references the node */
@@ -63,6 +82,14 @@ struct bt_node {
 	 */
 	uint64_t		*suspect;
 	size_t			suspect_u64s;
+
+	/*
+	 * the bsets, as written, that break their order: at most one entry
+	 * per accepted bset, in block order; NULL when none does (not filled
+	 * under BT_NODE_SALVAGE, which drops such keys into suspect)
+	 */
+	struct bt_bset_order	*order;
+	size_t			nr_order;
 
 	bool			key_past_node;	/* last key > node key (found at any size) */
 	size_t			mem_bytes;	/* memory held by this node */
@@ -114,7 +141,8 @@ int bt_btree_ptr_check(const struct cache_set *c, const struct bkey *k, unsigned
  *                                     -BT_ERR_BTREE_NODE_CORRUPTED ("corrupted btree")
  *   merged set of >= 2 cachelines whose last key > node key
  *                                     -BT_ERR_BTREE_NODE_SHORT_KEY ("short btree key")
- * Invalid keys are counted and kept in n->invalid, not errors. On success
+ * Invalid keys are counted and kept in n->invalid, and each bset's first
+ * key out of order in n->order: not errors. On success
  * *out is a new node (free with bt_node_free()). -ENOMEM on allocation
  * failure.
  */

@@ -170,13 +170,11 @@ int main(int argc, char **argv)
 	free(buf);
 	if (KEY_PTRS((const struct bkey *)c.root_key.w)) {
 		struct bt_walk_opts o = { .node_fn = node_fn, .error_fn = error_fn, .arg = &s };
+		struct bt_node_cache *nc = bt_node_cache_new(&c, 64 << 20, 0);
 
-		c.node_cache = bt_node_cache_new(&c, 64 << 20, 0);
-		if (c.node_cache)
-			bt_btree_walk(c.node_cache, (const struct bkey *)c.root_key.w, c.root_level,
-				      &o, &err);
-		bt_node_cache_free(c.node_cache);
-		c.node_cache = NULL;
+		if (nc)
+			bt_btree_walk(nc, (const struct bkey *)c.root_key.w, c.root_level, &o, &err);
+		bt_node_cache_free(nc);
 	}
 out:
 	bt_cache_set_exit(&c);
