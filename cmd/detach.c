@@ -22,9 +22,6 @@
 #include "recovery/writeback.h"
 #include "cmds.h"
 
-#define DETACH_EXIT_REFUSED	1
-#define DETACH_EXIT_SLOT	2
-
 struct detach_opts {
 	char	*cache;		/* popt-allocated */
 	int	force, force_in_use, dry_run;
@@ -67,7 +64,7 @@ static int inspect_cache(struct bt_guard *g, int ci, const struct detach_opts *o
 	}
 	if (ret) {
 		bt_error_pb(err);
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	if (memcmp(dc->c.sb.set_uuid, bsb->set_uuid, 16) && memcmp(bsb->set_uuid, zero_uuid, 16)) {
 		prt_printf(err, "'%s' belongs to cache set ", bdev->path);
@@ -76,7 +73,7 @@ static int inspect_cache(struct bt_guard *g, int ci, const struct detach_opts *o
 		prt_uuid(err, dc->c.sb.set_uuid);
 		prt_str(err, ")");
 		bt_error_pb(err);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	dc->slot = bt_uuid_find(&dc->c, bsb->uuid);
 	if (dc->slot < 0)
@@ -84,14 +81,14 @@ static int inspect_cache(struct bt_guard *g, int ci, const struct detach_opts *o
 	dc->nc = bt_node_cache_new(&dc->c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
 	if (!dc->nc) {
 		bt_error("detach: out of memory");
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	bt_extmap_init(&view);
 	ret = bt_overlay_build(&dc->c, dc->nc, true, true, &view, &ost, err);
 	if (ret) {
 		bt_error_pb(err);
 		bt_extmap_exit(&view);
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	printbuf_reset(err);	/* unreadable nodes: counted below */
 	dc->unreadable_nodes = ost.unreadable_nodes;
@@ -103,7 +100,7 @@ static int inspect_cache(struct bt_guard *g, int ci, const struct detach_opts *o
 	bt_extmap_exit(&view);
 	if (ret) {
 		bt_error_pb(err);
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	return 0;
 }
@@ -114,7 +111,7 @@ static int check_dirty(const struct detach_opts *o, const struct cache_sb *bsb,
 {
 	struct printbuf u = PRINTBUF;
 	bool dirty_state = BDEV_STATE(bsb->flags) == BDEV_STATE_DIRTY;
-	int status = 0;
+	int status = BT_EXIT_OK;
 
 	prt_uuid(&u, bsb->set_uuid);
 	if (o->cache && dc->slot >= 0 && dc->dirty && dc->on_bdev == dc->dirty &&
@@ -140,12 +137,12 @@ static int check_dirty(const struct detach_opts *o, const struct cache_sb *bsb,
 			bt_error("%s: %llu btree nodes of '%s' are unreadable: they may hold more "
 				 "dirty data for '%s'", o->force ? "abandoning" : "refusing to detach",
 				 (unsigned long long)dc->unreadable_nodes, o->cache, bpath);
-		status = DETACH_EXIT_REFUSED;
+		status = BT_EXIT_REFUSED;
 	} else if (!o->cache && dirty_state) {
 		bt_error("%s: '%s' has state dirty: cache set %s may hold dirty data for it "
 			 "(give --cache CACHE to count it)", o->force ? "abandoning" : "refusing to detach",
 			 bpath, printbuf_str(&u));
-		status = DETACH_EXIT_REFUSED;
+		status = BT_EXIT_REFUSED;
 	}
 	if (status && !o->force)
 		bt_error("write it back first with 'bcache-tool writeback CACHE %s', "
@@ -154,7 +151,7 @@ static int check_dirty(const struct detach_opts *o, const struct cache_sb *bsb,
 		bt_error("the data of '%s' will be used without that dirty data: "
 			 "what was written last may be missing or stale", bpath);
 	printbuf_exit(&u);
-	return o->force ? 0 : status;
+	return o->force ? BT_EXIT_OK : status;
 }
 
 /*
@@ -173,7 +170,7 @@ static int detach_write(const struct detach_opts *o, const char *bpath, struct b
 		ret = bt_detach_bdev_sb(bdev, block, sb, err);
 		if (ret) {
 			bt_error_pb(err);
-			return EXIT_OPERATIONAL;
+			return BT_EXIT_OPERATIONAL;
 		}
 		printf("%s: %sdetached: state none, no cache set%s\n", bpath, would, dry);
 	}
@@ -182,10 +179,10 @@ static int detach_write(const struct detach_opts *o, const char *bpath, struct b
 			 "(a copy-on-write update needs every bucket in use known); the kernel "
 			 "invalidates it when the cache set meets '%s' again (state none)",
 			 dc->slot, o->cache, o->dry_run ? "would not be" : "was not", bpath);
-		return DETACH_EXIT_SLOT;
+		return BT_EXIT_INCOMPLETE;
 	}
 	if (dc->slot < 0)
-		return EXIT_OK;
+		return BT_EXIT_OK;
 	ret = bt_detach_invalidate_slot(&dc->c, dc->nc, (unsigned)dc->slot, (uint32_t)time(NULL),
 					err);
 	if (ret) {
@@ -193,10 +190,10 @@ static int detach_write(const struct detach_opts *o, const char *bpath, struct b
 		bt_error("uuid slot %ld of '%s' %s invalidated; the kernel invalidates it "
 			 "when the cache set meets '%s' again (state none)", dc->slot, o->cache,
 			 o->dry_run ? "would not be" : "was not", bpath);
-		return DETACH_EXIT_SLOT;
+		return BT_EXIT_INCOMPLETE;
 	}
 	printf("%s: uuid slot %ld %sinvalidated%s\n", o->cache, dc->slot, would, dry);
-	return EXIT_OK;
+	return BT_EXIT_OK;
 }
 
 static int run_detach(poptContext pc, const struct detach_opts *o);
@@ -221,7 +218,7 @@ int cmd_detach(int argc, const char **argv)
 	int status;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	status = run_detach(pc, &o);
 	free(o.cache);
 	poptFreeContext(pc);
@@ -264,19 +261,19 @@ static int run_detach(poptContext pc, const struct detach_opts *o)
 	uint8_t block[SB_SIZE];
 	struct cache_sb sb;
 	struct bt_stop stop = { 0 };
-	int status = EXIT_OK, ret, ci;
+	int status = BT_EXIT_OK, ret, ci;
 
 	if (!args || !args[0] || args[1]) {
 		bt_error("detach: expected BDEV");
 		poptPrintUsage(pc, stderr, 0);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	bt_guard_init(&g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
 	bt_signals_install(&stop);
 	ret = open_bdev(&g, args[0], o, &bdev, block, &sb, &ci, &err);
 	if (ret) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (o->cache && (status = inspect_cache(&g, ci, o, &sb, &bdev, &dc, &err)))
@@ -292,7 +289,7 @@ static int run_detach(poptContext pc, const struct detach_opts *o)
 	if (o->dry_run && ((ret = bt_dev_shadow(&bdev, &err)) ||
 			   (dc.dev.path && (ret = bt_dev_shadow(&dc.dev, &err))))) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (bt_stop_requested(&stop)) {

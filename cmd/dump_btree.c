@@ -272,7 +272,7 @@ int cmd_dump_btree(int argc, const char **argv)
 	int status;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	status = run_dump(pc, &o);
 	/* popt hands string options over to us */
 	free(o.inode);
@@ -297,27 +297,27 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	struct bt_extmap view = { 0 };
 	uint64_t journal_keys = 0;
 	const char **args;
-	int status = EXIT_OK, ret;
+	int status = BT_EXIT_OK, ret;
 
 	args = poptGetArgs(pc);
 	if (!args || !args[0] || args[1]) {
 		bt_error("dump-btree: exactly one device expected");
 		poptPrintUsage(pc, stderr, 0);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (parse_num("--inode", o->inode, &v))
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	if (o->inode)
 		d.inode = (long long)v;
 	if (parse_num("--level", o->level, &v))
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	if (o->level)
 		d.level = (long long)v;
 	if (parse_num("--start", o->start, &d.start) || parse_num("--end", o->end, &d.end))
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	if (o->cache_size && bt_parse_size(o->cache_size, &cache_bytes)) {
 		bt_error("dump-btree: bad size '%s' for --cache-size", o->cache_size);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	d.json = o->json;
 	d.nodes_only = o->nodes_only;
@@ -331,23 +331,23 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	ret = bt_cache_set_open(&c, &dev, BT_OPEN_KEEP_GOING, &err);
 	if (ret && (ret == -BT_ERR_NO_CACHE_SET || !c.buckets || !KEY_PTRS((struct bkey *)&c.root_key))) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (ret) {		/* e.g. a bad prio chain: go on with what was read */
 		bt_error_pb(&err);
-		status = 1;
+		status = BT_EXIT_PROBLEM;
 	}
 	d.c = &c;
 	nc = bt_node_cache_new(&c, cache_bytes, 0);
 	if (!nc) {
 		bt_error("dump-btree: out of memory");
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (!o->no_journal) {
@@ -357,7 +357,7 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		ret = bt_overlay_build(&c, nc, true, true, &view, &ost, &err);
 		if (ret) {
 			bt_error_pb(&err);
-			status = EXIT_OPERATIONAL;
+			status = BT_EXIT_OPERATIONAL;
 			goto out;
 		}
 		printbuf_reset(&err);	/* node errors are reported by the walk below */
@@ -369,10 +369,10 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	ret = bt_btree_walk(nc, (struct bkey *)&c.root_key, c.root_level, &wo, &err);
 	if (ret) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 	}
-	if (d.nr_errors && status == EXIT_OK)
-		status = 1;
+	if (d.nr_errors && status == BT_EXIT_OK)
+		status = BT_EXIT_PROBLEM;
 	bt_node_cache_stats(nc, &st);
 	if (o->json) {
 		json_t *top = json_object(), *s = json_object();

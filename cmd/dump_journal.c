@@ -125,7 +125,7 @@ static void print_text(const struct cache_set *c, bool all)
 
 int cmd_dump_journal(int argc, const char **argv)
 {
-	int all = 0, json = 0, force = 0, ret, status = EXIT_OK;
+	int all = 0, json = 0, force = 0, ret, status = BT_EXIT_OK;
 	struct poptOption opts[] = {
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
 		  "read the journal even when the superblock does not validate", NULL },
@@ -142,13 +142,13 @@ int cmd_dump_journal(int argc, const char **argv)
 	const char **args;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	args = poptGetArgs(pc);
 	if (!args || !args[0] || args[1]) {
 		bt_error("dump-journal: expected exactly one device");
 		poptPrintUsage(pc, stderr, 0);
 		poptFreeContext(pc);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	/* only reads: no in-use checks (libcore/target.h), but nothing foreign */
 	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
@@ -158,7 +158,7 @@ int cmd_dump_journal(int argc, const char **argv)
 		bt_error_pb(&err);
 		printbuf_exit(&err);
 		poptFreeContext(pc);
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	ret = bt_cache_set_open(&c, &dev, BT_OPEN_JOURNAL_ONLY |
 				(force ? BT_OPEN_NO_SB_VALIDATE : 0), &err);
@@ -167,7 +167,7 @@ int cmd_dump_journal(int argc, const char **argv)
 		if (json)
 			print_json(&c, args[0], all, ret, printbuf_str(&err));
 		bt_error_pb(&err);
-		status = ret == -BT_ERR_NO_CACHE_SET ? EXIT_UNCORRECTED : EXIT_OPERATIONAL;
+		status = ret == -BT_ERR_NO_CACHE_SET ? BT_EXIT_UNCORRECTED : BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (json)
@@ -177,7 +177,7 @@ int cmd_dump_journal(int argc, const char **argv)
 	/* damage and gaps are printed; they alone do not fail the dump */
 	if (ret) {
 		bt_error_pb(&err);
-		status = EXIT_UNCORRECTED;
+		status = BT_EXIT_UNCORRECTED;
 	}
 out:
 	bt_cache_set_exit(&c);

@@ -137,7 +137,7 @@ static int pick_slot(const struct cache_set *c, const struct extract_opts *o,
 
 /*
  * Declare CACHE, BDEV and the output to the guard, open both devices
- * (read-only) and read BDEV's superblock. 0 or EXIT_OPERATIONAL (printed).
+ * (read-only) and read BDEV's superblock. 0 or BT_EXIT_OPERATIONAL (printed).
  */
 static int open_inputs(struct bt_guard *g, const char **args, const struct extract_opts *o,
 		       struct bt_dev *cdev, struct bt_dev *bdev, struct cache_sb *bsb,
@@ -171,7 +171,7 @@ static int open_inputs(struct bt_guard *g, const char **args, const struct extra
 	if (ret < 0)
 		bt_error_pb(&err);
 	printbuf_exit(&err);
-	return ret < 0 ? EXIT_OPERATIONAL : 0;
+	return ret < 0 ? BT_EXIT_OPERATIONAL : 0;
 }
 
 /* Open the output for bytes of content: a block device must hold them. */
@@ -194,7 +194,7 @@ static int open_output(struct bt_guard *g, int i, uint64_t bytes, struct bt_outf
 	if (ret)
 		bt_error_pb(&err);
 	printbuf_exit(&err);
-	return ret ? EXIT_OPERATIONAL : 0;
+	return ret ? BT_EXIT_OPERATIONAL : 0;
 }
 
 static int run_extract(poptContext pc, const struct extract_opts *o);
@@ -223,7 +223,7 @@ int cmd_extract(int argc, const char **argv)
 	int status;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	status = run_extract(pc, &o);
 	free(o.uuid);
 	free(o.slot);
@@ -250,7 +250,7 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 	struct bt_outfile out = { .fd = -1 };
 	struct bt_extract_req req = { 0 };
 	bool have_bdev;
-	int status = EXIT_OK, ret, out_i;
+	int status = BT_EXIT_OK, ret, out_i;
 
 	bt_extmap_init(&view);
 	bt_guard_init(&g, (o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0) |
@@ -259,19 +259,19 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 	if (!args || !args[0] || (args[1] && args[2])) {
 		bt_error("extract: expected CACHE [BDEV]");
 		poptPrintUsage(pc, stderr, 0);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (!o->output && !o->dry_run) {
 		bt_error("extract: no output file: give -o FILE, or --dry-run");
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (o->slot && o->uuid) {
 		bt_error("extract: --slot and --uuid exclude each other");
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (o->cache_size && bt_parse_size(o->cache_size, &cache_bytes)) {
 		bt_error("extract: bad size '%s' for --cache-size", o->cache_size);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	have_bdev = args[1] != NULL;
 
@@ -284,44 +284,44 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 		bt_error("warning: the superblock of '%s' has a bad checksum (every other field is "
 			 "valid): the kernel refuses it until 'bcache-tool fsck' recomputes it",
 			 cdev.path);
-		status = 1;
+		status = BT_EXIT_PROBLEM;
 	}
 	if (ret && (ret == -BT_ERR_NO_CACHE_SET || !c.buckets || !c.uuids ||
 		    !KEY_PTRS((struct bkey *)&c.root_key))) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (ret) {
 		bt_error_pb(&err);
-		status = 1;
+		status = BT_EXIT_PROBLEM;
 	}
 	ret = pick_slot(&c, o, have_bdev ? &bsb : NULL, &slot);
 	if (ret) {
-		status = ret == -ENOENT ? EXIT_OPERATIONAL : EXIT_USAGE;
+		status = ret == -ENOENT ? BT_EXIT_OPERATIONAL : BT_EXIT_USAGE;
 		goto out;
 	}
 	if (!have_bdev && !bt_uuid_flash_only(&c.uuids[slot])) {
 		bt_error("extract: uuid slot %u belongs to a backing device: give the backing device too",
 			 slot);
-		status = EXIT_USAGE;
+		status = BT_EXIT_USAGE;
 		goto out;
 	}
 	nc = bt_node_cache_new(&c, cache_bytes, 0);
 	if (!nc) {
 		bt_error("extract: out of memory");
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	ret = bt_overlay_build(&c, nc, !o->no_journal, true, &view, &ost, &err);
 	if (ret) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (err.pos) {		/* unreadable subtrees: their data is lost */
 		bt_error_pb(&err);
-		status = 1;
+		status = BT_EXIT_PROBLEM;
 	}
 
 	req.inode = slot;
@@ -339,21 +339,21 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 	}
 
 	if (!o->dry_run && open_output(&g, out_i, req.sectors << SECTOR_SHIFT, &out)) {
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (report_stale_dirty(&c, &view, slot, req.data_offset))
-		status = 1;
+		status = BT_EXIT_LOST;
 	ret = bt_extract(&c, &view, &req, &res, &err);
 	if (ret) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	if (bt_outfile_finish(&out, req.sectors << SECTOR_SHIFT, &err) ||
 	    bt_outfile_close(&out, &err)) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 	for (size_t i = 0; i < res.nr_lost; i++) {
@@ -364,7 +364,7 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 			 (unsigned long long)(l->start + l->sectors - 1),
 			 (unsigned long long)l->sectors, l->dirty ? ", dirty data lost" : "",
 			 (unsigned long long)l->cache_sector, args[0], bt_err_str(l->err));
-		status = 1;
+		status = BT_EXIT_LOST;
 	}
 	fprintf(stderr, "extract: slot %u, %llu sectors, %llu extents%s, %llu sectors from the cache "
 		"(%llu dirty), %llu journal keys replayed\n", slot,

@@ -179,7 +179,7 @@ int cmd_format(int argc, const char **argv)
 	struct printbuf out = PRINTBUF, warn = PRINTBUF, err = PRINTBUF;
 	struct bt_format_opts o;
 	poptContext pc;
-	int rc, mode = 0, ret, status = EXIT_OK;
+	int rc, mode = 0, ret, status = BT_EXIT_OK;
 
 	bt_format_opts_init(&o);
 	/* ARG_OPTS: devices come back in order, so -C and -B apply to those after them */
@@ -191,7 +191,7 @@ int cmd_format(int argc, const char **argv)
 		ret = handle_opt(rc, arg, &mode, &o);
 		free(arg);
 		if (ret) {
-			status = EXIT_USAGE;
+			status = BT_EXIT_USAGE;
 			goto out;
 		}
 	}
@@ -199,13 +199,13 @@ int cmd_format(int argc, const char **argv)
 		bt_error("format: %s: %s", poptBadOption(pc, POPT_BADOPTION_NOALIAS),
 			 poptStrerror(rc));
 		poptPrintUsage(pc, stderr, 0);
-		status = EXIT_USAGE;
+		status = BT_EXIT_USAGE;
 		goto out;
 	}
 	if (!o.nr_devs) {
 		bt_error("format: no device given");
 		poptPrintUsage(pc, stderr, 0);
-		status = EXIT_USAGE;
+		status = BT_EXIT_USAGE;
 		goto out;
 	}
 	o.writeback = writeback;

@@ -19,7 +19,7 @@ static int list_problems(void)
 	problem_table_to_troff(&out);
 	fputs(printbuf_str(&out), stdout);
 	printbuf_exit(&out);
-	return EXIT_OK;
+	return BT_EXIT_OK;
 }
 
 static void free_argv(char **v)
@@ -112,7 +112,7 @@ static int open_log(struct fsck_files *f, int argc, const char **argv)
 	return ret ? -1 : 0;
 }
 
-/* The end of the log: flushed and synced. 0 or EXIT_OPERATIONAL (printed). */
+/* The end of the log: flushed and synced. 0 or BT_EXIT_OPERATIONAL (printed). */
 static int close_log(struct fsck_files *f, const char *path)
 {
 	int ret = 0;
@@ -126,7 +126,7 @@ static int close_log(struct fsck_files *f, const char *path)
 	f->logf = NULL;
 	if (ret)
 		bt_error("fsck: writing log file %s: %m", path);
-	return ret ? EXIT_OPERATIONAL : 0;
+	return ret ? BT_EXIT_OPERATIONAL : 0;
 }
 
 static void files_exit(struct fsck_files *f)
@@ -253,7 +253,7 @@ int cmd_fsck(int argc, const char **argv)
 	/* one exit path: what is not set up yet is NULL or empty, and freed as such */
 	fsck_ctx_init(&ctx);
 	bt_guard_init(&files.g, force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &files.warn);
-	status = EXIT_USAGE;
+	status = BT_EXIT_USAGE;
 	if (!pc)
 		goto out;
 	if (list) {
@@ -284,7 +284,7 @@ int cmd_fsck(int argc, const char **argv)
 		goto out;
 	}
 
-	status = EXIT_OPERATIONAL;
+	status = BT_EXIT_OPERATIONAL;
 	if (declare(&files, args[0], backing, undo, log_path) || open_log(&files, argc, argv))
 		goto out;
 	ctx.log = files.logf;
@@ -308,7 +308,7 @@ int cmd_fsck(int argc, const char **argv)
 	status = fsck_exit_status(&ctx);
 	if (bt_undo_close(&dev, &err)) {
 		bt_error_pb(&err);
-		status |= EXIT_OPERATIONAL;
+		status |= BT_EXIT_OPERATIONAL;
 	}
 	if (json) {
 		json_t *report = fsck_report_json(&ctx);

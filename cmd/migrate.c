@@ -55,26 +55,26 @@ int cmd_migrate(int argc, const char **argv)
 	struct bt_stop stop = { 0 };
 	unsigned long long bytes;
 	const char **args;
-	int status = EXIT_OK, ret;
+	int status = BT_EXIT_OK, ret;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	args = poptGetArgs(pc);
 	if (!args || !args[0] || !args[1] || args[2]) {
 		bt_error("migrate: expected SRC DST");
 		poptPrintUsage(pc, stderr, 0);
-		status = EXIT_USAGE;
+		status = BT_EXIT_USAGE;
 		goto out;
 	}
 	if ((bucket && parse_sectors("bucket size", bucket, &o.bucket_size)) ||
 	    (block && parse_sectors("block size", block, &o.block_size))) {
-		status = EXIT_USAGE;
+		status = BT_EXIT_USAGE;
 		goto out;
 	}
 	if (cache_size) {
 		if (bt_parse_size(cache_size, &bytes)) {
 			bt_error("migrate: bad size '%s' for --cache-size", cache_size);
-			status = EXIT_USAGE;
+			status = BT_EXIT_USAGE;
 			goto out;
 		}
 		o.node_cache_bytes = bytes;

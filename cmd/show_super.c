@@ -64,14 +64,14 @@ static int show_one(const char *path, bool force, json_t *jarr, bool header)
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);
-		return 1;
+		return BT_EXIT_PROBLEM;
 	}
 	ret = bt_sb_read(&dev, block, &sb, false, &err);
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);
 		bt_dev_close(&dev);
-		return 1;
+		return BT_EXIT_PROBLEM;
 	}
 	vret = bt_sb_validate(raw, &sb, &dev, &err);
 	csum = bt_sb_csum(raw);
@@ -103,12 +103,12 @@ static int show_one(const char *path, bool force, json_t *jarr, bool header)
 	printbuf_exit(&out);
 	printbuf_exit(&err);
 	bt_dev_close(&dev);
-	return vret ? 1 : 0;
+	return vret ? BT_EXIT_PROBLEM : BT_EXIT_OK;
 }
 
 int cmd_show_super(int argc, const char **argv)
 {
-	int force = 0, json = 0, status = EXIT_OK;
+	int force = 0, json = 0, status = BT_EXIT_OK;
 	struct poptOption opts[] = {
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
 		  "print the fields even when the superblock is invalid", NULL },
@@ -122,13 +122,13 @@ int cmd_show_super(int argc, const char **argv)
 	bool several;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	devs = poptGetArgs(pc);
 	if (!devs || !devs[0]) {
 		bt_error("show-super: no device given");
 		poptPrintUsage(pc, stderr, 0);
 		poptFreeContext(pc);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	several = devs[1] != NULL;
 	if (json)
@@ -136,7 +136,7 @@ int cmd_show_super(int argc, const char **argv)
 
 	for (; *devs; devs++)
 		if (show_one(*devs, force, jarr, several))
-			status = 1;
+			status = BT_EXIT_PROBLEM;
 
 	if (json) {
 		/* one device: its object; several: an array of them */

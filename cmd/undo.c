@@ -23,13 +23,13 @@ static void list_ranges(const struct bt_undo_file *uf)
 static int undo_status(int ret)
 {
 	if (bt_err_matches(ret, EUCLEAN) || ret == -BT_ERR_UNDO_WRONG_DEV)
-		return EXIT_CORRECTED;	/* 1: refused or damaged */
-	return EXIT_OPERATIONAL;
+		return BT_EXIT_REFUSED;	/* refused or damaged */
+	return BT_EXIT_OPERATIONAL;
 }
 
 int cmd_undo(int argc, const char **argv)
 {
-	int dry_run = 0, force = 0, force_in_use = 0, status = EXIT_OK, ret;
+	int dry_run = 0, force = 0, force_in_use = 0, status = BT_EXIT_OK, ret;
 	struct poptOption opts[] = {
 		{ NULL, 'n', POPT_ARG_NONE, &dry_run, 0,
 		  "list the ranges that would be restored and check every record as the "
@@ -50,13 +50,13 @@ int cmd_undo(int argc, const char **argv)
 	long n;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	args = poptGetArgs(pc);
 	if (!args || !args[0] || !args[1] || args[2]) {
 		bt_error("undo: give an undo file and a device");
 		poptPrintUsage(pc, stderr, 0);
 		poptFreeContext(pc);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	bt_guard_init(&g, force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
 	ret = bt_guard_add(&g, args[0], BT_TARGET_INPUT, "undo file", 0, &err);
@@ -67,7 +67,7 @@ int cmd_undo(int argc, const char **argv)
 		bt_guard_exit(&g);
 		printbuf_exit(&err);
 		poptFreeContext(pc);
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	ret = bt_undo_file_load(args[0], &uf, &err);
 	if (ret) {
@@ -79,7 +79,7 @@ int cmd_undo(int argc, const char **argv)
 	bt_error_pb(&warn);
 	if (ret) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out_uf;
 	}
 	ret = bt_undo_file_check_dev(&uf, &dev, &err);
@@ -112,7 +112,7 @@ int cmd_undo(int argc, const char **argv)
 		ret = bt_dev_shadow(&dev, &err);
 		if (ret) {
 			bt_error_pb(&err);
-			status = EXIT_OPERATIONAL;
+			status = BT_EXIT_OPERATIONAL;
 			goto out_dev;
 		}
 	}
@@ -121,7 +121,7 @@ int cmd_undo(int argc, const char **argv)
 		bt_error_pb(&err);
 		bt_error("undo: '%s' %s partly restored; run the undo again", args[1],
 			 dry_run ? "would be" : "is");
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out_dev;
 	}
 	printf("%s %ld ranges of '%s' from '%s'%s\n", dry_run ? "would have restored" : "restored", n,

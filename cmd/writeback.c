@@ -20,9 +20,6 @@
 #include "recovery/writeback.h"
 #include "cmds.h"
 
-#define WB_EXIT_LOST		1
-#define WB_EXIT_INCOMPLETE	2
-
 struct wb_opts {
 	char	*undo, *cache_size;	/* popt-allocated */
 	int	dry_run, force, force_in_use, no_progress;
@@ -90,15 +87,15 @@ static void print_lost(const struct bt_wb_req *req, const struct bt_wb_lost *l)
 
 static int report(const struct bt_wb_req *req, const struct bt_wb_result *res)
 {
-	int status = EXIT_OK;
+	int status = BT_EXIT_OK;
 
 	for (size_t i = 0; i < res->nr_lost; i++)
 		print_lost(req, &res->lost[i]);
 	if (res->nr_lost)
-		status |= WB_EXIT_LOST;
+		status |= BT_EXIT_LOST;
 	if (res->cache_msg.pos) {
 		bt_error("%s", printbuf_str(&res->cache_msg));
-		status |= WB_EXIT_INCOMPLETE;
+		status |= BT_EXIT_INCOMPLETE;
 	}
 	for (size_t b = 0; b < req->nr_bdevs; b++) {
 		const struct bt_wb_bdev *bd = &req->bdevs[b];
@@ -119,7 +116,7 @@ static int report(const struct bt_wb_req *req, const struct bt_wb_result *res)
 				 ? "dirty data for it is left in the cache"
 				 : "the cache still marks its data dirty; do not use it "
 				   "without this cache except through 'bcache-tool detach'");
-			status |= WB_EXIT_INCOMPLETE;
+			status |= BT_EXIT_INCOMPLETE;
 		}
 	}
 	return status;
@@ -179,7 +176,7 @@ int cmd_writeback(int argc, const char **argv)
 	int status;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	status = run_writeback(pc, &o);
 	free(o.undo);
 	free(o.cache_size);
@@ -259,7 +256,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 	struct bt_guard g;
 	size_t nr = 0;
 	bool damaged = false;
-	int status = EXIT_OK, ret;
+	int status = BT_EXIT_OK, ret;
 
 	memset(&c, 0, sizeof(c));
 	while (args && args[nr])
@@ -267,17 +264,17 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 	if (nr < 2) {
 		bt_error("writeback: expected CACHE BDEV...");
 		poptPrintUsage(pc, stderr, 0);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (o->cache_size && bt_parse_size(o->cache_size, &cache_bytes)) {
 		bt_error("writeback: bad size '%s' for --cache-size", o->cache_size);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	nr--;
 	bdevs = calloc(nr, sizeof(*bdevs));
 	if (!bdevs) {
 		bt_error("writeback: out of memory");
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	bt_guard_init(&g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
 	bt_signals_install(&stop);
@@ -291,7 +288,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 		if (ret == -ENOMEM && !err.pos)
 			prt_str(&err, "writeback: out of memory");
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
 
@@ -312,7 +309,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 		printbuf_reset(&err);
 	} else if (ret) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 	}
 	status |= report(&req, &res);
 	/* a signal held over the commit: the commit was made, then the stop */
@@ -320,7 +317,7 @@ static int run_writeback(poptContext pc, const struct wb_opts *o)
 		status |= bt_interrupted("writeback", "after the commit, which was completed");
 	if (bt_undo_close(&cdev, &err)) {
 		bt_error_pb(&err);
-		status |= EXIT_OPERATIONAL;
+		status |= BT_EXIT_OPERATIONAL;
 	}
 out:
 	bt_writeback_result_exit(&res);
