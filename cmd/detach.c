@@ -84,7 +84,8 @@ static int inspect_cache(struct bt_guard *g, int ci, const struct detach_opts *o
 		return BT_EXIT_OPERATIONAL;
 	}
 	bt_extmap_init(&view);
-	ret = bt_overlay_build(&dc->c, dc->nc, true, true, &view, &ost, err);
+	ret = bt_overlay_build(&dc->c, dc->nc, BT_OVERLAY_JOURNAL | BT_OVERLAY_KEEP_GOING,
+			       &view, &ost, err);
 	if (ret) {
 		bt_error_pb(err);
 		bt_extmap_exit(&view);

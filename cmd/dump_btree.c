@@ -354,7 +354,8 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		struct bt_overlay_stats ost;
 
 		bt_extmap_init(&view);
-		ret = bt_overlay_build(&c, nc, true, true, &view, &ost, &err);
+		ret = bt_overlay_build(&c, nc, BT_OVERLAY_JOURNAL | BT_OVERLAY_KEEP_GOING,
+				       &view, &ost, &err);
 		if (ret) {
 			bt_error_pb(&err);
 			status = BT_EXIT_OPERATIONAL;

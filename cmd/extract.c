@@ -313,7 +313,8 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 		status = BT_EXIT_OPERATIONAL;
 		goto out;
 	}
-	ret = bt_overlay_build(&c, nc, !o->no_journal, true, &view, &ost, &err);
+	ret = bt_overlay_build(&c, nc, (o->no_journal ? 0 : BT_OVERLAY_JOURNAL) |
+			       BT_OVERLAY_KEEP_GOING, &view, &ost, &err);
 	if (ret) {
 		bt_error_pb(&err);
 		status = BT_EXIT_OPERATIONAL;
