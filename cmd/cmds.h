@@ -71,12 +71,17 @@ int bt_report_result(int ret, struct printbuf *out, struct printbuf *warn,
 /*
  * --force-in-use, the one option that lets a command use a device in use
  * (the guard's BT_GUARD_FORCE_IN_USE, libcore/target.h); var is an int.
+ * BT_OPT_FORCE_IN_USE_VAL(): the same option, returned by poptGetNextOpt()
+ * as val (a table of option codes: format).
  */
+#define BT_FORCE_IN_USE_HELP							\
+	"use a device in use: registered with bcache, held, open exclusively or "	\
+	"for writing elsewhere, an image file behind a loop device (never a "	\
+	"mounted one); says what it overrides"
 #define BT_OPT_FORCE_IN_USE(var)						\
-	{ "force-in-use", 0, POPT_ARG_NONE, (var), 0,				\
-	  "use a device in use: registered with bcache, held, open exclusively or "	\
-	  "for writing elsewhere, an image file behind a loop device (never a "	\
-	  "mounted one); says what it overrides", NULL }
+	{ "force-in-use", 0, POPT_ARG_NONE, (var), 0, BT_FORCE_IN_USE_HELP, NULL }
+#define BT_OPT_FORCE_IN_USE_VAL(val)						\
+	{ "force-in-use", 0, POPT_ARG_NONE, NULL, (val), BT_FORCE_IN_USE_HELP, NULL }
 
 /*
  * The old --force of a command whose only meaning was the in-use checks
