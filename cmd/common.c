@@ -92,14 +92,14 @@ int bt_report_result(int ret, struct printbuf *out, struct printbuf *warn,
 	fputs(printbuf_str(out), stdout);
 	bt_error_pb(warn);
 	if (!ret)
-		return EXIT_OK;
+		return BT_EXIT_OK;
 	bt_error_pb(err);
-	return ret == -BT_ERR_FORMAT_BAD_OPTION ? EXIT_USAGE : EXIT_OPERATIONAL;
+	return ret == -BT_ERR_FORMAT_BAD_OPTION ? BT_EXIT_USAGE : BT_EXIT_OPERATIONAL;
 }
 
 int bt_old_force(const char *cmd)
 {
 	bt_error("%s: --force no longer overrides the in-use checks: give --force-in-use "
 		 "(a mounted device is never written)", cmd);
-	return EXIT_USAGE;
+	return BT_EXIT_USAGE;
 }

@@ -17,7 +17,7 @@
 #include "libcore/base/errcode.h"
 #include "libcore/read/node_cache.h"
 #include "libcore/read/overlay.h"
-#include "libcore/dev/signature.h"
+#include "libcore/read/view.h"
 #include "cmds.h"
 
 struct dump_ctx {
@@ -272,7 +272,7 @@ int cmd_dump_btree(int argc, const char **argv)
 	int status;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	status = run_dump(pc, &o);
 	/* popt hands string options over to us */
 	free(o.inode);
@@ -284,111 +284,57 @@ int cmd_dump_btree(int argc, const char **argv)
 	return status;
 }
 
-static int run_dump(poptContext pc, const struct dump_opts *o)
+/* The filters and forms of the options into d. 0, or BT_EXIT_USAGE (printed). */
+static int parse_filters(const struct dump_opts *o, struct dump_ctx *d,
+			 unsigned long long *cache_bytes)
 {
-	struct dump_ctx d = { .level = -1, .inode = -1, .end = ~0ULL };
-	unsigned long long v, cache_bytes = BT_NODE_CACHE_DEFAULT_BYTES;
-	struct printbuf err = PRINTBUF;
-	struct cache_set c;
-	struct bt_dev dev;
-	struct bt_node_cache *nc = NULL;
-	struct bt_node_cache_stats st;
-	struct bt_walk_opts wo = { print_node, walk_error, &d, 0, BT_WALK_RAISE_GENS };
-	struct bt_extmap view = { 0 };
-	uint64_t journal_keys = 0;
-	const char **args;
-	int status = EXIT_OK, ret;
+	unsigned long long v;
 
-	args = poptGetArgs(pc);
-	if (!args || !args[0] || args[1]) {
-		bt_error("dump-btree: exactly one device expected");
-		poptPrintUsage(pc, stderr, 0);
-		return EXIT_USAGE;
-	}
 	if (parse_num("--inode", o->inode, &v))
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	if (o->inode)
-		d.inode = (long long)v;
+		d->inode = (long long)v;
 	if (parse_num("--level", o->level, &v))
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	if (o->level)
-		d.level = (long long)v;
-	if (parse_num("--start", o->start, &d.start) || parse_num("--end", o->end, &d.end))
-		return EXIT_USAGE;
-	if (o->cache_size && bt_parse_size(o->cache_size, &cache_bytes)) {
+		d->level = (long long)v;
+	if (parse_num("--start", o->start, &d->start) || parse_num("--end", o->end, &d->end))
+		return BT_EXIT_USAGE;
+	if (o->cache_size && bt_parse_size(o->cache_size, cache_bytes)) {
 		bt_error("dump-btree: bad size '%s' for --cache-size", o->cache_size);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
-	d.json = o->json;
-	d.nodes_only = o->nodes_only;
-	d.keys_only = o->keys_only;
-	d.live_only = o->live || o->keys_only;
+	d->json = o->json;
+	d->nodes_only = o->nodes_only;
+	d->keys_only = o->keys_only;
+	d->live_only = o->live || o->keys_only;
+	return BT_EXIT_OK;
+}
 
-	/* only reads: no in-use checks (libcore/target.h), but nothing foreign */
-	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
-	if (!ret && (ret = bt_probe_foreign(&dev, &err)))
-		bt_dev_close(&dev);
-	if (ret) {
-		bt_error_pb(&err);
-		printbuf_exit(&err);
-		return EXIT_OPERATIONAL;
-	}
-	ret = bt_cache_set_open(&c, &dev, BT_OPEN_KEEP_GOING, &err);
-	if (ret && (ret == -BT_ERR_NO_CACHE_SET || !c.buckets || !KEY_PTRS((struct bkey *)&c.root_key))) {
-		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
-		goto out;
-	}
-	if (ret) {		/* e.g. a bad prio chain: go on with what was read */
-		bt_error_pb(&err);
-		status = 1;
-	}
-	d.c = &c;
-	nc = bt_node_cache_new(&c, cache_bytes, 0);
-	if (!nc) {
-		bt_error("dump-btree: out of memory");
-		status = EXIT_OPERATIONAL;
-		goto out;
-	}
-	if (!o->no_journal) {
-		struct bt_overlay_stats ost;
+/* The closing figures: the JSON document (nodes and stats), or one or two lines. */
+static void print_summary(const struct dump_ctx *d, const struct bt_view *v, const char *path,
+			  unsigned long long cache_bytes)
+{
+	const struct cache_set *c = &v->c;
+	uint64_t journal_keys = v->stats.journal_keys;
+	struct bt_node_cache_stats st;
 
-		bt_extmap_init(&view);
-		ret = bt_overlay_build(&c, nc, true, true, &view, &ost, &err);
-		if (ret) {
-			bt_error_pb(&err);
-			status = EXIT_OPERATIONAL;
-			goto out;
-		}
-		printbuf_reset(&err);	/* node errors are reported by the walk below */
-		d.overlay = &view;
-		journal_keys = ost.journal_keys;
-	}
-	if (o->json)
-		d.jnodes = json_array();
-	ret = bt_btree_walk(nc, (struct bkey *)&c.root_key, c.root_level, &wo, &err);
-	if (ret) {
-		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
-	}
-	if (d.nr_errors && status == EXIT_OK)
-		status = 1;
-	bt_node_cache_stats(nc, &st);
-	if (o->json) {
+	bt_node_cache_stats(v->nc, &st);
+	if (d->json) {
 		json_t *top = json_object(), *s = json_object();
 
-		json_object_set_new(top, "device", json_string(args[0]));
-		json_object_set_new(top, "source", json_string(d.overlay ? "btree+journal" : "btree"));
+		json_object_set_new(top, "device", json_string(path));
+		json_object_set_new(top, "source", json_string(d->overlay ? "btree+journal" : "btree"));
 		json_object_set_new(top, "journal_keys_replayed", json_integer((json_int_t)journal_keys));
-		json_object_set_new(top, "root_level", json_integer(c.root_level));
-		json_object_set_new(top, "nodes", d.jnodes);
-		json_object_set_new(s, "nodes", json_integer((json_int_t)d.nr_nodes));
+		json_object_set_new(top, "root_level", json_integer(c->root_level));
+		json_object_set_new(top, "nodes", d->jnodes);
+		json_object_set_new(s, "nodes", json_integer((json_int_t)d->nr_nodes));
 		/* the kernel's tree_depth: the root's level */
-		json_object_set_new(s, "tree_depth", json_integer(c.root_level));
-		json_object_set_new(s, "keys_printed", json_integer((json_int_t)d.nr_keys));
-		json_object_set_new(s, "errors", json_integer((json_int_t)d.nr_errors));
+		json_object_set_new(s, "tree_depth", json_integer(c->root_level));
+		json_object_set_new(s, "keys_printed", json_integer((json_int_t)d->nr_keys));
+		json_object_set_new(s, "errors", json_integer((json_int_t)d->nr_errors));
 		json_object_set_new(s, "journal_keys_not_shown",
-				    json_integer(d.overlay ? 0 : (json_int_t)c.journal.nr_keys));
+				    json_integer(d->overlay ? 0 : (json_int_t)c->journal.nr_keys));
 		json_object_set_new(s, "cache_hits", json_integer((json_int_t)st.hits));
 		json_object_set_new(s, "cache_misses", json_integer((json_int_t)st.misses));
 		json_object_set_new(s, "cache_reclaimed", json_integer((json_int_t)st.reclaimed));
@@ -398,22 +344,87 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		json_dumpf(top, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(top);
-	} else if (!o->keys_only) {
+	} else if (!d->keys_only) {
 		printf("nodes %lu tree_depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
-		       d.nr_nodes, c.root_level, d.nr_keys, d.nr_errors, st.misses, st.reclaimed,
+		       d->nr_nodes, c->root_level, d->nr_keys, d->nr_errors, st.misses, st.reclaimed,
 		       st.peak_bytes, cache_bytes);
-		if (d.overlay)
+		if (d->overlay)
 			printf("journal: %llu keys of the replay range applied\n",
 			       (unsigned long long)journal_keys);
-		else if (c.journal.nr_keys)
+		else if (c->journal.nr_keys)
 			printf("journal: %llu keys of the replay range are not shown (on-disk btree only)\n",
-			       (unsigned long long)c.journal.nr_keys);
+			       (unsigned long long)c->journal.nr_keys);
 	}
+}
+
+/*
+ * Open DEV's cache set and, unless --no-journal, the view after journal
+ * replay. BT_EXIT_OK, BT_EXIT_PROBLEM (opened in part) or BT_EXIT_OPERATIONAL;
+ * every message printed.
+ */
+static int dump_open(struct bt_view *v, const char *path, bool no_journal, struct printbuf *err)
+{
+	int status = BT_EXIT_OK, ret;
+
+	/* only reads: no in-use checks (libcore/target.h), but nothing foreign */
+	ret = bt_view_open_path(v, path, err);
+	if (!ret)
+		ret = bt_view_open_set(v, err);
+	if (ret) {
+		bt_error_pb(err);
+		return BT_EXIT_OPERATIONAL;
+	}
+	if (v->partial) {	/* e.g. a bad prio chain: go on with what was read */
+		bt_error_pb(err);
+		status = BT_EXIT_PROBLEM;
+	}
+	ret = no_journal ? bt_view_node_cache(v, err) : bt_view_build(v, err);
+	if (ret) {
+		bt_error_pb(err);
+		return BT_EXIT_OPERATIONAL;
+	}
+	if (!no_journal)
+		printbuf_reset(err);	/* node errors are reported by the walk below */
+	return status;
+}
+
+static int run_dump(poptContext pc, const struct dump_opts *o)
+{
+	struct dump_ctx d = { .level = -1, .inode = -1, .end = ~0ULL };
+	unsigned long long cache_bytes = BT_NODE_CACHE_DEFAULT_BYTES;
+	struct printbuf err = PRINTBUF;
+	struct bt_view v;
+	struct bt_walk_opts wo = { print_node, walk_error, &d, 0, BT_WALK_RAISE_GENS };
+	const char **args = poptGetArgs(pc);
+	int status, ret;
+
+	if (!args || !args[0] || args[1]) {
+		bt_error("dump-btree: exactly one device expected");
+		poptPrintUsage(pc, stderr, 0);
+		return BT_EXIT_USAGE;
+	}
+	status = parse_filters(o, &d, &cache_bytes);
+	if (status)
+		return status;
+	bt_view_init(&v, &(struct bt_view_opts){
+		.flags = BT_VIEW_JOURNAL, .node_cache_bytes = cache_bytes, .who = "dump-btree" });
+	status = dump_open(&v, args[0], o->no_journal, &err);
+	if (status == BT_EXIT_OPERATIONAL)
+		goto out;
+	d.c = &v.c;
+	d.overlay = o->no_journal ? NULL : &v.map;
+	if (o->json)
+		d.jnodes = json_array();
+	ret = bt_btree_walk(v.nc, (struct bkey *)&v.c.root_key, v.c.root_level, &wo, &err);
+	if (ret) {
+		bt_error_pb(&err);
+		status = BT_EXIT_OPERATIONAL;
+	}
+	if (d.nr_errors && status == BT_EXIT_OK)
+		status = BT_EXIT_PROBLEM;
+	print_summary(&d, &v, args[0], cache_bytes);
 out:
-	bt_extmap_exit(&view);
-	bt_node_cache_free(nc);
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
+	bt_view_exit(&v);
 	printbuf_exit(&err);
 	return status;
 }

@@ -123,9 +123,52 @@ static void print_text(const struct cache_set *c, bool all)
 	printbuf_exit(&out);
 }
 
+/* Read DEV's journal and print it. The exit status (printed). */
+static int dump(const char *path, bool all, bool json, bool force)
+{
+	struct printbuf err = PRINTBUF;
+	struct cache_set c;
+	struct bt_dev dev;
+	int ret, status = BT_EXIT_OK;
+
+	/* only reads: no in-use checks (libcore/target.h), but nothing foreign */
+	ret = bt_dev_open(path, BT_DEV_FORCE, &dev, &err);
+	if (!ret && (ret = bt_probe_foreign(&dev, &err)))
+		bt_dev_close(&dev);
+	if (ret) {
+		bt_error_pb(&err);
+		printbuf_exit(&err);
+		return BT_EXIT_OPERATIONAL;
+	}
+	ret = bt_cache_set_open(&c, &dev, BT_OPEN_JOURNAL_ONLY |
+				(force ? BT_OPEN_NO_SB_VALIDATE : 0), &err);
+	/* a bad root pointer or an empty journal still leaves something to print */
+	if (ret && ret != -BT_ERR_BTREE_BAD_ROOT && ret != -BT_ERR_JOURNAL_EMPTY) {
+		if (json)
+			print_json(&c, path, all, ret, printbuf_str(&err));
+		bt_error_pb(&err);
+		status = ret == -BT_ERR_NO_CACHE_SET ? BT_EXIT_UNCORRECTED : BT_EXIT_OPERATIONAL;
+		goto out;
+	}
+	if (json)
+		print_json(&c, path, all, ret, printbuf_str(&err));
+	else
+		print_text(&c, all);
+	/* damage and gaps are printed; they alone do not fail the dump */
+	if (ret) {
+		bt_error_pb(&err);
+		status = BT_EXIT_UNCORRECTED;
+	}
+out:
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	return status;
+}
+
 int cmd_dump_journal(int argc, const char **argv)
 {
-	int all = 0, json = 0, force = 0, ret, status = EXIT_OK;
+	int all = 0, json = 0, force = 0, status;
 	struct poptOption opts[] = {
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
 		  "read the journal even when the superblock does not validate", NULL },
@@ -136,53 +179,18 @@ int cmd_dump_journal(int argc, const char **argv)
 		POPT_TABLEEND
 	};
 	poptContext pc = bt_popt_parse("dump-journal", argc, argv, opts, "DEV");
-	struct printbuf err = PRINTBUF;
-	struct cache_set c;
-	struct bt_dev dev;
 	const char **args;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	args = poptGetArgs(pc);
 	if (!args || !args[0] || args[1]) {
 		bt_error("dump-journal: expected exactly one device");
 		poptPrintUsage(pc, stderr, 0);
-		poptFreeContext(pc);
-		return EXIT_USAGE;
+		status = BT_EXIT_USAGE;
+	} else {
+		status = dump(args[0], all, json, force);
 	}
-	/* only reads: no in-use checks (libcore/target.h), but nothing foreign */
-	ret = bt_dev_open(args[0], BT_DEV_FORCE, &dev, &err);
-	if (!ret && (ret = bt_probe_foreign(&dev, &err)))
-		bt_dev_close(&dev);
-	if (ret) {
-		bt_error_pb(&err);
-		printbuf_exit(&err);
-		poptFreeContext(pc);
-		return EXIT_OPERATIONAL;
-	}
-	ret = bt_cache_set_open(&c, &dev, BT_OPEN_JOURNAL_ONLY |
-				(force ? BT_OPEN_NO_SB_VALIDATE : 0), &err);
-	/* a bad root pointer or an empty journal still leaves something to print */
-	if (ret && ret != -BT_ERR_BTREE_BAD_ROOT && ret != -BT_ERR_JOURNAL_EMPTY) {
-		if (json)
-			print_json(&c, args[0], all, ret, printbuf_str(&err));
-		bt_error_pb(&err);
-		status = ret == -BT_ERR_NO_CACHE_SET ? EXIT_UNCORRECTED : EXIT_OPERATIONAL;
-		goto out;
-	}
-	if (json)
-		print_json(&c, args[0], all, ret, printbuf_str(&err));
-	else
-		print_text(&c, all);
-	/* damage and gaps are printed; they alone do not fail the dump */
-	if (ret) {
-		bt_error_pb(&err);
-		status = EXIT_UNCORRECTED;
-	}
-out:
-	bt_cache_set_exit(&c);
-	bt_dev_close(&dev);
-	printbuf_exit(&err);
 	poptFreeContext(pc);
 	return status;
 }

@@ -19,6 +19,13 @@ enum {
 	OPT_POLICY = 0x100,
 	OPT_CSET_UUID,
 	OPT_UUID,
+	OPT_WRITEBACK,
+	OPT_DISCARD,
+	OPT_WIPE_BCACHE,
+	OPT_FORCE,
+	OPT_FORCE_IN_USE,
+	OPT_DRY_RUN,
+	OPT_SB_ONLY,
 };
 
 /* A size in bytes (k/M/G suffixes), a power of two and a multiple of 512, into sectors. */
@@ -81,6 +88,21 @@ static int parse_offset(const char *arg, uint64_t *sectors)
 	return 0;
 }
 
+/* An option without an argument. */
+static int handle_flag(int rc, struct bt_format_opts *o)
+{
+	switch (rc) {
+	case OPT_WRITEBACK:	o->writeback = true; return 0;
+	case OPT_DISCARD:	o->discard = true; return 0;
+	case OPT_WIPE_BCACHE:	o->wipe_bcache = true; return 0;
+	case OPT_FORCE:		o->force = true; return 0;
+	case OPT_FORCE_IN_USE:	o->force_in_use = true; return 0;
+	case OPT_DRY_RUN:	o->dry_run = true; return 0;
+	case OPT_SB_ONLY:	o->sb_only = true; return 0;
+	}
+	return -1;
+}
+
 /* One option that poptGetNextOpt() returned; arg is its argument or NULL. */
 static int handle_opt(int rc, const char *arg, int *mode, struct bt_format_opts *o)
 {
@@ -121,7 +143,7 @@ static int handle_opt(int rc, const char *arg, int *mode, struct bt_format_opts 
 		o->label = strdup(arg);
 		return 0;
 	}
-	return -1;
+	return handle_flag(rc, o);
 }
 
 static void free_opts(struct bt_format_opts *o)
@@ -131,59 +153,59 @@ static void free_opts(struct bt_format_opts *o)
 	free((char *)o->label);
 }
 
+/* Every option comes back from poptGetNextOpt() as its OPT_* code (handle_opt()). */
+static const struct poptOption format_opts[] = {
+	{ "cache", 'C', POPT_ARG_NONE, NULL, OPT_CACHE,
+	  "the devices that follow are cache devices", NULL },
+	{ "bdev", 'B', POPT_ARG_NONE, NULL, OPT_BDEV,
+	  "the devices that follow are backing devices", NULL },
+	{ "bucket", 'b', POPT_ARG_STRING, NULL, OPT_BUCKET,
+	  "bucket size in bytes (default 512k)", "SIZE" },
+	{ "block", 'w', POPT_ARG_STRING, NULL, OPT_BLOCK,
+	  "block size in bytes (default: the devices' largest logical block)", "SIZE" },
+	{ "data-offset", 'o', POPT_ARG_STRING, NULL, OPT_DATA_OFFSET,
+	  "backing devices: first data sector (default 16)", "SECTORS" },
+	{ "data_offset", 0, POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN, NULL,
+	  OPT_DATA_OFFSET, NULL, NULL },
+	{ "writeback", 0, POPT_ARG_NONE, NULL, OPT_WRITEBACK,
+	  "backing devices: start in writeback mode", NULL },
+	{ "discard", 0, POPT_ARG_NONE, NULL, OPT_DISCARD,
+	  "cache device: discard buckets when they are reused", NULL },
+	{ "cache-replacement-policy", 0, POPT_ARG_STRING, NULL, OPT_POLICY,
+	  "cache device: lru (default), fifo or random", "POLICY" },
+	{ "cache_replacement_policy", 0, POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN,
+	  NULL, OPT_POLICY, NULL, NULL },
+	{ "cset-uuid", 0, POPT_ARG_STRING, NULL, OPT_CSET_UUID,
+	  "cache set uuid (default: random)", "UUID" },
+	{ "uuid", 0, POPT_ARG_STRING, NULL, OPT_UUID,
+	  "device uuid, one device only (default: random)", "UUID" },
+	{ "label", 'l', POPT_ARG_STRING, NULL, OPT_LABEL,
+	  "label, at most 31 characters", "LABEL" },
+	{ "wipe-bcache", 0, POPT_ARG_NONE, NULL, OPT_WIPE_BCACHE,
+	  "overwrite an existing bcache superblock", NULL },
+	{ "force", 'f', POPT_ARG_NONE, NULL, OPT_FORCE,
+	  "overwrite any other signature; write a cache the kernel would not register "
+	  "(512 buckets or fewer, one-page buckets); never the in-use checks", NULL },
+	BT_OPT_FORCE_IN_USE_VAL(OPT_FORCE_IN_USE),
+	{ "dry-run", 'n', POPT_ARG_NONE, NULL, OPT_DRY_RUN,
+	  "print what would be written, write nothing", NULL },
+	{ "sb-only", 0, POPT_ARG_NONE, NULL, OPT_SB_ONLY,
+	  "cache: write only the superblock, as make-bcache does (the kernel "
+	  "initialises the cache set at its first registration)", NULL },
+	POPT_AUTOHELP
+	POPT_TABLEEND
+};
+
 int cmd_format(int argc, const char **argv)
 {
-	int writeback = 0, discard = 0, wipe_bcache = 0, force = 0, dry_run = 0, sb_only = 0;
-	int force_in_use = 0;
-	struct poptOption opts[] = {
-		{ "cache", 'C', POPT_ARG_NONE, NULL, OPT_CACHE,
-		  "the devices that follow are cache devices", NULL },
-		{ "bdev", 'B', POPT_ARG_NONE, NULL, OPT_BDEV,
-		  "the devices that follow are backing devices", NULL },
-		{ "bucket", 'b', POPT_ARG_STRING, NULL, OPT_BUCKET,
-		  "bucket size in bytes (default 512k)", "SIZE" },
-		{ "block", 'w', POPT_ARG_STRING, NULL, OPT_BLOCK,
-		  "block size in bytes (default: the devices' largest logical block)", "SIZE" },
-		{ "data-offset", 'o', POPT_ARG_STRING, NULL, OPT_DATA_OFFSET,
-		  "backing devices: first data sector (default 16)", "SECTORS" },
-		{ "data_offset", 0, POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN, NULL,
-		  OPT_DATA_OFFSET, NULL, NULL },
-		{ "writeback", 0, POPT_ARG_NONE, &writeback, 0,
-		  "backing devices: start in writeback mode", NULL },
-		{ "discard", 0, POPT_ARG_NONE, &discard, 0,
-		  "cache device: discard buckets when they are reused", NULL },
-		{ "cache-replacement-policy", 0, POPT_ARG_STRING, NULL, OPT_POLICY,
-		  "cache device: lru (default), fifo or random", "POLICY" },
-		{ "cache_replacement_policy", 0, POPT_ARG_STRING | POPT_ARGFLAG_DOC_HIDDEN,
-		  NULL, OPT_POLICY, NULL, NULL },
-		{ "cset-uuid", 0, POPT_ARG_STRING, NULL, OPT_CSET_UUID,
-		  "cache set uuid (default: random)", "UUID" },
-		{ "uuid", 0, POPT_ARG_STRING, NULL, OPT_UUID,
-		  "device uuid, one device only (default: random)", "UUID" },
-		{ "label", 'l', POPT_ARG_STRING, NULL, OPT_LABEL,
-		  "label, at most 31 characters", "LABEL" },
-		{ "wipe-bcache", 0, POPT_ARG_NONE, &wipe_bcache, 0,
-		  "overwrite an existing bcache superblock", NULL },
-		{ "force", 'f', POPT_ARG_NONE, &force, 0,
-		  "overwrite any other signature; write a cache the kernel would not register "
-		  "(512 buckets or fewer, one-page buckets); never the in-use checks", NULL },
-		BT_OPT_FORCE_IN_USE(&force_in_use),
-		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
-		  "print what would be written, write nothing", NULL },
-		{ "sb-only", 0, POPT_ARG_NONE, &sb_only, 0,
-		  "cache: write only the superblock, as make-bcache does (the kernel "
-		  "initialises the cache set at its first registration)", NULL },
-		POPT_AUTOHELP
-		POPT_TABLEEND
-	};
 	struct printbuf out = PRINTBUF, warn = PRINTBUF, err = PRINTBUF;
 	struct bt_format_opts o;
 	poptContext pc;
-	int rc, mode = 0, ret, status = EXIT_OK;
+	int rc, mode = 0, ret, status = BT_EXIT_OK;
 
 	bt_format_opts_init(&o);
 	/* ARG_OPTS: devices come back in order, so -C and -B apply to those after them */
-	pc = poptGetContext("bcache-tool format", argc, argv, opts, POPT_CONTEXT_ARG_OPTS);
+	pc = poptGetContext("bcache-tool format", argc, argv, format_opts, POPT_CONTEXT_ARG_OPTS);
 	poptSetOtherOptionHelp(pc, "[OPTIONS] -C CACHE_DEV | -B BACKING_DEV...");
 	while ((rc = poptGetNextOpt(pc)) >= 0) {
 		char *arg = poptGetOptArg(pc);
@@ -191,7 +213,7 @@ int cmd_format(int argc, const char **argv)
 		ret = handle_opt(rc, arg, &mode, &o);
 		free(arg);
 		if (ret) {
-			status = EXIT_USAGE;
+			status = BT_EXIT_USAGE;
 			goto out;
 		}
 	}
@@ -199,23 +221,15 @@ int cmd_format(int argc, const char **argv)
 		bt_error("format: %s: %s", poptBadOption(pc, POPT_BADOPTION_NOALIAS),
 			 poptStrerror(rc));
 		poptPrintUsage(pc, stderr, 0);
-		status = EXIT_USAGE;
+		status = BT_EXIT_USAGE;
 		goto out;
 	}
 	if (!o.nr_devs) {
 		bt_error("format: no device given");
 		poptPrintUsage(pc, stderr, 0);
-		status = EXIT_USAGE;
+		status = BT_EXIT_USAGE;
 		goto out;
 	}
-	o.writeback = writeback;
-	o.discard = discard;
-	o.wipe_bcache = wipe_bcache;
-	o.force = force;
-	o.force_in_use = force_in_use;
-	o.dry_run = dry_run;
-	o.sb_only = sb_only;
-
 	ret = bt_format(&o, &out, &warn, &err);
 	status = bt_report_result(ret, &out, &warn, &err);
 out:

@@ -19,7 +19,7 @@ static int list_problems(void)
 	problem_table_to_troff(&out);
 	fputs(printbuf_str(&out), stdout);
 	printbuf_exit(&out);
-	return EXIT_OK;
+	return BT_EXIT_OK;
 }
 
 static void free_argv(char **v)
@@ -112,7 +112,7 @@ static int open_log(struct fsck_files *f, int argc, const char **argv)
 	return ret ? -1 : 0;
 }
 
-/* The end of the log: flushed and synced. 0 or EXIT_OPERATIONAL (printed). */
+/* The end of the log: flushed and synced. 0 or BT_EXIT_OPERATIONAL (printed). */
 static int close_log(struct fsck_files *f, const char *path)
 {
 	int ret = 0;
@@ -126,7 +126,7 @@ static int close_log(struct fsck_files *f, const char *path)
 	f->logf = NULL;
 	if (ret)
 		bt_error("fsck: writing log file %s: %m", path);
-	return ret ? EXIT_OPERATIONAL : 0;
+	return ret ? BT_EXIT_OPERATIONAL : 0;
 }
 
 static void files_exit(struct fsck_files *f)
@@ -208,124 +208,142 @@ static int open_dev(struct fsck_files *f, bool no, bool json, struct bt_dev *dev
 	return ret ? -1 : 0;
 }
 
-int cmd_fsck(int argc, const char **argv)
-{
-	int no = 0, yes = 0, preen = 0, force_check = 0, verbose = 0, json = 0;
-	int force = 0, force_in_use = 0, list = 0, status, ret;
-	char *log_path = NULL;
-	struct fsck_files files = { .warn = PRINTBUF };
-	char *undo = NULL;	/* popt allocates it */
-	char **backing = NULL;	/* popt allocates it */
-	struct poptOption opts[] = {
-		{ NULL, 'n', POPT_ARG_NONE, &no, 0,
-		  "check only: open the device read-only, answer no to every question", NULL },
-		{ NULL, 'y', POPT_ARG_NONE, &yes, 0, "answer yes to every question", NULL },
-		{ NULL, 'p', POPT_ARG_NONE, &preen, 0,
-		  "preen: fix what is safe without questions, stop on anything else", NULL },
-		{ NULL, 'f', POPT_ARG_NONE, &force_check, 0,
-		  "check even if the set looks clean (every check always runs for now)", NULL },
-		{ "verbose", 'v', POPT_ARG_NONE, &verbose, 0,
-		  "print every figure and the time of each pass", NULL },
-		{ "json", 0, POPT_ARG_NONE, &json, 0,
-		  "print problems and summary as one JSON object", NULL },
-		BT_OPT_FORCE_IN_USE(&force_in_use),
-		BT_OPT_OLD_FORCE(&force),
-		{ "log", 0, POPT_ARG_STRING, &log_path, 0,
-		  "append one line per repair made to FILE", "FILE" },
-		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
-		  "save the old contents of every block before it is overwritten to FILE "
-		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
-		{ "backing", 0, POPT_ARG_ARGV, &backing, 0,
-		  "a backing device of the set (may be repeated): its uuid helps the journal "
-		  "rebuild find the uuid bucket; only read", "DEV" },
-		{ "list-problems", 0, POPT_ARG_NONE, &list, 0,
-		  "print the table of problem codes (troff, for the man page)", NULL },
-		POPT_AUTOHELP
-		POPT_TABLEEND
-	};
-	poptContext pc = bt_popt_parse("fsck", argc, argv, opts, "[-n|-y|-p] DEV");
-	struct printbuf err = PRINTBUF;
-	struct fsck_ctx ctx;
-	struct bt_stop stop = { 0 };
-	struct bt_dev dev = { .fd = -1 };
-	const char **args;
+/* The options as popt leaves them. */
+struct fsck_cli_opts {
+	int	no, yes, preen, force_check, verbose, json, force, force_in_use, list;
+	char	*log, *undo;	/* popt-allocated */
+	char	**backing;	/* popt-allocated */
+};
 
-	/* one exit path: what is not set up yet is NULL or empty, and freed as such */
-	fsck_ctx_init(&ctx);
-	bt_guard_init(&files.g, force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &files.warn);
-	status = EXIT_USAGE;
-	if (!pc)
-		goto out;
-	if (list) {
-		status = list_problems();
-		goto out;
-	}
-	args = poptGetArgs(pc);
+/* The refusals of the arguments and option combinations: 0, or BT_EXIT_USAGE (printed). */
+static int check_opts(poptContext pc, const struct fsck_cli_opts *o, const char **args)
+{
 	if (!args || !args[0] || args[1]) {
 		bt_error("fsck: %s", args && args[0] ? "only one device can be checked" :
 			 "no device given");
 		poptPrintUsage(pc, stderr, 0);
-		goto out;
+		return BT_EXIT_USAGE;
 	}
-	if (no + yes + preen > 1) {
+	if (o->no + o->yes + o->preen > 1) {
 		bt_error("fsck: only one of -n, -y and -p can be given");
-		goto out;
+		return BT_EXIT_USAGE;
 	}
-	if (json && !(no || yes || preen)) {
+	if (o->json && !(o->no || o->yes || o->preen)) {
 		bt_error("fsck: --json needs -n, -y or -p (no questions can be asked)");
-		goto out;
+		return BT_EXIT_USAGE;
 	}
-	if (undo && no) {
+	if (o->undo && o->no) {
 		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
-		goto out;
+		return BT_EXIT_USAGE;
 	}
-	if (force) {
-		status = bt_old_force("fsck");
-		goto out;
-	}
+	if (o->force)
+		return bt_old_force("fsck");
+	return BT_EXIT_OK;
+}
 
-	status = EXIT_OPERATIONAL;
-	if (declare(&files, args[0], backing, undo, log_path) || open_log(&files, argc, argv))
-		goto out;
-	ctx.log = files.logf;
-	ctx.opts.mode = no ? FSCK_MODE_NO : yes ? FSCK_MODE_YES :
-			preen ? FSCK_MODE_PREEN : FSCK_MODE_ASK;
-	ctx.opts.force_check = force_check;
-	ctx.opts.verbose = verbose;
-	ctx.opts.json = json;
-	ctx.path = args[0];
-	bt_signals_install(&stop);
-	ctx.stop = &stop;
-	if (load_backing_hints(&ctx, &files))
-		goto out;
-	/* -n: the I/O layer refuses writes too, a second barrier under the policy */
-	if (open_dev(&files, no, json, &dev, undo))
-		goto out;
-	ctx.dev = &dev;
-	ret = fsck_run(&ctx, &err);
+/* The check of the open device, the undo file closed, the JSON report: the exit status. */
+static int check_dev(struct fsck_ctx *ctx, struct bt_dev *dev, bool json, struct printbuf *err)
+{
+	int status, ret;
+
+	ctx->dev = dev;
+	ret = fsck_run(ctx, err);
 	if (ret)
-		bt_error_pb(&err);
-	status = fsck_exit_status(&ctx);
-	if (bt_undo_close(&dev, &err)) {
-		bt_error_pb(&err);
-		status |= EXIT_OPERATIONAL;
+		bt_error_pb(err);
+	status = fsck_exit_status(ctx);
+	if (bt_undo_close(dev, err)) {
+		bt_error_pb(err);
+		status |= BT_EXIT_OPERATIONAL;
 	}
 	if (json) {
-		json_t *report = fsck_report_json(&ctx);
+		json_t *report = fsck_report_json(ctx);
 
 		json_dumpf(report, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(report);
 	}
+	return status;
+}
+
+static int run_fsck(const struct fsck_cli_opts *o, const char *path, int argc, const char **argv)
+{
+	struct fsck_files files = { .warn = PRINTBUF };
+	struct printbuf err = PRINTBUF;
+	struct fsck_ctx ctx;
+	struct bt_stop stop = { 0 };
+	struct bt_dev dev = { .fd = -1 };
+	int status = BT_EXIT_OPERATIONAL;
+
+	/* one exit path: what is not set up yet is NULL or empty, and freed as such */
+	fsck_ctx_init(&ctx);
+	bt_guard_init(&files.g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &files.warn);
+	if (declare(&files, path, o->backing, o->undo, o->log) || open_log(&files, argc, argv))
+		goto out;
+	ctx.log = files.logf;
+	ctx.opts.mode = o->no ? FSCK_MODE_NO : o->yes ? FSCK_MODE_YES :
+			o->preen ? FSCK_MODE_PREEN : FSCK_MODE_ASK;
+	ctx.opts.force_check = o->force_check;
+	ctx.opts.verbose = o->verbose;
+	ctx.opts.json = o->json;
+	ctx.path = path;
+	bt_signals_install(&stop);
+	ctx.stop = &stop;
+	if (load_backing_hints(&ctx, &files))
+		goto out;
+	/* -n: the I/O layer refuses writes too, a second barrier under the policy */
+	if (open_dev(&files, o->no, o->json, &dev, o->undo))
+		goto out;
+	status = check_dev(&ctx, &dev, o->json, &err);
 out:
 	fsck_ctx_exit(&ctx);
 	bt_dev_close(&dev);
-	status |= close_log(&files, log_path);
+	status |= close_log(&files, o->log);
 	files_exit(&files);
-	free(log_path);
 	printbuf_exit(&err);
-	free(undo);
-	free_argv(backing);
+	return status;
+}
+
+int cmd_fsck(int argc, const char **argv)
+{
+	struct fsck_cli_opts o = { 0 };
+	struct poptOption opts[] = {
+		{ NULL, 'n', POPT_ARG_NONE, &o.no, 0,
+		  "check only: open the device read-only, answer no to every question", NULL },
+		{ NULL, 'y', POPT_ARG_NONE, &o.yes, 0, "answer yes to every question", NULL },
+		{ NULL, 'p', POPT_ARG_NONE, &o.preen, 0,
+		  "preen: fix what is safe without questions, stop on anything else", NULL },
+		{ NULL, 'f', POPT_ARG_NONE, &o.force_check, 0,
+		  "check even if the set looks clean (every check always runs for now)", NULL },
+		{ "verbose", 'v', POPT_ARG_NONE, &o.verbose, 0,
+		  "print every figure and the time of each pass", NULL },
+		{ "json", 0, POPT_ARG_NONE, &o.json, 0,
+		  "print problems and summary as one JSON object", NULL },
+		BT_OPT_FORCE_IN_USE(&o.force_in_use),
+		BT_OPT_OLD_FORCE(&o.force),
+		{ "log", 0, POPT_ARG_STRING, &o.log, 0,
+		  "append one line per repair made to FILE", "FILE" },
+		{ "undo", 0, POPT_ARG_STRING, &o.undo, 0,
+		  "save the old contents of every block before it is overwritten to FILE "
+		  "('bcache-tool undo FILE DEV' restores them)", "FILE" },
+		{ "backing", 0, POPT_ARG_ARGV, &o.backing, 0,
+		  "a backing device of the set (may be repeated): its uuid helps the journal "
+		  "rebuild find the uuid bucket; only read", "DEV" },
+		{ "list-problems", 0, POPT_ARG_NONE, &o.list, 0,
+		  "print the table of problem codes (troff, for the man page)", NULL },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	poptContext pc = bt_popt_parse("fsck", argc, argv, opts, "[-n|-y|-p] DEV");
+	const char **args;
+	int status = BT_EXIT_USAGE;
+
+	if (pc && o.list)
+		status = list_problems();
+	else if (pc && !(status = check_opts(pc, &o, args = poptGetArgs(pc))))
+		status = run_fsck(&o, args[0], argc, argv);
+	free(o.log);
+	free(o.undo);
+	free_argv(o.backing);
 	if (pc)
 		poptFreeContext(pc);
 	return status;

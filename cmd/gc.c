@@ -114,7 +114,7 @@ static int run(const char *path, const struct bt_gc_opts *o, bool force_in_use,
 	struct bt_dev dev = { .fd = -1 };
 	struct bt_guard g;
 	struct bt_stop stop = { 0 };
-	int ret, status = EXIT_OK;
+	int ret, status = BT_EXIT_OK;
 
 	bt_guard_init(&g, force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
 	ret = open_all(&g, path, o->dry_run, undo, &dev, &err);
@@ -123,7 +123,7 @@ static int run(const char *path, const struct bt_gc_opts *o, bool force_in_use,
 	printbuf_exit(&warn);
 	if (ret) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 		goto out_dev;
 	}
 	bt_signals_install(&stop);
@@ -140,7 +140,7 @@ static int run(const char *path, const struct bt_gc_opts *o, bool force_in_use,
 	} else if (ret) {
 		bt_error_pb(&err);
 		bt_error("gc: '%s' not collected: %s", path, bt_err_str(ret));
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 	} else {
 		print_stats(path, &st, o->dry_run);
 		/* a signal held over the commit: the commit was made, then the stop */
@@ -151,7 +151,7 @@ static int run(const char *path, const struct bt_gc_opts *o, bool force_in_use,
 	bt_cache_set_exit(&c);
 	if (bt_undo_close(&dev, &err)) {
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
+		status = BT_EXIT_OPERATIONAL;
 	}
 out_dev:
 	if (dev.path)
@@ -185,20 +185,20 @@ int cmd_gc(int argc, const char **argv)
 	const char **args;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	args = poptGetArgs(pc);
 	if (!args || !args[0] || args[1]) {
 		bt_error("gc: give one cache device");
 		poptPrintUsage(pc, stderr, 0);
 		free(undo);
 		poptFreeContext(pc);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (undo && dry_run) {
 		bt_error("gc: --undo with --dry-run: a dry run writes nothing");
 		free(undo);
 		poptFreeContext(pc);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (force) {
 		free(undo);

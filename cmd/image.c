@@ -58,7 +58,7 @@ static int image_make(const char *cache, const struct image_opts *o)
 		bt_error_pb(&err);
 		printbuf_exit(&err);
 		printbuf_exit(&warn);
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	ret = bt_metaimage_create(&dev, out.fd, o->level, &st, &warn, &err);
 	bt_dev_close(&dev);
@@ -74,7 +74,7 @@ static int image_make(const char *cache, const struct image_opts *o)
 			unlink(o->output);
 		printbuf_exit(&err);
 		printbuf_exit(&warn);
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	fprintf(to_stdout ? stderr : stdout,
 		"%s: %llu buckets, %llu bytes of metadata, %llu bytes missing%s",
@@ -87,7 +87,7 @@ static int image_make(const char *cache, const struct image_opts *o)
 			 "holds what could be read", ret, ret == 1 ? "" : "s", cache);
 	printbuf_exit(&err);
 	printbuf_exit(&warn);
-	return ret ? EXIT_CORRECTED : EXIT_OK;
+	return ret ? BT_EXIT_PROBLEM : BT_EXIT_OK;
 }
 
 /*
@@ -132,7 +132,7 @@ static int image_restore(const char *file, const char *target, const struct imag
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		bt_error("image: cannot open '%s': %s", file, strerror(errno));
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
 	bt_guard_init(&g, (o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0) |
 		      (o->force ? BT_GUARD_OVERWRITE : 0), &warn);
@@ -163,7 +163,7 @@ static int image_restore(const char *file, const char *target, const struct imag
 	if (ret)
 		bt_error_pb(&err);
 	printbuf_exit(&err);
-	return ret ? EXIT_OPERATIONAL : EXIT_OK;
+	return ret ? BT_EXIT_OPERATIONAL : BT_EXIT_OK;
 }
 
 int cmd_image(int argc, const char **argv)
@@ -187,17 +187,17 @@ int cmd_image(int argc, const char **argv)
 	int n = 0, ret;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	args = poptGetArgs(pc);
 	while (args && args[n])
 		n++;
 	if (o.restore ? n != 2 || o.output : n != 1 || !o.output) {
 		bt_error("image: usage: bcache-tool image CACHE -o FILE, or "
 			 "bcache-tool image --restore FILE DEV");
-		ret = EXIT_USAGE;
+		ret = BT_EXIT_USAGE;
 	} else if (o.level < 1 || o.level > 19) {
 		bt_error("image: bad --level %d (1..19)", o.level);
-		ret = EXIT_USAGE;
+		ret = BT_EXIT_USAGE;
 	} else {
 		ret = o.restore ? image_restore(args[0], args[1], &o) : image_make(args[0], &o);
 	}

@@ -40,15 +40,15 @@ int main(int argc, const char **argv)
 
 	if (argc < 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return EXIT_OK;
+		return BT_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("bcache-tool %s\n", BT_VERSION);
-		return EXIT_OK;
+		return BT_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name))
@@ -57,11 +57,11 @@ int main(int argc, const char **argv)
 		/* as git does: a failed write to stdout is an error too */
 		if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
 			bt_error("write error on standard output: %s", strerror(errno));
-			return EXIT_OPERATIONAL;
+			return BT_EXIT_OPERATIONAL;
 		}
 		return ret;
 	}
 	bt_error("unknown command '%s'", argv[1]);
 	usage(stderr);
-	return EXIT_USAGE;
+	return BT_EXIT_USAGE;
 }

@@ -24,70 +24,45 @@ static int parse_sectors(const char *what, const char *arg, unsigned *sectors)
 	return 0;
 }
 
-int cmd_migrate(int argc, const char **argv)
-{
-	char *bucket = NULL, *block = NULL, *cache_size = NULL;
-	int drop_clean = 0, wipe_bcache = 0, force = 0, force_in_use = 0, dry_run = 0;
-	struct poptOption opts[] = {
-		{ "bucket", 'b', POPT_ARG_STRING, &bucket, 0,
-		  "bucket size of DST in bytes (default: SRC's)", "SIZE" },
-		{ "block", 'w', POPT_ARG_STRING, &block, 0,
-		  "block size of DST in bytes (default: SRC's, or DST's logical block "
-		  "size when larger)", "SIZE" },
-		{ "drop-clean", 0, POPT_ARG_NONE, &drop_clean, 0,
-		  "copy only dirty data (clean data is on the backing devices)", NULL },
-		{ "wipe-bcache", 0, POPT_ARG_NONE, &wipe_bcache, 0,
-		  "overwrite a bcache superblock on DST", NULL },
-		{ "force", 'f', POPT_ARG_NONE, &force, 0,
-		  "overwrite any signature on DST; write a DST the kernel would not register "
-		  "(512 buckets or fewer, one-page buckets)", NULL },
-		BT_OPT_FORCE_IN_USE(&force_in_use),
-		{ "dry-run", 'n', POPT_ARG_NONE, &dry_run, 0,
-		  "check and plan, write nothing", NULL },
-		{ "cache-size", 0, POPT_ARG_STRING, &cache_size, 0,
-		  "memory bound of SRC's node cache (default 64M)", "BYTES" },
-		POPT_AUTOHELP
-		POPT_TABLEEND
-	};
-	poptContext pc = bt_popt_parse("migrate", argc, argv, opts, "SRC DST");
-	struct printbuf out = PRINTBUF, warn = PRINTBUF, err = PRINTBUF;
-	struct bt_migrate_opts o = { .dst_write_limit = -1 };
-	struct bt_stop stop = { 0 };
-	unsigned long long bytes;
-	const char **args;
-	int status = EXIT_OK, ret;
+/* The options as popt leaves them. */
+struct migrate_cli {
+	char	*bucket, *block, *cache_size;	/* popt-allocated */
+	int	drop_clean, wipe_bcache, force, force_in_use, dry_run;
+};
 
-	if (!pc)
-		return EXIT_USAGE;
-	args = poptGetArgs(pc);
-	if (!args || !args[0] || !args[1] || args[2]) {
-		bt_error("migrate: expected SRC DST");
-		poptPrintUsage(pc, stderr, 0);
-		status = EXIT_USAGE;
-		goto out;
-	}
-	if ((bucket && parse_sectors("bucket size", bucket, &o.bucket_size)) ||
-	    (block && parse_sectors("block size", block, &o.block_size))) {
-		status = EXIT_USAGE;
-		goto out;
-	}
-	if (cache_size) {
-		if (bt_parse_size(cache_size, &bytes)) {
-			bt_error("migrate: bad size '%s' for --cache-size", cache_size);
-			status = EXIT_USAGE;
-			goto out;
+/* The options into o. 0, or BT_EXIT_USAGE (printed). */
+static int to_opts(const struct migrate_cli *m, struct bt_migrate_opts *o)
+{
+	unsigned long long bytes;
+
+	if ((m->bucket && parse_sectors("bucket size", m->bucket, &o->bucket_size)) ||
+	    (m->block && parse_sectors("block size", m->block, &o->block_size)))
+		return BT_EXIT_USAGE;
+	if (m->cache_size) {
+		if (bt_parse_size(m->cache_size, &bytes)) {
+			bt_error("migrate: bad size '%s' for --cache-size", m->cache_size);
+			return BT_EXIT_USAGE;
 		}
-		o.node_cache_bytes = bytes;
+		o->node_cache_bytes = bytes;
 	}
-	o.drop_clean = drop_clean;
-	o.wipe_bcache = wipe_bcache;
-	o.force = force;
-	o.force_in_use = force_in_use;
-	o.dry_run = dry_run;
+	o->drop_clean = m->drop_clean;
+	o->wipe_bcache = m->wipe_bcache;
+	o->force = m->force;
+	o->force_in_use = m->force_in_use;
+	o->dry_run = m->dry_run;
+	return BT_EXIT_OK;
+}
+
+/* SRC to DST (bt_migrate()), stoppable by a signal. The exit status (printed). */
+static int run_migrate(const char *src, const char *dst, struct bt_migrate_opts *o)
+{
+	struct printbuf out = PRINTBUF, warn = PRINTBUF, err = PRINTBUF;
+	struct bt_stop stop = { 0 };
+	int status, ret;
 
 	bt_signals_install(&stop);
-	o.stop = &stop;
-	ret = bt_migrate(args[0], args[1], &o, NULL, &out, &warn, &err);
+	o->stop = &stop;
+	ret = bt_migrate(src, dst, o, NULL, &out, &warn, &err);
 	if (ret == -BT_ERR_INTERRUPTED) {
 		fputs(printbuf_str(&out), stdout);
 		bt_error_pb(&warn);
@@ -97,13 +72,55 @@ int cmd_migrate(int argc, const char **argv)
 		if (!ret && bt_stop_requested(&stop))
 			status = bt_interrupted("migrate", "after the commit, which was completed");
 	}
-out:
+	o->stop = NULL;
 	printbuf_exit(&out);
 	printbuf_exit(&warn);
 	printbuf_exit(&err);
-	free(bucket);
-	free(block);
-	free(cache_size);
+	return status;
+}
+
+int cmd_migrate(int argc, const char **argv)
+{
+	struct migrate_cli m = { 0 };
+	struct poptOption opts[] = {
+		{ "bucket", 'b', POPT_ARG_STRING, &m.bucket, 0,
+		  "bucket size of DST in bytes (default: SRC's)", "SIZE" },
+		{ "block", 'w', POPT_ARG_STRING, &m.block, 0,
+		  "block size of DST in bytes (default: SRC's, or DST's logical block "
+		  "size when larger)", "SIZE" },
+		{ "drop-clean", 0, POPT_ARG_NONE, &m.drop_clean, 0,
+		  "copy only dirty data (clean data is on the backing devices)", NULL },
+		{ "wipe-bcache", 0, POPT_ARG_NONE, &m.wipe_bcache, 0,
+		  "overwrite a bcache superblock on DST", NULL },
+		{ "force", 'f', POPT_ARG_NONE, &m.force, 0,
+		  "overwrite any signature on DST; write a DST the kernel would not register "
+		  "(512 buckets or fewer, one-page buckets)", NULL },
+		BT_OPT_FORCE_IN_USE(&m.force_in_use),
+		{ "dry-run", 'n', POPT_ARG_NONE, &m.dry_run, 0,
+		  "check and plan, write nothing", NULL },
+		{ "cache-size", 0, POPT_ARG_STRING, &m.cache_size, 0,
+		  "memory bound of SRC's node cache (default 64M)", "BYTES" },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	poptContext pc = bt_popt_parse("migrate", argc, argv, opts, "SRC DST");
+	struct bt_migrate_opts o = { .dst_write_limit = -1 };
+	const char **args;
+	int status;
+
+	if (!pc)
+		return BT_EXIT_USAGE;
+	args = poptGetArgs(pc);
+	if (!args || !args[0] || !args[1] || args[2]) {
+		bt_error("migrate: expected SRC DST");
+		poptPrintUsage(pc, stderr, 0);
+		status = BT_EXIT_USAGE;
+	} else if (!(status = to_opts(&m, &o))) {
+		status = run_migrate(args[0], args[1], &o);
+	}
+	free(m.bucket);
+	free(m.block);
+	free(m.cache_size);
 	poptFreeContext(pc);
 	return status;
 }

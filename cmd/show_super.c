@@ -39,13 +39,42 @@ static json_t *lines_json(const struct printbuf *pb)
 }
 
 /*
+ * The fields of sb (csum: the checksum computed over its block): a JSON
+ * object into jarr with err (the validation's message, NULL: valid) and
+ * the warnings, or the text, after a "path:" header when asked.
+ */
+static void show_fields(const char *path, const struct cache_sb *sb, uint64_t csum,
+			const struct printbuf *err, const struct printbuf *warn, json_t *jarr,
+			bool header)
+{
+	struct printbuf out = PRINTBUF;
+
+	if (jarr) {
+		json_t *o = bt_sb_to_json(sb, csum == sb->csum, csum);
+
+		json_object_set_new(o, "device", json_string(path));
+		json_object_set_new(o, "valid", json_boolean(!err));
+		if (err)
+			json_object_set_new(o, "error", json_string(printbuf_str(err)));
+		json_object_set_new(o, "warnings", lines_json(warn));
+		json_array_append_new(jarr, o);
+	} else {
+		if (header)
+			printf("%s:\n", path);
+		bt_sb_to_text(&out, sb, csum == sb->csum, csum);
+		fputs(printbuf_str(&out), stdout);
+	}
+	printbuf_exit(&out);
+}
+
+/*
  * Show one device: returns 0 if its superblock is valid, else 1. In JSON
  * mode the object goes into jarr; in text mode it is printed, after a
  * "path:" header when several devices are shown.
  */
 static int show_one(const char *path, bool force, json_t *jarr, bool header)
 {
-	struct printbuf err = PRINTBUF, out = PRINTBUF, warn = PRINTBUF;
+	struct printbuf err = PRINTBUF, warn = PRINTBUF;
 	uint8_t block[SB_SIZE] __attribute__((aligned(8)));
 	const struct cache_sb_disk *raw = (const void *)block;
 	struct bt_dev dev;
@@ -64,51 +93,35 @@ static int show_one(const char *path, bool force, json_t *jarr, bool header)
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);
-		return 1;
+		return BT_EXIT_PROBLEM;
 	}
 	ret = bt_sb_read(&dev, block, &sb, false, &err);
 	if (ret) {
 		bt_error_pb(&err);
 		printbuf_exit(&err);
 		bt_dev_close(&dev);
-		return 1;
+		return BT_EXIT_PROBLEM;
 	}
 	vret = bt_sb_validate(raw, &sb, &dev, &err);
 	csum = bt_sb_csum(raw);
 	if (!vret)
 		bt_sb_warnings(&sb, &warn);
 
-	if (!vret || force) {
-		if (jarr) {
-			json_t *o = bt_sb_to_json(&sb, csum == sb.csum, csum);
-
-			json_object_set_new(o, "device", json_string(path));
-			json_object_set_new(o, "valid", json_boolean(!vret));
-			if (vret)
-				json_object_set_new(o, "error", json_string(printbuf_str(&err)));
-			json_object_set_new(o, "warnings", lines_json(&warn));
-			json_array_append_new(jarr, o);
-		} else {
-			if (header)
-				printf("%s:\n", path);
-			bt_sb_to_text(&out, &sb, csum == sb.csum, csum);
-			fputs(printbuf_str(&out), stdout);
-		}
-	}
+	if (!vret || force)
+		show_fields(path, &sb, csum, vret ? &err : NULL, &warn, jarr, header);
 	if (vret)
 		bt_error_pb(&err);
 	if (!jarr)
 		bt_error_pb(&warn);
 	printbuf_exit(&warn);
-	printbuf_exit(&out);
 	printbuf_exit(&err);
 	bt_dev_close(&dev);
-	return vret ? 1 : 0;
+	return vret ? BT_EXIT_PROBLEM : BT_EXIT_OK;
 }
 
 int cmd_show_super(int argc, const char **argv)
 {
-	int force = 0, json = 0, status = EXIT_OK;
+	int force = 0, json = 0, status = BT_EXIT_OK;
 	struct poptOption opts[] = {
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
 		  "print the fields even when the superblock is invalid", NULL },
@@ -122,13 +135,13 @@ int cmd_show_super(int argc, const char **argv)
 	bool several;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	devs = poptGetArgs(pc);
 	if (!devs || !devs[0]) {
 		bt_error("show-super: no device given");
 		poptPrintUsage(pc, stderr, 0);
 		poptFreeContext(pc);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	several = devs[1] != NULL;
 	if (json)
@@ -136,7 +149,7 @@ int cmd_show_super(int argc, const char **argv)
 
 	for (; *devs; devs++)
 		if (show_one(*devs, force, jarr, several))
-			status = 1;
+			status = BT_EXIT_PROBLEM;
 
 	if (json) {
 		/* one device: its object; several: an array of them */

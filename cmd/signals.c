@@ -47,5 +47,5 @@ void bt_signals_install(struct bt_stop *stop)
 int bt_interrupted(const char *cmd, const char *what)
 {
 	bt_error("%s: interrupted%s%s", cmd, what && *what ? ": " : "", what ? what : "");
-	return EXIT_CANCELED;
+	return BT_EXIT_CANCELED;
 }

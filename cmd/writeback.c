@@ -17,11 +17,9 @@
 #include "libcore/base/errcode.h"
 #include "libcore/dev/target.h"
 #include "libcore/dev/undo.h"
+#include "libcore/read/view.h"
 #include "recovery/writeback.h"
 #include "cmds.h"
-
-#define WB_EXIT_LOST		1
-#define WB_EXIT_INCOMPLETE	2
 
 struct wb_opts {
 	char	*undo, *cache_size;	/* popt-allocated */
@@ -90,15 +88,15 @@ static void print_lost(const struct bt_wb_req *req, const struct bt_wb_lost *l)
 
 static int report(const struct bt_wb_req *req, const struct bt_wb_result *res)
 {
-	int status = EXIT_OK;
+	int status = BT_EXIT_OK;
 
 	for (size_t i = 0; i < res->nr_lost; i++)
 		print_lost(req, &res->lost[i]);
 	if (res->nr_lost)
-		status |= WB_EXIT_LOST;
+		status |= BT_EXIT_LOST;
 	if (res->cache_msg.pos) {
 		bt_error("%s", printbuf_str(&res->cache_msg));
-		status |= WB_EXIT_INCOMPLETE;
+		status |= BT_EXIT_INCOMPLETE;
 	}
 	for (size_t b = 0; b < req->nr_bdevs; b++) {
 		const struct bt_wb_bdev *bd = &req->bdevs[b];
@@ -119,7 +117,7 @@ static int report(const struct bt_wb_req *req, const struct bt_wb_result *res)
 				 ? "dirty data for it is left in the cache"
 				 : "the cache still marks its data dirty; do not use it "
 				   "without this cache except through 'bcache-tool detach'");
-			status |= WB_EXIT_INCOMPLETE;
+			status |= BT_EXIT_INCOMPLETE;
 		}
 	}
 	return status;
@@ -154,6 +152,18 @@ static int open_bdevs(struct bt_guard *g, int first, size_t n, unsigned flags,
 	return 0;
 }
 
+/* Close and free what open_bdevs() opened, and the array. */
+static void close_bdevs(struct bt_wb_bdev *bdevs, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (bdevs[i].dev) {
+			if (bdevs[i].dev->path)
+				bt_dev_close(bdevs[i].dev);
+			free(bdevs[i].dev);
+		}
+	free(bdevs);
+}
+
 static int run_writeback(poptContext pc, const struct wb_opts *o);
 
 int cmd_writeback(int argc, const char **argv)
@@ -179,7 +189,7 @@ int cmd_writeback(int argc, const char **argv)
 	int status;
 
 	if (!pc)
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	status = run_writeback(pc, &o);
 	free(o.undo);
 	free(o.cache_size);
@@ -187,53 +197,61 @@ int cmd_writeback(int argc, const char **argv)
 	return status;
 }
 
+/* What one run holds open. */
+struct wb_run {
+	struct bt_guard		g;
+	struct printbuf		warn;		/* the guard's */
+	struct bt_view		v;		/* the cache */
+	struct bt_wb_bdev	*bdevs;		/* nr of them */
+	size_t			nr;
+	bool			damaged;	/* the cache set did not open cleanly */
+};
+
 /* Declare every device of the run and --undo FILE to the guard, then open them. */
-static int open_devices(struct bt_guard *g, const char **args, size_t nr,
-			const struct wb_opts *o, struct bt_dev *cdev, struct bt_wb_bdev *bdevs,
+static int open_devices(struct wb_run *w, const char **args, const struct wb_opts *o,
 			int *undo, struct printbuf *err)
 {
 	unsigned flags = o->dry_run ? 0 : BT_GUARD_RDWR;
 	int ret, c, b = 0;
 
-	ret = c = bt_guard_add(g, args[0], BT_TARGET_DEVICE, "cache device", BT_TARGET_BCACHE,
-			       err);
-	for (size_t i = 0; ret >= 0 && i < nr; i++) {
-		ret = bt_guard_add(g, args[1 + i], BT_TARGET_DEVICE, "backing device",
+	ret = c = bt_guard_add(&w->g, args[0], BT_TARGET_DEVICE, "cache device",
+			       BT_TARGET_BCACHE, err);
+	for (size_t i = 0; ret >= 0 && i < w->nr; i++) {
+		ret = bt_guard_add(&w->g, args[1 + i], BT_TARGET_DEVICE, "backing device",
 				   BT_TARGET_BCACHE, err);
 		b = i ? b : ret;
 	}
 	*undo = -1;
 	if (ret >= 0 && o->undo && !o->dry_run)
-		ret = *undo = bt_guard_add(g, o->undo, BT_TARGET_UNDO, "undo file", 0, err);
+		ret = *undo = bt_guard_add(&w->g, o->undo, BT_TARGET_UNDO, "undo file", 0, err);
 	if (ret >= 0)
-		ret = bt_guard_open(g, c, flags, cdev, err);
+		ret = bt_view_open_dev(&w->v, &w->g, c, err);
 	if (ret >= 0)
-		ret = open_bdevs(g, b, nr, flags, bdevs, err);
+		ret = open_bdevs(&w->g, b, w->nr, flags, w->bdevs, err);
 	return ret < 0 ? ret : 0;
 }
 
-static int writeback_open(struct bt_guard *g, const char **args, size_t nr,
-			  const struct wb_opts *o, struct bt_dev *cdev, struct cache_set *c,
-			  struct bt_wb_bdev *bdevs, bool *damaged, struct printbuf *err)
+/* The devices, the cache set (a partial open: copy the data, leave the cache), --undo. */
+static int writeback_open(struct wb_run *w, const char **args, const struct wb_opts *o,
+			  struct printbuf *err)
 {
+	struct bt_view *v = &w->v;
 	struct bt_outfile uf;
 	int ret, undo;
 
-	ret = open_devices(g, args, nr, o, cdev, bdevs, &undo, err);
+	ret = open_devices(w, args, o, &undo, err);
+	if (!ret)
+		ret = bt_view_open_set(v, err);
 	if (ret)
 		return ret;
-	ret = bt_cache_set_open(c, cdev, BT_OPEN_KEEP_GOING, err);
-	if (ret && (ret == -BT_ERR_NO_CACHE_SET || !c->buckets || !c->uuids ||
-		    !KEY_PTRS((struct bkey *)&c->root_key)))
-		return ret;
-	if (ret) {		/* e.g. a bad prio chain: copy the data, leave the cache */
+	if (v->partial) {	/* e.g. a bad prio chain: copy the data, leave the cache */
 		bt_error_pb(err);
-		*damaged = true;
+		w->damaged = true;
 	}
 	if (undo >= 0) {
-		ret = bt_guard_open_file(g, undo, &uf, err);
+		ret = bt_guard_open_file(&w->g, undo, &uf, err);
 		if (!ret)
-			ret = bt_undo_open(cdev, uf.fd, o->undo, err);
+			ret = bt_undo_open(&v->dev, uf.fd, o->undo, err);
 		if (ret)
 			return ret;
 		printf("saving the cache blocks it changes; undo with: bcache-tool undo %s %s\n",
@@ -242,100 +260,88 @@ static int writeback_open(struct bt_guard *g, const char **args, size_t nr,
 	return 0;
 }
 
+/* The run on the open devices; its exit status. */
+static int writeback_go(struct wb_run *w, const struct wb_opts *o, struct bt_stop *stop,
+			struct printbuf *err)
+{
+	struct bt_wb_result res = { 0 };
+	struct wb_cli cli = { .bdevs = w->bdevs };
+	struct bt_wb_req req = {
+		.bdevs = w->bdevs, .nr_bdevs = w->nr, .dry_run = o->dry_run, .force = o->force,
+		.list = list_extent, .progress = progress, .priv = &cli,
+		.no_cache_update = w->damaged ? "the cache set did not open cleanly" : NULL,
+	};
+	int status = BT_EXIT_OK, ret;
+
+	cli.bar = !o->dry_run && !o->no_progress && isatty(STDERR_FILENO);
+	cli.t0 = cli.last = bt_now_seconds();
+	w->v.c.stop = stop;
+	ret = bt_writeback(&w->v.c, w->v.nc, &req, &res, err);
+	if (ret == -BT_ERR_INTERRUPTED) {
+		if (cli.bar)	/* the bar's line is left unfinished */
+			fputc('\n', stderr);
+		status = bt_interrupted("writeback", printbuf_str(err));
+		printbuf_reset(err);
+	} else if (ret) {
+		bt_error_pb(err);
+		status = BT_EXIT_OPERATIONAL;
+	}
+	status |= report(&req, &res);
+	/* a signal held over the commit: the commit was made, then the stop */
+	if (!ret && bt_stop_requested(stop))
+		status |= bt_interrupted("writeback", "after the commit, which was completed");
+	bt_writeback_result_exit(&res);
+	return status;
+}
+
 static int run_writeback(poptContext pc, const struct wb_opts *o)
 {
 	const char **args = poptGetArgs(pc);
 	unsigned long long cache_bytes = BT_NODE_CACHE_DEFAULT_BYTES;
 	struct printbuf err = PRINTBUF;
-	struct bt_dev cdev = { .fd = -1 };
-	struct cache_set c;
-	struct bt_node_cache *nc = NULL;
-	struct bt_wb_bdev *bdevs = NULL;
-	struct bt_wb_result res = { 0 };
-	struct wb_cli cli = { 0 };
-	struct bt_wb_req req = { 0 };
+	struct wb_run w = { .warn = PRINTBUF };
 	struct bt_stop stop = { 0 };
-	struct printbuf warn = PRINTBUF;
-	struct bt_guard g;
-	size_t nr = 0;
-	bool damaged = false;
-	int status = EXIT_OK, ret;
+	int status, ret;
 
-	memset(&c, 0, sizeof(c));
-	while (args && args[nr])
-		nr++;
-	if (nr < 2) {
+	while (args && args[w.nr])
+		w.nr++;
+	if (w.nr < 2) {
 		bt_error("writeback: expected CACHE BDEV...");
 		poptPrintUsage(pc, stderr, 0);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
 	if (o->cache_size && bt_parse_size(o->cache_size, &cache_bytes)) {
 		bt_error("writeback: bad size '%s' for --cache-size", o->cache_size);
-		return EXIT_USAGE;
+		return BT_EXIT_USAGE;
 	}
-	nr--;
-	bdevs = calloc(nr, sizeof(*bdevs));
-	if (!bdevs) {
+	w.bdevs = calloc(--w.nr, sizeof(*w.bdevs));
+	if (!w.bdevs) {
 		bt_error("writeback: out of memory");
-		return EXIT_OPERATIONAL;
+		return BT_EXIT_OPERATIONAL;
 	}
-	bt_guard_init(&g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &warn);
+	bt_view_init(&w.v, &(struct bt_view_opts){
+		.flags = (o->dry_run ? 0 : BT_VIEW_RDWR) | BT_VIEW_NEEDS_UUIDS,
+		.node_cache_bytes = cache_bytes, .who = "writeback" });
+	bt_guard_init(&w.g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &w.warn);
 	bt_signals_install(&stop);
-	ret = writeback_open(&g, args, nr, o, &cdev, &c, bdevs, &damaged, &err);
-	bt_error_pb(&warn);
-	bt_guard_exit(&g);
-	printbuf_exit(&warn);
-	if (!ret && !(nc = bt_node_cache_new(&c, cache_bytes, 0)))
-		ret = -ENOMEM;
+	ret = writeback_open(&w, args, o, &err);
+	bt_error_pb(&w.warn);
+	bt_guard_exit(&w.g);
+	printbuf_exit(&w.warn);
+	if (!ret)
+		ret = bt_view_node_cache(&w.v, &err);
 	if (ret) {
-		if (ret == -ENOMEM && !err.pos)
-			prt_str(&err, "writeback: out of memory");
 		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
-		goto out;
-	}
-
-	cli.bdevs = bdevs;
-	cli.bar = !o->dry_run && !o->no_progress && isatty(STDERR_FILENO);
-	cli.t0 = cli.last = bt_now_seconds();
-	req = (struct bt_wb_req){
-		.bdevs = bdevs, .nr_bdevs = nr, .dry_run = o->dry_run, .force = o->force,
-		.list = list_extent, .progress = progress, .priv = &cli,
-		.no_cache_update = damaged ? "the cache set did not open cleanly" : NULL,
-	};
-	c.stop = &stop;
-	ret = bt_writeback(&c, nc, &req, &res, &err);
-	if (ret == -BT_ERR_INTERRUPTED) {
-		if (cli.bar)	/* the bar's line is left unfinished */
-			fputc('\n', stderr);
-		status = bt_interrupted("writeback", printbuf_str(&err));
-		printbuf_reset(&err);
-	} else if (ret) {
-		bt_error_pb(&err);
-		status = EXIT_OPERATIONAL;
-	}
-	status |= report(&req, &res);
-	/* a signal held over the commit: the commit was made, then the stop */
-	if (!ret && bt_stop_requested(&stop))
-		status |= bt_interrupted("writeback", "after the commit, which was completed");
-	if (bt_undo_close(&cdev, &err)) {
-		bt_error_pb(&err);
-		status |= EXIT_OPERATIONAL;
-	}
-out:
-	bt_writeback_result_exit(&res);
-	bt_node_cache_free(nc);
-	if (cdev.path)
-		bt_cache_set_exit(&c);
-	for (size_t i = 0; i < nr; i++)
-		if (bdevs[i].dev) {
-			if (bdevs[i].dev->path)
-				bt_dev_close(bdevs[i].dev);
-			free(bdevs[i].dev);
+		status = BT_EXIT_OPERATIONAL;
+	} else {
+		status = writeback_go(&w, o, &stop, &err);
+		if (bt_undo_close(&w.v.dev, &err)) {
+			bt_error_pb(&err);
+			status |= BT_EXIT_OPERATIONAL;
 		}
-	free(bdevs);
-	if (cdev.path)
-		bt_dev_close(&cdev);
+	}
+	bt_view_exit(&w.v);
+	close_bdevs(w.bdevs, w.nr);
 	printbuf_exit(&err);
 	return status;
 }

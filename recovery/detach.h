@@ -5,6 +5,7 @@
 #ifndef BCACHE_TOOL_DETACH_H
 #define BCACHE_TOOL_DETACH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "libcore/ondisk/cache_set.h"
@@ -54,5 +55,51 @@ uint64_t bt_slot_dirty(const struct cache_set *c, const struct bt_extmap *view, 
 int bt_slot_dirty_on_bdev(struct cache_set *c, const struct bt_extmap *view, unsigned slot,
 			  struct bt_dev *bdev, uint64_t data_offset, uint64_t *same,
 			  uint64_t *unreadable, struct printbuf *err);
+
+/* ---- the detach command's run (detach_run.c) -------------------------- */
+
+struct bt_stop;
+
+struct bt_detach_opts {
+	const char		*bdev;		/* the backing device */
+	const char		*cache;		/* its cache device (--cache), or NULL */
+	bool			force;		/* abandon the dirty data the cache may hold */
+	bool			force_in_use;	/* BT_GUARD_FORCE_IN_USE */
+	bool			dry_run;	/* the writes go to shadows (shadow.h) */
+	const struct bt_stop	*stop;		/* not owned; NULL: never stops */
+};
+
+enum bt_detach_outcome {
+	BT_DETACH_DONE,		/* detached; the uuid slot invalidated, if the cache has one */
+	BT_DETACH_ALREADY,	/* state none, no cache set, no slot: nothing written */
+	BT_DETACH_REFUSED,	/* the cache may hold dirty data for it: nothing written */
+	BT_DETACH_SLOT_LEFT,	/* the backing device detached, its uuid slot not invalidated */
+	BT_DETACH_OTHER_SET,	/* the backing device belongs to another cache set */
+};
+
+struct bt_detach_result {
+	enum bt_detach_outcome	outcome;
+	/* a stop was asked for during the writes, which were completed */
+	bool			stopped_after;
+};
+
+/*
+ * bt_detach_run(): the whole offline detach of o->bdev: declare and open
+ * it (and o->cache) through a guard, read its superblock; with a cache,
+ * open its cache set (view.h), find the backing device's uuid slot and
+ * count the dirty data the cache holds for it, with what the backing
+ * device already holds; refuse when dirty data would be abandoned (unless
+ * o->force); then write, in the kernel's order, the backing superblock
+ * (state none, no cache set) and the invalidated uuid slot (one write
+ * transaction, not tried on a damaged cache set). What goes to standard
+ * output goes into out, warnings and refusals into msg (one a line, in
+ * order). Returns 0 (r->outcome says what was done), -BT_ERR_INTERRUPTED
+ * when a stop came before anything was written (nothing was), or a
+ * negative code with a message in err (r->outcome BT_DETACH_OTHER_SET for
+ * a backing device of another cache set). r->stopped_after may be set with
+ * any return after the writes.
+ */
+int bt_detach_run(const struct bt_detach_opts *o, struct bt_detach_result *r,
+		  struct printbuf *out, struct printbuf *msg, struct printbuf *err);
 
 #endif /* BCACHE_TOOL_DETACH_H */

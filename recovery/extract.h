@@ -70,4 +70,60 @@ int bt_extract(struct cache_set *c, const struct bt_extmap *view,
 
 void bt_extract_result_exit(struct bt_extract_result *res);
 
+/* ---- the extract command's run (extract_run.c) ------------------------ */
+
+/* What to extract, from where, to where (the options of cmd/extract.c). */
+struct bt_extract_opts {
+	const char	*cache;		/* the cache device */
+	const char	*bdev;		/* the backing device; NULL: a flash volume */
+	const char	*output;	/* file, block device or "-"; unused with dry_run */
+	const char	*uuid;		/* the uuid slot by its uuid, or NULL */
+	const char	*slot;		/* the uuid slot by number (text, as given), or NULL */
+	size_t		node_cache_bytes;	/* bytes; 0: the default */
+	bool		dry_run;	/* write nothing: list() each extent */
+	bool		no_journal;	/* the on-disk btree alone */
+	bool		force;		/* an output holding data (BT_GUARD_OVERWRITE) */
+	bool		force_in_use;	/* BT_GUARD_FORCE_IN_USE */
+	/* dry run: each extent that would be copied (bt_extract_req.list) */
+	void		(*list)(void *priv, const struct bkey *k, uint64_t logical_start,
+				uint64_t sectors);
+	void		*priv;
+};
+
+/* What a run did: its figures, and whether anything was found wrong. */
+struct bt_extract_run_result {
+	unsigned		slot;		/* the uuid slot extracted */
+	uint64_t		sectors;	/* the content's size */
+	uint64_t		journal_keys;	/* journal keys replayed into the view */
+	/*
+	 * something was read in part or lost (each said in msg): a bad
+	 * superblock checksum, a cache set opened in part, unreadable
+	 * subtrees, stale dirty data; unreadable ranges are in res.lost
+	 */
+	bool			damaged;
+	struct bt_extract_result res;
+};
+
+/*
+ * bt_extract_run(): the whole extract: declare the cache, the backing
+ * device and the output to a guard (target.h) and open them (both devices
+ * read-only), open the cache set (a bad superblock checksum alone is
+ * accepted, and a partial open that still has the btree and the uuid
+ * slots: view.h), pick the uuid slot (--slot, --uuid, the backing
+ * device's uuid, or the only flash volume), build the view after journal
+ * replay and write the content (bt_extract()) to the output, finished
+ * and closed. Warnings and what was found damaged go into msg, one a line,
+ * in order. Returns 0 (check r->damaged and r->res.nr_lost) or a negative
+ * code with a message in err: -BT_ERR_FORMAT_BAD_OPTION for a slot the
+ * options name wrongly (a bad slot number or uuid, several or no flash
+ * volumes, a backing device's slot without the backing device), -ENOENT
+ * for a uuid or slot not in use, else the error of the step that failed.
+ * Free r with bt_extract_run_result_exit() in every case.
+ */
+int bt_extract_run(const struct bt_extract_opts *o, struct bt_extract_run_result *r,
+		   struct printbuf *msg, struct printbuf *err);
+
+/* Free what bt_extract_run() left in r (the lost ranges) and zero it. */
+void bt_extract_run_result_exit(struct bt_extract_run_result *r);
+
 #endif /* BCACHE_TOOL_EXTRACT_H */

@@ -187,7 +187,7 @@ static int open_src(struct mig *m)
 	m->snc = bt_node_cache_new(&m->sc, bytes, 0);
 	if (!m->snc)
 		return -ENOMEM;
-	ret = bt_overlay_build(&m->sc, m->snc, true, false, &m->view, &ost, m->err);
+	ret = bt_overlay_build(&m->sc, m->snc, BT_OVERLAY_JOURNAL, &m->view, &ost, m->err);
 	if (ret) {
 		prt_printf(m->err, "\ncannot read the btree of '%s': check it with fsck first",
 			   m->src_path);

@@ -630,7 +630,8 @@ static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct prin
 	int ret;
 
 	bt_extmap_init(&view);
-	ret = bt_overlay_build(r->c, nc, true, true, &view, &ost, &nodes);
+	ret = bt_overlay_build(r->c, nc, BT_OVERLAY_JOURNAL | BT_OVERLAY_KEEP_GOING,
+			       &view, &ost, &nodes);
 	if (ret) {
 		prt_str(err, printbuf_str(&nodes));
 		goto out;

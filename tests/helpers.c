@@ -458,7 +458,7 @@ void t_cset_view(struct t_cset *s, struct bt_extmap *view, struct bt_overlay_sta
 {
 	struct bt_overlay_stats ignored;
 
-	cr_assert_eq(bt_overlay_build(&s->c, s->nc, true, false, view, st ? st : &ignored,
+	cr_assert_eq(bt_overlay_build(&s->c, s->nc, BT_OVERLAY_JOURNAL, view, st ? st : &ignored,
 				      &s->err), 0, "%s", printbuf_str(&s->err));
 }
 

@@ -282,7 +282,7 @@ GOLDEN_TEST(extract, unreadable_cache_range_is_reported)
 	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
 	nc = bt_node_cache_new(&c, 1 << 20, 0);
 	bt_extmap_init(&view);
-	cr_assert_eq(bt_overlay_build(&c, nc, true, false, &view, &st, &err), 0);
+	cr_assert_eq(bt_overlay_build(&c, nc, BT_OVERLAY_JOURNAL, &view, &st, &err), 0);
 
 	req.inode = 0;
 	req.bdev = &bdev;

@@ -128,7 +128,7 @@ static void check_generated(const char *args, unsigned min_tree_depth, uint64_t 
 
 	/* the view after replay (extents kept apart): exactly the generated extents */
 	bt_extmap_init(&view);
-	cr_assert_eq(bt_overlay_build(&c, nc, true, false, &view, &st, &err), 0, "%s",
+	cr_assert_eq(bt_overlay_build(&c, nc, BT_OVERLAY_JOURNAL, &view, &st, &err), 0, "%s",
 		     printbuf_str(&err));
 	cr_assert_eq(view.nr, g.nr, "view has %zu extents, %zu generated", view.nr, g.nr);
 	for (size_t i = 0; i < g.nr; i++) {

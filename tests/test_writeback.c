@@ -355,7 +355,7 @@ GOLDEN_TEST(writeback, unreadable_extent, .timeout = 120)
 
 	lib_open(&r, cache, bdev);
 	bt_extmap_init(&view);
-	cr_assert_eq(bt_overlay_build(&r.c, r.nc, true, false, &view, &ost, &r.err), 0);
+	cr_assert_eq(bt_overlay_build(&r.c, r.nc, BT_OVERLAY_JOURNAL, &view, &ost, &r.err), 0);
 	/* the 10th live dirty extent */
 	for (size_t i = 0; i < view.nr; i++) {
 		const struct bkey *k = bt_extmap_key(&view, i);

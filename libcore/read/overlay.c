@@ -44,7 +44,7 @@ static int overlay_node_error(const struct bkey *k, unsigned level, int err,
 
 	(void)k;
 	(void)level;
-	if (!w->o->keep_going)
+	if (!(w->o->flags & BT_OVERLAY_KEEP_GOING))
 		return err;
 	prt_printf(w->err, "%s", msg);
 	prt_newline(w->err);
@@ -155,14 +155,14 @@ int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
 	ret = bt_btree_walk(nc, (const struct bkey *)&c->root_key, c->root_level, &o, err);
 	if (ret)
 		return ret;
-	return oo->with_journal ? bt_overlay_journal(c, oo, view, stats, err) : 0;
+	return oo->flags & BT_OVERLAY_JOURNAL ? bt_overlay_journal(c, oo, view, stats, err) : 0;
 }
 
-int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, bool with_journal,
-		     bool keep_going, struct bt_extmap *view, struct bt_overlay_stats *stats,
+int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, unsigned flags,
+		     struct bt_extmap *view, struct bt_overlay_stats *stats,
 		     struct printbuf *err)
 {
-	struct bt_overlay_opts o = { .with_journal = with_journal, .keep_going = keep_going };
+	struct bt_overlay_opts o = { .flags = flags };
 
 	return bt_overlay_build_opts(c, nc, &o, view, stats, err);
 }

@@ -29,23 +29,32 @@ struct bt_overlay_stats {
 	uint64_t	unreadable_nodes;	/* subtrees skipped after an error */
 };
 
+/* What bt_overlay_build() reads, and what it does on a node error. */
+enum bt_overlay_flags {
+	/* apply the journal's keys of the replay range; without: the on-disk btree alone */
+	BT_OVERLAY_JOURNAL	= 1 << 0,
+	/*
+	 * a node that cannot be read: report it into err, skip its subtree
+	 * and go on (counted in stats->unreadable_nodes); without: return
+	 * its error
+	 */
+	BT_OVERLAY_KEEP_GOING	= 1 << 1,
+};
+
 /*
- * bt_overlay_build(): fill view (initialised by the caller) with the leaf
- * extents of c. with_journal false gives the on-disk btree alone.
- * Node errors are reported into err and their subtree skipped when
- * keep_going is set (the count is in stats), else returned.
+ * bt_overlay_build(): fill view (initialised by the caller, owned by it)
+ * with the leaf extents of c, as flags (enum bt_overlay_flags) say.
  * Invalid journal keys are skipped and counted (the kernel would crash on
  * them: FORMAT.md 13 E2). Raises c->buckets[].gen as the mark pass does.
  * Returns 0 or a negative code with a message.
  */
-int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, bool with_journal,
-		     bool keep_going, struct bt_extmap *view, struct bt_overlay_stats *stats,
+int bt_overlay_build(struct cache_set *c, struct bt_node_cache *nc, unsigned flags,
+		     struct bt_extmap *view, struct bt_overlay_stats *stats,
 		     struct printbuf *err);
 
 /* What bt_overlay_build_opts() reports besides the view (all optional). */
 struct bt_overlay_opts {
-	bool		with_journal;
-	bool		keep_going;
+	unsigned	flags;		/* enum bt_overlay_flags */
 	/* a subtree that could not be read, with the key range it covered */
 	bt_walk_lost_fn	lost_fn;
 	/* every node read, interior ones included (to see n->invalid, n->bad_bsets) */

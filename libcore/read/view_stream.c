@@ -160,7 +160,8 @@ static int from_built_view(struct cache_set *c, struct bt_node_cache *nc,
 	int ret;
 
 	bt_extmap_init(&view);
-	ret = bt_overlay_build(c, nc, o->with_journal, o->keep_going, &view, stats, err);
+	ret = bt_overlay_build(c, nc, (o->with_journal ? BT_OVERLAY_JOURNAL : 0) |
+			       (o->keep_going ? BT_OVERLAY_KEEP_GOING : 0), &view, stats, err);
 	for (size_t i = 0; !ret && i < view.nr; i++)
 		ret = o->key_fn(c, bt_extmap_key(&view, i), o->arg);
 	bt_extmap_exit(&view);
@@ -171,7 +172,7 @@ static int from_built_view(struct cache_set *c, struct bt_node_cache *nc,
 static int stream_walk(struct stream *s, struct bt_node_cache *nc, struct printbuf *err)
 {
 	struct cache_set *c = s->c;
-	struct bt_overlay_opts jo = { .with_journal = true };
+	struct bt_overlay_opts jo = { .flags = BT_OVERLAY_JOURNAL };
 	struct bt_walk_opts wo = {
 		.node_fn = stream_leaf, .error_fn = stream_node_error, .arg = s,
 		.flags = BT_WALK_RAISE_GENS,

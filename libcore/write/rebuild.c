@@ -196,7 +196,7 @@ int bt_rebuild_collect(struct cache_set *c, struct bt_rebuild *rb, struct printb
 {
 	struct collect co = { .c = c, .rb = rb };
 	struct bt_overlay_opts o = {
-		.with_journal = true, .keep_going = true,
+		.flags = BT_OVERLAY_JOURNAL | BT_OVERLAY_KEEP_GOING,
 		.lost_fn = collect_lost, .node_fn = collect_node,
 		.journal_invalid_fn = collect_journal_invalid, .arg = &co,
 	};
