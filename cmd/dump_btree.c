@@ -18,6 +18,7 @@
 #include "libcore/read/node_cache.h"
 #include "libcore/read/overlay.h"
 #include "libcore/read/view.h"
+#include "libcore/read/view_leaves.h"
 #include "cmds.h"
 
 struct dump_ctx {
@@ -26,8 +27,10 @@ struct dump_ctx {
 	long long		level;		/* -1: all levels */
 	long long		inode;		/* -1: all inodes */
 	unsigned long long	start, end;	/* sector range [start, end) */
-	struct bt_extmap	*overlay;	/* view after journal replay, NULL: on-disk only */
+	bool			with_journal;	/* the view after journal replay, not the on-disk btree */
+	bool			wanted;		/* the current node's keys are printed */
 	json_t			*jnodes;
+	json_t			*keys, *inval;	/* the current node's JSON arrays, or NULL */
 	unsigned long		nr_nodes, nr_keys, nr_errors;
 };
 
@@ -134,46 +137,25 @@ static json_t *node_json(const struct bt_node *n, const struct bt_walk_pos *pos)
 	return o;
 }
 
-/* The view's keys inside a leaf's range (start, end], cut at its edges. */
-static void print_overlay_keys(struct dump_ctx *d, const struct bt_walk_pos *pos, json_t *keys)
+/*
+ * A node's line (or JSON object): does the node pass the --level filter
+ * and are its keys wanted? Sets d->keys and d->inval for the JSON form.
+ */
+static bool node_header(struct dump_ctx *d, const struct bt_node *n, const struct bt_walk_pos *pos)
 {
-	struct bkey_padded from, tmp;
-	size_t i = bt_extmap_seek(d->overlay, pos->start_inode, pos->start_offset);
-
-	bkey_init_pos((struct bkey *)&from, pos->start_inode, pos->start_offset, 0);
-	for (; i < d->overlay->nr; i++) {
-		const struct bkey *k = bt_extmap_key(d->overlay, i);
-		struct bkey *t = (struct bkey *)&tmp;
-
-		if (KEY_INODE(k) > KEY_INODE(pos->end) ||
-		    (KEY_INODE(k) == KEY_INODE(pos->end) && KEY_START(k) >= KEY_OFFSET(pos->end)))
-			break;
-		memcpy(&tmp, k, bkey_bytes(k));
-		bt_cut_front((struct bkey *)&from, t);
-		bt_cut_back(pos->end, t);
-		if (KEY_SIZE(t) && key_selected(d, t, 0))
-			print_key(d, t, 0, d->keys_only ? "" : "  ", keys);
-	}
-}
-
-static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
-{
-	struct dump_ctx *d = arg;
-	const struct bkey *k;
-	json_t *jn = NULL, *keys = NULL, *inval = NULL;
-
-	d->nr_nodes++;
+	d->keys = d->inval = NULL;
 	if (d->level >= 0 && n->level != (unsigned long long)d->level)
-		return 0;
+		return false;
 	if (d->json) {
-		jn = node_json(n, pos);
+		json_t *jn = node_json(n, pos);
+
 		json_array_append_new(d->jnodes, jn);
 		if (d->nodes_only)
-			return 0;
-		keys = json_array();
-		inval = json_array();
-		json_object_set_new(jn, "keys", keys);
-		json_object_set_new(jn, "invalid", inval);
+			return false;
+		d->keys = json_array();
+		d->inval = json_array();
+		json_object_set_new(jn, "keys", d->keys);
+		json_object_set_new(jn, "invalid", d->inval);
 	} else if (!d->keys_only) {
 		struct printbuf pb = PRINTBUF;
 
@@ -182,26 +164,24 @@ static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 		range_text(&pb, pos);
 		printf("node %s\n", printbuf_str(&pb));
 		printbuf_exit(&pb);
-		if (d->nodes_only)
-			return 0;
 	}
-	if (d->nodes_only)
-		return 0;
-	if (d->overlay && !n->level)
-		print_overlay_keys(d, pos, keys);
-	else
-		for_each_node_key(n, k)
-			if (key_selected(d, k, n->level))
-				print_key(d, k, n->level, d->keys_only ? "" : "  ", keys);
+	return !d->nodes_only;
+}
+
+/* The keys a node's read found invalid, after its keys. */
+static void print_invalid(struct dump_ctx *d, const struct bt_node *n)
+{
+	const struct bkey *k;
+
 	if (d->keys_only || d->live_only)
-		return 0;
+		return;
 	for_each_node_invalid_key(n, k) {
 		struct printbuf pb = PRINTBUF;
 
 		if (!key_selected(d, k, n->level))
 			continue;
-		if (inval) {
-			json_array_append_new(inval, key_json(d, k, n->level));
+		if (d->inval) {
+			json_array_append_new(d->inval, key_json(d, k, n->level));
 		} else {
 			bt_bkey_to_text(&pb, k);
 			printf("  invalid: %s (%s)\n", printbuf_str(&pb),
@@ -209,6 +189,47 @@ static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 		}
 		printbuf_exit(&pb);
 	}
+}
+
+/*
+ * Each node as the walk reaches it: its line, then its own keys, except
+ * for a leaf of the view after journal replay, whose keys come through
+ * view_key() and whose invalid keys through view_leaf_done().
+ */
+static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
+{
+	struct dump_ctx *d = arg;
+	const struct bkey *k;
+
+	d->nr_nodes++;
+	d->wanted = node_header(d, n, pos);
+	if (!d->wanted || (d->with_journal && !n->level))
+		return 0;
+	for_each_node_key(n, k)
+		if (key_selected(d, k, n->level))
+			print_key(d, k, n->level, d->keys_only ? "" : "  ", d->keys);
+	print_invalid(d, n);
+	return 0;
+}
+
+/* A key of the view in the current leaf's range, cut to it (view_leaves.h). */
+static int view_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	struct dump_ctx *d = arg;
+
+	(void)c;
+	if (d->wanted && key_selected(d, k, 0))
+		print_key(d, k, 0, d->keys_only ? "" : "  ", d->keys);
+	return 0;
+}
+
+static int view_leaf_done(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
+{
+	struct dump_ctx *d = arg;
+
+	(void)pos;
+	if (d->wanted)
+		print_invalid(d, n);
 	return 0;
 }
 
@@ -324,7 +345,7 @@ static void print_summary(const struct dump_ctx *d, const struct bt_view *v, con
 		json_t *top = json_object(), *s = json_object();
 
 		json_object_set_new(top, "device", json_string(path));
-		json_object_set_new(top, "source", json_string(d->overlay ? "btree+journal" : "btree"));
+		json_object_set_new(top, "source", json_string(d->with_journal ? "btree+journal" : "btree"));
 		json_object_set_new(top, "journal_keys_replayed", json_integer((json_int_t)journal_keys));
 		json_object_set_new(top, "root_level", json_integer(c->root_level));
 		json_object_set_new(top, "nodes", d->jnodes);
@@ -334,7 +355,7 @@ static void print_summary(const struct dump_ctx *d, const struct bt_view *v, con
 		json_object_set_new(s, "keys_printed", json_integer((json_int_t)d->nr_keys));
 		json_object_set_new(s, "errors", json_integer((json_int_t)d->nr_errors));
 		json_object_set_new(s, "journal_keys_not_shown",
-				    json_integer(d->overlay ? 0 : (json_int_t)c->journal.nr_keys));
+				    json_integer(d->with_journal ? 0 : (json_int_t)c->journal.nr_keys));
 		json_object_set_new(s, "cache_hits", json_integer((json_int_t)st.hits));
 		json_object_set_new(s, "cache_misses", json_integer((json_int_t)st.misses));
 		json_object_set_new(s, "cache_reclaimed", json_integer((json_int_t)st.reclaimed));
@@ -348,7 +369,7 @@ static void print_summary(const struct dump_ctx *d, const struct bt_view *v, con
 		printf("nodes %lu tree_depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
 		       d->nr_nodes, c->root_level, d->nr_keys, d->nr_errors, st.misses, st.reclaimed,
 		       st.peak_bytes, cache_bytes);
-		if (d->overlay)
+		if (d->with_journal)
 			printf("journal: %llu keys of the replay range applied\n",
 			       (unsigned long long)journal_keys);
 		else if (c->journal.nr_keys)
@@ -362,7 +383,7 @@ static void print_summary(const struct dump_ctx *d, const struct bt_view *v, con
  * replay. BT_EXIT_OK, BT_EXIT_PROBLEM (opened in part) or BT_EXIT_OPERATIONAL;
  * every message printed.
  */
-static int dump_open(struct bt_view *v, const char *path, bool no_journal, struct printbuf *err)
+static int dump_open(struct bt_view *v, const char *path, struct printbuf *err)
 {
 	int status = BT_EXIT_OK, ret;
 
@@ -378,14 +399,31 @@ static int dump_open(struct bt_view *v, const char *path, bool no_journal, struc
 		bt_error_pb(err);
 		status = BT_EXIT_PROBLEM;
 	}
-	ret = no_journal ? bt_view_node_cache(v, err) : bt_view_build(v, err);
-	if (ret) {
+	if (bt_view_node_cache(v, err)) {
 		bt_error_pb(err);
 		return BT_EXIT_OPERATIONAL;
 	}
-	if (!no_journal)
-		printbuf_reset(err);	/* node errors are reported by the walk below */
 	return status;
+}
+
+/*
+ * The walk: with the journal, the view leaf by leaf (view_leaves.h: the
+ * gens raised by its first walk); without, the on-disk nodes as they are.
+ */
+static int dump_walk(struct dump_ctx *d, struct bt_view *v, struct printbuf *err)
+{
+	struct bt_walk_opts wo = {
+		.node_fn = print_node, .error_fn = walk_error, .arg = d,
+		.flags = BT_WALK_RAISE_GENS,
+	};
+	struct bt_view_leaves_opts lo = {
+		.with_journal = true, .node_fn = print_node, .key_fn = view_key,
+		.leaf_done_fn = view_leaf_done, .error_fn = walk_error, .arg = d,
+	};
+
+	if (d->with_journal)
+		return bt_view_leaves(&v->c, v->nc, &lo, &v->stats, err);
+	return bt_btree_walk(v->nc, (struct bkey *)&v->c.root_key, v->c.root_level, &wo, err);
 }
 
 static int run_dump(poptContext pc, const struct dump_opts *o)
@@ -394,7 +432,6 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	unsigned long long cache_bytes = BT_NODE_CACHE_DEFAULT_BYTES;
 	struct printbuf err = PRINTBUF;
 	struct bt_view v;
-	struct bt_walk_opts wo = { print_node, walk_error, &d, 0, BT_WALK_RAISE_GENS };
 	const char **args = poptGetArgs(pc);
 	int status, ret;
 
@@ -408,14 +445,14 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		return status;
 	bt_view_init(&v, &(struct bt_view_opts){
 		.flags = BT_VIEW_JOURNAL, .node_cache_bytes = cache_bytes, .who = "dump-btree" });
-	status = dump_open(&v, args[0], o->no_journal, &err);
+	status = dump_open(&v, args[0], &err);
 	if (status == BT_EXIT_OPERATIONAL)
 		goto out;
 	d.c = &v.c;
-	d.overlay = o->no_journal ? NULL : &v.map;
+	d.with_journal = !o->no_journal;
 	if (o->json)
 		d.jnodes = json_array();
-	ret = bt_btree_walk(v.nc, (struct bkey *)&v.c.root_key, v.c.root_level, &wo, &err);
+	ret = dump_walk(&d, &v, &err);
 	if (ret) {
 		bt_error_pb(&err);
 		status = BT_EXIT_OPERATIONAL;
