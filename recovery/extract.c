@@ -67,85 +67,113 @@ static int overlay_extent(struct cache_set *c, const struct bt_extract_req *req,
 	return 0;
 }
 
-/*
- * The extents of chunk [lo, hi) onto buf, from view index *i on: each live
- * extent is read from the cache (a dry run reads it too, so that it finds
- * the unreadable ranges the real run finds) and counted in the chunk where
- * it starts; a dry run lists it there.
- */
-static int overlay_chunk(struct cache_set *c, const struct bt_extmap *view,
-			 const struct bt_extract_req *req, uint64_t lo, uint64_t hi, size_t *i,
-			 uint8_t *buf, struct bt_extract_result *res)
+/* Load the chunk that starts at key sector lo: the backing device's sectors, or zeroes. */
+static int load_chunk(struct bt_extract_cursor *x, uint64_t lo, struct printbuf *err)
 {
-	const uint64_t base = req->data_offset, end = base + req->sectors;
+	const struct bt_extract_req *req = x->req;
+	const uint64_t end = req->data_offset + req->sectors;
+	size_t bytes;
 
-	for (; *i < view->nr; (*i)++) {
-		const struct bkey *k = bt_extmap_key(view, *i);
-		int ret;
-
-		if (KEY_INODE(k) != req->inode || KEY_START(k) >= hi)
-			break;
-		if (req->live(c, k)) {
-			if (KEY_START(k) >= lo || lo == base) {
-				uint64_t s = KEY_START(k) > base ? KEY_START(k) : base;
-
-				res->extents++;
-				if (req->dry_run && req->list)
-					req->list(req->priv, k, s - base,
-						  (KEY_OFFSET(k) < end ? KEY_OFFSET(k) : end) - s);
-			}
-			ret = overlay_extent(c, req, k, lo, hi, buf, res);
-			if (ret)
-				return ret;
-		}
-		if (KEY_OFFSET(k) > hi)
-			break;	/* continues into the next chunk */
-	}
+	x->lo = lo;
+	x->hi = lo + EXTRACT_CHUNK_SECTORS < end ? lo + EXTRACT_CHUNK_SECTORS : end;
+	bytes = (size_t)(x->hi - lo) << SECTOR_SHIFT;
+	if (lo >= end || req->dry_run)
+		return 0;	/* the backing device's data is not needed to know the figures */
+	if (req->bdev)
+		return bt_dev_read(req->bdev, x->buf, bytes, lo << SECTOR_SHIFT,
+				   "backing device data", err);
+	memset(x->buf, 0, bytes);
 	return 0;
+}
+
+/* Write the chunk in buf to the output and load the next one. */
+static int next_chunk(struct bt_extract_cursor *x, struct printbuf *err)
+{
+	const struct bt_extract_req *req = x->req;
+	uint64_t at = (x->lo - req->data_offset) << SECTOR_SHIFT;
+	int ret = 0;
+
+	if (!req->dry_run)
+		ret = req->write(req->priv, x->buf, (size_t)(x->hi - x->lo) << SECTOR_SHIFT, at);
+	if (ret) {
+		prt_printf(err, "write error on output at byte %llu: %s",
+			   (unsigned long long)at, strerror(-ret));
+		return ret;
+	}
+	return load_chunk(x, x->hi, err);
+}
+
+int bt_extract_begin(struct bt_extract_cursor *x, struct cache_set *c,
+		     const struct bt_extract_req *req, struct bt_extract_result *res,
+		     struct printbuf *err)
+{
+	memset(res, 0, sizeof(*res));
+	*x = (struct bt_extract_cursor){ .c = c, .req = req, .res = res };
+	x->buf = malloc((size_t)EXTRACT_CHUNK_SECTORS << SECTOR_SHIFT);
+	if (!x->buf) {
+		prt_str(err, "extract: out of memory");
+		return -ENOMEM;
+	}
+	return load_chunk(x, req->data_offset, err);
+}
+
+int bt_extract_key(struct bt_extract_cursor *x, const struct bkey *k, struct printbuf *err)
+{
+	const struct bt_extract_req *req = x->req;
+	const uint64_t base = req->data_offset, end = base + req->sectors;
+	int ret;
+
+	if (KEY_INODE(k) != req->inode || KEY_OFFSET(k) <= base || KEY_START(k) >= end)
+		return 0;
+	while (KEY_START(k) >= x->hi)
+		if ((ret = next_chunk(x, err)))
+			return ret;
+	if (!req->live(x->c, k))
+		return 0;
+	x->res->extents++;
+	if (req->dry_run && req->list) {
+		uint64_t s = KEY_START(k) > base ? KEY_START(k) : base;
+
+		req->list(req->priv, k, s - base, (KEY_OFFSET(k) < end ? KEY_OFFSET(k) : end) - s);
+	}
+	for (;;) {
+		ret = overlay_extent(x->c, req, k, x->lo, x->hi, x->buf, x->res);
+		if (ret || KEY_OFFSET(k) <= x->hi || x->hi >= end)
+			return ret;
+		if ((ret = next_chunk(x, err)))	/* continues into the next chunk */
+			return ret;
+	}
+}
+
+int bt_extract_end(struct bt_extract_cursor *x, struct printbuf *err)
+{
+	const uint64_t end = x->req->data_offset + x->req->sectors;
+	int ret = 0;
+
+	while (!ret && x->lo < end)
+		ret = next_chunk(x, err);
+	bt_extract_cursor_exit(x);
+	return ret;
+}
+
+void bt_extract_cursor_exit(struct bt_extract_cursor *x)
+{
+	free(x->buf);
+	x->buf = NULL;
 }
 
 int bt_extract(struct cache_set *c, const struct bt_extmap *view,
 	       const struct bt_extract_req *req, struct bt_extract_result *res,
 	       struct printbuf *err)
 {
-	const uint64_t base = req->data_offset;	/* key sector of logical sector 0 */
-	const uint64_t end = base + req->sectors;
-	size_t i = bt_extmap_seek(view, req->inode, base);
-	uint8_t *buf = NULL;
-	int ret = 0;
+	struct bt_extract_cursor x;
+	size_t i = bt_extmap_seek(view, req->inode, req->data_offset);
+	int ret = bt_extract_begin(&x, c, req, res, err);
 
-	memset(res, 0, sizeof(*res));
-	buf = malloc((size_t)EXTRACT_CHUNK_SECTORS << SECTOR_SHIFT);
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t lo = base; lo < end; lo += EXTRACT_CHUNK_SECTORS) {
-		uint64_t hi = lo + EXTRACT_CHUNK_SECTORS < end ? lo + EXTRACT_CHUNK_SECTORS : end;
-		size_t bytes = (size_t)(hi - lo) << SECTOR_SHIFT;
-
-		if (req->dry_run) {
-			/* the backing device's data is not needed to know the figures */
-		} else if (req->bdev) {
-			ret = bt_dev_read(req->bdev, buf, bytes, lo << SECTOR_SHIFT,
-					  "backing device data", err);
-			if (ret)
-				goto out;
-		} else {
-			memset(buf, 0, bytes);
-		}
-		ret = overlay_chunk(c, view, req, lo, hi, &i, buf, res);
-		if (ret)
-			goto out;
-		if (req->dry_run)
-			continue;
-		ret = req->write(req->priv, buf, bytes, (lo - base) << SECTOR_SHIFT);
-		if (ret) {
-			prt_printf(err, "write error on output at byte %llu: %s",
-				   (unsigned long long)((lo - base) << SECTOR_SHIFT),
-				   strerror(-ret));
-			goto out;
-		}
-	}
-out:
-	free(buf);
+	for (; !ret && i < view->nr && KEY_INODE(bt_extmap_key(view, i)) == req->inode; i++)
+		ret = bt_extract_key(&x, bt_extmap_key(view, i), err);
+	if (!ret)
+		return bt_extract_end(&x, err);
+	bt_extract_cursor_exit(&x);
 	return ret;
 }

@@ -56,13 +56,44 @@ struct bt_extract_result {
 };
 
 /*
- * bt_extract(): produce the logical content described by req from c's
- * cache device and view. Sectors of an extent that cannot be read from the
- * cache are recorded in res->lost and filled from the backing device (or
- * zeroes) as if uncached. Extents reaching outside [data_offset,
- * data_offset + sectors) are clipped. Returns 0 (check res->nr_lost),
- * or a negative code with a message (backing device read error, output error).
- * Free res with bt_extract_result_exit().
+ * The content key by key, as a stream of the view hands the keys out
+ * (view_stream.h): one chunk of 1 MiB in memory at a time.
+ *
+ * bt_extract_begin(): start the content described by req (kept by
+ * reference) from c's cache device into res (zeroed; free it with
+ * bt_extract_result_exit()). Returns 0, -ENOMEM or the backing device's
+ * read error, with a message in err; on an error call
+ * bt_extract_cursor_exit().
+ *
+ * bt_extract_key(): one key of the view, in key order (keys of other
+ * slots and outside the content are ignored). Sectors of an extent that
+ * cannot be read from the cache are recorded in res->lost and filled from
+ * the backing device (or zeroes) as if uncached; extents reaching outside
+ * [data_offset, data_offset + sectors) are clipped. Returns 0 or a
+ * negative code with a message (backing device read error, output error).
+ *
+ * bt_extract_end(): write the rest (what no key covers) and free the
+ * cursor; returns as bt_extract_key().
+ */
+struct bt_extract_cursor {
+	struct cache_set		*c;
+	const struct bt_extract_req	*req;
+	struct bt_extract_result	*res;
+	uint8_t				*buf;		/* the chunk, malloc'ed */
+	uint64_t			lo, hi;		/* the chunk's key sectors [lo, hi) */
+};
+
+int bt_extract_begin(struct bt_extract_cursor *x, struct cache_set *c,
+		     const struct bt_extract_req *req, struct bt_extract_result *res,
+		     struct printbuf *err);
+int bt_extract_key(struct bt_extract_cursor *x, const struct bkey *k, struct printbuf *err);
+int bt_extract_end(struct bt_extract_cursor *x, struct printbuf *err);
+void bt_extract_cursor_exit(struct bt_extract_cursor *x);
+
+/*
+ * bt_extract(): the same over a view built whole (overlay.h): begin, every
+ * key of the slot, end. Returns 0 (check res->nr_lost), or a negative code
+ * with a message. Free res with bt_extract_result_exit().
  */
 int bt_extract(struct cache_set *c, const struct bt_extmap *view,
 	       const struct bt_extract_req *req, struct bt_extract_result *res,

@@ -13,6 +13,7 @@
 #include "libcore/dev/target.h"
 #include "libcore/read/uuid.h"
 #include "libcore/read/view.h"
+#include "libcore/read/view_stream.h"
 #include "recovery/extract.h"
 #include "recovery/msg.h"
 
@@ -50,28 +51,20 @@ static int out_write(void *priv, const void *buf, size_t bytes, uint64_t logical
 	return 0;
 }
 
-/* Dirty extents of inode that are in the view but stale: dirty data the kernel lost. */
-static uint64_t report_stale_dirty(const struct cache_set *c, const struct bt_extmap *view,
-				   unsigned inode, uint64_t base, struct printbuf *msg)
+/* A dirty extent of the slot in the view but stale: dirty data the kernel lost. */
+static uint64_t report_stale_dirty(const struct cache_set *c, const struct bkey *k,
+				   uint64_t base, struct printbuf *msg)
 {
-	uint64_t lost = 0;
+	struct bt_extent_bad_info info = { 0 };
 
-	for (size_t i = bt_extmap_seek(view, inode, 0); i < view->nr; i++) {
-		const struct bkey *k = bt_extmap_key(view, i);
-		struct bt_extent_bad_info info = { 0 };
-
-		if (KEY_INODE(k) != inode)
-			break;
-		if (!KEY_DIRTY(k) || !bt_extent_bad(c, k, &info) || !info.stale)
-			continue;
-		prt_printf(msg, "dirty data lost: sectors %llu-%llu (%llu sectors) have a stale "
-			   "pointer (stale by %u); the backing device's older data is served\n",
-			   (unsigned long long)(KEY_START(k) - base),
-			   (unsigned long long)(KEY_OFFSET(k) - base - 1),
-			   (unsigned long long)KEY_SIZE(k), info.stale);
-		lost += KEY_SIZE(k);
-	}
-	return lost;
+	if (!KEY_DIRTY(k) || !bt_extent_bad(c, k, &info) || !info.stale)
+		return 0;
+	prt_printf(msg, "dirty data lost: sectors %llu-%llu (%llu sectors) have a stale "
+		   "pointer (stale by %u); the backing device's older data is served\n",
+		   (unsigned long long)(KEY_START(k) - base),
+		   (unsigned long long)(KEY_OFFSET(k) - base - 1),
+		   (unsigned long long)KEY_SIZE(k), info.stale);
+	return KEY_SIZE(k);
 }
 
 /* --slot N: a slot number below the cache's count. */
@@ -197,7 +190,7 @@ static int open_inputs(struct extract_run *x)
 	return 0;
 }
 
-/* The cache set, its uuid slot and the view after journal replay. */
+/* The cache set, its uuid slot and the node cache. */
 static int open_view(struct extract_run *x)
 {
 	struct bt_view *v = &x->v;
@@ -218,15 +211,7 @@ static int open_view(struct extract_run *x)
 	ret = pick_slot(&v->c, x->o, x->o->bdev ? &x->bsb : NULL, &x->r->slot, x->err);
 	if (ret)
 		return ret;
-	ret = bt_view_build(v, x->err);
-	if (ret)
-		return ret;
-	if (x->err->pos) {	/* unreadable subtrees: their data is lost */
-		bt_msg_take(x->msg, x->err);
-		x->r->damaged = true;
-	}
-	x->r->journal_keys = v->stats.journal_keys;
-	return 0;
+	return bt_view_node_cache(v, x->err);
 }
 
 /* Open the output for bytes of content: a block device must hold them. */
@@ -251,6 +236,53 @@ static int open_output(struct extract_run *x, uint64_t bytes)
 	return ret;
 }
 
+/* The keys of the view come here, in key order (view_stream.h). */
+struct content {
+	struct extract_run		*x;
+	struct bt_extract_cursor	cur;
+	uint64_t			base;	/* the content's first key sector */
+};
+
+/* The walk is stopped with this after the slot's last key. */
+#define CONTENT_DONE	1
+
+static int content_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	struct content *t = arg;
+
+	if (KEY_INODE(k) < t->x->r->slot)
+		return 0;
+	if (KEY_INODE(k) > t->x->r->slot)
+		return CONTENT_DONE;
+	if (report_stale_dirty(c, k, t->base, t->x->msg))
+		t->x->r->damaged = true;
+	return bt_extract_key(&t->cur, k, t->x->err);
+}
+
+/* The view after journal replay, streamed into the cursor; unreadable subtrees said in msg. */
+static int stream_content(struct extract_run *x, struct content *t)
+{
+	struct bt_overlay_stats st;
+	struct printbuf nodes = PRINTBUF;
+	struct bt_view_stream_opts so = {
+		.with_journal = !x->o->no_journal, .keep_going = true,
+		.key_fn = content_key, .arg = t,
+	};
+	int ret = bt_view_stream(&x->v.c, x->v.nc, &so, &st, &nodes);
+
+	if (ret == CONTENT_DONE)
+		ret = 0;
+	if (ret)
+		prt_str(x->err, printbuf_str(&nodes));
+	else if (nodes.pos) {	/* unreadable subtrees: their data is lost */
+		bt_msg_take(x->msg, &nodes);
+		x->r->damaged = true;
+	}
+	printbuf_exit(&nodes);
+	x->r->journal_keys = st.journal_keys;
+	return ret;
+}
+
 /* The content of the slot, from the view, into the output. */
 static int write_content(struct extract_run *x)
 {
@@ -259,6 +291,7 @@ static int write_content(struct extract_run *x)
 		.inode = x->r->slot, .live = bt_overlay_key_live, .write = out_write,
 		.priv = &x->out, .dry_run = o->dry_run, .list = o->list,
 	};
+	struct content t = { .x = x };
 	struct cache_set *c = &x->v.c;
 	int ret;
 
@@ -269,15 +302,20 @@ static int write_content(struct extract_run *x)
 	} else {
 		req.sectors = bt_uuid_sectors(&c->uuids[x->r->slot]);
 	}
+	t.base = req.data_offset;
 	x->r->sectors = req.sectors;
 	if (!o->dry_run && (ret = open_output(x, req.sectors << SECTOR_SHIFT)))
 		return ret;
-	if (report_stale_dirty(c, &x->v.map, x->r->slot, req.data_offset, x->msg))
-		x->r->damaged = true;
-	ret = bt_extract(c, &x->v.map, &req, &x->r->res, x->err);
-	if (ret)
+	ret = bt_extract_begin(&t.cur, c, &req, &x->r->res, x->err);
+	if (!ret)
+		ret = stream_content(x, &t);
+	if (ret) {
+		bt_extract_cursor_exit(&t.cur);
 		return ret;
-	ret = bt_outfile_finish(&x->out, req.sectors << SECTOR_SHIFT, x->err);
+	}
+	ret = bt_extract_end(&t.cur, x->err);
+	if (!ret)
+		ret = bt_outfile_finish(&x->out, req.sectors << SECTOR_SHIFT, x->err);
 	return ret ? ret : bt_outfile_close(&x->out, x->err);
 }
 

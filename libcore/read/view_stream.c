@@ -17,11 +17,35 @@ struct stream {
 	bool				have_last;
 	uint64_t			last_inode, last_end;	/* the last leaf key taken */
 	bool				unordered;	/* a leaf key overlaps the one before */
+	uint64_t			handed_out;	/* keys given to key_fn so far */
 	int				fn_ret;		/* what stopped key_fn */
 };
 
 /* The walk stops with this when the stream must start again (s->unordered). */
 #define STREAM_RESTART	1
+
+static int give(struct stream *s, const struct bkey *k)
+{
+	s->handed_out++;
+	return s->o->key_fn(s->c, k, s->o->arg);
+}
+
+/*
+ * Does leaf key k start before the end of the one before it (the leaves'
+ * keys overlap: the stream must start again)? Else it becomes the last.
+ */
+static bool overlaps_last(struct stream *s, const struct bkey *k)
+{
+	uint64_t inode = KEY_INODE(k);
+
+	if (s->have_last && (inode < s->last_inode ||
+			     (inode == s->last_inode && KEY_START(k) < s->last_end)))
+		return true;
+	s->have_last = true;
+	s->last_inode = inode;
+	s->last_end = KEY_OFFSET(k);
+	return false;
+}
 
 /* Hand out the journal's keys that sort before position (inode, offset). */
 static int journal_before(struct stream *s, uint64_t inode, uint64_t offset)
@@ -33,7 +57,7 @@ static int journal_before(struct stream *s, uint64_t inode, uint64_t offset)
 		if (bkey_cmp_pos(j, inode, offset) >= 0)
 			return 0;
 		s->next_journal++;
-		ret = s->o->key_fn(s->c, j, s->o->arg);
+		ret = give(s, j);
 		if (ret)
 			return s->fn_ret = ret;
 	}
@@ -66,8 +90,7 @@ static int take_leaf_key(struct stream *s, const struct bt_node *n, const struct
 	s->stats->btree_keys++;
 	if (!KEY_SIZE(k))
 		return 0;	/* the built view drops it too */
-	if (s->have_last && (inode < s->last_inode ||
-			     (inode == s->last_inode && KEY_START(k) < s->last_end))) {
+	if (overlaps_last(s, k)) {
 		s->unordered = true;
 		return STREAM_RESTART;
 	}
@@ -78,9 +101,6 @@ static int take_leaf_key(struct stream *s, const struct bt_node *n, const struct
 			   (unsigned long long)n->bucket, bt_err_str(ret));
 		return ret;
 	}
-	s->have_last = true;
-	s->last_inode = inode;
-	s->last_end = KEY_OFFSET(k);
 	from = to = bt_extmap_seek(&s->journal, inode, KEY_START(k));
 	while (to < s->journal.nr && KEY_INODE(bt_extmap_key(&s->journal, to)) == inode &&
 	       KEY_START(bt_extmap_key(&s->journal, to)) < KEY_OFFSET(k)) {
@@ -95,7 +115,7 @@ static int take_leaf_key(struct stream *s, const struct bt_node *n, const struct
 		if (to > from && is_journal_key(s, p, from, to))
 			continue;	/* handed out in its own turn */
 		ret = journal_before(s, KEY_INODE(p), KEY_OFFSET(p));
-		if (!ret && (ret = s->o->key_fn(s->c, p, s->o->arg)))
+		if (!ret && (ret = give(s, p)))
 			s->fn_ret = ret;
 		if (ret)
 			return ret;
@@ -135,19 +155,42 @@ static int stream_node_error(const struct bkey *k, unsigned level, int err, cons
 	return 0;
 }
 
-/* The gens the initial mark pass raises for the tree's pointers, by a walk of their own. */
+/* The first walk's look at a leaf: do its keys overlap the ones before? */
+static int order_leaf(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
+{
+	struct stream *s = arg;
+	const struct bkey *k;
+
+	(void)pos;
+	if (n->level || s->unordered)
+		return 0;
+	for_each_node_key(n, k)
+		if (KEY_SIZE(k) && overlaps_last(s, k)) {
+			s->unordered = true;
+			break;
+		}
+	return 0;
+}
+
+/*
+ * The gens the initial mark pass raises for the tree's pointers, by a walk
+ * of their own, which also tells (s->unordered) whether the leaves' keys
+ * overlap before any key is handed out.
+ */
 static int raise_gens(struct cache_set *c, struct bt_node_cache *nc, struct stream *s)
 {
 	struct printbuf scratch = PRINTBUF;
 	struct bt_overlay_stats ignored = { 0 };
 	struct stream quiet = { .o = s->o, .stats = &ignored, .msgs = &scratch };
 	struct bt_walk_opts wo = {
-		.error_fn = stream_node_error, .arg = &quiet, .flags = BT_WALK_RAISE_GENS,
+		.node_fn = order_leaf, .error_fn = stream_node_error, .arg = &quiet,
+		.flags = BT_WALK_RAISE_GENS,
 	};
 	int ret = bt_btree_walk(nc, (const struct bkey *)&c->root_key, c->root_level, &wo,
 				&scratch);
 
 	printbuf_exit(&scratch);
+	s->unordered = quiet.unordered;
 	return ret;
 }
 
@@ -183,11 +226,13 @@ static int stream_walk(struct stream *s, struct bt_node_cache *nc, struct printb
 		ret = bt_overlay_journal(c, &jo, &s->journal, s->stats, err);
 	if (!ret && !s->o->gens_raised)
 		ret = raise_gens(c, nc, s);
+	if (!ret && s->unordered)
+		return STREAM_RESTART;
 	if (!ret)
 		ret = bt_btree_walk(nc, (const struct bkey *)&c->root_key, c->root_level, &wo,
 				    err);
 	while (!ret && s->next_journal < s->journal.nr) {	/* after the last leaf key */
-		ret = s->o->key_fn(c, bt_extmap_key(&s->journal, s->next_journal++), s->o->arg);
+		ret = give(s, bt_extmap_key(&s->journal, s->next_journal++));
 		s->fn_ret = ret;
 	}
 	return ret;
@@ -209,11 +254,12 @@ int bt_view_stream(struct cache_set *c, struct bt_node_cache *nc,
 	bt_extmap_exit(&s.pieces);
 	if (ret == STREAM_RESTART && s.unordered && !s.fn_ret) {
 		printbuf_exit(&msgs);
-		if (!o->restart_fn) {
+		if (s.handed_out && !o->restart_fn) {
 			prt_str(err, "the leaves' keys overlap: the view must be built whole");
 			return -ENOTSUP;
 		}
-		o->restart_fn(o->arg);
+		if (s.handed_out)
+			o->restart_fn(o->arg);
 		return from_built_view(c, nc, o, stats, err);
 	}
 	prt_str(err, printbuf_str(&msgs));

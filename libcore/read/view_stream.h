@@ -13,8 +13,11 @@
  * view as long as the leaves' keys come in key order without overlapping
  * (a sound tree). A key that starts before the end of the one before it
  * (an overlap the built view resolves by keeping the earlier key) makes the
- * stream start again, on the built view: restart_fn tells the caller to
- * forget the keys it had, then every key of bt_overlay_build() follows.
+ * stream go over to the built view. When the stream makes its own first
+ * walk (gens_raised false) that walk sees the overlap before any key is
+ * handed out, and the caller sees no difference but the memory. Otherwise
+ * the stream starts again: restart_fn tells the caller to forget the keys
+ * it had, then every key of bt_overlay_build() follows.
  */
 #ifndef BCACHE_TOOL_VIEW_STREAM_H
 #define BCACHE_TOOL_VIEW_STREAM_H
@@ -37,7 +40,10 @@ struct bt_view_stream_opts {
 	bool	gens_raised;
 	/* each key of the view, in key order; a non-zero return stops and is returned */
 	int	(*key_fn)(struct cache_set *c, const struct bkey *k, void *arg);
-	/* the stream starts again (see above): forget the keys had so far; may be NULL */
+	/*
+	 * the stream starts again (see above; only with gens_raised): forget
+	 * the keys had so far; NULL: such a stream fails with -ENOTSUP
+	 */
 	void	(*restart_fn)(void *arg);
 	void	*arg;
 };
