@@ -9,6 +9,7 @@
 #include "libcore/base/csum.h"
 #include "libcore/base/errcode.h"
 #include "libcore/read/overlay.h"
+#include "libcore/read/view_stream.h"
 #include "libcore/write/replay.h"
 #include "libcore/dev/shadow.h"
 #include "libcore/read/uuid.h"
@@ -242,57 +243,103 @@ static int find_lost_nodes(struct wb_run *r, struct bt_node_cache *nc, struct pr
 
 /* ---- plan ---------------------------------------------------------------- */
 
-static int plan_bdev(struct wb_run *r, const struct bt_extmap *view, size_t b)
+/* One key of the view, of backing device b's slot: its dirty data into the plan. */
+static int plan_key(struct wb_run *r, size_t b, const struct bkey *k)
 {
 	struct bt_wb_bdev *bd = &r->req->bdevs[b];
 	uint64_t lo = bd->sb.data_offset, hi = bt_dev_sectors(bd->dev);
+	uint64_t s = KEY_START(k), t = KEY_OFFSET(k);
+	struct bt_extent_bad_info info = { 0 };
+	struct wb_extent *e;
+	int ret = 0;
 
-	for (size_t i = bt_extmap_seek(view, bd->slot, 0); i < view->nr; i++) {
-		const struct bkey *k = bt_extmap_key(view, i);
-		struct bt_extent_bad_info info = { 0 };
-		struct wb_extent *e;
-		uint64_t s = KEY_START(k), t = KEY_OFFSET(k);
-		int ret = 0;
-
-		if (KEY_INODE(k) != bd->slot)
-			break;
-		if (!KEY_DIRTY(k) || !KEY_SIZE(k))
-			continue;
-		if (bt_extent_bad(r->c, k, &info)) {
-			if (info.stale_dirty)
-				ret = add_lost(r, b, s, KEY_SIZE(k), PTR_OFFSET(k, 0),
-					       BT_WB_LOST_STALE, 0, NULL);
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (s < lo)
-			ret = add_lost(r, b, s, (t < lo ? t : lo) - s, PTR_OFFSET(k, 0),
-				       BT_WB_LOST_OUTSIDE, 0, NULL);
-		if (!ret && t > hi)
-			ret = add_lost(r, b, s > hi ? s : hi, t - (s > hi ? s : hi),
-				       PTR_OFFSET(k, 0) + ((s > hi ? s : hi) - s),
-				       BT_WB_LOST_OUTSIDE, 0, NULL);
-		if (ret)
-			return ret;
-		e = grow(r->ext, &r->size_ext, r->nr_ext + 1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		r->ext = e;
-		e = &r->ext[r->nr_ext++];
-		memset(e, 0, sizeof(*e));
-		e->bdev = b;
-		bt_bkey_copy((struct bkey *)&e->key, k);
-		e->whole = s >= lo && t <= hi;
-		bd->extents++;
-		s = s < lo ? lo : s;
-		t = t > hi ? hi : t;
-		if (s < t) {
-			bd->dirty_sectors += t - s;
-			r->res->total_sectors += t - s;
-		}
+	if (!KEY_DIRTY(k) || !KEY_SIZE(k))
+		return 0;
+	if (bt_extent_bad(r->c, k, &info))
+		return info.stale_dirty ? add_lost(r, b, s, KEY_SIZE(k), PTR_OFFSET(k, 0),
+						   BT_WB_LOST_STALE, 0, NULL) : 0;
+	if (s < lo)
+		ret = add_lost(r, b, s, (t < lo ? t : lo) - s, PTR_OFFSET(k, 0),
+			       BT_WB_LOST_OUTSIDE, 0, NULL);
+	if (!ret && t > hi)
+		ret = add_lost(r, b, s > hi ? s : hi, t - (s > hi ? s : hi),
+			       PTR_OFFSET(k, 0) + ((s > hi ? s : hi) - s),
+			       BT_WB_LOST_OUTSIDE, 0, NULL);
+	if (ret)
+		return ret;
+	e = grow(r->ext, &r->size_ext, r->nr_ext + 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	r->ext = e;
+	e = &r->ext[r->nr_ext++];
+	memset(e, 0, sizeof(*e));
+	e->bdev = b;
+	bt_bkey_copy((struct bkey *)&e->key, k);
+	e->whole = s >= lo && t <= hi;
+	bd->extents++;
+	s = s < lo ? lo : s;
+	t = t > hi ? hi : t;
+	if (s < t) {
+		bd->dirty_sectors += t - s;
+		r->res->total_sectors += t - s;
 	}
 	return 0;
+}
+
+/* The walk is stopped with this after the last slot of the run. */
+#define PLAN_DONE	1
+
+/* Each key of the view, in key order (view_stream.h): the slots of the run's devices. */
+static int plan_stream_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	struct wb_run *r = arg;
+	bool later = false;
+
+	(void)c;
+	for (size_t b = 0; b < r->req->nr_bdevs; b++) {
+		if (r->req->bdevs[b].slot == KEY_INODE(k))
+			return plan_key(r, b, k);
+		later |= r->req->bdevs[b].slot > KEY_INODE(k);
+	}
+	return later ? 0 : PLAN_DONE;
+}
+
+/* The plan in the order of the run's devices, each device's extents in key order. */
+static int ext_cmp(const void *a, const void *b)
+{
+	const struct wb_extent *x = a, *y = b;
+
+	if (x->bdev != y->bdev)
+		return x->bdev < y->bdev ? -1 : 1;
+	return bkey_cmp((const struct bkey *)&x->key, (const struct bkey *)&y->key) < 0 ? -1 : 1;
+}
+
+/*
+ * The plan: the dirty extents of the view after journal replay, streamed
+ * (never the whole view in memory). Unreadable subtrees are counted in
+ * res and their ranges found. Returns 0 or a negative code with a message.
+ */
+static int make_plan(struct wb_run *r, struct bt_node_cache *nc, struct printbuf *err)
+{
+	struct bt_overlay_stats ost;
+	struct printbuf nodes = PRINTBUF;
+	struct bt_view_stream_opts so = {
+		.with_journal = true, .keep_going = true, .key_fn = plan_stream_key, .arg = r,
+	};
+	int ret = bt_view_stream(r->c, nc, &so, &ost, &nodes);
+
+	if (ret == PLAN_DONE)
+		ret = 0;
+	if (ret)
+		prt_str(err, printbuf_str(&nodes));
+	printbuf_exit(&nodes);
+	if (ret)
+		return ret;
+	r->res->unreadable_nodes = ost.unreadable_nodes;
+	r->res->journal_keys = ost.journal_keys;
+	if (r->nr_ext)
+		qsort(r->ext, r->nr_ext, sizeof(*r->ext), ext_cmp);
+	return ost.unreadable_nodes ? find_lost_nodes(r, nc, err) : 0;
 }
 
 /* ---- copy ------------------------------------------------------------- */
@@ -623,25 +670,9 @@ static int stopped(struct wb_run *r, size_t i, struct printbuf *err)
 
 static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct printbuf *err)
 {
-	struct bt_extmap view;
-	struct bt_overlay_stats ost;
-	struct printbuf nodes = PRINTBUF;
 	const char *why;
-	int ret;
+	int ret = make_plan(r, nc, err);
 
-	bt_extmap_init(&view);
-	ret = bt_overlay_build(r->c, nc, BT_OVERLAY_JOURNAL | BT_OVERLAY_KEEP_GOING,
-			       &view, &ost, &nodes);
-	if (ret) {
-		prt_str(err, printbuf_str(&nodes));
-		goto out;
-	}
-	r->res->unreadable_nodes = ost.unreadable_nodes;
-	r->res->journal_keys = ost.journal_keys;
-	if (ost.unreadable_nodes && (ret = find_lost_nodes(r, nc, err)))
-		goto out;
-	for (size_t b = 0; b < r->req->nr_bdevs && !ret; b++)
-		ret = plan_bdev(r, &view, b);
 	if (ret)
 		goto out;
 	r->total_bytes = r->res->total_sectors << SECTOR_SHIFT;
@@ -685,8 +716,6 @@ static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct prin
 out:
 	if (r->res->nr_lost)
 		qsort(r->res->lost, r->res->nr_lost, sizeof(*r->res->lost), lost_cmp);
-	bt_extmap_exit(&view);
-	printbuf_exit(&nodes);
 	return ret;
 }
 
