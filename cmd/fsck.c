@@ -10,6 +10,7 @@
 #include "libcore/ondisk/sb.h"
 #include "libcore/dev/target.h"
 #include "libcore/dev/undo.h"
+#include "libcore/read/node_pool.h"
 #include "cmds.h"
 
 static int list_problems(void)
@@ -211,6 +212,7 @@ static int open_dev(struct fsck_files *f, bool no, bool json, struct bt_dev *dev
 /* The options as popt leaves them. */
 struct fsck_cli_opts {
 	int	no, yes, preen, force_check, verbose, json, force, force_in_use, list;
+	int	jobs;		/* -j N; 0: the online CPUs */
 	char	*log, *undo;	/* popt-allocated */
 	char	**backing;	/* popt-allocated */
 };
@@ -234,6 +236,10 @@ static int check_opts(poptContext pc, const struct fsck_cli_opts *o, const char 
 	}
 	if (o->undo && o->no) {
 		bt_error("fsck: --undo needs -y, -p or questions (-n writes nothing)");
+		return BT_EXIT_USAGE;
+	}
+	if (o->jobs < 0 || o->jobs > 1024) {
+		bt_error("fsck: bad number of threads %d for -j (1 to 1024)", o->jobs);
 		return BT_EXIT_USAGE;
 	}
 	if (o->force)
@@ -285,6 +291,7 @@ static int run_fsck(const struct fsck_cli_opts *o, const char *path, int argc, c
 	ctx.opts.force_check = o->force_check;
 	ctx.opts.verbose = o->verbose;
 	ctx.opts.json = o->json;
+	ctx.opts.threads = o->jobs ? (unsigned)o->jobs : bt_online_cpus();
 	ctx.path = path;
 	bt_signals_install(&stop);
 	ctx.stop = &stop;
@@ -318,6 +325,9 @@ int cmd_fsck(int argc, const char **argv)
 		  "print every figure and the time of each pass", NULL },
 		{ "json", 0, POPT_ARG_NONE, &o.json, 0,
 		  "print problems and summary as one JSON object", NULL },
+		{ "jobs", 'j', POPT_ARG_INT, &o.jobs, 0,
+		  "read and parse btree nodes with N threads ahead of the check (default: the "
+		  "online CPUs; 1: none); the output is the same for any N", "N" },
 		BT_OPT_FORCE_IN_USE(&o.force_in_use),
 		BT_OPT_OLD_FORCE(&o.force),
 		{ "log", 0, POPT_ARG_STRING, &o.log, 0,

@@ -8,6 +8,7 @@
 #include "libcore/base/clock.h"
 #include "libcore/base/errcode.h"
 #include "libcore/read/node_cache.h"
+#include "libcore/read/node_pool.h"
 #include "libcore/write/rebuild.h"
 #include "libcore/dev/shadow.h"
 #include "fsck.h"
@@ -40,13 +41,27 @@ void fsck_ctx_init(struct fsck_ctx *ctx)
 	fsck_stats_init(&ctx->stats);
 }
 
+void fsck_readers_attach(struct fsck_ctx *ctx)
+{
+	if (ctx->node_pool && ctx->node_cache)
+		bt_node_cache_set_pool(ctx->node_cache, ctx->node_pool);
+}
+
+void fsck_readers_detach(struct fsck_ctx *ctx)
+{
+	if (ctx->node_cache)
+		bt_node_cache_set_pool(ctx->node_cache, NULL);
+}
+
 void fsck_ctx_free_cache_set(struct fsck_ctx *ctx)
 {
 	free(ctx->node_bucket);
 	ctx->node_bucket = NULL;
 	if (ctx->node_cache)
-		bt_node_cache_free(ctx->node_cache);
+		bt_node_cache_free(ctx->node_cache);	/* lets go of the pool */
 	ctx->node_cache = NULL;
+	bt_node_pool_free(ctx->node_pool);
+	ctx->node_pool = NULL;
 	if (ctx->c)
 		bt_cache_set_exit(ctx->c);
 	free(ctx->c);

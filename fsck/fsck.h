@@ -20,6 +20,7 @@
 #include "problem.h"
 
 struct bt_node_cache;
+struct bt_node_pool;
 
 enum fsck_mode {
 	FSCK_MODE_ASK,		/* no option: ask on the terminal */
@@ -34,6 +35,11 @@ struct fsck_opts {
 	bool		verbose;	/* -v */
 	bool		json;		/* --json: problems and summary as JSON */
 	unsigned	max_msgs;	/* messages per problem code before suppression */
+	/*
+	 * -j: reader threads that read and parse btree nodes ahead of the
+	 * walks (node_pool.h); 0 or 1: none, the walk reads them itself
+	 */
+	unsigned	threads;
 };
 
 /* ctx->flags: what happened, the exit status is computed from these. */
@@ -227,6 +233,8 @@ struct fsck_ctx {
 	/* handed from the btree pass to the mark pass */
 	/* the nodes the btree pass read, walked again by the mark and replay passes; owned */
 	struct bt_node_cache	*node_cache;
+	/* its reader threads (opts.threads), attached for the read-only walks; owned */
+	struct bt_node_pool	*node_pool;
 	bool			prios_ok;	/* every bucket's gen and prio were read */
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
 	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
@@ -247,6 +255,15 @@ void fsck_ctx_init(struct fsck_ctx *ctx);
 void fsck_ctx_exit(struct fsck_ctx *ctx);
 /* Free ctx->node_cache, ctx->c and ctx->node_bucket; all NULL after. */
 void fsck_ctx_free_cache_set(struct fsck_ctx *ctx);
+
+/*
+ * fsck_readers_attach() / fsck_readers_detach(): put ctx->node_pool's
+ * reader threads under ctx->node_cache for a walk that writes nothing
+ * (nothing may write to the device while they are attached), and take
+ * them away after it. No-ops without a pool.
+ */
+void fsck_readers_attach(struct fsck_ctx *ctx);
+void fsck_readers_detach(struct fsck_ctx *ctx);
 
 /*
  * fsck_run(): run every pass in order on ctx->dev, printing "Pass N: ..."

@@ -28,6 +28,7 @@
 #include "libcore/ondisk/bkey.h"
 #include "libcore/base/errcode.h"
 #include "libcore/read/node_cache.h"
+#include "libcore/read/node_pool.h"
 #include "libcore/read/uuid.h"
 #include "fsck.h"
 
@@ -323,12 +324,17 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	ctx->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
 	if (!ctx->node_bucket || !ctx->node_cache)
 		return -ENOMEM;
+	/* no reader threads (out of memory, none started): the walk reads alone, same result */
+	if (ctx->opts.threads > 1)
+		ctx->node_pool = bt_node_pool_new(c, ctx->opts.threads, 0, 4 * ctx->opts.threads);
 
 	if (bkey_cmp_pos(root, MAX_KEY_INODE, MAX_KEY_OFFSET)) {
 		npctx(ctx, &p, root, c->root_level);
 		fix_problem(ctx, PR_BTREE_ROOT_NOT_MAX_KEY, &p);
 	}
+	fsck_readers_attach(ctx);
 	ret = bt_btree_walk(ctx->node_cache, root, c->root_level, &wo, ctx->err);
+	fsck_readers_detach(ctx);
 	if (ret == -ECANCELED && ctx->abort) {
 		bp.skipped = true;	/* checking stopped before the whole tree was read */
 		ret = 0;

@@ -219,7 +219,9 @@ int fsck_pass_gc_mark(struct fsck_ctx *ctx)
 	/* bch_btree_check(): the root's own key is marked as a pointer */
 	check_ptrs(ctx, root, c->root_level + 1);
 	mark_key(ctx, root, c->root_level + 1);
+	fsck_readers_attach(ctx);
 	ret = bt_btree_walk(ctx->node_cache, root, c->root_level, &wo, ctx->err);
+	fsck_readers_detach(ctx);
 	if (ret == -ECANCELED && ctx->abort)
 		return 0;
 	if (ret)

@@ -615,14 +615,21 @@ err:
 int bt_btree_node_read(const struct cache_set *c, const struct bkey *k, unsigned level,
 		       unsigned flags, struct bt_node **out, struct printbuf *err)
 {
+	int ret;
+
+	*out = NULL;
+	ret = bt_btree_ptr_check(c, k, level, err);
+	return ret ? ret : bt_btree_node_read_unchecked(c, k, level, flags, out, err);
+}
+
+int bt_btree_node_read_unchecked(const struct cache_set *c, const struct bkey *k, unsigned level,
+				 unsigned flags, struct bt_node **out, struct printbuf *err)
+{
 	size_t bytes;
 	void *buf;
 	int ret;
 
 	*out = NULL;
-	ret = bt_btree_ptr_check(c, k, level, err);
-	if (ret)
-		return ret;
 	bytes = (size_t)KEY_SIZE(k) << SECTOR_SHIFT;
 	buf = malloc(bytes);
 	if (!buf)

@@ -158,6 +158,14 @@ int bt_btree_node_parse(const struct cache_set *c, const struct bkey *k, unsigne
 int bt_btree_node_read(const struct cache_set *c, const struct bkey *k, unsigned level,
 		       unsigned flags, struct bt_node **out, struct printbuf *err);
 
+/*
+ * bt_btree_node_read_unchecked(): bt_btree_node_read() without the
+ * pointer check, which reads the bucket gens (the reader threads of
+ * node_pool.h run this; it reads c but changes nothing). Same returns.
+ */
+int bt_btree_node_read_unchecked(const struct cache_set *c, const struct bkey *k, unsigned level,
+				 unsigned flags, struct bt_node **out, struct printbuf *err);
+
 void bt_node_free(struct bt_node *n);
 
 /* The last merged key of n, or NULL when it has none. */

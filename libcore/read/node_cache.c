@@ -5,6 +5,7 @@
 #include "libcore/ondisk/bkey.h"
 #include "libcore/base/errcode.h"
 #include "libcore/read/node_cache.h"
+#include "libcore/read/node_pool.h"
 
 #define NC_HASH_SIZE	4096
 
@@ -22,6 +23,7 @@ struct bt_node_cache {
 	struct nc_entry		*hash[NC_HASH_SIZE];
 	struct nc_entry		*head, *tail;
 	struct bt_node_cache_stats st;
+	struct bt_node_pool	*pool;		/* reader threads, or NULL */
 };
 
 static unsigned key_hash(const struct bkey *k, unsigned level)
@@ -114,9 +116,46 @@ void bt_node_cache_free(struct bt_node_cache *nc)
 {
 	if (!nc)
 		return;
+	bt_node_cache_set_pool(nc, NULL);
 	while (nc->head)
 		entry_free(nc, nc->head);
 	free(nc);
+}
+
+/* A miss: the node from the reader threads when they were asked for it, else read here. */
+static int read_node(struct bt_node_cache *nc, const struct bkey *k, unsigned level,
+		     struct bt_node **out, struct printbuf *err)
+{
+	int ret;
+
+	if (!nc->pool)
+		return bt_btree_node_read(nc->c, k, level, nc->read_flags, out, err);
+	*out = NULL;
+	ret = bt_btree_ptr_check(nc->c, k, level, err);
+	if (ret)
+		return ret;
+	if (bt_node_pool_take(nc->pool, k, level, out, &ret, err))
+		return ret;
+	return bt_btree_node_read_unchecked(nc->c, k, level, nc->read_flags, out, err);
+}
+
+void bt_node_cache_set_pool(struct bt_node_cache *nc, struct bt_node_pool *pool)
+{
+	if (nc->pool)
+		bt_node_pool_drain(nc->pool);
+	nc->pool = pool;
+}
+
+bool bt_node_cache_ask(struct bt_node_cache *nc, const struct bkey *k, unsigned level)
+{
+	unsigned h = key_hash(k, level);
+
+	if (!nc->pool)
+		return false;
+	for (struct nc_entry *e = nc->hash[h]; e; e = e->hnext)
+		if (same_node(e->n, k, level))
+			return true;		/* cached already */
+	return bt_node_pool_ask(nc->pool, k, level);
 }
 
 int bt_node_cache_get(struct bt_node_cache *nc, const struct bkey *k, unsigned level,
@@ -139,7 +178,7 @@ int bt_node_cache_get(struct bt_node_cache *nc, const struct bkey *k, unsigned l
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	ret = bt_btree_node_read(nc->c, k, level, nc->read_flags, &e->n, err);
+	ret = read_node(nc, k, level, &e->n, err);
 	if (ret) {
 		free(e);
 		return ret;
@@ -224,11 +263,30 @@ static void readahead_child(struct walk *w, const struct bkey *ck)
 				 (uint64_t)KEY_SIZE(ck) << SECTOR_SHIFT);
 }
 
+/*
+ * Ask the reader threads (node_pool.h) for the children from *ask on, at
+ * most WALK_READAHEAD_NODES past cur, until the pool is full; *ask moves
+ * past every child asked for (or not a node pointer).
+ */
+static void ask_children(struct walk *w, const struct bt_node *n, const struct bkey *cur,
+			 const struct bkey **ask)
+{
+	const uint64_t *end = n->keys + n->u64s;
+
+	while ((const uint64_t *)*ask < end &&
+	       (const uint64_t *)*ask - (const uint64_t *)cur < WALK_READAHEAD_NODES * 3) {
+		if (!bt_btree_ptr_bad(w->nc->c, *ask) &&
+		    !bt_node_cache_ask(w->nc, *ask, n->level - 1))
+			return;
+		*ask = bkey_next(*ask);
+	}
+}
+
 /* The first child's range starts where the parent's does, the next ones after a sibling. */
 static int walk_children(struct walk *w, const struct bt_node *n, const struct bt_walk_pos *ppos)
 {
 	struct cache_set *c = w->nc->c;
-	const struct bkey *ck, *ahead = (const struct bkey *)n->keys;
+	const struct bkey *ck, *ahead = (const struct bkey *)n->keys, *ask = ahead;
 	const uint64_t *end = n->keys + n->u64s;
 	uint64_t si = ppos->start_inode, so = ppos->start_offset;
 	unsigned depth = ppos->depth;
@@ -248,6 +306,9 @@ static int walk_children(struct walk *w, const struct bt_node *n, const struct b
 			readahead_child(w, ahead);
 			ahead = bkey_next(ahead);
 		}
+		if ((const uint64_t *)ask < (const uint64_t *)ck)
+			ask = ck;
+		ask_children(w, n, ck, &ask);
 		if (bt_btree_ptr_bad(c, ck))
 			continue;
 		ret = walk_node(w, ck, n->level - 1, &pos);

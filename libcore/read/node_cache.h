@@ -51,6 +51,23 @@ int bt_node_cache_get(struct bt_node_cache *nc, const struct bkey *k, unsigned l
 /* Unpin a node from bt_node_cache_get(); it may be reclaimed from now on. */
 void bt_node_cache_put(struct bt_node_cache *nc, struct bt_node *n);
 
+struct bt_node_pool;
+
+/*
+ * bt_node_cache_set_pool(): read misses through the reader threads of
+ * pool (node_pool.h; not owned), which the tree walk asks for the
+ * children it reaches next; NULL: read them here. The pool attached
+ * before is drained. While a pool is attached nothing may write to the
+ * cache device.
+ */
+void bt_node_cache_set_pool(struct bt_node_cache *nc, struct bt_node_pool *pool);
+
+/*
+ * bt_node_cache_ask(): have the pool read the node of k at level ahead,
+ * unless cached. False when there is no pool or it is full.
+ */
+bool bt_node_cache_ask(struct bt_node_cache *nc, const struct bkey *k, unsigned level);
+
 /* Counters and memory use of the cache, copied into *s. */
 void bt_node_cache_stats(const struct bt_node_cache *nc, struct bt_node_cache_stats *s);
 
