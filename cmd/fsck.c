@@ -213,6 +213,7 @@ static int open_dev(struct fsck_files *f, bool no, bool json, struct bt_dev *dev
 struct fsck_cli_opts {
 	int	no, yes, preen, force_check, verbose, json, force, force_in_use, list;
 	int	jobs;		/* -j N; 0: the online CPUs */
+	char	*cache_size;	/* popt-allocated */
 	char	*log, *undo;	/* popt-allocated */
 	char	**backing;	/* popt-allocated */
 };
@@ -240,6 +241,10 @@ static int check_opts(poptContext pc, const struct fsck_cli_opts *o, const char 
 	}
 	if (o->jobs < 0 || o->jobs > 1024) {
 		bt_error("fsck: bad number of threads %d for -j (1 to 1024)", o->jobs);
+		return BT_EXIT_USAGE;
+	}
+	if (o->cache_size && bt_parse_size(o->cache_size, &(unsigned long long){ 0 })) {
+		bt_error("fsck: bad size '%s' for --cache-size", o->cache_size);
 		return BT_EXIT_USAGE;
 	}
 	if (o->force)
@@ -292,6 +297,12 @@ static int run_fsck(const struct fsck_cli_opts *o, const char *path, int argc, c
 	ctx.opts.verbose = o->verbose;
 	ctx.opts.json = o->json;
 	ctx.opts.threads = o->jobs ? (unsigned)o->jobs : bt_online_cpus();
+	if (o->cache_size) {
+		unsigned long long bytes = 0;
+
+		bt_parse_size(o->cache_size, &bytes);	/* checked in check_opts() */
+		ctx.opts.node_cache_bytes = (size_t)bytes;
+	}
 	ctx.path = path;
 	bt_signals_install(&stop);
 	ctx.stop = &stop;
@@ -328,6 +339,8 @@ int cmd_fsck(int argc, const char **argv)
 		{ "jobs", 'j', POPT_ARG_INT, &o.jobs, 0,
 		  "read and parse btree nodes with N threads ahead of the check (default: the "
 		  "online CPUs; 1: none); the output is the same for any N", "N" },
+		{ "cache-size", 0, POPT_ARG_STRING, &o.cache_size, 0,
+		  "memory bound of the btree node cache (default 64M)", "BYTES" },
 		BT_OPT_FORCE_IN_USE(&o.force_in_use),
 		BT_OPT_OLD_FORCE(&o.force),
 		{ "log", 0, POPT_ARG_STRING, &o.log, 0,
@@ -353,6 +366,7 @@ int cmd_fsck(int argc, const char **argv)
 		status = run_fsck(&o, args[0], argc, argv);
 	free(o.log);
 	free(o.undo);
+	free(o.cache_size);
 	free_argv(o.backing);
 	if (pc)
 		poptFreeContext(pc);

@@ -40,6 +40,8 @@ struct fsck_opts {
 	 * walks (node_pool.h); 0 or 1: none, the walk reads them itself
 	 */
 	unsigned	threads;
+	/* --cache-size: bytes of parsed nodes the node cache keeps; 0: the default */
+	size_t		node_cache_bytes;
 };
 
 /* ctx->flags: what happened, the exit status is computed from these. */

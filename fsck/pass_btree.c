@@ -321,7 +321,8 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	ctx->node_bucket = calloc(c->nbuckets, 1);
 	if (c->uuids && !(bp.past_end = calloc(c->nr_uuids, sizeof(uint64_t))))
 		return -ENOMEM;
-	ctx->node_cache = bt_node_cache_new(c, BT_NODE_CACHE_DEFAULT_BYTES, 0);
+	ctx->node_cache = bt_node_cache_new(c, ctx->opts.node_cache_bytes ?
+					    ctx->opts.node_cache_bytes : BT_NODE_CACHE_DEFAULT_BYTES, 0);
 	if (!ctx->node_bucket || !ctx->node_cache)
 		return -ENOMEM;
 	/* no reader threads (out of memory, none started): the walk reads alone, same result */
