@@ -101,9 +101,12 @@ int fsck_stats_count_view(struct fsck_stats *s, struct cache_set *c, struct bt_n
 {
 	struct printbuf msg = PRINTBUF;
 	struct count_arg a = { .s = s };
-	/* keep going: node errors were reported by the btree pass, the view says partial */
+	/*
+	 * keep going: node errors were reported by the btree pass, the view
+	 * says partial; the btree and mark passes raised the gens already
+	 */
 	struct bt_view_stream_opts o = {
-		.with_journal = true, .keep_going = true,
+		.with_journal = true, .keep_going = true, .gens_raised = true,
 		.key_fn = count_key, .restart_fn = count_restart, .arg = &a,
 	};
 	struct bt_overlay_stats st;

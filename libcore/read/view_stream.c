@@ -76,6 +76,24 @@ static bool is_journal_key(const struct stream *s, const struct bkey *p, size_t 
 	return false;
 }
 
+static int cannot_add(struct stream *s, const struct bt_node *n, int ret)
+{
+	prt_printf(s->msgs, "cannot add key of the leaf at bucket %llu to the view: %s",
+		   (unsigned long long)n->bucket, bt_err_str(ret));
+	return ret;
+}
+
+/* Does the journal's key at index i (the first ending after k's start) meet leaf key k? */
+static bool journal_meets(const struct stream *s, const struct bkey *k, size_t i)
+{
+	const struct bkey *j;
+
+	if (i >= s->journal.nr)
+		return false;
+	j = bt_extmap_key(&s->journal, i);
+	return KEY_INODE(j) == KEY_INODE(k) && KEY_START(j) < KEY_OFFSET(k);
+}
+
 /*
  * One leaf key: the pieces the journal's keys leave of it (cut as the
  * kernel's insert of them cuts it: bt_extmap_insert() on a map of the key
@@ -94,14 +112,20 @@ static int take_leaf_key(struct stream *s, const struct bt_node *n, const struct
 		s->unordered = true;
 		return STREAM_RESTART;
 	}
-	s->pieces.nr = 0;
-	ret = bt_extmap_append(&s->pieces, k);
-	if (ret) {
-		prt_printf(s->msgs, "cannot add key of the leaf at bucket %llu to the view: %s",
-			   (unsigned long long)n->bucket, bt_err_str(ret));
+	from = to = bt_extmap_seek(&s->journal, inode, KEY_START(k));
+	if (!journal_meets(s, k, from)) {
+		/* nothing of the journal's over it: the key as it is, as the map would keep it */
+		if (KEY_PTRS(k) > KEY_MAX_U64S - 2 || KEY_SIZE(k) > KEY_OFFSET(k))
+			return cannot_add(s, n, -EINVAL);
+		ret = journal_before(s, inode, KEY_OFFSET(k));
+		if (!ret && (ret = give(s, k)))
+			s->fn_ret = ret;
 		return ret;
 	}
-	from = to = bt_extmap_seek(&s->journal, inode, KEY_START(k));
+	s->pieces.nr = 0;
+	ret = bt_extmap_append(&s->pieces, k);
+	if (ret)
+		return cannot_add(s, n, ret);
 	while (to < s->journal.nr && KEY_INODE(bt_extmap_key(&s->journal, to)) == inode &&
 	       KEY_START(bt_extmap_key(&s->journal, to)) < KEY_OFFSET(k)) {
 		ret = bt_extmap_insert(&s->pieces, bt_extmap_key(&s->journal, to));
@@ -216,9 +240,9 @@ static int stream_walk(struct stream *s, struct bt_node_cache *nc, struct printb
 {
 	struct cache_set *c = s->c;
 	struct bt_overlay_opts jo = { .flags = BT_OVERLAY_JOURNAL };
+	/* the gens are raised: by the first walk, or by the caller (gens_raised) */
 	struct bt_walk_opts wo = {
 		.node_fn = stream_leaf, .error_fn = stream_node_error, .arg = s,
-		.flags = BT_WALK_RAISE_GENS,
 	};
 	int ret = 0;
 
