@@ -29,8 +29,17 @@ struct dump_ctx {
 	unsigned long long	start, end;	/* sector range [start, end) */
 	bool			with_journal;	/* the view after journal replay, not the on-disk btree */
 	bool			wanted;		/* the current node's keys are printed */
-	json_t			*jnodes;
-	json_t			*keys, *inval;	/* the current node's JSON arrays, or NULL */
+	/*
+	 * --json is printed as it goes, one node object at a time (never the
+	 * whole document in memory): jcur is the current node's, keys and
+	 * inval its arrays; jheader the document's opening, printed before
+	 * the first node (jnodes: nodes printed)
+	 */
+	json_t			*jcur, *keys, *inval;
+	char			*jheader;
+	unsigned long		jnodes;
+	const struct bt_view	*v;		/* the device and its view's figures */
+	const char		*path;
 	unsigned long		nr_nodes, nr_keys, nr_errors;
 };
 
@@ -138,6 +147,61 @@ static json_t *node_json(const struct bt_node *n, const struct bt_walk_pos *pos)
 }
 
 /*
+ * The JSON document's opening, up to the "nodes" array: the same text as
+ * jansson prints for the whole object; made at the first node (or at the
+ * end), when bt_view_leaves() has counted the journal's keys. NULL when
+ * out of memory.
+ */
+static char *json_header(const struct dump_ctx *d)
+{
+	const struct bt_view *v = d->v;
+	json_t *top = json_object();
+	char *text, *end, *h = NULL;
+
+	json_object_set_new(top, "device", json_string(d->path));
+	json_object_set_new(top, "source", json_string(d->with_journal ? "btree+journal" : "btree"));
+	json_object_set_new(top, "journal_keys_replayed", json_integer((json_int_t)v->stats.journal_keys));
+	json_object_set_new(top, "root_level", json_integer(v->c.root_level));
+	text = json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(top);
+	end = text ? strrchr(text, '\n') : NULL;	/* before the closing brace */
+	if (end) {
+		*end = 0;
+		if (asprintf(&h, "%s,\n  \"nodes\": ", text) < 0)
+			h = NULL;
+	}
+	free(text);
+	return h;
+}
+
+/* Print the JSON text of o with every line after the first indented by indent more spaces. */
+static void print_indented(json_t *o, const char *indent)
+{
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	for (const char *p = text; p && *p; p++) {
+		putchar(*p);
+		if (*p == '\n')
+			fputs(indent, stdout);
+	}
+	free(text);
+}
+
+/* The current node's object into the "nodes" array, after the document's opening. */
+static void emit_node(struct dump_ctx *d)
+{
+	if (!d->jcur)
+		return;
+	if (!d->jnodes++ && (d->jheader || (d->jheader = json_header(d))))
+		printf("%s[\n    ", d->jheader);
+	else
+		fputs(",\n    ", stdout);
+	print_indented(d->jcur, "    ");
+	json_decref(d->jcur);
+	d->jcur = d->keys = d->inval = NULL;
+}
+
+/*
  * A node's line (or JSON object): does the node pass the --level filter
  * and are its keys wanted? Sets d->keys and d->inval for the JSON form.
  */
@@ -147,15 +211,15 @@ static bool node_header(struct dump_ctx *d, const struct bt_node *n, const struc
 	if (d->level >= 0 && n->level != (unsigned long long)d->level)
 		return false;
 	if (d->json) {
-		json_t *jn = node_json(n, pos);
-
-		json_array_append_new(d->jnodes, jn);
-		if (d->nodes_only)
+		d->jcur = node_json(n, pos);
+		if (d->nodes_only) {
+			emit_node(d);
 			return false;
+		}
 		d->keys = json_array();
 		d->inval = json_array();
-		json_object_set_new(jn, "keys", d->keys);
-		json_object_set_new(jn, "invalid", d->inval);
+		json_object_set_new(d->jcur, "keys", d->keys);
+		json_object_set_new(d->jcur, "invalid", d->inval);
 	} else if (!d->keys_only) {
 		struct printbuf pb = PRINTBUF;
 
@@ -209,6 +273,7 @@ static int print_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 		if (key_selected(d, k, n->level))
 			print_key(d, k, n->level, d->keys_only ? "" : "  ", d->keys);
 	print_invalid(d, n);
+	emit_node(d);
 	return 0;
 }
 
@@ -228,8 +293,10 @@ static int view_leaf_done(const struct bt_node *n, const struct bt_walk_pos *pos
 	struct dump_ctx *d = arg;
 
 	(void)pos;
-	if (d->wanted)
+	if (d->wanted) {
 		print_invalid(d, n);
+		emit_node(d);
+	}
 	return 0;
 }
 
@@ -333,7 +400,7 @@ static int parse_filters(const struct dump_opts *o, struct dump_ctx *d,
 }
 
 /* The closing figures: the JSON document (nodes and stats), or one or two lines. */
-static void print_summary(const struct dump_ctx *d, const struct bt_view *v, const char *path,
+static void print_summary(struct dump_ctx *d, const struct bt_view *v,
 			  unsigned long long cache_bytes)
 {
 	const struct cache_set *c = &v->c;
@@ -342,13 +409,12 @@ static void print_summary(const struct dump_ctx *d, const struct bt_view *v, con
 
 	bt_node_cache_stats(v->nc, &st);
 	if (d->json) {
-		json_t *top = json_object(), *s = json_object();
+		json_t *s = json_object();
 
-		json_object_set_new(top, "device", json_string(path));
-		json_object_set_new(top, "source", json_string(d->with_journal ? "btree+journal" : "btree"));
-		json_object_set_new(top, "journal_keys_replayed", json_integer((json_int_t)journal_keys));
-		json_object_set_new(top, "root_level", json_integer(c->root_level));
-		json_object_set_new(top, "nodes", d->jnodes);
+		if (!d->jnodes && (d->jheader = json_header(d)))
+			printf("%s[]", d->jheader);
+		else
+			fputs("\n  ]", stdout);
 		json_object_set_new(s, "nodes", json_integer((json_int_t)d->nr_nodes));
 		/* the kernel's tree_depth: the root's level */
 		json_object_set_new(s, "tree_depth", json_integer(c->root_level));
@@ -361,10 +427,10 @@ static void print_summary(const struct dump_ctx *d, const struct bt_view *v, con
 		json_object_set_new(s, "cache_reclaimed", json_integer((json_int_t)st.reclaimed));
 		json_object_set_new(s, "cache_peak_bytes", json_integer((json_int_t)st.peak_bytes));
 		json_object_set_new(s, "cache_limit_bytes", json_integer((json_int_t)cache_bytes));
-		json_object_set_new(top, "stats", s);
-		json_dumpf(top, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(top);
+		fputs(",\n  \"stats\": ", stdout);
+		print_indented(s, "  ");
+		fputs("\n}\n", stdout);
+		json_decref(s);
 	} else if (!d->keys_only) {
 		printf("nodes %lu tree_depth %u keys %lu errors %lu cache: misses %lu reclaimed %lu peak %zu bytes (limit %llu)\n",
 		       d->nr_nodes, c->root_level, d->nr_keys, d->nr_errors, st.misses, st.reclaimed,
@@ -450,16 +516,18 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 		goto out;
 	d.c = &v.c;
 	d.with_journal = !o->no_journal;
-	if (o->json)
-		d.jnodes = json_array();
+	d.v = &v;
+	d.path = args[0];
 	ret = dump_walk(&d, &v, &err);
+	json_decref(d.jcur);	/* a node the walk stopped in */
 	if (ret) {
 		bt_error_pb(&err);
 		status = BT_EXIT_OPERATIONAL;
 	}
 	if (d.nr_errors && status == BT_EXIT_OK)
 		status = BT_EXIT_PROBLEM;
-	print_summary(&d, &v, args[0], cache_bytes);
+	print_summary(&d, &v, cache_bytes);
+	free(d.jheader);
 out:
 	bt_view_exit(&v);
 	printbuf_exit(&err);
