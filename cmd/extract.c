@@ -7,6 +7,7 @@
 #include "libcore/base/errcode.h"
 #include "libcore/ondisk/bkey.h"
 #include "libcore/read/node_cache.h"
+#include "libcore/read/node_pool.h"
 #include "recovery/extract.h"
 #include "cmds.h"
 
@@ -115,7 +116,8 @@ static int run_extract(poptContext pc, const struct extract_opts *o)
 	}
 	eo = (struct bt_extract_opts){
 		.cache = args[0], .bdev = args[1], .output = o->output, .uuid = o->uuid,
-		.slot = o->slot, .node_cache_bytes = cache_bytes, .dry_run = o->dry_run,
+		.slot = o->slot, .node_cache_bytes = cache_bytes, .threads = bt_online_cpus(),
+		.dry_run = o->dry_run,
 		.no_journal = o->no_journal, .force = o->force, .force_in_use = o->force_in_use,
 		.list = list_extent,
 	};

@@ -111,6 +111,7 @@ struct bt_extract_opts {
 	const char	*uuid;		/* the uuid slot by its uuid, or NULL */
 	const char	*slot;		/* the uuid slot by number (text, as given), or NULL */
 	size_t		node_cache_bytes;	/* bytes; 0: the default */
+	unsigned	threads;	/* reader threads of the node cache (view.h); 0, 1: none */
 	bool		dry_run;	/* write nothing: list() each extent */
 	bool		no_journal;	/* the on-disk btree alone */
 	bool		force;		/* an output holding data (BT_GUARD_OVERWRITE) */

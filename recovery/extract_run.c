@@ -335,7 +335,8 @@ int bt_extract_run(const struct bt_extract_opts *o, struct bt_extract_run_result
 	bt_view_init(&x.v, &(struct bt_view_opts){
 		.flags = BT_VIEW_SB_IGNORE_CSUM | BT_VIEW_NEEDS_UUIDS |
 			 (o->no_journal ? 0 : BT_VIEW_JOURNAL),
-		.node_cache_bytes = o->node_cache_bytes, .who = "extract" });
+		.node_cache_bytes = o->node_cache_bytes, .who = "extract",
+		.threads = o->threads });
 	/* read-only on both devices */
 	ret = open_inputs(&x);
 	if (!ret)

@@ -78,6 +78,10 @@ int bt_view_node_cache(struct bt_view *v, struct printbuf *err)
 		prt_printf(err, "%s: out of memory", v->o.who ? v->o.who : "bcache-tool");
 		return -ENOMEM;
 	}
+	if (v->o.threads > 1)
+		v->pool = bt_node_pool_new(&v->c, v->o.threads, 0, 4 * v->o.threads);
+	if (v->pool)
+		bt_node_cache_set_pool(v->nc, v->pool);
 	return 0;
 }
 
@@ -96,8 +100,10 @@ int bt_view_build(struct bt_view *v, struct printbuf *err)
 void bt_view_exit(struct bt_view *v)
 {
 	bt_extmap_exit(&v->map);
-	bt_node_cache_free(v->nc);
+	bt_node_cache_free(v->nc);	/* lets go of the pool */
 	v->nc = NULL;
+	bt_node_pool_free(v->pool);
+	v->pool = NULL;
 	if (v->dev.path) {
 		bt_cache_set_exit(&v->c);
 		bt_dev_close(&v->dev);

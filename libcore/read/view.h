@@ -27,6 +27,7 @@
 #include "libcore/ondisk/cache_set.h"
 #include "libcore/read/extent_map.h"
 #include "libcore/read/node_cache.h"
+#include "libcore/read/node_pool.h"
 #include "libcore/read/overlay.h"
 
 enum bt_view_flags {
@@ -43,6 +44,11 @@ enum bt_view_flags {
 struct bt_view_opts {
 	unsigned	flags;			/* enum bt_view_flags */
 	size_t		node_cache_bytes;	/* bytes; 0: BT_NODE_CACHE_DEFAULT_BYTES */
+	/*
+	 * reader threads under the node cache (node_pool.h), for a command
+	 * that never writes the cache device; 0 or 1: none
+	 */
+	unsigned	threads;
 	const char	*who;			/* "extract": names an out-of-memory message */
 };
 
@@ -51,6 +57,7 @@ struct bt_view {
 	struct bt_dev		dev;		/* the cache device; dev.path NULL: not open */
 	struct cache_set	c;		/* after bt_view_open_set() */
 	struct bt_node_cache	*nc;		/* after bt_view_node_cache(), or NULL */
+	struct bt_node_pool	*pool;		/* its reader threads (o.threads), or NULL */
 	struct bt_extmap	map;		/* after bt_view_build(): the leaves, replayed */
 	struct bt_overlay_stats	stats;		/* after bt_view_build() */
 	/*
@@ -98,8 +105,10 @@ int bt_view_open(struct bt_view *v, struct bt_guard *g, int i, struct printbuf *
 
 /*
  * bt_view_node_cache(): the node cache of v->c, bounded by
- * o.node_cache_bytes (a second call keeps the first one). Returns 0, or
- * -ENOMEM with "WHO: out of memory" in err.
+ * o.node_cache_bytes (a second call keeps the first one), with o.threads
+ * reader threads under it (none when they cannot be started: the same
+ * result, read by one thread). Returns 0, or -ENOMEM with "WHO: out of
+ * memory" in err.
  */
 int bt_view_node_cache(struct bt_view *v, struct printbuf *err);
 
