@@ -9,7 +9,7 @@
  *      node's extent (KEY_SIZE sectors at its pointer) read with O_DIRECT at
  *      queue depth 32 (32 reader threads) from a cold page cache, and read +
  *      crc64 of the same extents warm;
- *   2. each command (fsck -n, dump-btree --keys-only, extract of the backing
+ *   2. each command (fsck -n with the default threads and with -j 1, dump-btree --keys-only, extract of the backing
  *      device, gc -n, writeback --dry-run), warm (after a run that fills the
  *      page cache) and cold (after dropping the page cache, where permitted):
  *      seconds, keys/s, MB/s of btree nodes, peak RSS (wait4);
@@ -40,7 +40,7 @@
 #define GEN_ARGS	"-q --bdevs 1 --flash 1 -w 512 --scatter --seed 1"
 #define QUEUE_DEPTH	32
 #define MAX_SIZES	8
-#define NR_CMDS		5
+#define NR_CMDS		6
 
 struct extent {
 	uint64_t	offset;		/* bytes */
@@ -274,6 +274,7 @@ static void print_fit(const char *what, const double *x, const double *y, unsign
 
 static const struct cmd cmds[NR_CMDS] = {
 	{ "fsck -n", { "fsck", "-n", "CACHE" } },
+	{ "fsck -n -j 1", { "fsck", "-n", "-j", "1", "CACHE" } },
 	{ "dump-btree --keys-only", { "dump-btree", "--keys-only", "CACHE" } },
 	{ "extract (backing device)", { "extract", "CACHE", "BDEV", "-o", "/dev/null" } },
 	{ "gc -n", { "gc", "-n", "CACHE" } },
