@@ -18,20 +18,23 @@
 
 #define WB_CHUNK_SECTORS	2048u	/* 1 MiB per read / write */
 
-/* One dirty extent to write back. */
+/*
+ * One dirty extent to write back (16 bytes: a plan holds one per dirty
+ * extent, its key in the run's key arena).
+ */
 struct wb_extent {
-	size_t			bdev;
-	struct bkey_padded	key;		/* as in the view */
+	uint64_t		key_at;		/* u64s into wb_run.keys: the key as in the view */
+	uint32_t		bdev;
 	bool			whole;		/* inside the device: may be cleaned */
 	bool			ok;		/* every sector written and verified */
 };
 
-/* One written piece, for the read-back check. */
+/* One written piece, for the read-back check (24 bytes). */
 struct wb_piece {
-	size_t		ext;		/* index into the plan */
 	uint64_t	start;		/* backing sector */
-	uint32_t	sectors;
 	uint64_t	csum;		/* bch_crc64 of the bytes written */
+	uint32_t	ext;		/* index into the plan */
+	uint32_t	sectors;
 };
 
 struct wb_run {
@@ -40,6 +43,8 @@ struct wb_run {
 	struct bt_wb_result	*res;
 	struct wb_extent	*ext;
 	size_t			nr_ext, size_ext;
+	uint64_t		*keys;		/* the plan's keys, back to back */
+	size_t			nr_keys_u64s, size_keys_u64s;
 	struct wb_piece		*pieces;
 	size_t			nr_pieces, size_pieces;
 	size_t			size_lost;
@@ -73,6 +78,11 @@ static void *grow(void *p, size_t *size, size_t need, size_t elem)
 	if (q)
 		*size = n;
 	return q;
+}
+
+static const struct bkey *ext_key(const struct wb_run *r, size_t i)
+{
+	return (const struct bkey *)(r->keys + r->ext[i].key_at);
 }
 
 /* Record a lost range; merges with the previous one when contiguous and alike. */
@@ -243,6 +253,29 @@ static int find_lost_nodes(struct wb_run *r, struct bt_node_cache *nc, struct pr
 
 /* ---- plan ---------------------------------------------------------------- */
 
+/* A new extent of the plan: k (copied into the arena) for backing device b. */
+static int plan_add(struct wb_run *r, size_t b, const struct bkey *k)
+{
+	size_t u64s = bkey_u64s(k);
+	struct wb_extent *e;
+	uint64_t *d;
+
+	if (r->nr_ext >= UINT32_MAX)
+		return -ENOMEM;	/* a piece names its extent in 32 bits */
+	e = grow(r->ext, &r->size_ext, r->nr_ext + 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	r->ext = e;
+	d = grow(r->keys, &r->size_keys_u64s, r->nr_keys_u64s + u64s, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	r->keys = d;
+	memcpy(d + r->nr_keys_u64s, k, u64s * sizeof(*d));
+	r->ext[r->nr_ext++] = (struct wb_extent){ .key_at = r->nr_keys_u64s, .bdev = (uint32_t)b };
+	r->nr_keys_u64s += u64s;
+	return 0;
+}
+
 /* One key of the view, of backing device b's slot: its dirty data into the plan. */
 static int plan_key(struct wb_run *r, size_t b, const struct bkey *k)
 {
@@ -267,14 +300,10 @@ static int plan_key(struct wb_run *r, size_t b, const struct bkey *k)
 			       BT_WB_LOST_OUTSIDE, 0, NULL);
 	if (ret)
 		return ret;
-	e = grow(r->ext, &r->size_ext, r->nr_ext + 1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	r->ext = e;
-	e = &r->ext[r->nr_ext++];
-	memset(e, 0, sizeof(*e));
-	e->bdev = b;
-	bt_bkey_copy((struct bkey *)&e->key, k);
+	ret = plan_add(r, b, k);
+	if (ret)
+		return ret;
+	e = &r->ext[r->nr_ext - 1];
 	e->whole = s >= lo && t <= hi;
 	bd->extents++;
 	s = s < lo ? lo : s;
@@ -305,13 +334,15 @@ static int plan_stream_key(struct cache_set *c, const struct bkey *k, void *arg)
 }
 
 /* The plan in the order of the run's devices, each device's extents in key order. */
-static int ext_cmp(const void *a, const void *b)
+static int ext_cmp(const void *a, const void *b, void *arg)
 {
 	const struct wb_extent *x = a, *y = b;
+	const uint64_t *keys = arg;
 
 	if (x->bdev != y->bdev)
 		return x->bdev < y->bdev ? -1 : 1;
-	return bkey_cmp((const struct bkey *)&x->key, (const struct bkey *)&y->key) < 0 ? -1 : 1;
+	return bkey_cmp((const struct bkey *)(keys + x->key_at),
+			(const struct bkey *)(keys + y->key_at)) < 0 ? -1 : 1;
 }
 
 /*
@@ -338,7 +369,7 @@ static int make_plan(struct wb_run *r, struct bt_node_cache *nc, struct printbuf
 	r->res->unreadable_nodes = ost.unreadable_nodes;
 	r->res->journal_keys = ost.journal_keys;
 	if (r->nr_ext)
-		qsort(r->ext, r->nr_ext, sizeof(*r->ext), ext_cmp);
+		qsort_r(r->ext, r->nr_ext, sizeof(*r->ext), ext_cmp, r->keys);
 	return ost.unreadable_nodes ? find_lost_nodes(r, nc, err) : 0;
 }
 
@@ -353,7 +384,7 @@ static int add_piece(struct wb_run *r, size_t ext, uint64_t start, uint32_t sect
 		return -ENOMEM;
 	r->pieces = p;
 	r->pieces[r->nr_pieces++] = (struct wb_piece){
-		.ext = ext, .start = start, .sectors = sectors,
+		.ext = (uint32_t)ext, .start = start, .sectors = sectors,
 		.csum = bch_crc64(buf, (size_t)sectors << SECTOR_SHIFT),
 	};
 	return 0;
@@ -443,7 +474,7 @@ out:
 static int copy_extent(struct wb_run *r, size_t ei)
 {
 	struct wb_extent *e = &r->ext[ei];
-	const struct bkey *k = (const struct bkey *)&e->key;
+	const struct bkey *k = ext_key(r, ei);
 	struct bt_wb_bdev *bd = &r->req->bdevs[e->bdev];
 	uint64_t lo = bd->sb.data_offset, hi = bt_dev_sectors(bd->dev);
 	uint64_t s = KEY_START(k) < lo ? lo : KEY_START(k);
@@ -492,7 +523,7 @@ static int verify_pieces(struct wb_run *r)
 		struct wb_piece *p = &r->pieces[i];
 		struct wb_extent *e = &r->ext[p->ext];
 		struct bt_wb_bdev *bd = &r->req->bdevs[e->bdev];
-		const struct bkey *k = (const struct bkey *)&e->key;
+		const struct bkey *k = ext_key(r, p->ext);
 		size_t bytes = (size_t)p->sectors << SECTOR_SHIFT;
 		int rr;
 
@@ -549,10 +580,11 @@ static int commit_clean(struct wb_run *r, struct bt_node_cache *nc, struct print
 	/* the journal first, as registration replays it; then the clean copies */
 	ret = bt_journal_replay_insert(&u, &st, NULL, err);
 	for (size_t i = 0; i < r->nr_ext && !ret; i++) {
-		struct bkey_padded k = r->ext[i].key;
+		struct bkey_padded k;
 
 		if (!r->ext[i].ok)
 			continue;
+		bt_bkey_copy((struct bkey *)&k, ext_key(r, i));
 		SET_KEY_DIRTY((struct bkey *)&k, 0);
 		ret = bt_btree_insert_keys(&u, k.w, bkey_u64s((struct bkey *)&k), err);
 	}
@@ -613,7 +645,7 @@ static int set_states_clean(struct wb_run *r, struct printbuf *err)
 			if (r->ext[i].bdev == b) {
 				left |= !r->ext[i].ok || !r->res->cache_committed;
 				if (r->ext[i].ok && r->res->cache_committed)
-					bd->cleaned_sectors += KEY_SIZE((struct bkey *)&r->ext[i].key);
+					bd->cleaned_sectors += KEY_SIZE(ext_key(r, i));
 			}
 		if (left || r->res->unreadable_nodes ||
 		    BDEV_STATE(bd->sb.flags) != BDEV_STATE_DIRTY ||
@@ -632,7 +664,7 @@ static int set_states_clean(struct wb_run *r, struct printbuf *err)
 static void list_plan(struct wb_run *r)
 {
 	for (size_t i = 0; i < r->nr_ext && r->req->list; i++) {
-		const struct bkey *k = (const struct bkey *)&r->ext[i].key;
+		const struct bkey *k = ext_key(r, i);
 		struct bt_wb_bdev *bd = &r->req->bdevs[r->ext[i].bdev];
 		uint64_t lo = bd->sb.data_offset, hi = bt_dev_sectors(bd->dev);
 		uint64_t s = KEY_START(k) < lo ? lo : KEY_START(k);
@@ -740,6 +772,7 @@ int bt_writeback(struct cache_set *c, struct bt_node_cache *nc, struct bt_wb_req
 	if (ret == -ENOMEM && !err->pos)
 		prt_str(err, "writeback: out of memory");
 	free(r.ext);
+	free(r.keys);
 	free(r.pieces);
 	free(r.buf);
 	return ret;
