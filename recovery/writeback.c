@@ -565,6 +565,51 @@ static const char *commit_blocker(const struct wb_run *r)
 	return NULL;
 }
 
+/*
+ * Leaves the commit has finished with are written every this many clean
+ * keys (bt_btree_update_flush_before()): it holds the leaves still to be
+ * changed, not every leaf it changes.
+ */
+#define WB_FLUSH_EVERY	4096
+
+/* The plan's devices by uuid slot: the clean keys go in in key order. */
+static int by_slot(const void *a, const void *b, void *arg)
+{
+	const struct wb_run *r = arg;
+	unsigned x = r->req->bdevs[*(const size_t *)a].slot;
+	unsigned y = r->req->bdevs[*(const size_t *)b].slot;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The clean copies of the extents written back and verified, in key order. */
+static int insert_clean(struct wb_run *r, struct bt_btree_update *u, struct printbuf *err)
+{
+	size_t nr = r->req->nr_bdevs, *order = calloc(nr ? nr : 1, sizeof(*order)), done = 0;
+	int ret = order ? 0 : -ENOMEM;
+
+	for (size_t b = 0; b < nr; b++)
+		order[b] = b;
+	if (order)
+		qsort_r(order, nr, sizeof(*order), by_slot, r);
+	for (size_t b = 0; b < nr && !ret; b++)
+		for (size_t i = 0; i < r->nr_ext && !ret; i++) {
+			struct bkey_padded k;
+
+			if (r->ext[i].bdev != order[b] || !r->ext[i].ok)
+				continue;
+			bt_bkey_copy((struct bkey *)&k, ext_key(r, i));
+			SET_KEY_DIRTY((struct bkey *)&k, 0);
+			if (++done % WB_FLUSH_EVERY == 0)
+				ret = bt_btree_update_flush_before(u, KEY_INODE((struct bkey *)&k),
+								   KEY_START((struct bkey *)&k), err);
+			if (!ret)
+				ret = bt_btree_insert_keys(u, k.w, bkey_u64s((struct bkey *)&k), err);
+		}
+	free(order);
+	return ret;
+}
+
 static int commit_clean(struct wb_run *r, struct bt_node_cache *nc, struct printbuf *err)
 {
 	struct cache_set *c = r->c;
@@ -579,15 +624,8 @@ static int commit_clean(struct wb_run *r, struct bt_node_cache *nc, struct print
 	bt_btree_update_init(&u, &w);
 	/* the journal first, as registration replays it; then the clean copies */
 	ret = bt_journal_replay_insert(&u, &st, NULL, err);
-	for (size_t i = 0; i < r->nr_ext && !ret; i++) {
-		struct bkey_padded k;
-
-		if (!r->ext[i].ok)
-			continue;
-		bt_bkey_copy((struct bkey *)&k, ext_key(r, i));
-		SET_KEY_DIRTY((struct bkey *)&k, 0);
-		ret = bt_btree_insert_keys(&u, k.w, bkey_u64s((struct bkey *)&k), err);
-	}
+	if (!ret)
+		ret = insert_clean(r, &u, err);
 	if (!ret)
 		ret = bt_btree_update_write(&u, err);
 	bt_btree_update_exit(&u);

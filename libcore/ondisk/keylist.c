@@ -27,6 +27,17 @@ int bt_keylist_push(struct bt_keylist *l, const struct bkey *k)
 	return 0;
 }
 
+int bt_keylist_push_all(struct bt_keylist *l, const struct bt_keylist *from)
+{
+	for (size_t o = 0; o < from->u64s; o += bkey_u64s((const struct bkey *)(from->d + o))) {
+		int ret = bt_keylist_push(l, (const struct bkey *)(from->d + o));
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 void bt_keylist_exit(struct bt_keylist *l)
 {
 	free(l->d);

@@ -21,6 +21,9 @@ struct bt_keylist {
  */
 int bt_keylist_push(struct bt_keylist *l, const struct bkey *k);
 
+/* bt_keylist_push_all(): append copies of every key of from, in order. 0 or -ENOMEM. */
+int bt_keylist_push_all(struct bt_keylist *l, const struct bt_keylist *from);
+
 void bt_keylist_exit(struct bt_keylist *l);
 
 #endif /* BCACHE_TOOL_KEYLIST_H */

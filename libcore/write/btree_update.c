@@ -14,7 +14,13 @@
 /* A child pointer of an in-memory interior node. */
 struct bt_uchild {
 	struct bkey_padded	key;	/* the pointer as read */
-	struct bt_unode		*node;	/* loaded copy, NULL when untouched */
+	struct bt_unode		*node;	/* loaded copy, NULL when untouched or flushed */
+	/*
+	 * a changed leaf written early (bt_btree_update_flush_before()): the
+	 * pointers of its new nodes, which replace key
+	 */
+	bool			flushed;
+	struct bt_keylist	written;
 };
 
 /* An in-memory copy of a node on the path to a changed leaf. */
@@ -49,8 +55,10 @@ static void unode_free(struct bt_unode *n)
 {
 	if (!n)
 		return;
-	for (size_t i = 0; i < n->nr_ch; i++)
+	for (size_t i = 0; i < n->nr_ch; i++) {
 		unode_free(n->ch[i].node);
+		bt_keylist_exit(&n->ch[i].written);
+	}
 	free(n->ch);
 	bt_extmap_exit(&n->ext);
 	free(n);
@@ -177,6 +185,12 @@ static int find_leaf(struct bt_btree_update *u, uint64_t inode, uint64_t offset,
 				   (unsigned long long)PTR_BUCKET_NR(u->w->c, (const struct bkey *)&n->key, 0),
 				   n->level);
 			return -BT_ERR_BTREE_TOPOLOGY;
+		}
+		if (n->ch[i].flushed) {
+			prt_printf(err, "cannot insert at %llu:%llu: its leaf was written already "
+				   "(bt_btree_update_flush_before())",
+				   (unsigned long long)inode, (unsigned long long)offset);
+			return -EINVAL;
 		}
 		if (!n->ch[i].node) {
 			ret = unode_load(u, (const struct bkey *)&n->ch[i].key, n->level - 1, n,
@@ -316,6 +330,8 @@ static int interior_keys(struct bt_btree_update *u, struct bt_unode *n, struct b
 
 		if (ch && ch->dirty)
 			ret = write_node(u, ch, out, err);
+		else if (n->ch[i].flushed)
+			ret = bt_keylist_push_all(out, &n->ch[i].written);
 		else
 			ret = bt_keylist_push(out, (const struct bkey *)&n->ch[i].key);
 		if (ret)
@@ -414,6 +430,43 @@ out:
 	free(cuts);
 	free(keys.d);
 	return ret;
+}
+
+/*
+ * Write the changed leaves under n that end at or before position pos
+ * (inode, offset), and free the copies of those leaves.
+ */
+static int flush_under(struct bt_btree_update *u, struct bt_unode *n, uint64_t inode,
+		       uint64_t offset, struct printbuf *err)
+{
+	for (size_t i = 0; i < n->nr_ch; i++) {
+		struct bt_uchild *ch = &n->ch[i];
+		bool before = bkey_cmp_pos((const struct bkey *)&ch->key, inode, offset) <= 0;
+		int ret = 0;
+
+		if (ch->node && ch->node->level)
+			ret = flush_under(u, ch->node, inode, offset, err);
+		else if (ch->node && before && ch->node->dirty)
+			ret = write_node(u, ch->node, &ch->written, err);
+		if (ret)
+			return ret;
+		if (ch->node && !ch->node->level && before) {
+			ch->flushed = ch->node->dirty;
+			unode_free(ch->node);
+			ch->node = NULL;
+		}
+		if (!before)
+			break;	/* the children after this one start after pos */
+	}
+	return 0;
+}
+
+int bt_btree_update_flush_before(struct bt_btree_update *u, uint64_t inode, uint64_t offset,
+				 struct printbuf *err)
+{
+	if (!u->root || !u->root->level)
+		return 0;	/* a root leaf has no parent to hold its new pointers */
+	return flush_under(u, u->root, inode, offset, err);
 }
 
 int bt_btree_update_write(struct bt_btree_update *u, struct printbuf *err)

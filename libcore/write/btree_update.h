@@ -104,6 +104,18 @@ int bt_btree_insert_keys(struct bt_btree_update *u, const uint64_t *keys, size_t
 			 struct printbuf *err);
 
 /*
+ * bt_btree_update_flush_before(): write now, as bt_btree_update_write()
+ * would (same keys, splits and pointers), every changed leaf whose range
+ * ends at or before position (inode, offset), and free its copy, so that
+ * a long run of inserts in key order holds only the leaves from there on.
+ * The caller promises that every key it inserts from now on starts at or
+ * after that position: one that does not gives -EINVAL. A root that is a
+ * leaf is kept. Returns 0 or bt_btree_update_write()'s codes.
+ */
+int bt_btree_update_flush_before(struct bt_btree_update *u, uint64_t inode, uint64_t offset,
+				 struct printbuf *err);
+
+/*
  * bt_btree_update_write(): write every changed node, children before
  * parents, split as needed (see above), free the old nodes after the
  * commit and set u->w->new_root, new_root_level and root_changed. Does
