@@ -10,7 +10,8 @@
  * "skipped: no loop devices"; one without mkfs.ext4 or mount, or partitions
  * on loop devices, or mount namespaces, skips the tests that need them and
  * says so. Every loop device, mount and helper process of a test is undone
- * by loop_fini(), also when an assertion ends the test early; no test
+ * by loop_fini(), also when an assertion ends the test early or it is
+ * skipped after its set-up began (loop_skip()); no test
  * depends on a particular loopN (the suite runs in parallel).
  */
 #include <criterion/criterion.h>
@@ -71,7 +72,15 @@ static void loop_fini(void)
 		t_sh(NULL, NULL, "losetup -d '%s'", env.loops[--env.nr_loops]);
 	if (env.dir[0])
 		t_sh(NULL, NULL, "rm -rf '%s'", env.dir);
+	env.dir[0] = '\0';
 }
+
+/* Criterion runs no fini after a skip: undo the test's set-up first. */
+#define loop_skip(...)				\
+	do {					\
+		loop_fini();			\
+		cr_skip_test(__VA_ARGS__);	\
+	} while (0)
 
 #define LOOP_OPTS .init = loop_init, .fini = loop_fini, .timeout = 180
 
@@ -79,7 +88,7 @@ static void loop_fini(void)
 static void need_loops(void)
 {
 	if (access("/dev/loop-control", W_OK) || t_sh(NULL, NULL, "losetup -f >/dev/null 2>&1"))
-		cr_skip_test(NO_LOOPS);
+		loop_skip(NO_LOOPS);
 }
 
 /* A loop device over file (losetup OPTS), recorded for loop_fini(); its path. */
@@ -92,7 +101,7 @@ static const char *loop_over(const char *file, const char *opts)
 	cr_assert_lt(env.nr_loops, sizeof(env.loops) / sizeof(env.loops[0]));
 	if (t_sh(&out, &err, "losetup -f --show %s '%s'", opts, file)) {
 		if (strstr(err, "ermission denied") || strstr(err, "not permitted"))
-			cr_skip_test(NO_LOOPS);
+			loop_skip(NO_LOOPS);
 		cr_assert_fail("losetup %s '%s': %s", opts, file, err);
 	}
 	out[strcspn(out, "\n")] = '\0';
@@ -292,7 +301,7 @@ Test(loop, size_and_logical_block_size, LOOP_OPTS)
 
 	cr_assert_eq(t_sh(&out, NULL, "blockdev --getss '%s'", l4), 0);
 	if (atoi(out) != 4096)
-		cr_skip_test("skipped: losetup --sector-size 4096 gave %s-byte sectors", out);
+		loop_skip("skipped: losetup --sector-size 4096 gave %s-byte sectors", out);
 	free(out);
 	refused(devs, "the device's logical block is 4096 bytes",
 		"format -C --bucket 256k --block 512 '%s'", l4);
@@ -333,7 +342,7 @@ Test(loop, excl_held_refused, LOOP_OPTS)
 static void mkfs_ext4(const char *path)
 {
 	if (t_sh(NULL, NULL, "command -v mkfs.ext4 >/dev/null"))
-		cr_skip_test("skipped: mkfs.ext4 is not installed");
+		loop_skip("skipped: mkfs.ext4 is not installed");
 	cr_assert_eq(t_sh(NULL, NULL, "mkfs.ext4 -q -F '%s'", path), 0, "mkfs.ext4 %s", path);
 }
 
@@ -346,7 +355,7 @@ static const char *mount_ro(const char *dev)
 	snprintf(mnt, sizeof(env.mounts[0]), "%s/mnt%u", dir, env.nr_mounts);
 	cr_assert_eq(mkdir(mnt, 0755), 0, "mkdir %s: %m", mnt);
 	if (t_sh(NULL, NULL, "mount -o ro,noload '%s' '%s'", dev, mnt))
-		cr_skip_test("skipped: cannot mount '%s' here", dev);
+		loop_skip("skipped: cannot mount '%s' here", dev);
 	env.nr_mounts++;
 	return mnt;
 }
@@ -428,7 +437,7 @@ static void partitioned(struct part_disk *pd)
 	snprintf(pd->name, sizeof(pd->name), "%sp1", strrchr(pd->disk, '/') + 1);
 	snprintf(sys, sizeof(sys), "/sys/class/block/%s/dev", pd->name);
 	if (access(sys, F_OK) && t_sh(NULL, NULL, "addpart '%s' 1 2048 65536", pd->disk))
-		cr_skip_test("skipped: no partitions on loop devices here (no DOS partition "
+		loop_skip("skipped: no partitions on loop devices here (no DOS partition "
 			     "tables in the kernel, no addpart)");
 	snprintf(pd->part, sizeof(pd->part), "/dev/%s", pd->name);
 	if (appears(pd->part))
@@ -477,7 +486,7 @@ static pid_t mount_elsewhere(const char *dev, const char *mnt)
 	pid_t pid;
 
 	if (t_sh(NULL, NULL, "command -v unshare >/dev/null"))
-		cr_skip_test("skipped: unshare is not installed");
+		loop_skip("skipped: unshare is not installed");
 	cr_assert(asprintf(&ready, "%s/ready", env.dir) > 0);
 	cr_assert(asprintf(&script, "mount -o ro,noload '%s' '%s' && touch '%s'; exec sleep 600",
 			   dev, mnt, ready) > 0);
@@ -490,7 +499,7 @@ static pid_t mount_elsewhere(const char *dev, const char *mnt)
 	}
 	env.kids[env.nr_kids++] = pid;
 	if (!appears(ready))
-		cr_skip_test("skipped: cannot mount in a new mount namespace here");
+		loop_skip("skipped: cannot mount in a new mount namespace here");
 	free(ready);
 	free(script);
 	return pid;
