@@ -203,21 +203,21 @@ static bool proc_mountinfo_has(const struct bt_guard *g, const char *rel, dev_t 
 	return found;
 }
 
-/* Is namespace ns (a stat of <proc>/PID/ns/mnt) in seen[]? If not, add it (while room). */
+/* Is namespace ns (a stat of <proc>/PID/ns/mnt) in seen[]? If not, add it. */
 static bool ns_seen(ino_t *seen, unsigned *nr, const struct stat *ns)
 {
 	for (unsigned i = 0; i < *nr; i++)
 		if (seen[i] == ns->st_ino)
 			return true;
-	if (*nr < TSYS_MAX_NS)
-		seen[(*nr)++] = ns->st_ino;
+	seen[(*nr)++] = ns->st_ino;
 	return false;
 }
 
 /*
  * rdev mounted in the mount namespace of another process (a container, a
  * service with private mounts): each namespace other than ours is read
- * once, through the first process found in it. The pid, or 0.
+ * once, through the first process found in it, up to TSYS_MAX_NS of them.
+ * The pid, or 0.
  */
 static pid_t mounted_elsewhere(const struct bt_guard *g, dev_t rdev, char *where, size_t n)
 {
@@ -233,7 +233,7 @@ static pid_t mounted_elsewhere(const struct bt_guard *g, dev_t rdev, char *where
 	if (stat(path, &ns) || !(d = opendir(g->proc)))
 		return 0;
 	ns_seen(seen, &nseen, &ns);
-	while (!found && (e = readdir(d))) {
+	while (!found && nseen < TSYS_MAX_NS && (e = readdir(d))) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
 
