@@ -128,13 +128,14 @@ static void hold(const char *path, int flags)
 	int fd = open(path, flags | O_CLOEXEC);		/* not inherited by the runs */
 
 	cr_assert(fd >= 0, "open %s: %m", path);
+	cr_assert_lt(env.nr_fds, sizeof(env.fds) / sizeof(env.fds[0]));
 	env.fds[env.nr_fds++] = fd;
 }
 
-/* path with every occurrence of from replaced by to (malloc'ed). */
+/* s with every occurrence of from replaced by to (malloc'ed). */
 static char *replace(const char *s, const char *from, const char *to)
 {
-	size_t nf = strlen(from), nt = strlen(to), n = 0;
+	size_t nf = strlen(from), nt = strlen(to);
 	char *out = malloc(strlen(s) * (nt > nf ? nt / nf + 1 : 1) + 1), *o = out;
 
 	cr_assert(out);
@@ -143,7 +144,6 @@ static char *replace(const char *s, const char *from, const char *to)
 			memcpy(o, to, nt);
 			o += nt;
 			s += nf;
-			n++;
 		} else {
 			*o++ = *s++;
 		}
@@ -163,7 +163,12 @@ static void same_output(const char *file, const char *dev, const char *args)
 	na = replace(a, file, "DEV");
 	nb = replace(b, dev, "DEV");
 	cr_expect_str_eq(nb, na, "%s: %s prints what the image file does not", args, dev);
-	free(a), free(b), free(ea), free(eb), free(na), free(nb);
+	free(a);
+	free(b);
+	free(ea);
+	free(eb);
+	free(na);
+	free(nb);
 }
 
 /*
@@ -182,8 +187,10 @@ static void refused(const char *const *devs, const char *msg, const char *fmt, .
 	va_start(ap, fmt);
 	cr_assert(vasprintf(&args, fmt, ap) > 0);
 	va_end(ap);
-	for (; devs[n]; n++)
+	for (; devs[n]; n++) {
+		cr_assert_lt(n, sizeof(sum) / sizeof(sum[0]));
 		t_sha256_file(devs[n], sum[n]);
+	}
 	rc = t_run(NULL, &err, "%s", args);
 	cr_expect_eq(rc, 8, "'%s': exit %d, expected 8: %s", args, rc, err);
 	cr_expect(strstr(err, msg), "'%s': expected \"%s\" in: %s", args, msg, err);
