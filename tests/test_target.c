@@ -56,7 +56,12 @@ static void fake_blk(const struct fake *f, const char *dir, unsigned minor)
  * /mnt/fake; fakebc (M:5) registered with bcache; fakeheld (M:6) held by
  * dm-3; loop7 (M:7) over the file img; pid 4242 (fakedd) with wfile open
  * for writing and rfile for reading; swapfile active swap; lockfile
- * flock'ed by pid 4243 (bcache-tool).
+ * flock'ed by pid 4243 (bcache-tool). fakedisk2 (M:10) has partition
+ * fakedisk2p1 (M:11), which pid 4242 has open for writing, and pid 4244
+ * (fakesh) the disk for reading; pid 4244 is in a mount namespace of its
+ * own, where fakens (M:8) is mounted on /mnt/elsewhere. fakedisk3 (M:12)
+ * has partition fakedisk3p1 (M:13) registered with bcache as bcache2;
+ * loop7 has partition loop7p1 (M:9).
  */
 static void fake_tree(struct fake *f)
 {
@@ -85,6 +90,25 @@ static void fake_tree(struct fake *f)
 	   "'%s/swaps' && echo fakedd > '%s/4242/comm' && echo bcache-tool > '%s/4243/comm'",
 	   f->proc, f->proc, f->proc, f->proc, FAKE_MAJOR, f->proc, f->root, f->proc,
 	   f->proc, f->proc);
+	fake_blk(f, "loop7/loop7p1", 9);
+	sh("echo 1 > '%s/devices/loop7/loop7p1/partition'", f->sys);
+	fake_blk(f, "fakedisk3", 12);
+	fake_blk(f, "fakedisk3/fakedisk3p1", 13);
+	sh("echo 1 > '%s/devices/fakedisk3/fakedisk3p1/partition' && mkdir -p "
+	   "'%s/devices/fakedisk3/fakedisk3p1/holders/bcache2'", f->sys, f->sys);
+	fake_blk(f, "fakens", 8);
+	fake_blk(f, "fakedisk2", 10);
+	fake_blk(f, "fakedisk2/fakedisk2p1", 11);
+	sh("echo 1 > '%s/devices/fakedisk2/fakedisk2p1/partition'", f->sys);
+	sh("mkdir -p '%s/self/ns' '%s/4244/ns' '%s/4244/fd' '%s/4244/fdinfo' && "
+	   "echo self > '%s/self/ns/mnt' && echo other > '%s/4244/ns/mnt' && "
+	   "echo '40 39 %u:8 / /mnt/elsewhere ro - ext4 /dev/fakens ro' > '%s/4244/mountinfo' && "
+	   "echo fakesh > '%s/4244/comm'", f->proc, f->proc, f->proc, f->proc, f->proc, f->proc,
+	   FAKE_MAJOR, f->proc, f->proc);
+	sh("ln -s '%s/fakedisk2p1.node' '%s/4242/fd/5' && printf 'flags:\\t0100002\\n' > "
+	   "'%s/4242/fdinfo/5' && ln -s '%s/fakedisk2.node' '%s/4244/fd/3' && "
+	   "printf 'flags:\\t0100000\\n' > '%s/4244/fdinfo/3'", f->root, f->proc, f->proc,
+	   f->root, f->proc, f->proc);
 	sh("ln -s '%s/wfile' '%s/4242/fd/3' && printf 'pos:\\t0\\nflags:\\t0100002\\n' > "
 	   "'%s/4242/fdinfo/3' && ln -s '%s/rfile' '%s/4242/fd/4' && "
 	   "printf 'pos:\\t0\\nflags:\\t0100000\\n' > '%s/4242/fdinfo/4'",
@@ -202,6 +226,63 @@ Test(target, whole_disk_with_a_mounted_partition)
 	fake_exit(&f);
 }
 
+/* A whole disk whose partition is registered: the partition named. */
+Test(target, whole_disk_with_a_registered_partition)
+{
+	struct printbuf err = PRINTBUF;
+	struct fake f;
+	int ret;
+
+	fake_tree(&f);
+	ret = open_one(&f, 0, "fakedisk3.node", BT_TARGET_DEVICE, BT_GUARD_RDWR, NULL, &err);
+	cr_expect_eq(ret, -BT_ERR_DEV_REGISTERED, "%d: %s", ret, printbuf_str(&err));
+	expect_in(&err, "fakedisk3.node' is in use: its partition /dev/fakedisk3p1 is registered "
+		  "with the kernel's bcache as bcache2 (--force-in-use overrides this)");
+	printbuf_exit(&err);
+	fake_exit(&f);
+}
+
+/* A mount in another mount namespace is a mount: refused, the namespace named. */
+Test(target, mounted_in_another_namespace)
+{
+	struct printbuf err = PRINTBUF;
+	struct fake f;
+	int ret;
+
+	fake_tree(&f);
+	ret = open_one(&f, BT_GUARD_FORCE_IN_USE, "fakens.node", BT_TARGET_DEVICE, BT_GUARD_RDWR,
+		       NULL, &err);
+	cr_expect_eq(ret, -BT_ERR_DEV_MOUNTED, "%d: %s", ret, printbuf_str(&err));
+	expect_in(&err, "fakens.node' is mounted on /mnt/elsewhere (in the mount namespace of "
+		  "pid 4244 (fakesh)): unmount it first (no option overrides this)");
+	printbuf_exit(&err);
+	fake_exit(&f);
+}
+
+/* Opens of a disk's partition, or of a partition's disk, are named as such. */
+Test(target, open_through_a_partition_or_its_disk)
+{
+	struct printbuf warn = PRINTBUF, err = PRINTBUF;
+	struct fake f;
+	int ret;
+
+	fake_tree(&f);
+	ret = open_one(&f, 0, "fakedisk2.node", BT_TARGET_DEVICE, BT_GUARD_RDWR, &warn, &err);
+	cr_expect_eq(ret, -BT_ERR_DEV_IN_USE, "%d: %s", ret, printbuf_str(&err));
+	expect_in(&err, "fakedisk2.node' is open in another process: pid 4244 (fakesh, reading); "
+		  "pid 4242 (fakedd, writing) through its partition /dev/fakedisk2p1 "
+		  "(--force-in-use overrides this)");
+	printbuf_reset(&err);
+	ret = open_one(&f, 0, "fakedisk2p1.node", BT_TARGET_INPUT, 0, &warn, &err);
+	cr_expect_eq(ret, -ENXIO, "%d: %s", ret, printbuf_str(&err));
+	expect_in(&warn, "fakedisk2p1.node' is open in another process: pid 4242 (fakedd, "
+		  "writing); pid 4244 (fakesh, reading) through its whole disk /dev/fakedisk2: "
+		  "what is read may change during the run");
+	printbuf_exit(&warn);
+	printbuf_exit(&err);
+	fake_exit(&f);
+}
+
 /* Two names of one run that are the same device, by any relation sysfs tells. */
 Test(target, same_device_under_other_names)
 {
@@ -245,6 +326,18 @@ Test(target, same_device_under_other_names)
 	expect_in(&err, "the undo file '");
 	expect_in(&err, "loop7.node' is the cache device '");
 	expect_in(&err, "loop7.node' is a loop device over '");
+	bt_guard_exit(&g);
+
+	/* a partition of a loop device over a file named too */
+	printbuf_reset(&err);
+	snprintf(b, sizeof(b), "%s/loop7p1.node", f.root);
+	guard_fake(&g, &f, 0, NULL);
+	cr_assert_eq(bt_guard_add(&g, a, BT_TARGET_INPUT, "cache device", 0, &err), 0);
+	cr_expect_eq(bt_guard_add(&g, b, BT_TARGET_DEVICE, "destination", 0, &err),
+		     -BT_ERR_SAME_DEVICE);
+	expect_in(&err, "img' and '");
+	expect_in(&err, "loop7p1.node' are the same device ('");
+	expect_in(&err, "loop7p1.node' is a partition of a loop device over '");
 	bt_guard_exit(&g);
 	printbuf_exit(&err);
 	fake_exit(&f);

@@ -79,8 +79,10 @@ static int target_stat(const struct bt_guard *g, struct bt_target *t, struct pri
 	if (!t->id.blk)
 		return 0;
 	t->partition = tsys_whole_disk(g, t->id.rdev, &t->whole);
-	if (tsys_loop_file(g, t->id.rdev, &fst, file, sizeof(file))) {
+	if (tsys_loop_file(g, t->id.rdev, &fst, file, sizeof(file)) ||
+	    (t->partition && tsys_loop_file(g, t->whole, &fst, file, sizeof(file)))) {
 		t->has_file = true;
+		t->file_of_whole = t->partition;
 		t->file = tid_of(&fst);
 		t->file_path = strdup(file);
 		if (!t->file_path)
@@ -106,14 +108,14 @@ static enum relation relate(const struct bt_target *a, const struct bt_target *b
 		       a->dir_ino == b->dir_ino && !strcmp(a->base, b->base) ? REL_SAME : REL_NONE;
 	if (tid_eq(&a->id, &b->id))
 		return REL_SAME;
-	if ((a->has_file && tid_eq(&a->file, &b->id)) ||
-	    (b->has_file && tid_eq(&b->file, &a->id)) ||
-	    (a->has_file && b->has_file && tid_eq(&a->file, &b->file)))
-		return REL_LOOP;
 	if (b->partition && a->id.blk && b->whole == a->id.rdev)
 		return REL_PART_OF;
 	if (a->partition && b->id.blk && a->whole == b->id.rdev)
 		return REL_WHOLE_OF;
+	if ((a->has_file && tid_eq(&a->file, &b->id)) ||
+	    (b->has_file && tid_eq(&b->file, &a->id)) ||
+	    (a->has_file && b->has_file && tid_eq(&a->file, &b->file)))
+		return REL_LOOP;
 	return REL_NONE;
 }
 
@@ -140,11 +142,15 @@ static void prt_relation(struct printbuf *err, const struct bt_target *a,
 	}
 	if (rel != REL_LOOP)
 		return;
-	if (a->has_file && b->has_file)
-		prt_printf(err, " (both are loop devices over '%s')", a->file_path);
-	else
-		prt_printf(err, " ('%s' is a loop device over '%s')",
-			   shown(a->has_file ? a : b), (a->has_file ? a : b)->file_path);
+	if (a->has_file && b->has_file) {
+		prt_printf(err, " (both are %sloop devices over '%s')",
+			   a->file_of_whole || b->file_of_whole ? "on " : "", a->file_path);
+	} else {
+		const struct bt_target *l = a->has_file ? a : b;
+
+		prt_printf(err, " ('%s' is %s loop device over '%s')", shown(l),
+			   l->file_of_whole ? "a partition of a" : "a", l->file_path);
+	}
 }
 
 int bt_guard_add(struct bt_guard *g, const char *path, enum bt_target_role role,

@@ -8,8 +8,9 @@
  * Declaring refuses, before anything is opened, a path that is the same
  * device or file as another one of the run, whatever its name: the same
  * inode, the same block device (a second node, a /dev/disk/by-* link), a
- * loop device over an image file also named, a partition of a whole disk
- * also named (or the reverse). No option overrides this.
+ * loop device (or a partition of one) over an image file also named, a
+ * partition of a whole disk also named (or the reverse). No option
+ * overrides this.
  *
  * Opening then refuses, by these rules (roles: enum bt_target_role):
  *
@@ -86,6 +87,7 @@ struct bt_target {
 	struct stat	st;		/* when exists */
 	struct bt_tid	id;		/* when exists */
 	bool		has_file;	/* a loop device: the file behind it */
+	bool		file_of_whole;	/* has_file: of its whole disk (a partition) */
 	struct bt_tid	file;
 	char		*file_path;	/* malloc'ed: its backing_file */
 	bool		partition;	/* a partition: its whole disk is whole */

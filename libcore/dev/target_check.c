@@ -12,35 +12,34 @@
 #include "libcore/dev/signature.h"
 #include "libcore/dev/target_internal.h"
 
-/* Is block device rdev (shown as name) mounted or swap, itself or a partition of it? */
-static bool blk_mounted(const struct bt_guard *g, const char *name, dev_t rdev,
-			struct printbuf *pb)
+/* " on /mnt", and the namespace when it is not ours: " on /mnt (in the mount namespace of pid 12 (sh))" */
+static void prt_on(const struct bt_guard *g, struct printbuf *pb, const char *where, pid_t ns)
 {
-	struct bt_tid id = { .blk = true, .rdev = rdev };
-	char where[PATH_MAX], disk[TSYS_NAME_MAX];
-	struct tsys_devs parts;
-	dev_t whole;
+	char comm[32];
 
-	if (tsys_mounted(g, rdev, where, sizeof(where))) {
-		prt_printf(pb, "'%s' is mounted on %s", name, where);
-		return true;
-	}
-	if (tsys_swap(g, &id)) {
-		prt_printf(pb, "'%s' is in use as swap", name);
-		return true;
-	}
-	if (tsys_whole_disk(g, rdev, &whole) && tsys_mounted(g, whole, where, sizeof(where))) {
-		tsys_blk_name(g, whole, disk, sizeof(disk));
-		prt_printf(pb, "'%s' is in use: its whole disk /dev/%s is mounted on %s", name,
-			   disk, where);
-		return true;
-	}
+	prt_printf(pb, " on %s", where);
+	if (!ns)
+		return;
+	tsys_comm(g, ns, comm, sizeof(comm));
+	prt_printf(pb, " (in the mount namespace of pid %d (%s))", (int)ns, comm);
+}
+
+/* Is a partition of whole disk rdev (shown as name) mounted or swap? */
+static bool part_mounted(const struct bt_guard *g, const char *name, dev_t rdev,
+			 struct printbuf *pb)
+{
+	struct bt_tid id = { .blk = true };
+	char where[PATH_MAX];
+	struct tsys_devs parts;
+	pid_t ns;
+
 	tsys_partitions(g, rdev, &parts);
 	for (unsigned i = 0; i < parts.nr; i++) {
 		id.rdev = parts.rdev[i];
-		if (tsys_mounted(g, parts.rdev[i], where, sizeof(where))) {
-			prt_printf(pb, "'%s' is in use: its partition /dev/%s is mounted on %s",
-				   name, parts.name[i], where);
+		if (tsys_mounted(g, parts.rdev[i], where, sizeof(where), &ns)) {
+			prt_printf(pb, "'%s' is in use: its partition /dev/%s is mounted", name,
+				   parts.name[i]);
+			prt_on(g, pb, where, ns);
 			return true;
 		}
 		if (tsys_swap(g, &id)) {
@@ -50,6 +49,34 @@ static bool blk_mounted(const struct bt_guard *g, const char *name, dev_t rdev,
 		}
 	}
 	return false;
+}
+
+/* Is block device rdev (shown as name) mounted or swap, itself or a partition of it? */
+static bool blk_mounted(const struct bt_guard *g, const char *name, dev_t rdev,
+			struct printbuf *pb)
+{
+	struct bt_tid id = { .blk = true, .rdev = rdev };
+	char where[PATH_MAX], disk[TSYS_NAME_MAX];
+	dev_t whole;
+	pid_t ns;
+
+	if (tsys_mounted(g, rdev, where, sizeof(where), &ns)) {
+		prt_printf(pb, "'%s' is mounted", name);
+		prt_on(g, pb, where, ns);
+		return true;
+	}
+	if (tsys_swap(g, &id)) {
+		prt_printf(pb, "'%s' is in use as swap", name);
+		return true;
+	}
+	if (tsys_whole_disk(g, rdev, &whole) &&
+	    tsys_mounted(g, whole, where, sizeof(where), &ns)) {
+		tsys_blk_name(g, whole, disk, sizeof(disk));
+		prt_printf(pb, "'%s' is in use: its whole disk /dev/%s is mounted", name, disk);
+		prt_on(g, pb, where, ns);
+		return true;
+	}
+	return part_mounted(g, name, rdev, pb);
 }
 
 /* Is t mounted: the device, or a loop device over the file, or swap? */
@@ -144,23 +171,51 @@ static int refuse_in_use(struct bt_guard *g, const struct bt_target *t, bool wri
 	return code;
 }
 
-/* The identities whose open descriptors count as opens of t. */
-static unsigned user_ids(const struct bt_guard *g, const struct bt_target *t,
-			 struct bt_tid *ids, unsigned max)
-{
-	struct tsys_devs devs;
-	unsigned n = 0;
+/* Identities whose open descriptors count as opens of t, and how a message names them. */
+struct user_group {
+	struct bt_tid	ids[2];
+	unsigned	nr;
+	char		label[TSYS_NAME_MAX + 32];	/* "": t itself */
+};
 
-	ids[n++] = t->id;
-	if (t->has_file)
-		ids[n++] = t->file;
-	if (t->id.blk)
-		tsys_partitions(g, t->id.rdev, &devs);	/* a whole disk's partitions */
-	else
-		tsys_loops_over(g, &t->id, &devs);	/* loop devices over the file */
-	for (unsigned i = 0; i < devs.nr && n < max; i++)
-		ids[n++] = (struct bt_tid){ .blk = true, .rdev = devs.rdev[i] };
+/* devs as groups labelled "its partition /dev/sda1" etc., after the n of grp (max in all). */
+static unsigned groups_of(const struct tsys_devs *devs, const char *rel,
+			  struct user_group *grp, unsigned n, unsigned max)
+{
+	for (unsigned i = 0; i < devs->nr && n < max; i++, n++) {
+		grp[n].ids[0] = (struct bt_tid){ .blk = true, .rdev = devs->rdev[i] };
+		grp[n].nr = 1;
+		snprintf(grp[n].label, sizeof(grp[n].label), "its %s /dev/%s", rel,
+			 devs->name[i]);
+	}
 	return n;
+}
+
+/*
+ * The groups of t: itself (with a loop device's file), then each partition
+ * of a whole disk, or the whole disk of a partition, or each loop device
+ * over a file. Returns how many (at most max).
+ */
+static unsigned user_groups(const struct bt_guard *g, const struct bt_target *t,
+			    struct user_group *grp, unsigned max)
+{
+	struct tsys_devs devs = { 0 };
+
+	grp[0] = (struct user_group){ .ids = { t->id }, .nr = 1 };
+	if (t->has_file)
+		grp[0].ids[grp[0].nr++] = t->file;
+	if (t->id.blk && t->partition) {
+		devs.nr = 1;
+		devs.rdev[0] = t->whole;
+		tsys_blk_name(g, t->whole, devs.name[0], sizeof(devs.name[0]));
+		return groups_of(&devs, "whole disk", grp, 1, max);
+	}
+	if (t->id.blk) {
+		tsys_partitions(g, t->id.rdev, &devs);
+		return groups_of(&devs, "partition", grp, 1, max);
+	}
+	tsys_loops_over(g, &t->id, &devs);
+	return groups_of(&devs, "loop device", grp, 1, max);
 }
 
 /* "pid 12 (sh, reading), pid 40 (dd, writing)"; true when one writes. */
@@ -178,20 +233,51 @@ static bool prt_users(struct printbuf *pb, const struct tsys_users *u)
 	return write;
 }
 
+/*
+ * The other processes with t open, group by group, into pb: "pid 12 (sh,
+ * reading); pid 40 (dd, writing) through its partition /dev/sda1"; with busy, as
+ * the reason of a refused O_EXCL open: "pid 12 (sh, reading) has it open;
+ * its partition /dev/sda1 is open in pid 40 (dd, writing)". Returns the
+ * number of processes found; *write when one named writes.
+ */
+static unsigned prt_who(const struct bt_guard *g, const struct bt_target *t, bool busy,
+			struct printbuf *pb, bool *write)
+{
+	struct user_group grp[TSYS_MAX_DEVS + 1];
+	unsigned n = user_groups(g, t, grp, TSYS_MAX_DEVS + 1), total = 0;
+	struct tsys_users u;
+
+	*write = false;
+	for (unsigned i = 0; i < n; i++) {
+		tsys_users(g, grp[i].ids, grp[i].nr, &u);
+		if (!u.total)
+			continue;
+		if (total)
+			prt_str(pb, "; ");
+		if (busy && grp[i].label[0])
+			prt_printf(pb, "%s is open in ", grp[i].label);
+		*write |= prt_users(pb, &u);
+		if (busy && !grp[i].label[0])
+			prt_str(pb, u.total > 1 ? " have it open" : " has it open");
+		else if (!busy && grp[i].label[0])
+			prt_printf(pb, " through %s", grp[i].label);
+		total += u.total;
+	}
+	return total;
+}
+
 /* Other processes with t open: refuse a writer (unless forced), warn about the rest. */
 static int check_users(struct bt_guard *g, const struct bt_target *t, struct printbuf *err)
 {
-	struct bt_tid ids[TSYS_MAX_DEVS + 2];
 	struct printbuf pb = PRINTBUF;
-	struct tsys_users u;
 	bool input = t->role == BT_TARGET_INPUT, write;
 	int ret = 0;
 
-	tsys_users(g, ids, user_ids(g, t, ids, TSYS_MAX_DEVS + 2), &u);
-	if (!u.total)
-		return 0;
 	prt_printf(&pb, "'%s' is open in another process: ", t->path);
-	write = prt_users(&pb, &u);	/* of the processes named */
+	if (!prt_who(g, t, false, &pb, &write)) {	/* write: of the processes named */
+		printbuf_exit(&pb);
+		return 0;
+	}
 	if (write && !input) {
 		ret = refuse_in_use(g, t, true, &pb, -BT_ERR_DEV_IN_USE, err);
 	} else if (g->warn && (write || !input)) {
@@ -236,9 +322,9 @@ int guard_check(struct bt_guard *g, struct bt_target *t, bool write, struct prin
 void guard_explain_busy(struct bt_guard *g, const struct bt_target *t, int code,
 			struct printbuf *msg)
 {
-	struct bt_tid ids[TSYS_MAX_DEVS + 2];
-	struct tsys_users u;
+	struct printbuf who = PRINTBUF;
 	char comm[32];
+	bool write;
 	pid_t pid;
 
 	if (code == -BT_ERR_DEV_LOCKED) {
@@ -250,15 +336,12 @@ void guard_explain_busy(struct bt_guard *g, const struct bt_target *t, int code,
 			   strcmp(comm, "bcache-tool") ? "" : ", another bcache-tool run");
 		return;
 	}
-	tsys_users(g, ids, user_ids(g, t, ids, TSYS_MAX_DEVS + 2), &u);
-	if (!u.total) {
+	if (prt_who(g, t, true, &who, &write))
+		prt_printf(msg, ": %s", printbuf_str(&who));
+	else
 		prt_str(msg, ": no process has it open, so the kernel holds it (a mount, a "
 			"RAID or device-mapper member, bcache)");
-		return;
-	}
-	prt_str(msg, ": ");
-	prt_users(msg, &u);
-	prt_str(msg, u.total > 1 ? " have it open" : " has it open");
+	printbuf_exit(&who);
 }
 
 /* The first non-zero byte in sampled ranges of fd (size bytes): 1 and *at, else 0. */

@@ -14,6 +14,7 @@
 #define TSYS_NAME_MAX	64
 #define TSYS_MAX_DEVS	64	/* partitions of one disk, loop devices over one file */
 #define TSYS_MAX_USERS	8	/* processes named in a message */
+#define TSYS_MAX_NS	256	/* mount namespaces searched for a mount */
 
 struct tsys_devs {
 	unsigned	nr;
@@ -50,8 +51,13 @@ bool tsys_loop_file(const struct bt_guard *g, dev_t rdev, struct stat *st,
 void tsys_loops_over(const struct bt_guard *g, const struct bt_tid *id,
 		     struct tsys_devs *out);
 
-/* Is block device rdev mounted? where gets the mount point. */
-bool tsys_mounted(const struct bt_guard *g, dev_t rdev, char *where, size_t n);
+/*
+ * Is block device rdev mounted, in our mount namespace or another one
+ * (<proc>/PID/mountinfo of a process in each other namespace)? where gets
+ * the mount point; *ns_pid 0 for ours, else a process of the namespace.
+ */
+bool tsys_mounted(const struct bt_guard *g, dev_t rdev, char *where, size_t n,
+		  pid_t *ns_pid);
 
 /* Is id (a block device or a file) active swap (<proc>/swaps)? */
 bool tsys_swap(const struct bt_guard *g, const struct bt_tid *id);

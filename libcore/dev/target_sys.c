@@ -167,15 +167,12 @@ static bool source_is(const char *src, dev_t rdev)
 	return src[0] == '/' && !stat(src, &st) && S_ISBLK(st.st_mode) && st.st_rdev == rdev;
 }
 
-bool tsys_mounted(const struct bt_guard *g, dev_t rdev, char *where, size_t n)
+/* The mount point of block device rdev in one mountinfo file, or false. */
+static bool mountinfo_has(FILE *f, dev_t rdev, char *where, size_t n)
 {
-	FILE *f = proc_open(g, "self/mountinfo");
 	char line[4096];
-	bool found = false;
 
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f)) {
 		char mnt[PATH_MAX], src[PATH_MAX] = "";
 		const char *sep = strstr(line, " - ");
 		unsigned ma, mi;
@@ -186,11 +183,81 @@ bool tsys_mounted(const struct bt_guard *g, dev_t rdev, char *where, size_t n)
 			sscanf(sep + 3, "%*s %4095s", src);
 		if (makedev(ma, mi) == rdev || source_is(src, rdev)) {
 			snprintf(where, n, "%s", mnt);
-			found = true;
+			return true;
 		}
 	}
+	return false;
+}
+
+/* <proc>/rel (a mountinfo) searched for rdev. */
+static bool proc_mountinfo_has(const struct bt_guard *g, const char *rel, dev_t rdev,
+			       char *where, size_t n)
+{
+	FILE *f = proc_open(g, rel);
+	bool found;
+
+	if (!f)
+		return false;
+	found = mountinfo_has(f, rdev, where, n);
 	fclose(f);
 	return found;
+}
+
+/* Is namespace ns (a stat of <proc>/PID/ns/mnt) in seen[]? If not, add it. */
+static bool ns_seen(ino_t *seen, unsigned *nr, const struct stat *ns)
+{
+	for (unsigned i = 0; i < *nr; i++)
+		if (seen[i] == ns->st_ino)
+			return true;
+	seen[(*nr)++] = ns->st_ino;
+	return false;
+}
+
+/*
+ * rdev mounted in the mount namespace of another process (a container, a
+ * service with private mounts): each namespace other than ours is read
+ * once, through the first process found in it, up to TSYS_MAX_NS of them.
+ * The pid, or 0.
+ */
+static pid_t mounted_elsewhere(const struct bt_guard *g, dev_t rdev, char *where, size_t n)
+{
+	char path[PATH_MAX + 300], rel[NAME_MAX + 16];
+	ino_t seen[TSYS_MAX_NS];
+	unsigned nseen = 0;
+	struct dirent *e;
+	struct stat ns;
+	pid_t found = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/self/ns/mnt", g->proc);
+	if (stat(path, &ns) || !(d = opendir(g->proc)))
+		return 0;
+	ns_seen(seen, &nseen, &ns);
+	while (!found && nseen < TSYS_MAX_NS && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == g->self)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/ns/mnt", g->proc, e->d_name);
+		if (stat(path, &ns) || ns_seen(seen, &nseen, &ns))
+			continue;
+		snprintf(rel, sizeof(rel), "%s/mountinfo", e->d_name);
+		if (proc_mountinfo_has(g, rel, rdev, where, n))
+			found = (pid_t)pid;
+	}
+	closedir(d);
+	return found;
+}
+
+bool tsys_mounted(const struct bt_guard *g, dev_t rdev, char *where, size_t n,
+		  pid_t *ns_pid)
+{
+	*ns_pid = 0;
+	if (proc_mountinfo_has(g, "self/mountinfo", rdev, where, n))
+		return true;
+	*ns_pid = mounted_elsewhere(g, rdev, where, n);
+	return *ns_pid != 0;
 }
 
 bool tsys_swap(const struct bt_guard *g, const struct bt_tid *id)
