@@ -326,8 +326,7 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	if (!ctx->node_bucket || !ctx->node_cache)
 		return -ENOMEM;
 	/* no reader threads (out of memory, none started): the walk reads alone, same result */
-	if (ctx->opts.threads > 1)
-		ctx->node_pool = bt_node_pool_new(c, ctx->opts.threads, 0, 4 * ctx->opts.threads);
+	ctx->node_pool = bt_node_pool_for(c, ctx->opts.threads, 0);
 
 	if (bkey_cmp_pos(root, MAX_KEY_INODE, MAX_KEY_OFFSET)) {
 		npctx(ctx, &p, root, c->root_level);

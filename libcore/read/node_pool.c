@@ -124,6 +124,12 @@ struct bt_node_pool *bt_node_pool_new(const struct cache_set *c, unsigned nr_thr
 	return p;
 }
 
+struct bt_node_pool *bt_node_pool_for(const struct cache_set *c, unsigned nr_threads,
+				      unsigned read_flags)
+{
+	return nr_threads > 1 ? bt_node_pool_new(c, nr_threads, read_flags, 4 * nr_threads) : NULL;
+}
+
 void bt_node_pool_free(struct bt_node_pool *p)
 {
 	if (!p)

@@ -39,6 +39,15 @@ struct bt_node_pool;
 struct bt_node_pool *bt_node_pool_new(const struct cache_set *c, unsigned nr_threads,
 				      unsigned read_flags, unsigned max_jobs);
 
+/*
+ * bt_node_pool_for(): the pool of a check asked to use nr_threads: NULL
+ * for 0 or 1 (the walk reads alone), else bt_node_pool_new() with four
+ * jobs a thread (NULL too when they cannot be started: the same result,
+ * read by one thread).
+ */
+struct bt_node_pool *bt_node_pool_for(const struct cache_set *c, unsigned nr_threads,
+				      unsigned read_flags);
+
 /* Stop the threads and free the pool and every node not taken. NULL is a no-op. */
 void bt_node_pool_free(struct bt_node_pool *p);
 

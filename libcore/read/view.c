@@ -78,8 +78,7 @@ int bt_view_node_cache(struct bt_view *v, struct printbuf *err)
 		prt_printf(err, "%s: out of memory", v->o.who ? v->o.who : "bcache-tool");
 		return -ENOMEM;
 	}
-	if (v->o.threads > 1)
-		v->pool = bt_node_pool_new(&v->c, v->o.threads, 0, 4 * v->o.threads);
+	v->pool = bt_node_pool_for(&v->c, v->o.threads, 0);
 	if (v->pool)
 		bt_node_cache_set_pool(v->nc, v->pool);
 	return 0;
