@@ -273,6 +273,8 @@ static void ask_children(struct walk *w, const struct bt_node *n, const struct b
 {
 	const uint64_t *end = n->keys + n->u64s;
 
+	if (!w->nc->pool)
+		return;		/* no reader threads: no pointer checks ahead of the walk */
 	while ((const uint64_t *)*ask < end &&
 	       (const uint64_t *)*ask - (const uint64_t *)cur < WALK_READAHEAD_NODES * 3) {
 		if (!bt_btree_ptr_bad(w->nc->c, *ask) &&
