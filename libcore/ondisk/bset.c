@@ -33,23 +33,6 @@ uint64_t bt_bset_csum(const struct bset *i, uint64_t seed)
 	return bch_crc64_seeded(seed, (const char *)i + 8, len);
 }
 
-const struct bkey *bt_bset_next_key(const struct bset *i, size_t *pos, bool *overrun)
-{
-	size_t keys = le32toh(i->keys);
-	const struct bkey *k;
-
-	if (*pos >= keys)
-		return NULL;
-	k = (const struct bkey *)&i->d[*pos];
-	if (keys - *pos < 2 || keys - *pos < bkey_u64s(k)) {
-		if (overrun)
-			*overrun = true;
-		return NULL;
-	}
-	*pos += bkey_u64s(k);
-	return k;
-}
-
 static void where_to_text(struct printbuf *err, const char *what,
 			  const struct bt_node_where *w, const struct bt_bset_info *info,
 			  uint64_t block_bytes)

@@ -84,7 +84,23 @@ int bt_bset_check(const struct cache_set *c, const void *node, unsigned btree_bl
  * advances *pos past it, or NULL at the end. A key running past keys
  * returns NULL and sets *overrun (never for a checked bset).
  */
-const struct bkey *bt_bset_next_key(const struct bset *i, size_t *pos, bool *overrun);
+static inline const struct bkey *bt_bset_next_key(const struct bset *i, size_t *pos,
+						  bool *overrun)
+{
+	size_t keys = le32toh(i->keys);
+	const struct bkey *k;
+
+	if (*pos >= keys)
+		return NULL;
+	k = (const struct bkey *)&i->d[*pos];
+	if (keys - *pos < 2 || keys - *pos < bkey_u64s(k)) {
+		if (overrun)
+			*overrun = true;
+		return NULL;
+	}
+	*pos += bkey_u64s(k);
+	return k;
+}
 
 /* bt_bset_to_text(): "block K: seq S version V keys N (u64s) csum C". */
 void bt_bset_to_text(struct printbuf *out, const struct bt_bset_info *info,

@@ -5,25 +5,20 @@
 
 #include "libcore/ondisk/keylist.h"
 
-int bt_keylist_push(struct bt_keylist *l, const struct bkey *k)
+int bt_keylist_reserve(struct bt_keylist *l, size_t u64s)
 {
-	size_t n = bkey_u64s(k);
+	size_t size = l->size ? l->size : 64;
+	uint64_t *d;
 
-	if (l->u64s + n > l->size) {
-		size_t size = l->size ? l->size * 2 : 64;
-		uint64_t *d;
-
-		while (size < l->u64s + n)
-			size *= 2;
-		d = realloc(l->d, size * sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		l->d = d;
-		l->size = size;
-	}
-	memcpy(l->d + l->u64s, k, n * sizeof(*l->d));
-	l->u64s += n;
-	l->nr++;
+	if (l->u64s + u64s <= l->size)
+		return 0;
+	while (size < l->u64s + u64s)
+		size *= 2;
+	d = realloc(l->d, size * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	l->d = d;
+	l->size = size;
 	return 0;
 }
 

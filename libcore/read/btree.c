@@ -172,12 +172,10 @@ static struct bkey *iter_next(struct sort_iter *it)
 	struct bkey *ret = wkey(it, it->data[0].k);
 
 	it->data[0].k += bkey_u64s(ret);
-	if (it->data[0].k >= it->data[0].end) {
+	if (it->data[0].k >= it->data[0].end)
 		it->data[0] = it->data[--it->used];
+	if (it->used > 1)
 		heap_sift(it, 0, sort_cmp);
-	} else {
-		heap_sift(it, 0, sort_cmp);
-	}
 	return ret;
 }
 
@@ -267,6 +265,9 @@ static int mergesort(const struct cache_set *c, struct bt_node *n, struct sort_i
 
 	for (long i = (long)it->used / 2 - 1; i >= 0; --i)
 		heap_sift(it, (size_t)i, sort_cmp);
+	/* merges only shrink the output; a split adds a key: grow past this only then */
+	if (bt_keylist_reserve(&out, n->bset_u64s + 2 * KEY_MAX_U64S))
+		return -ENOMEM;
 
 	while (it->used) {
 		struct bkey *k = it->extents ? extent_sort_fixup(it, tmp) : NULL;
