@@ -238,6 +238,11 @@ struct fsck_ctx {
 	/* its reader threads (opts.threads), attached for the read-only walks; owned */
 	struct bt_node_pool	*node_pool;
 	bool			prios_ok;	/* every bucket's gen and prio were read */
+	/*
+	 * the btree pass's walk reached its end: every gen its pointers raise
+	 * is raised, so a later walk of the same tree need not raise them again
+	 */
+	bool			gens_raised;
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
 	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
 };

@@ -288,7 +288,7 @@ static int check_node(const struct bt_node *n, const struct bt_walk_pos *pos, vo
 		if (!n->level)
 			count_leaf_key(bp, k);
 	}
-	last = bt_node_last_key(n);
+	last = n->level ? bt_node_last_key(n) : NULL;
 	if (n->level && (!last || bkey_cmp(last, pos->end))) {
 		struct printbuf s = PRINTBUF;
 
@@ -335,6 +335,7 @@ int fsck_pass_btree(struct fsck_ctx *ctx)
 	fsck_readers_attach(ctx);
 	ret = bt_btree_walk(ctx->node_cache, root, c->root_level, &wo, ctx->err);
 	fsck_readers_detach(ctx);
+	ctx->gens_raised = !ret;
 	if (ret == -ECANCELED && ctx->abort) {
 		bp.skipped = true;	/* checking stopped before the whole tree was read */
 		ret = 0;

@@ -209,7 +209,9 @@ int fsck_pass_gc_mark(struct fsck_ctx *ctx)
 	struct cache_set *c = ctx->c;
 	const struct bkey *root = (const struct bkey *)&c->root_key;
 	struct mark_walk mw = { .ctx = ctx };
-	struct bt_walk_opts wo = { mark_node, skip_error, &mw, 0, BT_WALK_RAISE_GENS };
+	/* the same walk as the btree pass's: the gens it raised stay raised */
+	struct bt_walk_opts wo = { mark_node, skip_error, &mw, 0,
+				   ctx->gens_raised ? 0 : BT_WALK_RAISE_GENS };
 	int ret;
 
 	if (!c->buckets || !ctx->node_cache) {
