@@ -100,6 +100,27 @@ static int journal_mark_key(struct cache_set *c, const struct bkey *k, void *arg
 	return 0;
 }
 
+/* Does valid journal key k hold a live pointer ahead of its bucket's gen? (-EEXIST: yes) */
+static int journal_key_raises(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	(void)arg;
+	if (!c->buckets || bt_extent_invalid(c, k) != BT_EXTENT_VALID)
+		return 0;
+	for (unsigned i = 0; i < KEY_PTRS(k); i++) {
+		uint64_t b = PTR_BUCKET_NR(c, k, i);
+
+		if (bt_ptr_available(k, i) && b < c->nbuckets && !bt_ptr_stale(c, k, i) &&
+		    (uint8_t)PTR_GEN(k, i) != c->buckets[b].gen)
+			return -EEXIST;
+	}
+	return 0;
+}
+
+bool bt_overlay_journal_raises_gens(struct cache_set *c)
+{
+	return journal_for_each_key(c, true, journal_key_raises, NULL) != 0;
+}
+
 struct replay_arg {
 	struct bt_extmap	*view;
 	struct bt_overlay_stats	*stats;

@@ -81,6 +81,15 @@ int bt_overlay_build_opts(struct cache_set *c, struct bt_node_cache *nc,
 int bt_overlay_journal(struct cache_set *c, const struct bt_overlay_opts *o,
 		       struct bt_extmap *view, struct bt_overlay_stats *stats, struct printbuf *err);
 
+/*
+ * bt_overlay_journal_raises_gens(): would bt_overlay_journal() (and the
+ * kernel's bch_journal_mark()) raise any bucket gen of c as the gens are
+ * now: does a valid journal key hold a live pointer ahead of its bucket's
+ * gen? When not, the view's staleness can be judged before the journal is
+ * marked. Reads only.
+ */
+bool bt_overlay_journal_raises_gens(struct cache_set *c);
+
 /* A key of the view that serves data: a pointer, available, not stale, valid. */
 bool bt_overlay_key_live(const struct cache_set *c, const struct bkey *k);
 

@@ -1,5 +1,6 @@
 /* view_stream.c --- the view after journal replay, one key at a time (view_stream.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "libcore/base/errcode.h"
@@ -289,4 +290,84 @@ int bt_view_stream(struct cache_set *c, struct bt_node_cache *nc,
 	prt_str(err, printbuf_str(&msgs));
 	printbuf_exit(&msgs);
 	return ret;
+}
+
+/* ---- the tap: the caller's walk feeds the stream ------------------------ */
+
+struct bt_view_tap {
+	struct stream		s;
+	struct printbuf		msgs;
+	int			ret;	/* what stopped the stream: STREAM_RESTART, key_fn's code */
+};
+
+int bt_view_tap_begin(struct cache_set *c, const struct bt_view_stream_opts *o,
+		      struct bt_overlay_stats *stats, struct bt_view_tap **out,
+		      struct printbuf *err)
+{
+	struct bt_overlay_opts jo = { .flags = BT_OVERLAY_JOURNAL };
+	struct bt_view_tap *t;
+	int ret = 0;
+
+	*out = NULL;
+	if (!o->gens_raised || !o->keep_going ||
+	    (o->with_journal && bt_overlay_journal_raises_gens(c))) {
+		prt_str(err, "a tap needs keep_going and the gens raised, by the btree and by the journal");
+		return -EINVAL;
+	}
+	if (!(t = calloc(1, sizeof(*t))))
+		return -ENOMEM;
+	memset(stats, 0, sizeof(*stats));
+	t->msgs = PRINTBUF;
+	t->s = (struct stream){ .c = c, .o = o, .stats = stats, .msgs = &t->msgs };
+	bt_extmap_init(&t->s.journal);
+	bt_extmap_init(&t->s.pieces);
+	if (o->with_journal)
+		ret = bt_overlay_journal(c, &jo, &t->s.journal, stats, err);
+	if (ret) {
+		bt_view_tap_free(t);
+		return ret;
+	}
+	*out = t;
+	return 0;
+}
+
+int bt_view_tap_node(struct bt_view_tap *t, const struct bt_node *n)
+{
+	if (t->ret)
+		return t->s.fn_ret;
+	t->ret = stream_leaf(n, NULL, &t->s);
+	return t->s.fn_ret;
+}
+
+void bt_view_tap_node_error(struct bt_view_tap *t, const char *msg)
+{
+	if (!t->ret)
+		stream_node_error(NULL, 0, 0, msg, &t->s);
+}
+
+int bt_view_tap_end(struct bt_view_tap *t, struct printbuf *err)
+{
+	struct stream *s = &t->s;
+	int ret = t->ret;
+
+	while (!ret && s->next_journal < s->journal.nr) {	/* after the last leaf key */
+		ret = give(s, bt_extmap_key(&s->journal, s->next_journal++));
+		s->fn_ret = ret;
+	}
+	if (ret == STREAM_RESTART && s->unordered && !s->fn_ret)
+		ret = -EAGAIN;
+	else
+		prt_str(err, printbuf_str(&t->msgs));
+	bt_view_tap_free(t);
+	return ret;
+}
+
+void bt_view_tap_free(struct bt_view_tap *t)
+{
+	if (!t)
+		return;
+	bt_extmap_exit(&t->s.journal);
+	bt_extmap_exit(&t->s.pieces);
+	printbuf_exit(&t->msgs);
+	free(t);
 }

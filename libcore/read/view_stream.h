@@ -60,4 +60,49 @@ int bt_view_stream(struct cache_set *c, struct bt_node_cache *nc,
 		   const struct bt_view_stream_opts *o, struct bt_overlay_stats *stats,
 		   struct printbuf *err);
 
+/*
+ * A view fed by the caller's own walk (the tap): when a check walks the
+ * tree anyway, the view's keys come from that walk instead of one more.
+ * The caller's walk must be the one bt_view_stream() would make: the same
+ * root, every node handed to bt_view_tap_node() in walk order, every node
+ * error to bt_view_tap_node_error(), with the gens raised as o->gens_raised
+ * says (required here) and the journal raising none
+ * (bt_overlay_journal_raises_gens() false: bt_view_tap_begin() marks the
+ * journal first). Then key_fn gets the same keys in the same order as
+ * from bt_view_stream(), or bt_view_tap_end() says -EAGAIN when the leaves'
+ * keys overlap (the caller forgets its keys and calls bt_view_stream()).
+ */
+struct bt_view_tap;
+
+/*
+ * bt_view_tap_begin(): a tap for the view of c with options o (not owned,
+ * kept until the end) and stats (as bt_view_stream()'s, filled as the walk
+ * goes). Returns 0 with *out, -EINVAL when o->gens_raised or
+ * o->keep_going is false or the journal would raise gens, or -ENOMEM
+ * (message in err).
+ */
+int bt_view_tap_begin(struct cache_set *c, const struct bt_view_stream_opts *o,
+		      struct bt_overlay_stats *stats, struct bt_view_tap **out,
+		      struct printbuf *err);
+
+/*
+ * bt_view_tap_node(): node n as the walk reaches it (interior nodes are
+ * passed over). Returns 0 or the code that stopped key_fn (the caller
+ * stops its walk then). Once the leaves overlap, nothing more is handed out.
+ */
+int bt_view_tap_node(struct bt_view_tap *t, const struct bt_node *n);
+
+/* bt_view_tap_node_error(): a node the walk could not read; msg is kept. */
+void bt_view_tap_node_error(struct bt_view_tap *t, const char *msg);
+
+/*
+ * bt_view_tap_end(): the journal's keys after the last leaf key; frees t.
+ * Returns 0, key_fn's code, -EAGAIN (the leaves overlapped: see above) or
+ * a negative code; the node errors' messages are appended to err.
+ */
+int bt_view_tap_end(struct bt_view_tap *t, struct printbuf *err);
+
+/* Free a tap whose walk did not reach its end. NULL is a no-op. */
+void bt_view_tap_free(struct bt_view_tap *t);
+
 #endif /* BCACHE_TOOL_VIEW_STREAM_H */
