@@ -57,7 +57,7 @@ void fsck_ctx_free_cache_set(struct fsck_ctx *ctx)
 {
 	free(ctx->node_bucket);
 	ctx->node_bucket = NULL;
-	ctx->gens_raised = false;
+	ctx->gens_raised = ctx->view_counted = false;
 	if (ctx->node_cache)
 		bt_node_cache_free(ctx->node_cache);	/* lets go of the pool */
 	ctx->node_cache = NULL;

@@ -148,6 +148,26 @@ void fsck_extent_stats_add(struct fsck_extent_stats *e, const struct bkey *k);
 int fsck_stats_count_view(struct fsck_stats *s, struct cache_set *c, struct bt_node_cache *nc);
 
 /*
+ * The same count made from another pass's walk of the tree (the gc_mark
+ * pass's), so that the replay pass need not walk it again: a view tap
+ * (libcore/read/view_stream.h). fsck_view_count_begin() returns NULL when
+ * the count cannot be made that way (the gens are not all raised, the
+ * journal would raise some, out of memory): the replay pass counts then.
+ * Each node of the walk goes to fsck_view_count_node(), each node error to
+ * fsck_view_count_error(). fsck_view_count_end() frees vc and returns true
+ * when s's view group now holds what fsck_stats_count_view() would give;
+ * false (walk_done false: the walk stopped before its end; or the leaves
+ * overlapped, or out of memory) leaves the group reset for
+ * fsck_stats_count_view().
+ */
+struct fsck_view_count;
+struct bt_node;
+struct fsck_view_count *fsck_view_count_begin(struct fsck_stats *s, struct cache_set *c);
+void fsck_view_count_node(struct fsck_view_count *vc, const struct bt_node *n);
+void fsck_view_count_error(struct fsck_view_count *vc, const char *msg);
+bool fsck_view_count_end(struct fsck_view_count *vc, bool walk_done);
+
+/*
  * fsck_read_back(): after a run that wrote to the device, replace
  * ctx->stats (and ctx->c) with what a read-only check of the device as it
  * is now finds (fsck/read_back.c), so that the summary describes the
@@ -243,6 +263,8 @@ struct fsck_ctx {
 	 * is raised, so a later walk of the same tree need not raise them again
 	 */
 	bool			gens_raised;
+	/* the gc_mark pass's walk counted the view (fsck_view_count_end()) */
+	bool			view_counted;
 	uint8_t			*node_bucket;	/* per bucket: level + 1 of the node in it, 0 = none */
 	uint64_t		nr_live_ptrs;	/* pointers of live keys seen */
 };

@@ -119,6 +119,7 @@ static void mark_key(struct fsck_ctx *ctx, const struct bkey *k, unsigned level)
 struct mark_walk {
 	struct fsck_ctx	*ctx;
 	bool		skipped;	/* a subtree was not marked: buckets in use is partial */
+	struct fsck_view_count *vc;	/* the replay pass's count made on the way, or NULL */
 };
 
 static int mark_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
@@ -133,6 +134,8 @@ static int mark_node(const struct bt_node *n, const struct bt_walk_pos *pos, voi
 		check_ptrs(mw->ctx, k, n->level);
 		mark_key(mw->ctx, k, n->level);
 	}
+	if (mw->vc)
+		fsck_view_count_node(mw->vc, n);
 	return 0;
 }
 
@@ -141,7 +144,9 @@ static int skip_error(const struct bkey *k, unsigned level, int err, const char 
 {
 	struct mark_walk *mw = arg;
 
-	(void)k; (void)level; (void)msg;
+	(void)k; (void)level;
+	if (mw->vc)
+		fsck_view_count_error(mw->vc, msg);
 	/* a loop or a second visit leads to a node marked already */
 	if (err != -BT_ERR_BTREE_LOOP && err != -BT_ERR_BTREE_TOPOLOGY)
 		mw->skipped = true;
@@ -221,9 +226,18 @@ int fsck_pass_gc_mark(struct fsck_ctx *ctx)
 	/* bch_btree_check(): the root's own key is marked as a pointer */
 	check_ptrs(ctx, root, c->root_level + 1);
 	mark_key(ctx, root, c->root_level + 1);
+	/*
+	 * The view the replay pass counts, counted on this walk: the gens are
+	 * final already when the btree pass raised them all and the journal
+	 * raises none (its marking below would otherwise change staleness).
+	 */
+	if (ctx->gens_raised)
+		mw.vc = fsck_view_count_begin(&ctx->stats, c);
 	fsck_readers_attach(ctx);
 	ret = bt_btree_walk(ctx->node_cache, root, c->root_level, &wo, ctx->err);
 	fsck_readers_detach(ctx);
+	if (mw.vc)
+		ctx->view_counted = fsck_view_count_end(mw.vc, !ret);
 	if (ret == -ECANCELED && ctx->abort)
 		return 0;
 	if (ret)

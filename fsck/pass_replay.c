@@ -41,9 +41,12 @@ int fsck_pass_replay(struct fsck_ctx *ctx)
 		fsck_deferred_failed(ctx, "the btree could not be read");
 		return 0;
 	}
-	fsck_readers_attach(ctx);
-	ret = fsck_stats_count_view(&ctx->stats, c, ctx->node_cache);
-	fsck_readers_detach(ctx);
+	/* counted by the gc_mark pass's walk when it could (fsck_view_count_begin()) */
+	if (!ctx->view_counted) {
+		fsck_readers_attach(ctx);
+		ret = fsck_stats_count_view(&ctx->stats, c, ctx->node_cache);
+		fsck_readers_detach(ctx);
+	}
 	if (ret)
 		return ret;
 	if (!c->journal.nr_keys && !ctx->plan.nr_deferred)

@@ -97,21 +97,24 @@ static int count_key(struct cache_set *c, const struct bkey *k, void *arg)
 	return 0;
 }
 
+/*
+ * keep going: node errors were reported by the btree pass, the view says
+ * partial; the btree and mark passes raised the gens already
+ */
+static const struct bt_view_stream_opts count_opts = {
+	.with_journal = true, .keep_going = true, .gens_raised = true,
+	.key_fn = count_key, .restart_fn = count_restart,
+};
+
 int fsck_stats_count_view(struct fsck_stats *s, struct cache_set *c, struct bt_node_cache *nc)
 {
 	struct printbuf msg = PRINTBUF;
 	struct count_arg a = { .s = s };
-	/*
-	 * keep going: node errors were reported by the btree pass, the view
-	 * says partial; the btree and mark passes raised the gens already
-	 */
-	struct bt_view_stream_opts o = {
-		.with_journal = true, .keep_going = true, .gens_raised = true,
-		.key_fn = count_key, .restart_fn = count_restart, .arg = &a,
-	};
+	struct bt_view_stream_opts o = count_opts;
 	struct bt_overlay_stats st;
 	int ret;
 
+	o.arg = &a;
 	count_reset(s);
 	s->view = FSCK_FIG_NONE;
 	ret = bt_view_stream(c, nc, &o, &st, &msg);
@@ -119,4 +122,61 @@ int fsck_stats_count_view(struct fsck_stats *s, struct cache_set *c, struct bt_n
 		s->view = st.unreadable_nodes ? FSCK_FIG_PARTIAL : FSCK_FIG_WHOLE;
 	printbuf_exit(&msg);
 	return ret == -ENOMEM ? ret : 0;
+}
+
+struct fsck_view_count {
+	struct count_arg	a;
+	struct bt_view_stream_opts o;
+	struct bt_overlay_stats	st;
+	struct bt_view_tap	*tap;
+};
+
+struct fsck_view_count *fsck_view_count_begin(struct fsck_stats *s, struct cache_set *c)
+{
+	struct fsck_view_count *vc = calloc(1, sizeof(*vc));
+	struct printbuf msg = PRINTBUF;
+
+	if (!vc)
+		return NULL;
+	vc->a.s = s;
+	vc->o = count_opts;
+	vc->o.arg = &vc->a;
+	count_reset(s);
+	s->view = FSCK_FIG_NONE;
+	if (bt_view_tap_begin(c, &vc->o, &vc->st, &vc->tap, &msg)) {
+		free(vc);
+		vc = NULL;
+	}
+	printbuf_exit(&msg);
+	return vc;
+}
+
+void fsck_view_count_node(struct fsck_view_count *vc, const struct bt_node *n)
+{
+	bt_view_tap_node(vc->tap, n);	/* an -ENOMEM stops the tap: the end says so */
+}
+
+void fsck_view_count_error(struct fsck_view_count *vc, const char *msg)
+{
+	bt_view_tap_node_error(vc->tap, msg);
+}
+
+bool fsck_view_count_end(struct fsck_view_count *vc, bool walk_done)
+{
+	struct printbuf msg = PRINTBUF;
+	struct fsck_stats *s = vc->a.s;
+	int ret = -ECANCELED;
+
+	if (walk_done)
+		ret = bt_view_tap_end(vc->tap, &msg);
+	else
+		bt_view_tap_free(vc->tap);
+
+	printbuf_exit(&msg);
+	if (!ret)
+		s->view = vc->st.unreadable_nodes ? FSCK_FIG_PARTIAL : FSCK_FIG_WHOLE;
+	else
+		count_reset(s);
+	free(vc);
+	return !ret;
 }
