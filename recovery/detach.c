@@ -14,34 +14,6 @@
 
 #define DETACH_CHUNK_SECTORS	2048u	/* 1 MiB per compared read */
 
-uint64_t bt_slot_dirty(const struct cache_set *c, const struct bt_extmap *view, unsigned slot,
-		       uint64_t *extents, uint64_t *stale)
-{
-	uint64_t sectors = 0, n = 0, st = 0;
-
-	for (size_t i = bt_extmap_seek(view, slot, 0); i < view->nr; i++) {
-		const struct bkey *k = bt_extmap_key(view, i);
-		struct bt_extent_bad_info info = { 0 };
-
-		if (KEY_INODE(k) != slot)
-			break;
-		if (!KEY_DIRTY(k) || !KEY_SIZE(k))
-			continue;
-		if (bt_extent_bad(c, k, &info)) {
-			if (info.stale_dirty)
-				st += KEY_SIZE(k);
-			continue;
-		}
-		sectors += KEY_SIZE(k);
-		n++;
-	}
-	if (extents)
-		*extents = n;
-	if (stale)
-		*stale = st;
-	return sectors;
-}
-
 int bt_detach_bdev_sb(struct bt_dev *dev, void *sb_block, struct cache_sb *sb,
 		      struct printbuf *err)
 {
@@ -87,46 +59,77 @@ static uint64_t same_sectors(const uint8_t *a, const uint8_t *b, uint32_t n)
 	return same;
 }
 
-int bt_slot_dirty_on_bdev(struct cache_set *c, const struct bt_extmap *view, unsigned slot,
-			  struct bt_dev *bdev, uint64_t data_offset, uint64_t *same,
-			  uint64_t *unreadable, struct printbuf *err)
+int bt_slot_dirty_init(struct bt_slot_dirty *d, unsigned slot, struct bt_dev *bdev,
+		       uint64_t data_offset)
 {
 	size_t bytes = (size_t)DETACH_CHUNK_SECTORS << SECTOR_SHIFT;
-	uint8_t *cb = malloc(bytes), *bb = malloc(bytes);
-	uint64_t hi = bt_dev_sectors(bdev);
+
+	memset(d, 0, sizeof(*d));
+	d->slot = slot;
+	d->bdev = bdev;
+	d->data_offset = data_offset;
+	d->bdev_msg = PRINTBUF;
+	d->cb = malloc(bytes);
+	d->bb = malloc(bytes);
+	return d->cb && d->bb ? 0 : -ENOMEM;
+}
+
+void bt_slot_dirty_reset(struct bt_slot_dirty *d)
+{
+	d->sectors = d->extents = d->stale = d->same = d->unreadable = 0;
+	d->bdev_err = 0;
+	printbuf_reset(&d->bdev_msg);
+}
+
+void bt_slot_dirty_exit(struct bt_slot_dirty *d)
+{
+	free(d->cb);
+	free(d->bb);
+	printbuf_exit(&d->bdev_msg);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Compare the live dirty key k with the backing device, chunk by chunk. */
+static void compare_key(struct cache_set *c, const struct bkey *k, struct bt_slot_dirty *d)
+{
+	uint64_t hi = bt_dev_sectors(d->bdev), s = KEY_START(k), t = KEY_OFFSET(k);
 	struct printbuf msg = PRINTBUF;
-	int ret = 0;
 
-	*same = *unreadable = 0;
-	if (!cb || !bb)
-		ret = -ENOMEM;
-	for (size_t i = bt_extmap_seek(view, slot, 0); i < view->nr && !ret; i++) {
-		const struct bkey *k = bt_extmap_key(view, i);
-		uint64_t s = KEY_START(k), t = KEY_OFFSET(k);
+	s = s < d->data_offset ? d->data_offset : s;
+	t = t > hi ? hi : t;
+	while (s < t && !d->bdev_err) {
+		uint32_t n = t - s > DETACH_CHUNK_SECTORS ? DETACH_CHUNK_SECTORS : (uint32_t)(t - s);
+		uint64_t cs = PTR_OFFSET(k, 0) + (s - KEY_START(k));
 
-		if (KEY_INODE(k) != slot)
-			break;
-		if (!KEY_DIRTY(k) || !KEY_SIZE(k) || bt_extent_bad(c, k, NULL))
-			continue;
-		s = s < data_offset ? data_offset : s;
-		t = t > hi ? hi : t;
-		while (s < t && !ret) {
-			uint32_t n = t - s > DETACH_CHUNK_SECTORS ? DETACH_CHUNK_SECTORS : (uint32_t)(t - s);
-			uint64_t cs = PTR_OFFSET(k, 0) + (s - KEY_START(k));
-
-			ret = bt_dev_read(bdev, bb, (size_t)n << SECTOR_SHIFT, s << SECTOR_SHIFT,
-					  "backing data", err);
-			if (!ret && bt_dev_read(c->dev, cb, (size_t)n << SECTOR_SHIFT,
+		d->bdev_err = bt_dev_read(d->bdev, d->bb, (size_t)n << SECTOR_SHIFT,
+					  s << SECTOR_SHIFT, "backing data", &d->bdev_msg);
+		if (!d->bdev_err && bt_dev_read(c->dev, d->cb, (size_t)n << SECTOR_SHIFT,
 						cs << SECTOR_SHIFT, "dirty data", &msg))
-				*unreadable += n;
-			else if (!ret)
-				*same += same_sectors(cb, bb, n);
-			printbuf_reset(&msg);
-			s += n;
-		}
+			d->unreadable += n;
+		else if (!d->bdev_err)
+			d->same += same_sectors(d->cb, d->bb, n);
+		printbuf_reset(&msg);
+		s += n;
 	}
-	free(cb);
-	free(bb);
 	printbuf_exit(&msg);
-	return ret;
+}
+
+int bt_slot_dirty_key(struct cache_set *c, const struct bkey *k, struct bt_slot_dirty *d)
+{
+	struct bt_extent_bad_info info = { 0 };
+
+	if (KEY_INODE(k) > d->slot)
+		return 1;
+	if (KEY_INODE(k) != d->slot || !KEY_DIRTY(k) || !KEY_SIZE(k))
+		return 0;
+	if (bt_extent_bad(c, k, &info)) {
+		if (info.stale_dirty)
+			d->stale += KEY_SIZE(k);
+		return 0;
+	}
+	d->sectors += KEY_SIZE(k);
+	d->extents++;
+	if (d->bdev)
+		compare_key(c, k, d);
+	return 0;
 }

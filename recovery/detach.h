@@ -10,7 +10,6 @@
 
 #include "libcore/ondisk/cache_set.h"
 #include "libcore/dev/dev.h"
-#include "libcore/read/extent_map.h"
 #include "libcore/read/node_cache.h"
 #include "libcore/base/printbuf.h"
 
@@ -36,25 +35,39 @@ int bt_detach_invalidate_slot(struct cache_set *c, struct bt_node_cache *nc, uns
 			      uint32_t now, struct printbuf *err);
 
 /*
- * bt_slot_dirty(): live dirty sectors and extents of slot in view (the
- * overlay of c). Sectors of dirty keys with a stale pointer are counted in
- * *stale (may be NULL): the kernel has lost them already.
+ * The dirty data a cache holds for one uuid slot, counted key by key as a
+ * view after journal replay hands its keys out (bt_view_stream()), and
+ * how much of it the backing device already holds: the cache's copy and
+ * the backing device's sectors (from data_offset on) are read and compared
+ * sector by sector. Used by detach to say what is really abandoned.
+ * Sectors are 512-byte sectors of the backing device.
  */
-uint64_t bt_slot_dirty(const struct cache_set *c, const struct bt_extmap *view, unsigned slot,
-		       uint64_t *extents, uint64_t *stale);
+struct bt_slot_dirty {
+	unsigned	slot;
+	struct bt_dev	*bdev;		/* compared with; not owned */
+	uint64_t	data_offset;	/* sectors */
+	uint64_t	sectors;	/* live dirty sectors */
+	uint64_t	extents;	/* live dirty extents */
+	uint64_t	stale;		/* sectors of dirty keys with a stale pointer: lost */
+	uint64_t	same;		/* of sectors, those equal on the backing device */
+	uint64_t	unreadable;	/* of sectors, those the cache cannot deliver */
+	int		bdev_err;	/* the first read error of bdev: no comparing after it */
+	struct printbuf	bdev_msg;	/* its message */
+	uint8_t		*cb, *bb;	/* one chunk of each device; owned */
+};
 
+/* Set up d for slot, compared with bdev. Returns 0 or -ENOMEM. */
+int bt_slot_dirty_init(struct bt_slot_dirty *d, unsigned slot, struct bt_dev *bdev,
+		       uint64_t data_offset);
+/* Forget what was counted (the view starts again). */
+void bt_slot_dirty_reset(struct bt_slot_dirty *d);
 /*
- * bt_slot_dirty_on_bdev(): of the live dirty sectors of slot in view, how
- * many the backing device bdev (data from sector data_offset on) already
- * holds: the cache's copy and the backing device's sectors are read and
- * compared sector by sector. *same gets the sectors equal on both, *unreadable
- * the dirty sectors the cache cannot deliver (never on the backing device
- * then). Used by detach to say what is really abandoned. Returns 0, -ENOMEM,
- * or a read error of the backing device with its message.
+ * bt_slot_dirty_key(): key k of the view of c (bt_overlay_key_live()
+ * judges it): counted when it is a dirty key of d->slot. Returns 0, 1 once
+ * the view is past the slot (nothing more to count), or -ENOMEM.
  */
-int bt_slot_dirty_on_bdev(struct cache_set *c, const struct bt_extmap *view, unsigned slot,
-			  struct bt_dev *bdev, uint64_t data_offset, uint64_t *same,
-			  uint64_t *unreadable, struct printbuf *err);
+int bt_slot_dirty_key(struct cache_set *c, const struct bkey *k, struct bt_slot_dirty *d);
+void bt_slot_dirty_exit(struct bt_slot_dirty *d);
 
 /* ---- the detach command's run (detach_run.c) -------------------------- */
 

@@ -14,6 +14,7 @@
 #include "libcore/dev/target.h"
 #include "libcore/read/uuid.h"
 #include "libcore/read/view.h"
+#include "libcore/read/view_stream.h"
 #include "recovery/detach.h"
 #include "recovery/msg.h"
 
@@ -78,6 +79,52 @@ static int check_set(struct detach_run *x)
 	return -BT_ERR_SB_BAD_SET_UUID;
 }
 
+static int dirty_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	return bt_slot_dirty_key(c, k, arg);
+}
+
+static void dirty_restart(void *arg)
+{
+	bt_slot_dirty_reset(arg);
+}
+
+/*
+ * The slot's dirty data in the view after journal replay, streamed, and
+ * what of it the backing device holds already (what a writeback that could
+ * not update the cache copied). Unreadable nodes are counted, not errors.
+ */
+static int count_dirty(struct detach_run *x, unsigned slot)
+{
+	struct bt_slot_dirty d;
+	struct printbuf nodes = PRINTBUF;
+	struct bt_view_stream_opts so = {
+		.with_journal = true, .keep_going = true,
+		.key_fn = dirty_key, .restart_fn = dirty_restart, .arg = &d,
+	};
+	int ret = bt_slot_dirty_init(&d, slot, &x->bdev, x->sb.data_offset);
+
+	if (!ret)
+		ret = bt_view_stream(&x->v.c, x->v.nc, &so, &x->v.stats, &nodes);
+	if (ret == 1)
+		ret = 0;	/* past the slot */
+	if (ret)
+		prt_str(x->err, ret == -ENOMEM && !nodes.pos ? "detach: out of memory" :
+			printbuf_str(&nodes));
+	else if (d.bdev_err)
+		prt_str(x->err, printbuf_str(&d.bdev_msg));
+	x->unreadable_nodes = x->v.stats.unreadable_nodes;
+	x->dirty = d.sectors;
+	x->extents = d.extents;
+	x->stale = d.stale;
+	x->on_bdev = d.same;
+	x->unreadable = d.unreadable;
+	ret = ret ? ret : d.bdev_err;
+	bt_slot_dirty_exit(&d);
+	printbuf_exit(&nodes);
+	return ret;
+}
+
 /* Open the cache, find the slot and count its dirty data. */
 static int inspect_cache(struct detach_run *x, int ci)
 {
@@ -102,17 +149,10 @@ static int inspect_cache(struct detach_run *x, int ci)
 	if (x->slot < 0)
 		return 0;
 	slot = (unsigned)x->slot;
-	ret = bt_view_build(v, x->err);
-	if (ret)
-		return ret;
-	printbuf_reset(x->err);	/* unreadable nodes: counted below */
-	x->unreadable_nodes = v->stats.unreadable_nodes;
-	x->dirty = bt_slot_dirty(&v->c, &v->map, slot, &x->extents, &x->stale);
-	if (!x->dirty)
-		return 0;
-	/* what a writeback that could not update the cache already copied */
-	return bt_slot_dirty_on_bdev(&v->c, &v->map, slot, &x->bdev, x->sb.data_offset,
-				     &x->on_bdev, &x->unreadable, x->err);
+	ret = bt_view_node_cache(v, x->err);
+	if (!ret)
+		ret = count_dirty(x, slot);
+	return ret;
 }
 
 /* The dirty data the cache holds and BDEV does not: said, and whether it refuses. */
@@ -251,7 +291,7 @@ int bt_detach_run(const struct bt_detach_opts *o, struct bt_detach_result *r,
 	};
 	bt_guard_init(&x->g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, &x->warn);
 	bt_view_init(&x->v, &(struct bt_view_opts){
-		.flags = (o->dry_run ? 0 : BT_VIEW_RDWR) | BT_VIEW_NEEDS_UUIDS | BT_VIEW_JOURNAL,
+		.flags = (o->dry_run ? 0 : BT_VIEW_RDWR) | BT_VIEW_NEEDS_UUIDS,
 		.who = "detach" });
 	ret = open_bdev(x, &ci);
 	if (!ret && o->cache)
