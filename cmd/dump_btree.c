@@ -510,7 +510,7 @@ static int run_dump(poptContext pc, const struct dump_opts *o)
 	if (status)
 		return status;
 	bt_view_init(&v, &(struct bt_view_opts){
-		.flags = BT_VIEW_JOURNAL, .node_cache_bytes = cache_bytes, .who = "dump-btree",
+		.node_cache_bytes = cache_bytes, .who = "dump-btree",
 		.threads = bt_online_cpus() });
 	status = dump_open(&v, args[0], &err);
 	if (status == BT_EXIT_OPERATIONAL)

@@ -333,8 +333,7 @@ int bt_extract_run(const struct bt_extract_opts *o, struct bt_extract_run_result
 	bt_guard_init(&x.g, (o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0) |
 		      (o->force ? BT_GUARD_OVERWRITE : 0), &x.warn);
 	bt_view_init(&x.v, &(struct bt_view_opts){
-		.flags = BT_VIEW_SB_IGNORE_CSUM | BT_VIEW_NEEDS_UUIDS |
-			 (o->no_journal ? 0 : BT_VIEW_JOURNAL),
+		.flags = BT_VIEW_SB_IGNORE_CSUM | BT_VIEW_NEEDS_UUIDS,
 		.node_cache_bytes = o->node_cache_bytes, .who = "extract",
 		.threads = o->threads });
 	/* read-only on both devices */

@@ -14,7 +14,6 @@ void bt_view_init(struct bt_view *v, const struct bt_view_opts *o)
 	memset(v, 0, sizeof(*v));
 	v->o = *o;
 	v->dev.fd = -1;
-	bt_extmap_init(&v->map);
 }
 
 int bt_view_open_dev(struct bt_view *v, struct bt_guard *g, int i, struct printbuf *err)
@@ -84,21 +83,8 @@ int bt_view_node_cache(struct bt_view *v, struct printbuf *err)
 	return 0;
 }
 
-int bt_view_build(struct bt_view *v, struct printbuf *err)
-{
-	unsigned flags = BT_OVERLAY_KEEP_GOING;
-	int ret = bt_view_node_cache(v, err);
-
-	if (ret)
-		return ret;
-	if (v->o.flags & BT_VIEW_JOURNAL)
-		flags |= BT_OVERLAY_JOURNAL;
-	return bt_overlay_build(&v->c, v->nc, flags, &v->map, &v->stats, err);
-}
-
 void bt_view_exit(struct bt_view *v)
 {
-	bt_extmap_exit(&v->map);
 	bt_node_cache_free(v->nc);	/* lets go of the pool */
 	v->nc = NULL;
 	bt_node_pool_free(v->pool);

@@ -1,7 +1,8 @@
 /* view.h --- a command's read context: the cache device opened once, its
- * cache set, node cache and the leaves as the kernel sees them after
- * journal replay (overlay.h), with the one rule for a cache set that
- * opened only in part.
+ * cache set and node cache, with the one rule for a cache set that opened
+ * only in part. The leaves as the kernel sees them after journal replay
+ * are then streamed through v->nc (view_stream.h, view_leaves.h), never
+ * built whole.
  *
  * The steps, each one optional after the one before:
  *
@@ -10,7 +11,6 @@
  *   or bt_view_open_path()  or bare for the read-only diagnostics (dump-*)
  *   bt_view_open_set()    the cache set (cache_set.h), partial-open policy
  *   bt_view_node_cache()  the node cache (node_cache.h)
- *   bt_view_build()       the leaves after journal replay, into v->map
  *   bt_view_exit()        everything above, in every case
  *
  * bt_view_open() is the first two with the guard. Nothing is printed:
@@ -25,10 +25,9 @@
 
 #include "libcore/dev/target.h"
 #include "libcore/ondisk/cache_set.h"
-#include "libcore/read/extent_map.h"
+#include "libcore/read/overlay.h"
 #include "libcore/read/node_cache.h"
 #include "libcore/read/node_pool.h"
-#include "libcore/read/overlay.h"
 
 enum bt_view_flags {
 	/* open the cache device read-write (BT_GUARD_RDWR) */
@@ -37,8 +36,6 @@ enum bt_view_flags {
 	BT_VIEW_SB_IGNORE_CSUM	= 1 << 1,
 	/* a partial open is usable only with the uuid slots read (not dump-btree) */
 	BT_VIEW_NEEDS_UUIDS	= 1 << 2,
-	/* bt_view_build(): apply the journal's keys (without: the on-disk btree alone) */
-	BT_VIEW_JOURNAL		= 1 << 3,
 };
 
 struct bt_view_opts {
@@ -58,8 +55,7 @@ struct bt_view {
 	struct cache_set	c;		/* after bt_view_open_set() */
 	struct bt_node_cache	*nc;		/* after bt_view_node_cache(), or NULL */
 	struct bt_node_pool	*pool;		/* its reader threads (o.threads), or NULL */
-	struct bt_extmap	map;		/* after bt_view_build(): the leaves, replayed */
-	struct bt_overlay_stats	stats;		/* after bt_view_build() */
+	struct bt_overlay_stats	stats;		/* the counts of the caller's stream of the view */
 	/*
 	 * the cache set opened only in part (e.g. a bad prio chain) but is
 	 * still usable: open_ret is bt_cache_set_open()'s code
@@ -112,17 +108,7 @@ int bt_view_open(struct bt_view *v, struct bt_guard *g, int i, struct printbuf *
  */
 int bt_view_node_cache(struct bt_view *v, struct printbuf *err);
 
-/*
- * bt_view_build(): the node cache, then v->map: the leaf extents after
- * journal replay (bt_overlay_build(), BT_OVERLAY_KEEP_GOING, the journal
- * with BT_VIEW_JOURNAL), and v->stats. Unreadable subtrees are skipped,
- * counted in v->stats.unreadable_nodes, their messages left in err.
- * Returns 0, or a negative code (-ENOMEM, bt_overlay_build()'s) with a
- * message.
- */
-int bt_view_build(struct bt_view *v, struct printbuf *err);
-
-/* bt_view_exit(): free the map, the node cache and the cache set, close the device. */
+/* bt_view_exit(): free the node cache and the cache set, close the device. */
 void bt_view_exit(struct bt_view *v);
 
 #endif /* BCACHE_TOOL_VIEW_H */
