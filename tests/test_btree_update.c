@@ -75,6 +75,8 @@ struct seen {
 	size_t			nr, size;
 	unsigned		leaves, interior, max_depth;
 	int			bad;		/* first problem, as a line number */
+	uint64_t		node_ends[512];	/* KEY_OFFSET of each node's range end, walk order */
+	unsigned		nr_nodes;
 };
 
 static int seen_node(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
@@ -84,6 +86,8 @@ static int seen_node(const struct bt_node *n, const struct bt_walk_pos *pos, voi
 
 	if (pos->depth > s->max_depth)
 		s->max_depth = pos->depth;
+	if (s->nr_nodes < sizeof(s->node_ends) / sizeof(s->node_ends[0]))
+		s->node_ends[s->nr_nodes++] = KEY_OFFSET(pos->end);
 	if (n->nr_invalid && !s->bad)
 		s->bad = __LINE__;
 	for_each_node_key(n, k) {
@@ -419,4 +423,56 @@ GOLDEN_TEST(btree_update, flush_before_same_tree)
 	cr_assert_eq(memcmp(s[1].leaf_ends, s[0].leaf_ends, s[0].nr * sizeof(uint64_t)), 0);
 	free(s[0].leaf_ends);
 	free(s[1].leaf_ends);
+}
+
+/*
+ * A bulk load (u->bulk): keys in key order into the empty root leaf of a
+ * fresh cache, with bt_btree_update_flush_before() every few keys, give the
+ * very tree the same inserts give written at the end: the same leaves with
+ * the same ranges, levels and keys; the root leaf gets a parent only when
+ * it has to be cut.
+ */
+GOLDEN_TEST(btree_update, bulk_load_same_tree)
+{
+	static const size_t counts[] = { 5, 400 };
+	struct fixture f;
+	struct seen s[2];
+	struct bkey_padded k;
+
+	for (size_t c = 0; c < 2; c++) {
+		for (int flush = 0; flush < 2; flush++) {
+			fx_open(&f);
+			f.u.max_node_u64s = 32;		/* 10 keys a leaf: many cuts, 2 levels */
+			f.u.bulk = flush;
+			for (size_t j = 0; j < counts[c]; j++) {
+				data_key(&f, &k, 16 * j + 16, j);
+				if (flush && j % 7 == 0)
+					cr_assert_eq(bt_btree_update_flush_before(&f.u, 0, 16 * j + 8,
+										  &f.err), 0,
+						     "%s", printbuf_str(&f.err));
+				cr_assert_eq(bt_btree_insert_keys(&f.u, k.w, 3, &f.err), 0, "%s",
+					     printbuf_str(&f.err));
+			}
+			cr_assert_eq(bt_btree_update_write(&f.u, &f.err), 0, "%s",
+				     printbuf_str(&f.err));
+			walk_new_tree(&f, &s[flush]);
+			cr_assert_eq(s[flush].bad, 0, "problem found at line %d", s[flush].bad);
+			fx_close(&f);
+		}
+		cr_assert_eq(s[0].nr, counts[c]);
+		cr_assert_eq(s[1].nr, s[0].nr);
+		cr_assert_eq(s[1].leaves, s[0].leaves);
+		cr_assert_eq(s[1].interior, s[0].interior);
+		cr_assert_eq(s[1].max_depth, s[0].max_depth);
+		cr_assert_eq(s[1].nr_nodes, s[0].nr_nodes);
+		cr_assert_eq(memcmp(s[1].node_ends, s[0].node_ends,
+				    s[0].nr_nodes * sizeof(uint64_t)), 0, "node ranges differ");
+		cr_assert_eq(memcmp(s[1].leaf_ends, s[0].leaf_ends, s[0].nr * sizeof(uint64_t)), 0);
+		if (c == 0)
+			cr_assert_eq(s[0].leaves + s[0].interior, 1, "5 keys: one root leaf");
+		else
+			cr_assert_geq(s[0].max_depth, 2, "400 keys of 10 a leaf: two levels");
+		free(s[0].leaf_ends);
+		free(s[1].leaf_ends);
+	}
 }

@@ -461,9 +461,156 @@ static int flush_under(struct bt_btree_update *u, struct bt_unode *n, uint64_t i
 	return 0;
 }
 
+/* ---- bulk load (u->bulk) ----------------------------------------------- */
+
+/* A new root above the root leaf, as the write puts above a root that splits. */
+static int promote_root(struct bt_btree_update *u)
+{
+	struct bt_unode *top = calloc(1, sizeof(*top));
+
+	if (!top || !(top->ch = calloc(16, sizeof(*top->ch)))) {
+		free(top);
+		return -ENOMEM;
+	}
+	top->level = u->root->level + 1;
+	top->dirty = top->is_new = true;
+	bkey_init_pos((struct bkey *)&top->key, MAX_KEY_INODE, MAX_KEY_OFFSET, 0);
+	bt_extmap_init(&top->ext);
+	top->size_ch = 16;
+	top->nr_ch = 1;
+	bt_bkey_copy((struct bkey *)&top->ch[0].key, (const struct bkey *)&u->root->key);
+	top->ch[0].node = u->root;
+	u->root->parent = top;
+	u->root = top;
+	u->st.levels_added++;
+	return 0;
+}
+
+/* Undo promote_root(): the one leaf under the new root is the root again. */
+static void demote_root(struct bt_btree_update *u)
+{
+	struct bt_unode *top = u->root;
+
+	u->root = top->ch[0].node;
+	u->root->parent = NULL;
+	free(top->ch);
+	free(top);
+	u->st.levels_added--;
+}
+
+/* Room in p->ch for one more child at index i (the ones from i move up). */
+static int child_insert(struct bt_unode *p, size_t i)
+{
+	if (p->nr_ch == p->size_ch) {
+		size_t size = p->size_ch * 2;
+		struct bt_uchild *ch = realloc(p->ch, size * sizeof(*ch));
+
+		if (!ch)
+			return -ENOMEM;
+		p->ch = ch;
+		p->size_ch = size;
+	}
+	memmove(p->ch + i + 1, p->ch + i, (p->nr_ch - i) * sizeof(*p->ch));
+	memset(&p->ch[i], 0, sizeof(p->ch[i]));
+	p->nr_ch++;
+	return 0;
+}
+
+/* A new leaf under p at index i holding keys [d, d + u64s), ending at its last key. */
+static int leaf_from(struct bt_unode *p, size_t i, const uint64_t *d, size_t u64s)
+{
+	struct bt_unode *n = calloc(1, sizeof(*n));
+	const struct bkey *last = NULL;
+	int ret = n ? child_insert(p, i) : -ENOMEM;
+
+	if (ret) {
+		free(n);
+		return ret;
+	}
+	n->dirty = n->is_new = true;
+	n->parent = p;
+	bt_extmap_init(&n->ext);
+	for (size_t o = 0; o < u64s && !ret; o += bkey_u64s(last)) {
+		last = (const struct bkey *)(d + o);
+		ret = bt_extmap_append(&n->ext, last);
+	}
+	bkey_init_pos((struct bkey *)&n->key, KEY_INODE(last), KEY_OFFSET(last), 0);
+	p->ch[i].key = n->key;
+	p->ch[i].node = n;
+	return ret;
+}
+
+/*
+ * Child i of p, a leaf grown past the limit: cut where write_node() would
+ * (split_points() over its merged keys), the parts before the last as new
+ * leaves before it; the leaf keeps the last part. Sets *added.
+ */
+static int split_leaf(struct bt_btree_update *u, struct bt_unode *p, size_t i, size_t *added)
+{
+	struct bt_unode *l = p->ch[i].node;
+	struct bt_keylist keys = { 0 };
+	size_t limit = node_limit(u, 0), cuts[64], nr, start = 0;
+	int ret;
+
+	*added = 0;
+	if (limit < 2 * KEY_MAX_U64S)
+		limit = 2 * KEY_MAX_U64S;
+	ret = leaf_keys(u, l, &keys);
+	if (ret || keys.u64s <= limit)
+		goto out;
+	nr = split_points(keys.d, keys.u64s, limit, cuts, sizeof(cuts) / sizeof(cuts[0]));
+	for (size_t j = 0; j + 1 < nr && !ret; j++, (*added)++) {
+		ret = leaf_from(p, i + j, keys.d + start, cuts[j] - start);
+		start = cuts[j];
+	}
+	if (!ret && *added) {
+		u->st.splits++;
+		l->ext.nr = 0;
+		for (size_t o = start; o < keys.u64s && !ret;
+		     o += bkey_u64s((const struct bkey *)(keys.d + o)))
+			ret = bt_extmap_append(&l->ext, (const struct bkey *)(keys.d + o));
+	}
+out:
+	free(keys.d);
+	return ret;
+}
+
+/* Cut every loaded leaf under n grown past the limit (bulk load). */
+static int split_grown(struct bt_btree_update *u, struct bt_unode *n)
+{
+	for (size_t i = 0; i < n->nr_ch; i++) {
+		struct bt_unode *ch = n->ch[i].node;
+		size_t added = 0;
+		int ret = 0;
+
+		if (ch && ch->level)
+			ret = split_grown(u, ch);
+		else if (ch && ch->dirty && ch->ext.nr * 3 > node_limit(u, 0))
+			ret = split_leaf(u, n, i, &added);
+		if (ret)
+			return ret;
+		i += added;
+	}
+	return 0;
+}
+
 int bt_btree_update_flush_before(struct bt_btree_update *u, uint64_t inode, uint64_t offset,
 				 struct printbuf *err)
 {
+	int ret = 0;
+
+	if (u->bulk && u->root && !u->root->level && u->root->dirty &&
+	    u->root->ext.nr * 3 > node_limit(u, 0))
+		ret = promote_root(u);
+	if (!ret && u->bulk && u->root && u->root->level)
+		ret = split_grown(u, u->root);
+	if (!ret && u->bulk && u->root && u->root->is_new && u->root->nr_ch == 1 &&
+	    u->root->ch[0].node && !u->root->ch[0].node->level)
+		demote_root(u);		/* the root leaf did not need cutting after all */
+	if (ret) {
+		prt_str(err, "out of memory cutting a btree leaf");
+		return ret;
+	}
 	if (!u->root || !u->root->level)
 		return 0;	/* a root leaf has no parent to hold its new pointers */
 	return flush_under(u, u->root, inode, offset, err);

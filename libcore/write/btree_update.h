@@ -72,6 +72,16 @@ struct bt_btree_update {
 	 * as the kernel does. Tests set it small to force splits.
 	 */
 	size_t				max_node_u64s;
+	/*
+	 * Bulk load: the keys come in key order into a tree that grows (a
+	 * freshly formatted cache). bt_btree_update_flush_before() then first
+	 * cuts every leaf grown past a node's limit where the write would cut
+	 * it (a root leaf gets a new root above it first), so that the leaves
+	 * the inserts have passed can be written and let go: the update holds
+	 * about one leaf, not the whole tree. The tree written is the one the
+	 * write alone would give (same keys, same nodes).
+	 */
+	bool				bulk;
 	struct bt_btree_update_stats	st;
 };
 
@@ -110,7 +120,8 @@ int bt_btree_insert_keys(struct bt_btree_update *u, const uint64_t *keys, size_t
  * a long run of inserts in key order holds only the leaves from there on.
  * The caller promises that every key it inserts from now on starts at or
  * after that position: one that does not gives -EINVAL. A root that is a
- * leaf is kept. Returns 0 or bt_btree_update_write()'s codes.
+ * leaf is kept, unless u->bulk (above). Returns 0 or
+ * bt_btree_update_write()'s codes.
  */
 int bt_btree_update_flush_before(struct bt_btree_update *u, uint64_t inode, uint64_t offset,
 				 struct printbuf *err);
