@@ -1,13 +1,18 @@
 /* migrate.c --- bt_migrate(): read SRC, plan DST, format it, copy in one transaction.
  *
  * Steps (migrate.h has the contract):
- *   1. open SRC read-only, build the view (btree + journal) and choose the
- *      extents to copy (live, of a slot in use);
+ *   1. open SRC read-only and choose the extents of its view (btree +
+ *      journal) to copy (live, of a slot in use);
  *   2. plan DST: its superblock and layout as format will write them, the
  *      buckets the data needs (the same packing as the copy), a bound on
  *      the btree nodes; refuse here when dirty data does not fit;
  *   3. format DST (format's checks first), open its cache set, copy the
  *      data, insert the keys, copy the uuid slots, commit.
+ *
+ * The view of SRC is never held: each step that needs it streams it again
+ * (view_stream.h), and a key's fate (mig_fate()) is worked out from the key
+ * each time, so memory does not grow with the keys. The new tree is
+ * written as the copy goes (bt_btree_update_flush_before()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +24,9 @@
 #include "libcore/base/errcode.h"
 #include "recovery/migrate.h"
 #include "libcore/read/node_cache.h"
+#include "libcore/read/node_pool.h"
 #include "libcore/read/overlay.h"
+#include "libcore/read/view_stream.h"
 #include "libcore/dev/target.h"
 #include "libcore/read/uuid.h"
 #include "libcore/write/write.h"
@@ -40,6 +47,10 @@ struct packer {
 	uint64_t	pieces;		/* keys made */
 };
 
+struct classify;
+struct clean_plan;
+struct copy;
+
 struct mig {
 	const struct bt_migrate_opts	*o;
 	struct bt_migrate_stats		*st;
@@ -51,8 +62,13 @@ struct mig {
 	struct bt_dev			sdev;
 	struct cache_set		sc;
 	struct bt_node_cache		*snc;
-	struct bt_extmap		view;
-	uint8_t				*fate;		/* enum mig_fate per view key */
+	struct bt_node_pool		*spool;		/* its reader threads, or NULL */
+	/* the packing of the dirty data (classify()), and the clean keys that fit */
+	struct packer			dirty;
+	uint64_t			clean_take;	/* the first this many FATE_CLEAN keys */
+	struct classify			*classify;	/* during classify() */
+	struct clean_plan		*clean_plan;	/* during plan_space() */
+	struct copy			*copy;		/* during copy_data() */
 
 	/* the planned DST */
 	struct bt_format_opts		fo;
@@ -160,6 +176,35 @@ static uint64_t reserve_for(const struct mig *m, uint64_t pieces)
 
 /* ---- 1. SRC ------------------------------------------------------------ */
 
+/*
+ * One pass over the view of SRC after journal replay: every key to fn in
+ * key order. raised: the gens were raised by a pass before, and restart
+ * (called when the stream starts again) forgets what fn counted; without,
+ * the stream raises them by a first walk of its own, which also sees
+ * overlapping leaves before any key is handed out (for a pass that cannot
+ * start again: the copy). A node that cannot be read fails the pass.
+ */
+static int stream_src(struct mig *m, int (*fn)(struct cache_set *, const struct bkey *, void *),
+		      void (*restart)(void *), bool raised, struct bt_overlay_stats *st)
+{
+	struct bt_overlay_stats ignored;
+	struct bt_view_stream_opts so = {
+		.with_journal = true, .gens_raised = raised, .key_fn = fn,
+		.restart_fn = raised ? restart : NULL, .arg = m,
+	};
+
+	return bt_view_stream(&m->sc, m->snc, &so, st ? st : &ignored, m->err);
+}
+
+static int count_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	struct mig *m = arg;
+
+	(void)c, (void)k;
+	m->st->src_keys++;
+	return 0;
+}
+
 static int open_src(struct mig *m)
 {
 	struct bt_overlay_stats ost;
@@ -187,13 +232,16 @@ static int open_src(struct mig *m)
 	m->snc = bt_node_cache_new(&m->sc, bytes, 0);
 	if (!m->snc)
 		return -ENOMEM;
-	ret = bt_overlay_build(&m->sc, m->snc, BT_OVERLAY_JOURNAL, &m->view, &ost, m->err);
+	/* SRC is only read: its nodes may be read ahead by every core (none: the same, slower) */
+	m->spool = bt_node_pool_for(&m->sc, bt_online_cpus(), 0);
+	bt_node_cache_set_pool(m->snc, m->spool);
+	/* the first pass raises the gens: the later ones judge staleness as they go */
+	ret = stream_src(m, count_key, NULL, false, &ost);
 	if (ret) {
 		prt_printf(m->err, "\ncannot read the btree of '%s': check it with fsck first",
 			   m->src_path);
 		return ret;
 	}
-	m->st->src_keys = m->view.nr;
 	m->st->journal_keys = ost.journal_keys;
 	return 0;
 }
@@ -242,47 +290,87 @@ static bool aligned(const struct bkey *k, unsigned block)
 	return !(KEY_START(k) % block) && !(KEY_SIZE(k) % block);
 }
 
-/* Decide the fate of every key of the view; refuse misaligned dirty data. */
+/*
+ * The fate of key k of the view: not copied (not live, of a slot not
+ * copied, clean and not aligned to DST's blocks), dirty or clean. *info
+ * gets bt_extent_bad()'s findings.
+ */
+static enum mig_fate mig_fate(const struct mig *m, const struct bkey *k,
+			      struct bt_extent_bad_info *info)
+{
+	unsigned block = m->pc.block_size;
+	bool need_align = block > m->sc.block_size;
+
+	memset(info, 0, sizeof(*info));
+	if (bt_extent_bad(&m->sc, k, info) || !slot_live(m, KEY_INODE(k)))
+		return FATE_SKIP;
+	if (KEY_DIRTY(k))
+		return FATE_DIRTY;
+	return need_align && !aligned(k, block) ? FATE_SKIP : FATE_CLEAN;
+}
+
+/* classify()'s counts of the keys seen so far. */
+struct classify {
+	uint64_t		unaligned;	/* dirty keys not aligned to DST's blocks */
+	struct bkey_padded	first;		/* the first of them */
+};
+
+static void classify_restart(void *arg)
+{
+	struct mig *m = arg;
+	struct bt_migrate_stats *st = m->st;
+
+	st->not_live = st->stale_dirty = st->no_slot = 0;
+	st->dirty_extents = st->dirty_sectors = st->clean_extents = st->clean_sectors = 0;
+	st->clean_unaligned = 0;
+	packer_init(&m->dirty, m->pc.bucket_size, m->pc.block_size);
+	memset(m->classify, 0, sizeof(*m->classify));
+}
+
+static int classify_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	struct mig *m = arg;
+	struct bt_migrate_stats *st = m->st;
+	struct bt_extent_bad_info info = { 0 };
+	bool need_align = m->pc.block_size > m->sc.block_size;
+
+	(void)c;
+	if (bt_extent_bad(&m->sc, k, &info)) {
+		st->not_live++;
+		st->stale_dirty += KEY_DIRTY(k) && info.stale;
+	} else if (!slot_live(m, KEY_INODE(k))) {
+		st->no_slot++;
+	} else if (KEY_DIRTY(k)) {
+		st->dirty_extents++;
+		st->dirty_sectors += KEY_SIZE(k);
+		if (need_align && !aligned(k, m->pc.block_size) && !m->classify->unaligned++)
+			bt_bkey_copy((struct bkey *)&m->classify->first, k);
+		packer_add(&m->dirty, KEY_SIZE(k));
+	} else {
+		st->clean_extents++;
+		st->clean_sectors += KEY_SIZE(k);
+		st->clean_unaligned += need_align && !aligned(k, m->pc.block_size);
+	}
+	return 0;
+}
+
+/* Count the fate of every key of the view, pack the dirty data; refuse misaligned dirty data. */
 static int classify(struct mig *m)
 {
 	struct bt_migrate_stats *st = m->st;
 	unsigned block = m->pc.block_size;
-	bool need_align = block > m->sc.block_size;
-	uint64_t unaligned = 0;
-	const struct bkey *first = NULL;
+	struct classify cl = { 0 };
+	const struct bkey *first = (const struct bkey *)&cl.first;
+	uint64_t unaligned;
+	int ret;
 
-	m->fate = calloc(m->view.nr ? m->view.nr : 1, 1);
-	if (!m->fate)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->view.nr; i++) {
-		const struct bkey *k = bt_extmap_key(&m->view, i);
-		struct bt_extent_bad_info info = { 0 };
-
-		if (bt_extent_bad(&m->sc, k, &info)) {
-			st->not_live++;
-			st->stale_dirty += KEY_DIRTY(k) && info.stale;
-			continue;
-		}
-		if (!slot_live(m, KEY_INODE(k))) {
-			st->no_slot++;
-			continue;
-		}
-		if (KEY_DIRTY(k)) {
-			st->dirty_extents++;
-			st->dirty_sectors += KEY_SIZE(k);
-			if (need_align && !aligned(k, block) && !unaligned++)
-				first = k;
-			m->fate[i] = FATE_DIRTY;
-		} else {
-			st->clean_extents++;
-			st->clean_sectors += KEY_SIZE(k);
-			if (need_align && !aligned(k, block)) {
-				st->clean_unaligned++;
-				continue;
-			}
-			m->fate[i] = FATE_CLEAN;
-		}
-	}
+	m->classify = &cl;
+	classify_restart(m);
+	ret = stream_src(m, classify_key, classify_restart, true, NULL);
+	m->classify = NULL;
+	if (ret)
+		return ret;
+	unaligned = cl.unaligned;
 	if (unaligned) {
 		prt_printf(m->err, "%llu dirty extents of '%s' are not aligned to the block size "
 			   "of '%s' (%u sectors, larger than SRC's %u), e.g. ",
@@ -410,18 +498,57 @@ static bool fits(const struct mig *m, const struct packer *d, const struct packe
 	       m->free_buckets;
 }
 
+/* plan_space()'s packing of the clean keys seen so far. */
+struct clean_plan {
+	struct packer	c;
+	uint64_t	dropped, dropped_sectors;
+};
+
+static void clean_restart(void *arg)
+{
+	struct mig *m = arg;
+
+	packer_init(&m->clean_plan->c, m->pc.bucket_size, m->pc.block_size);
+	m->clean_plan->dropped = m->clean_plan->dropped_sectors = 0;
+	m->st->clean_copied_extents = m->st->clean_copied_sectors = 0;
+}
+
+/* A clean key is taken while it fits after the dirty data; once one does not, none is. */
+static int clean_key(struct cache_set *c, const struct bkey *k, void *arg)
+{
+	struct mig *m = arg;
+	struct clean_plan *p = m->clean_plan;
+	struct bt_extent_bad_info info;
+	struct packer t = p->c;
+
+	(void)c;
+	if (mig_fate(m, k, &info) != FATE_CLEAN)
+		return 0;
+	if (!m->o->drop_clean && !p->dropped) {
+		packer_add(&t, KEY_SIZE(k));
+		if (fits(m, &m->dirty, &t)) {
+			p->c = t;
+			m->st->clean_copied_extents++;
+			m->st->clean_copied_sectors += KEY_SIZE(k);
+			return 0;
+		}
+	}
+	p->dropped++;
+	p->dropped_sectors += KEY_SIZE(k);
+	return 0;
+}
+
 /* Dirty data must fit; clean data is taken in key order while it fits. */
 static int plan_space(struct mig *m)
 {
 	struct bt_migrate_stats *st = m->st;
-	struct packer d, c;
-	uint64_t dropped = 0, dropped_sectors = 0;
+	struct clean_plan p = { 0 };
+	struct packer d = m->dirty, c;
+	uint64_t dropped, dropped_sectors;
+	int ret;
 
-	packer_init(&d, m->pc.bucket_size, m->pc.block_size);
-	packer_init(&c, m->pc.bucket_size, m->pc.block_size);
-	for (size_t i = 0; i < m->view.nr; i++)
-		if (m->fate[i] == FATE_DIRTY)
-			packer_add(&d, KEY_SIZE(bt_extmap_key(&m->view, i)));
+	packer_init(&p.c, m->pc.bucket_size, m->pc.block_size);
+	c = p.c;
 	if (!fits(m, &d, &c)) {
 		prt_printf(m->err, "'%s' is too small for the dirty data of '%s': %llu sectors of "
 			   "dirty data need %llu buckets of %u sectors, and the btree, prio and uuid "
@@ -432,25 +559,16 @@ static int plan_space(struct mig *m)
 			   (unsigned long long)m->free_buckets);
 		return -ENOSPC;
 	}
-	for (size_t i = 0; i < m->view.nr; i++) {
-		struct packer t = c;
-		const struct bkey *k = bt_extmap_key(&m->view, i);
-
-		if (m->fate[i] != FATE_CLEAN)
-			continue;
-		if (!m->o->drop_clean && !dropped) {
-			packer_add(&t, KEY_SIZE(k));
-			if (fits(m, &d, &t)) {
-				c = t;
-				st->clean_copied_extents++;
-				st->clean_copied_sectors += KEY_SIZE(k);
-				continue;
-			}
-		}
-		m->fate[i] = FATE_SKIP;
-		dropped++;
-		dropped_sectors += KEY_SIZE(k);
-	}
+	m->clean_plan = &p;
+	clean_restart(m);
+	ret = stream_src(m, clean_key, clean_restart, true, NULL);
+	m->clean_plan = NULL;
+	if (ret)
+		return ret;
+	c = p.c;
+	dropped = p.dropped;
+	dropped_sectors = p.dropped_sectors;
+	m->clean_take = st->clean_copied_extents;
 	st->data_buckets = d.buckets + c.buckets;
 	st->dst_reserved_buckets = reserve_for(m, d.pieces + c.pieces);
 	if (dropped && m->o->drop_clean) {
@@ -611,30 +729,62 @@ static int copy_extent(struct mig *m, struct bt_write_ctx *w, struct bt_btree_up
 	return 0;
 }
 
-/* Copy every chosen extent in key order, then write the new btree. */
-static int copy_data(struct mig *m, struct bt_write_ctx *w, struct bt_btree_update *u)
+/*
+ * The new tree's leaves are written every this many extents copied
+ * (bt_btree_update_flush_before()): the update holds the leaves still to
+ * be filled, not the whole tree.
+ */
+#define MIG_FLUSH_EVERY	4096
+
+/* copy_data()'s state: the two output streams, the extents copied so far. */
+struct copy {
+	struct bt_write_ctx	*w;
+	struct bt_btree_update	*u;
+	struct stream		s[2];		/* dirty, clean */
+	uint64_t		clean_seen;	/* FATE_CLEAN keys met */
+	uint64_t		copied;
+};
+
+static int copy_key(struct cache_set *c, const struct bkey *k, void *arg)
 {
-	struct stream s[2];
+	struct mig *m = arg;
+	struct copy *x = m->copy;
+	struct bt_extent_bad_info info;
+	enum mig_fate f = mig_fate(m, k, &info);
 	int ret = 0;
 
-	memset(s, 0, sizeof(s));
+	(void)c;
+	if (f == FATE_SKIP || (f == FATE_CLEAN && x->clean_seen++ >= m->clean_take))
+		return 0;
+	if (++x->copied % MIG_FLUSH_EVERY == 0)
+		ret = bt_btree_update_flush_before(x->u, KEY_INODE(k), KEY_START(k), m->err);
+	return ret ? ret : copy_extent(m, x->w, x->u, &x->s[f == FATE_DIRTY ? 0 : 1], k);
+}
+
+/* Copy every chosen extent in key order, writing the new btree's leaves as they fill. */
+static int copy_data(struct mig *m, struct bt_write_ctx *w, struct bt_btree_update *u)
+{
+	struct copy x = { .w = w, .u = u };
+	int ret = 0;
+
 	for (int i = 0; i < 2; i++) {
-		packer_init(&s[i].p, m->dc.bucket_size, m->dc.block_size);
-		s[i].dirty = !i;
-		s[i].buf = malloc((size_t)m->dc.bucket_size << SECTOR_SHIFT);
-		if (!s[i].buf)
+		packer_init(&x.s[i].p, m->dc.bucket_size, m->dc.block_size);
+		x.s[i].dirty = !i;
+		x.s[i].buf = malloc((size_t)m->dc.bucket_size << SECTOR_SHIFT);
+		if (!x.s[i].buf)
 			ret = -ENOMEM;
 	}
-	for (size_t i = 0; i < m->view.nr && !ret; i++)
-		if (m->fate[i] != FATE_SKIP)
-			ret = copy_extent(m, w, u, &s[m->fate[i] == FATE_DIRTY ? 0 : 1],
-					  bt_extmap_key(&m->view, i));
+	m->copy = &x;
+	/* its own first walk: overlapping leaves are seen before anything is copied */
+	if (!ret)
+		ret = stream_src(m, copy_key, NULL, false, NULL);
+	m->copy = NULL;
 	for (int i = 0; i < 2 && !ret; i++)
-		ret = stream_flush(m, &s[i]);
+		ret = stream_flush(m, &x.s[i]);
 	if (!ret)
 		ret = bt_dev_flush(&m->ddev, m->err);
 	for (int i = 0; i < 2; i++)
-		free(s[i].buf);
+		free(x.s[i].buf);
 	if (ret == -ENOMEM)
 		prt_str(m->err, "out of memory copying data");
 	return ret;
@@ -654,6 +804,7 @@ static int fill_dst(struct mig *m)
 		return ret;
 	}
 	bt_btree_update_init(&u, &w);
+	u.bulk = true;		/* into an empty tree, in key order: leaves written as they fill */
 	ret = copy_data(m, &w, &u);
 	if (!ret)
 		ret = bt_btree_update_write(&u, m->err);
@@ -702,9 +853,8 @@ static void mig_exit(struct mig *m)
 		bt_cache_set_exit(&m->dc);
 		bt_dev_close(&m->ddev);
 	}
-	free(m->fate);
-	bt_extmap_exit(&m->view);
-	bt_node_cache_free(m->snc);
+	bt_node_cache_free(m->snc);	/* lets go of the pool */
+	bt_node_pool_free(m->spool);
 	if (m->sdev.path) {
 		bt_cache_set_exit(&m->sc);
 		bt_dev_close(&m->sdev);
@@ -730,7 +880,6 @@ int bt_migrate(const char *src_path, const char *dst_path, const struct bt_migra
 	m.src_path = src_path;
 	m.dst_path = dst_path;
 	m.sdev.fd = m.ddev.fd = -1;
-	bt_extmap_init(&m.view);
 	bt_guard_init(&m.g, o->force_in_use ? BT_GUARD_FORCE_IN_USE : 0, warn);
 
 	ret = open_src(&m);
