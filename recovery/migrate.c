@@ -196,6 +196,14 @@ static int stream_src(struct mig *m, int (*fn)(struct cache_set *, const struct 
 	return bt_view_stream(&m->sc, m->snc, &so, st ? st : &ignored, m->err);
 }
 
+/* A later pass (the gens raised): restart sets fn's counts up, before and on a restart. */
+static int stream_again(struct mig *m, int (*fn)(struct cache_set *, const struct bkey *, void *),
+			void (*restart)(void *))
+{
+	restart(m);
+	return stream_src(m, fn, restart, true, NULL);
+}
+
 static int count_key(struct cache_set *c, const struct bkey *k, void *arg)
 {
 	struct mig *m = arg;
@@ -365,8 +373,7 @@ static int classify(struct mig *m)
 	int ret;
 
 	m->classify = &cl;
-	classify_restart(m);
-	ret = stream_src(m, classify_key, classify_restart, true, NULL);
+	ret = stream_again(m, classify_key, classify_restart);
 	m->classify = NULL;
 	if (ret)
 		return ret;
@@ -560,8 +567,7 @@ static int plan_space(struct mig *m)
 		return -ENOSPC;
 	}
 	m->clean_plan = &p;
-	clean_restart(m);
-	ret = stream_src(m, clean_key, clean_restart, true, NULL);
+	ret = stream_again(m, clean_key, clean_restart);
 	m->clean_plan = NULL;
 	if (ret)
 		return ret;
