@@ -1,5 +1,6 @@
 /* main.c --- bcache-tool: find the command and run it. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,14 @@ int main(int argc, const char **argv)
 {
 	int ret;
 
+	/*
+	 * One malloc arena: the nodes the reader threads parse are freed by
+	 * the walk's thread, and with an arena per thread the freed memory
+	 * stays in the readers' arenas, so the peak grows with the nodes read
+	 * (20M extents: 81 MB against 69 MB at 5M). The threads allocate a few
+	 * large blocks per node: the shared arena's lock costs nothing seen.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	if (argc < 2) {
 		usage(stderr);
 		return BT_EXIT_USAGE;
