@@ -9,8 +9,10 @@
  *      node's extent (KEY_SIZE sectors at its pointer) read with O_DIRECT at
  *      queue depth 32 (32 reader threads) from a cold page cache, and read +
  *      crc64 of the same extents warm;
- *   2. each command (fsck -n with the default threads and with -j 1, dump-btree --keys-only, extract of the backing
- *      device, gc -n, writeback --dry-run), warm (after a run that fills the
+ *   2. each command (fsck -n with the default threads and with -j 1,
+ *      dump-btree --keys-only, extract of the backing device, gc -n,
+ *      writeback --dry-run, detach --dry-run --force, migrate --dry-run to
+ *      a sparse file as large as the cache), warm (after a run that fills the
  *      page cache) and cold (after dropping the page cache, where permitted):
  *      seconds, keys/s, MB/s of btree nodes, peak RSS (wait4);
  *   3. a least-squares line of time and of peak RSS against keys per
@@ -40,7 +42,7 @@
 #define GEN_ARGS	"-q --bdevs 1 --flash 1 -w 512 --scatter --seed 1"
 #define QUEUE_DEPTH	32
 #define MAX_SIZES	8
-#define NR_CMDS		6
+#define NR_CMDS		8
 
 struct extent {
 	uint64_t	offset;		/* bytes */
@@ -56,7 +58,7 @@ struct nodes {
 
 struct cmd {
 	const char	*name;
-	const char	*argv[8];	/* after the binary; CACHE and BDEV filled in */
+	const char	*argv[8];	/* after the binary; CACHE, BDEV and DST filled in */
 };
 
 /* One run's figures. */
@@ -279,19 +281,38 @@ static const struct cmd cmds[NR_CMDS] = {
 	{ "extract (backing device)", { "extract", "CACHE", "BDEV", "-o", "/dev/null" } },
 	{ "gc -n", { "gc", "-n", "CACHE" } },
 	{ "writeback --dry-run", { "writeback", "--dry-run", "CACHE", "BDEV" } },
+	{ "detach --dry-run", { "detach", "--dry-run", "--force", "--cache", "CACHE", "BDEV" } },
+	{ "migrate --dry-run", { "migrate", "--dry-run", "CACHE", "DST" } },
 };
 
-/* argv of command i for bin on cache (and its backing image bdev). */
+/* argv of command i for bin on cache (its backing image bdev, a migrate target dst). */
 static void cmd_argv(unsigned i, const char *bin, const char *cache, const char *bdev,
-		     const char **argv)
+		     const char *dst, const char **argv)
 {
 	unsigned n = 0;
 
 	argv[n++] = bin;
 	for (unsigned j = 0; cmds[i].argv[j]; j++)
 		argv[n++] = !strcmp(cmds[i].argv[j], "CACHE") ? cache :
-			    !strcmp(cmds[i].argv[j], "BDEV") ? bdev : cmds[i].argv[j];
+			    !strcmp(cmds[i].argv[j], "BDEV") ? bdev :
+			    !strcmp(cmds[i].argv[j], "DST") ? dst : cmds[i].argv[j];
 	argv[n] = NULL;
+}
+
+/* dst: an empty sparse file as large as cache, for migrate --dry-run. */
+static int make_dst(const char *cache, const char *dst)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (stat(cache, &st))
+		return -1;
+	fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	ret = ftruncate(fd, st.st_size);
+	close(fd);
+	return ret;
 }
 
 /* Make dir/scale-N.img (and .bdev0) unless it exists with the same options. */
@@ -315,12 +336,15 @@ static int make_cache(const char *build, const char *cache, unsigned long long n
 static int bench_cache(const char *bin, const char *cache, double y[NR_CMDS][2], double *keys)
 {
 	struct nodes s = { 0 };
-	char bdev[4200];
+	char bdev[4200], dst[4200];
 	bool cold = drop_caches();
 	double lc = -1, lw;
 	uint64_t sum = 0;
 
 	snprintf(bdev, sizeof(bdev), "%s.bdev0", cache);
+	snprintf(dst, sizeof(dst), "%s.migrate-dst", cache);
+	if (make_dst(cache, dst))
+		return -1;
 	if (list_nodes(cache, &s))
 		return -1;
 	if (cold) {
@@ -343,7 +367,7 @@ static int bench_cache(const char *bin, const char *cache, double y[NR_CMDS][2],
 		char what[80];
 		struct run r;
 
-		cmd_argv(i, bin, cache, bdev, argv);
+		cmd_argv(i, bin, cache, bdev, dst, argv);
 		if (cold && drop_caches() && !run_cmd(argv, &r)) {
 			snprintf(what, sizeof(what), "%s, cold", cmds[i].name);
 			print_run(what, &r, &s);
