@@ -178,6 +178,9 @@ static struct leaf pick_leaf(const char *cache, unsigned nth)
 	for_each_node_key(root, k) {
 		if (bt_btree_ptr_bad(&c, k))
 			continue;
+		/* a leaf of an empty range (6.12's s05 has one) holds nothing to lose */
+		if (KEY_OFFSET(k) == prev)
+			continue;
 		if (i++ == nth) {
 			cr_assert_eq(KEY_INODE(k), 0);
 			l.bucket = PTR_BUCKET_NR(&c, k, 0);
@@ -314,8 +317,7 @@ static void lib_close(struct lib_run *r)
 }
 
 /* The same leaf made unreadable by a read fault instead (dev.h fail_read_*). */
-/* on 6.1's image only: the bucket, block and journal layout are that kernel's */
-Test(writeback, unreadable_leaf_read_fault, .timeout = 240)
+GOLDEN_TEST(writeback, unreadable_leaf_read_fault, .timeout = 240)
 {
 	char *cache = t_golden_image(S05, "cache"), *bdev = t_golden_image(S05, "backing");
 	struct leaf l = pick_leaf(cache, 2);
