@@ -13,6 +13,9 @@
 #include "helpers.h"
 #include "libcore/ondisk/bkey.h"
 #include "libcore/read/btree.h"
+#include "libcore/read/node_cache.h"
+#include "libcore/ondisk/bset.h"
+#include "libcore/dev/dev.h"
 #include "libcore/ondisk/cache_set.h"
 #include "libcore/base/errcode.h"
 
@@ -141,6 +144,121 @@ Test(dump_btree, s05_corrupted_btree_kernel_message)
 	snprintf(want, sizeof(want), "corrupted btree at bucket 724, block 7, 12 keys (byte %llu of '%s')",
 		 (unsigned long long)(off + 7 * S05_BLOCK_BYTES), img);
 	cr_assert(strstr(err, want), "stderr: %s", err);
+	free(err);
+	free(img);
+}
+
+/* A leaf of s05 with at least `sets` bsets: where it is and where its bsets start. */
+struct bsets {
+	uint64_t	bucket, byte;		/* the node's bucket and byte offset */
+	uint64_t	block_bytes;
+	unsigned	nr, block[16];		/* the blocks its bsets start at */
+	uint32_t	keys[16];		/* u64s of keys of each */
+};
+
+struct bsets_find {
+	struct cache_set	*c;
+	unsigned		want;
+	struct bsets		*out;
+	bool			found;
+};
+
+/* The bsets of leaf n as its read accepts them (bt_bset_check() from block 0 on). */
+static int find_bsets(const struct bt_node *n, const struct bt_walk_pos *pos, void *arg)
+{
+	struct bsets_find *f = arg;
+	size_t bytes = (size_t)n->btree_blocks * bt_block_bytes(f->c);
+	uint8_t *buf;
+	struct printbuf err = PRINTBUF;
+	struct bt_node_where w = { .dev = "?", .bucket = n->bucket };
+	struct bsets b = { .bucket = n->bucket, .block_bytes = bt_block_bytes(f->c) };
+
+	(void)pos;
+	if (f->found || n->level || n->nsets < f->want || n->nsets > 16)
+		return 0;
+	b.byte = bt_bucket_to_sector(f->c, n->bucket) << SECTOR_SHIFT;
+	buf = malloc(bytes);
+	cr_assert(buf);
+	cr_assert_eq(bt_dev_read(f->c->dev, buf, bytes, b.byte, "node", &err), 0);
+	for (unsigned blk = 0; blk < n->written && b.nr < n->nsets;) {
+		struct bt_bset_info info;
+
+		cr_assert_eq(bt_bset_check(f->c, buf, n->btree_blocks, blk,
+					   bk_ptr((const struct bkey *)n->key, 0), blk == 0, &w, &info,
+					   &err), 0, "%s", printbuf_str(&err));
+		b.block[b.nr] = blk;
+		b.keys[b.nr++] = info.keys;
+		blk += (unsigned)info.blocks;
+	}
+	free(buf);
+	printbuf_exit(&err);
+	*f->out = b;
+	f->found = true;
+	return 0;
+}
+
+/* The first leaf of s05 (of the kernel's image set) with at least `want` bsets. */
+static struct bsets s05_leaf_with_bsets(const char *img, unsigned want)
+{
+	struct printbuf err = PRINTBUF;
+	struct bt_dev dev = { .fd = -1 };
+	struct cache_set c;
+	struct bt_node_cache *nc;
+	struct bsets b = { 0 };
+	struct bsets_find f = { .c = &c, .want = want, .out = &b };
+	/* the gens raised as the walk goes: stale pointers to old nodes are passed over */
+	struct bt_walk_opts o = { .node_fn = find_bsets, .arg = &f, .flags = BT_WALK_RAISE_GENS };
+
+	cr_assert_eq(bt_dev_open(img, BT_DEV_FORCE, &dev, &err), 0, "%s", printbuf_str(&err));
+	cr_assert_eq(bt_cache_set_open(&c, &dev, 0, &err), 0, "%s", printbuf_str(&err));
+	nc = bt_node_cache_new(&c, 1 << 20, 0);
+	cr_assert_eq(bt_btree_walk(nc, (const struct bkey *)&c.root_key, c.root_level, &o, &err), 0,
+		     "%s", printbuf_str(&err));
+	cr_assert(f.found, "no leaf of s05 has %u bsets", want);
+	bt_node_cache_free(nc);
+	bt_cache_set_exit(&c);
+	bt_dev_close(&dev);
+	printbuf_exit(&err);
+	return b;
+}
+
+/*
+ * The same damage as the two tests above on a leaf found in the image of
+ * either kernel: the message names the bucket, the block, the bset's keys
+ * and the byte, as the kernel's does (its words checked above on 6.1).
+ */
+GOLDEN_TEST(dump_btree, bad_checksum_names_bucket_block_keys)
+{
+	char *img = t_golden_image(S05, "cache"), *err = NULL;
+	struct bsets b = s05_leaf_with_bsets(img, 2);
+	uint64_t off = b.byte + b.block[1] * b.block_bytes;
+	unsigned char junk = 0x5a;
+	char want[300];
+
+	t_patch(img, off + 40, &junk, 1);		/* inside the keys of its second bset */
+	cr_assert_eq(t_run(NULL, &err, "dump-btree --nodes-only '%s'", img), 1);
+	snprintf(want, sizeof(want), "bcache-tool: bad checksum at bucket %llu, block %u, %u keys "
+		 "(byte %llu of '%s')", (unsigned long long)b.bucket, b.block[1], b.keys[1],
+		 (unsigned long long)off, img);
+	cr_assert(strstr(err, want), "want %s\nstderr: %s", want, err);
+	free(err);
+	free(img);
+}
+
+GOLDEN_TEST(dump_btree, node_seq_after_a_later_bset_is_corrupted)
+{
+	char *img = t_golden_image(S05, "cache"), *err = NULL;
+	struct bsets b = s05_leaf_with_bsets(img, 3);
+	uint64_t seq = 0x0123456789abcdefULL;
+	char want[300];
+
+	/* the second bset gets another seq: the third still carries the node's */
+	t_patch(img, b.byte + b.block[1] * b.block_bytes + 16, &seq, 8);
+	cr_assert_eq(t_run(NULL, &err, "dump-btree --nodes-only '%s'", img), 1);
+	snprintf(want, sizeof(want), "corrupted btree at bucket %llu, block %u, %u keys (byte %llu of '%s')",
+		 (unsigned long long)b.bucket, b.block[2], b.keys[2],
+		 (unsigned long long)(b.byte + b.block[2] * b.block_bytes), img);
+	cr_assert(strstr(err, want), "want %s\nstderr: %s", want, err);
 	free(err);
 	free(img);
 }
