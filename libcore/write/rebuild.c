@@ -192,6 +192,29 @@ static int filter_key(struct collect *co, struct bkey *k)
 	return bt_extmap_append(&rb->keys, k);
 }
 
+/*
+ * Filter the view into rb->keys in place: the kept keys take the view's
+ * array from its start (each key is kept at most once and in order, so the
+ * next one to read is never overwritten), and the view is left empty. The
+ * rebuild holds one copy of the keys, not two.
+ */
+static int filter_view(struct collect *co, struct bt_extmap *view)
+{
+	size_t n = view->nr;
+	int ret = 0;
+
+	bt_extmap_exit(&co->rb->keys);
+	co->rb->keys = *view;
+	co->rb->keys.nr = 0;
+	bt_extmap_init(view);
+	for (size_t i = 0; i < n && !ret; i++) {
+		struct bkey_padded k = co->rb->keys.keys[i];
+
+		ret = filter_key(co, (struct bkey *)&k);
+	}
+	return ret;
+}
+
 int bt_rebuild_collect(struct cache_set *c, struct bt_rebuild *rb, struct printbuf *err)
 {
 	struct collect co = { .c = c, .rb = rb };
@@ -233,8 +256,7 @@ int bt_rebuild_collect(struct cache_set *c, struct bt_rebuild *rb, struct printb
 		bt_mark_journal(c);
 		bt_mark_finish(c);
 		meta_buckets(&co);
-		for (size_t i = 0; i < view.nr && !ret; i++)
-			ret = filter_key(&co, bt_extmap_key(&view, i));
+		ret = filter_view(&co, &view);
 		if (!ret)
 			bt_rebuild_report_unverified(&co);
 		if (!ret)
@@ -250,16 +272,24 @@ int bt_rebuild_collect(struct cache_set *c, struct bt_rebuild *rb, struct printb
 	return ret;
 }
 
+/* The new tree's finished leaves are written every this many keys (bt_btree_update_flush_before()). */
+#define REBUILD_FLUSH_EVERY	4096
+
 int bt_rebuild_write(struct bt_write_ctx *w, struct bt_rebuild *rb,
 		     struct bt_btree_update_stats *st, struct printbuf *err)
 {
 	struct bt_btree_update u;
 	int ret = bt_btree_update_init_fresh(&u, w);
 
+	/* in key order into an empty tree: its leaves are written as they fill */
+	u.bulk = true;
 	for (size_t i = 0; !ret && i < rb->keys.nr; i++) {
 		const struct bkey *k = bt_extmap_key(&rb->keys, i);
 
-		ret = bt_btree_insert_keys(&u, (const uint64_t *)k, bkey_u64s(k), err);
+		if (i && i % REBUILD_FLUSH_EVERY == 0)
+			ret = bt_btree_update_flush_before(&u, KEY_INODE(k), KEY_START(k), err);
+		if (!ret)
+			ret = bt_btree_insert_keys(&u, (const uint64_t *)k, bkey_u64s(k), err);
 	}
 	if (!ret)
 		ret = bt_btree_update_write(&u, err);
