@@ -514,6 +514,10 @@ static int flush_bdevs(struct wb_run *r, struct printbuf *err)
 	return 0;
 }
 
+/*
+ * Read back every piece written since the last verify (after flush_bdevs())
+ * and compare its crc64; the pieces verified are then forgotten.
+ */
 static int verify_pieces(struct wb_run *r)
 {
 	struct printbuf msg = PRINTBUF;
@@ -541,7 +545,27 @@ static int verify_pieces(struct wb_run *r)
 			       BT_WB_LOST_VERIFY, rr ? rr : -EIO, NULL);
 	}
 	printbuf_exit(&msg);
+	if (!ret)
+		r->nr_pieces = 0;
 	return ret;
+}
+
+/*
+ * The pieces are read back every this many (req->verify_every; a flush of
+ * the backing devices first), so that their list stays bounded: the commit
+ * comes only after the last of them verified.
+ */
+#define WB_VERIFY_EVERY	65536
+
+/* A window of pieces is full: flush, read back, forget them. */
+static int verify_window(struct wb_run *r, struct printbuf *err)
+{
+	int ret;
+
+	if (r->nr_pieces < (r->req->verify_every ? r->req->verify_every : WB_VERIFY_EVERY))
+		return 0;
+	ret = flush_bdevs(r, err);
+	return ret ? ret : verify_pieces(r);
 }
 
 /* ---- commit clean keys ------------------------------------------------ */
@@ -753,7 +777,7 @@ static int writeback_run(struct wb_run *r, struct bt_node_cache *nc, struct prin
 		goto out;
 	}
 	for (size_t i = 0; i < r->nr_ext && !ret; i++)
-		ret = stopped(r, i, err) ?: copy_extent(r, i);
+		ret = stopped(r, i, err) ?: copy_extent(r, i) ?: verify_window(r, err);
 	if (!ret && r->nr_ext)
 		ret = flush_bdevs(r, err);
 	if (!ret)

@@ -95,6 +95,11 @@ struct bt_wb_req {
 	/* dry run: one call per extent (k as in the view, [start, start + sectors) written) */
 	void			(*list)(void *priv, size_t bdev, const struct bkey *k,
 					uint64_t start, uint64_t sectors);
+	/*
+	 * pieces written between two read-backs (flush, read, crc64 compare);
+	 * 0: 65536. The commit waits for the last of them either way.
+	 */
+	unsigned		verify_every;
 	/* called after each chunk copied: bytes done so far of total_bytes */
 	void			(*progress)(void *priv, uint64_t done_bytes, uint64_t total_bytes);
 	void			*priv;

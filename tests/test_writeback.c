@@ -343,6 +343,35 @@ GOLDEN_TEST(writeback, unreadable_leaf_read_fault, .timeout = 240)
 	check_outside(S05, bdev, l.start, l.end);
 }
 
+/*
+ * The pieces read back in windows of 97 (flush, read, compare, forget)
+ * instead of all at the end: the same run, every sector verified, the
+ * cache committed, the backing device holding what the kernel served.
+ */
+GOLDEN_TEST(writeback, verified_in_windows, .timeout = 240)
+{
+	json_t *m = t_manifest_case(S05);
+	char *cache = t_golden_image(S05, "cache"), *bdev = t_golden_image(S05, "backing");
+	struct lib_run r;
+
+	lib_open(&r, cache, bdev);
+	r.req.verify_every = 97;
+	cr_assert_eq(bt_writeback(&r.c, r.nc, &r.req, &r.res, &r.err), 0, "%s",
+		     printbuf_str(&r.err));
+	cr_assert_eq(r.res.nr_lost, 0);
+	cr_assert_gt(r.wb.dirty_sectors, 97 * 8, "s05 should need many windows");
+	cr_assert_eq(r.wb.written_sectors, r.wb.dirty_sectors);
+	cr_assert_eq(r.res.written_sectors, r.res.total_sectors);
+	cr_assert(r.res.cache_committed);
+	cr_assert(r.wb.set_clean);
+	lib_close(&r);
+	assert_kernel_content(m, bdev, "windows of 97");
+	check_fsck_clean(cache);
+	json_decref(m);
+	free(cache);
+	free(bdev);
+}
+
 /* The data of one dirty extent cannot be read: only it is lost; the rest is cleaned. */
 GOLDEN_TEST(writeback, unreadable_extent, .timeout = 120)
 {
