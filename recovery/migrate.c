@@ -300,17 +300,14 @@ static bool aligned(const struct bkey *k, unsigned block)
 
 /*
  * The fate of key k of the view: not copied (not live, of a slot not
- * copied, clean and not aligned to DST's blocks), dirty or clean. *info
- * gets bt_extent_bad()'s findings.
+ * copied, clean and not aligned to DST's blocks), dirty or clean.
  */
-static enum mig_fate mig_fate(const struct mig *m, const struct bkey *k,
-			      struct bt_extent_bad_info *info)
+static enum mig_fate mig_fate(const struct mig *m, const struct bkey *k)
 {
 	unsigned block = m->pc.block_size;
 	bool need_align = block > m->sc.block_size;
 
-	memset(info, 0, sizeof(*info));
-	if (bt_extent_bad(&m->sc, k, info) || !slot_live(m, KEY_INODE(k)))
+	if (bt_extent_bad(&m->sc, k, NULL) || !slot_live(m, KEY_INODE(k)))
 		return FATE_SKIP;
 	if (KEY_DIRTY(k))
 		return FATE_DIRTY;
@@ -525,11 +522,10 @@ static int clean_key(struct cache_set *c, const struct bkey *k, void *arg)
 {
 	struct mig *m = arg;
 	struct clean_plan *p = m->clean_plan;
-	struct bt_extent_bad_info info;
 	struct packer t = p->c;
 
 	(void)c;
-	if (mig_fate(m, k, &info) != FATE_CLEAN)
+	if (mig_fate(m, k) != FATE_CLEAN)
 		return 0;
 	if (!m->o->drop_clean && !p->dropped) {
 		packer_add(&t, KEY_SIZE(k));
@@ -755,8 +751,7 @@ static int copy_key(struct cache_set *c, const struct bkey *k, void *arg)
 {
 	struct mig *m = arg;
 	struct copy *x = m->copy;
-	struct bt_extent_bad_info info;
-	enum mig_fate f = mig_fate(m, k, &info);
+	enum mig_fate f = mig_fate(m, k);
 	int ret = 0;
 
 	(void)c;
