@@ -516,6 +516,19 @@ static int child_insert(struct bt_unode *p, size_t i)
 	return 0;
 }
 
+/* Append the packed keys [d, d + u64s) to ext; *last gets the last of them. */
+static int ext_append_keys(struct bt_extmap *ext, const uint64_t *d, size_t u64s,
+			   const struct bkey **last)
+{
+	int ret = 0;
+
+	for (size_t o = 0; o < u64s && !ret; o += bkey_u64s(*last)) {
+		*last = (const struct bkey *)(d + o);
+		ret = bt_extmap_append(ext, *last);
+	}
+	return ret;
+}
+
 /* A new leaf under p at index i holding keys [d, d + u64s), ending at its last key. */
 static int leaf_from(struct bt_unode *p, size_t i, const uint64_t *d, size_t u64s)
 {
@@ -530,10 +543,7 @@ static int leaf_from(struct bt_unode *p, size_t i, const uint64_t *d, size_t u64
 	n->dirty = n->is_new = true;
 	n->parent = p;
 	bt_extmap_init(&n->ext);
-	for (size_t o = 0; o < u64s && !ret; o += bkey_u64s(last)) {
-		last = (const struct bkey *)(d + o);
-		ret = bt_extmap_append(&n->ext, last);
-	}
+	ret = ext_append_keys(&n->ext, d, u64s, &last);
 	bkey_init_pos((struct bkey *)&n->key, KEY_INODE(last), KEY_OFFSET(last), 0);
 	p->ch[i].key = n->key;
 	p->ch[i].node = n;
@@ -564,11 +574,11 @@ static int split_leaf(struct bt_btree_update *u, struct bt_unode *p, size_t i, s
 		start = cuts[j];
 	}
 	if (!ret && *added) {
+		const struct bkey *last;
+
 		u->st.splits++;
 		l->ext.nr = 0;
-		for (size_t o = start; o < keys.u64s && !ret;
-		     o += bkey_u64s((const struct bkey *)(keys.d + o)))
-			ret = bt_extmap_append(&l->ext, (const struct bkey *)(keys.d + o));
+		ret = ext_append_keys(&l->ext, keys.d + start, keys.u64s - start, &last);
 	}
 out:
 	free(keys.d);
